@@ -1,0 +1,115 @@
+# loadd — GNU make.  Every setting can be overridden from the command line
+# or the environment: CC, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX, DESTDIR, O.
+#
+#   make                 build loadd into $(O)/
+#   make check           unit and replay tests (no root needed)
+#   make install         install under $(DESTDIR)$(PREFIX)
+#   make O=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined" \
+#        LDFLAGS="-fsanitize=address,undefined" check
+
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+SYSCONFDIR	?= $(PREFIX)/etc
+DESTDIR		?=
+CFLAGS		?= -O2 -g
+CPPFLAGS	?=
+LDFLAGS		?=
+PKG_CONFIG	?= pkg-config
+INSTALL		?= install
+O		?= build
+
+# Always on, whatever CFLAGS says (relayd's set plus C11).
+WARNFLAGS	= -std=c11 -Wall -Wextra -Werror -Wstrict-prototypes \
+		  -Wmissing-prototypes -Wmissing-declarations -Wshadow \
+		  -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 \
+		  -Wvla
+
+UNAME_S		:= $(shell uname -s)
+DEFS		= -D_GNU_SOURCE -DLOADD_CONF='"$(SYSCONFDIR)/loadd.conf"'
+INCS		= -Icommon -Iloadd
+
+LIBS_PCAP	:= $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
+LIBS_BSD	:= $(shell $(PKG_CONFIG) --libs libbsd 2>/dev/null || echo -lbsd)
+LIBS_NFQ	:= $(shell $(PKG_CONFIG) --libs libnetfilter_queue libmnl 2>/dev/null || echo -lnetfilter_queue -lmnl)
+LIBS_CHECK	:= $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck)
+LIBS_NET	:= $(shell libnet-config --libs 2>/dev/null || echo -lnet)
+
+ALL_CFLAGS	= $(WARNFLAGS) $(DEFS) $(INCS) $(CPPFLAGS) $(CFLAGS)
+
+COMMON_SRCS	= common/addr.c common/cfgfile.c common/cksum.c common/log.c \
+		  common/pkt.c
+LOADD_SRCS	= loadd/config.c loadd/engine.c loadd/flow.c loadd/pool.c \
+		  loadd/pktio_pcap.c loadd/rules.c loadd/sched.c
+LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD)
+ifeq ($(UNAME_S),Linux)
+LOADD_SRCS	+= loadd/pktio_nfq.c
+LOADD_LIBS	+= $(LIBS_NFQ)
+endif
+
+UNIT_SRCS	= $(wildcard tests/unit/*.c)
+
+COMMON_OBJS	= $(COMMON_SRCS:%.c=$(O)/obj/%.o)
+LOADD_OBJS	= $(LOADD_SRCS:%.c=$(O)/obj/%.o)
+UNIT_OBJS	= $(UNIT_SRCS:%.c=$(O)/obj/%.o)
+
+PROGS		= $(O)/loadd
+TESTPROGS	= $(O)/check_unit $(O)/gen_fixtures $(O)/verify_replay \
+		  $(O)/pktflood
+
+all: $(PROGS)
+
+tests: $(PROGS) $(TESTPROGS)
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/loadd: $(O)/obj/loadd/loadd.o $(LOADD_OBJS) $(COMMON_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LOADD_LIBS)
+
+$(O)/check_unit: $(UNIT_OBJS) $(LOADD_OBJS) $(COMMON_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LOADD_LIBS) $(LIBS_CHECK)
+
+$(O)/gen_fixtures: $(O)/obj/tests/replay/gen_fixtures.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NET) $(LIBS_PCAP)
+
+$(O)/verify_replay: $(O)/obj/tests/replay/verify_replay.o $(COMMON_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_PCAP)
+
+$(O)/pktflood: $(O)/obj/tests/tools/pktflood.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NET)
+
+# Unit and replay tests: no root, no network.
+check: tests
+	$(O)/check_unit
+	O=$(O) sh tests/replay/run.sh
+
+# Integration tests in network namespaces (root; real peers).
+check-integration: tests
+	O=$(O) sh tests/integration/run.sh
+
+demo: all
+	O=$(O) sh demo/lab.sh --no-deps
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
+	$(INSTALL) -m 0755 $(O)/loadd $(DESTDIR)$(SBINDIR)/loadd
+	$(INSTALL) -m 0644 loadd/loadd.8 $(DESTDIR)$(MANDIR)/man8/loadd.8
+	$(INSTALL) -m 0644 loadd/loadd.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/loadd.conf.5
+	$(INSTALL) -m 0644 etc/loadd.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/loadd.conf.sample
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/loadd $(DESTDIR)$(MANDIR)/man8/loadd.8 \
+	    $(DESTDIR)$(MANDIR)/man5/loadd.conf.5 \
+	    $(DESTDIR)$(SYSCONFDIR)/loadd.conf.sample
+
+clean:
+	rm -rf $(O)
+
+.PHONY: all tests check check-integration demo install uninstall clean
+
+-include $(shell find $(O)/obj -name "*.d" 2>/dev/null)

@@ -1,0 +1,131 @@
+#include <ctype.h>
+#include <errno.h>
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cfgfile.h"
+
+static char	*trim(char *);
+
+int
+cfg_open(struct cfgfile *cf, const char *path)
+{
+	memset(cf, 0, sizeof(*cf));
+	cf->path = path;
+	if ((cf->fp = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		cf->errors++;
+		return (-1);
+	}
+	return (0);
+}
+
+void
+cfg_close(struct cfgfile *cf)
+{
+	if (cf->fp != NULL)
+		fclose(cf->fp);
+	cf->fp = NULL;
+	free(cf->buf);
+	cf->buf = NULL;
+	cf->bufsz = 0;
+}
+
+void
+cfg_error(struct cfgfile *cf, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fprintf(stderr, "%s:%u: ", cf->path, cf->line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cf->errors++;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return (s);
+}
+
+int
+cfg_next(struct cfgfile *cf, char **key, char **value)
+{
+	char	*s, *eq, *hash;
+	ssize_t	 n;
+
+	while ((n = getline(&cf->buf, &cf->bufsz, cf->fp)) != -1) {
+		cf->line++;
+		if (n > CFG_MAXLINE) {
+			cfg_error(cf, "line too long (at most %d bytes)",
+			    CFG_MAXLINE);
+			continue;
+		}
+		if (strlen(cf->buf) != (size_t)n) {
+			cfg_error(cf, "NUL byte in line");
+			continue;
+		}
+		if ((hash = strchr(cf->buf, '#')) != NULL)
+			*hash = '\0';
+		s = trim(cf->buf);
+		if (*s == '\0')
+			continue;
+		if ((eq = strchr(s, '=')) == NULL) {
+			cfg_error(cf, "expected \"key = value\", got \"%s\"", s);
+			continue;
+		}
+		*eq = '\0';
+		*key = trim(s);
+		*value = trim(eq + 1);
+		if (**key == '\0') {
+			cfg_error(cf, "missing key before '='");
+			continue;
+		}
+		return (1);
+	}
+	if (ferror(cf->fp))
+		cfg_error(cf, "read error: %s", strerror(errno));
+	return (0);
+}
+
+char *
+cfg_list_next(char **s)
+{
+	char	*item, *comma;
+
+	if (*s == NULL)
+		return (NULL);
+	item = *s;
+	if ((comma = strchr(item, ',')) != NULL) {
+		*comma = '\0';
+		*s = comma + 1;
+	} else
+		*s = NULL;
+	return (trim(item));
+}
+
+int
+cfg_bool(const char *v)
+{
+	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 ||
+	    strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0)
+		return (1);
+	if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0 ||
+	    strcasecmp(v, "off") == 0 || strcmp(v, "0") == 0)
+		return (0);
+	return (-1);
+}

@@ -1,0 +1,33 @@
+/*
+ * The configuration file syntax shared by loadd.conf and lmd.conf:
+ * "key = value" lines, '#' starts a comment, blank lines are ignored.
+ * Values may be lists separated by commas.  Errors name file:line.
+ */
+#ifndef LOADD_CFGFILE_H
+#define LOADD_CFGFILE_H
+
+#include <stdio.h>
+
+#define CFG_MAXLINE	4096
+
+struct cfgfile {
+	const char	*path;
+	FILE		*fp;
+	unsigned	 line;
+	unsigned	 errors;
+	char		*buf;
+	size_t		 bufsz;
+};
+
+int	 cfg_open(struct cfgfile *, const char *path);
+/* Returns 1 with key and value set, 0 at end of file. */
+int	 cfg_next(struct cfgfile *, char **key, char **value);
+void	 cfg_close(struct cfgfile *);
+void	 cfg_error(struct cfgfile *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Splits s at commas; returns the next trimmed item or NULL. */
+char	*cfg_list_next(char **s);
+/* yes/no, true/false, on/off, 1/0; -1 when none of those. */
+int	 cfg_bool(const char *);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * loadd.conf: the original HUT loadd keys and the ones this loadd adds.
+ * See loadd.conf(5).
+ */
+#ifndef LOADD_CONFIG_H
+#define LOADD_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "flow.h"
+#include "pool.h"
+
+#ifndef LOADD_CONF
+#define LOADD_CONF		"/usr/local/etc/loadd.conf"
+#endif
+#define LOADD_QUEUE		8670	/* the original's divert port */
+#define LOADD_MAXFLOWS		1000000
+#define LOADD_MAXFLOWS_LIMIT	(1u << 28)
+#define LOADD_QUEUE_MAXLEN	4096
+
+struct sched_method;
+
+struct config {
+	const char	*path;
+	int		 queue;		/* NFQUEUE number or divert port */
+	int		 verbose;
+	int		 daemon;
+	int		 transparent;
+	int		 failopen;
+	uint32_t	 queue_maxlen;
+	uint32_t	 maxflows;
+	uint32_t	 timeout[FC_N];
+	int		 facility;
+	char		 pidfile[PATH_MAX];
+	const struct sched_method *method;
+	struct pool	 pool;
+};
+
+/* What the command line says; it wins over the file. */
+struct config_overrides {
+	int		 queue;		/* -1: not given */
+	const struct sched_method *method;
+	int		 verbose;
+	int		 daemon;
+};
+
+/* Returns 0, or -1 after writing every error as "file:line: ...". */
+int	 config_load(struct config *, const char *path,
+	    const struct config_overrides *);
+void	 config_free(struct config *);
+
+#endif

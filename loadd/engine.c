@@ -1,0 +1,352 @@
+/*
+ * The engine: classify, find or create the flow, rewrite, verdict.
+ *
+ * Inbound (to a virtual service): the client's packets get the chosen
+ * server's address and port as destination.  Outbound (from a server's
+ * service address): the reply gets the virtual address and port back as
+ * source.  The outbound rewrite needs no flow state, since the
+ * configuration fixes which service a server address belongs to; the flow
+ * is only consulted to keep its TCP state and timer right.
+ *
+ * Checksums are updated incrementally (RFC 1624), except where the I/O
+ * layer says the transport checksum is not final yet: then it is computed
+ * in full, since the kernel will take what we give it as final.
+ */
+#include <arpa/inet.h>
+
+#include <string.h>
+
+#include "cksum.h"
+#include "engine.h"
+#include "sched.h"
+
+#define EXPIRE_BUDGET	4096	/* entries looked at per engine_tick() */
+
+static const char *const drop_names[DROP_NREASONS] = {
+	[DROP_PARSE + PKT_OK] = "ok",
+	[DROP_PARSE + PKT_ETRUNC] = "truncated",
+	[DROP_PARSE + PKT_EVERSION] = "bad_version",
+	[DROP_PARSE + PKT_EHDRLEN] = "bad_header_length",
+	[DROP_PARSE + PKT_ETOTLEN] = "bad_total_length",
+	[DROP_PARSE + PKT_EL4] = "bad_transport_header",
+	[DROP_PARSE + PKT_EEXTHDR] = "bad_extension_header",
+	[DROP_PARSE + PKT_EJUMBO] = "jumbogram",
+	[DROP_FRAGMENT] = "fragment",
+	[DROP_NOSERVICE] = "no_service",
+	[DROP_NOFLOW] = "no_flow",
+	[DROP_TABLEFULL] = "table_full",
+	[DROP_NOSERVER] = "no_server",
+	[DROP_TRUNCATED] = "capture_truncated",
+};
+
+static void	 engine_release(void *, const struct flow *);
+static void	 tcp_track(struct flowtab *, struct flow *, uint8_t, int,
+		    uint32_t);
+static void	 rewrite(struct pktbuf *, const struct pkt *, int,
+		    const union addr *, uint16_t);
+static void	 inbound(struct engine *, struct pktbuf *, const struct pkt *,
+		    struct service *, uint32_t);
+static void	 outbound(struct engine *, struct pktbuf *, const struct pkt *,
+		    struct server *, uint32_t);
+
+const char *
+engine_drop_name(int r)
+{
+	if (r < 0 || r >= DROP_NREASONS || drop_names[r] == NULL)
+		return ("?");
+	return (drop_names[r]);
+}
+
+int
+engine_init(struct engine *e, struct pool *pool, uint32_t maxflows,
+    const uint32_t timeouts[FC_N], uint32_t seed)
+{
+	int	 i;
+
+	memset(e, 0, sizeof(*e));
+	e->pool = pool;
+	if (flowtab_init(&e->ft, maxflows, seed) == -1)
+		return (-1);
+	if (timeouts != NULL)
+		for (i = 0; i < FC_N; i++)
+			e->ft.timeout[i] = timeouts[i];
+	flowtab_set_release(&e->ft, engine_release, e);
+	return (0);
+}
+
+void
+engine_free(struct engine *e)
+{
+	flowtab_free(&e->ft);
+}
+
+/* A flow is leaving the table: its server has one flow fewer. */
+static void
+engine_release(void *arg, const struct flow *f)
+{
+	struct engine	*e = arg;
+
+	if (f->srv < e->pool->nsrv && e->pool->srv[f->srv].flows_active > 0)
+		e->pool->srv[f->srv].flows_active--;
+}
+
+static inline void
+drop(struct engine *e, struct pktbuf *pb, int reason)
+{
+	pb->verdict = V_DROP;
+	e->st.dropped++;
+	e->st.drop[reason]++;
+}
+
+void
+engine_process(struct engine *e, struct pktbuf *pb, uint32_t now)
+{
+	struct pkt	 p;
+	struct service	*svc;
+	struct server	*srv;
+	int		 rc;
+
+	/* Time never runs backwards for the flow table. */
+	if ((int32_t)(now - e->now) > 0)
+		e->now = now;
+	now = e->now;
+
+	e->st.pkts++;
+	e->st.bytes += pb->len;
+	pb->verdict = V_ACCEPT;
+	if (pb->flags & PB_CSUM_PARTIAL)
+		e->st.csum_partial++;
+	if (pb->flags & PB_TRUNCATED) {
+		drop(e, pb, DROP_TRUNCATED);
+		return;
+	}
+	if ((rc = pkt_parse(pb->data, pb->len, &p)) != PKT_OK) {
+		drop(e, pb, DROP_PARSE + rc);
+		return;
+	}
+	if (!(p.flags & PKT_F_PORTS)) {
+		/*
+		 * Later fragments, ICMP and other protocols.  To a virtual
+		 * address they have nowhere to go; anything else is not ours.
+		 */
+		if (pool_is_vip(e->pool, p.family, &p.dst))
+			drop(e, pb, (p.flags & PKT_F_FRAG) ? DROP_FRAGMENT :
+			    DROP_NOSERVICE);
+		else
+			e->st.passed++;
+		return;
+	}
+	svc = pool_find_service(e->pool, p.family, p.proto, &p.dst, p.dport);
+	if (svc != NULL) {
+		inbound(e, pb, &p, svc, now);
+		return;
+	}
+	srv = pool_find_server(e->pool, p.family, p.proto, &p.src, p.sport);
+	if (srv != NULL) {
+		outbound(e, pb, &p, srv, now);
+		return;
+	}
+	if (pool_is_vip(e->pool, p.family, &p.dst))
+		drop(e, pb, DROP_NOSERVICE);
+	else
+		e->st.passed++;
+}
+
+static void
+inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
+    struct service *svc, uint32_t now)
+{
+	struct pool	*pool = e->pool;
+	struct flow	*f;
+	struct server	*srv;
+	uint32_t	 h;
+	uint16_t	 si = (uint16_t)(svc - pool->svc);
+	int		 syn, pick;
+
+	e->st.inbound++;
+	/*
+	 * The first fragment alone would be rewritten and the rest not:
+	 * fragments are dropped (the kernel reassembles before queueing, so
+	 * only odd cases get here).
+	 */
+	if (p->flags & PKT_F_FRAG) {
+		drop(e, pb, DROP_FRAGMENT);
+		return;
+	}
+	h = flow_hash(&e->ft, &p->src, p->sport, si);
+	f = flow_lookup(&e->ft, h, &p->src, p->sport, si);
+
+	if (p->proto == PROTO_TCP) {
+		syn = (p->tcpflags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN;
+		if (f != NULL && syn && (f->state == FS_TIME_WAIT ||
+		    f->state == FS_CLOSE)) {
+			/* The client reuses its port: a new connection. */
+			flow_remove(&e->ft, f);
+			f = NULL;
+		}
+		if (f == NULL && !syn) {
+			drop(e, pb, DROP_NOFLOW);
+			return;
+		}
+	}
+	if (f == NULL) {
+		pick = svc->method->pick(pool, svc, p, now);
+		if (pick < 0) {
+			svc->no_server++;
+			drop(e, pb, DROP_NOSERVER);
+			return;
+		}
+		f = flow_insert(&e->ft, h, &p->src, p->sport, si,
+		    (uint16_t)pick, p->proto == PROTO_TCP ? FS_SYN_SENT :
+		    FS_UDP, now);
+		if (f == NULL) {
+			drop(e, pb, DROP_TABLEFULL);
+			return;
+		}
+		srv = &pool->srv[pick];
+		srv->flows_active++;
+		srv->flows_total++;
+		svc->flows_total++;
+	} else if (p->proto == PROTO_TCP)
+		tcp_track(&e->ft, f, p->tcpflags, 1, now);
+	else
+		f->last = now;
+
+	srv = &pool->srv[f->srv];
+	srv->pkts_in++;
+	srv->bytes_in += p->len;
+	svc->pkts_in++;
+	rewrite(pb, p, 1, &srv->addr, htons(srv->port));
+	pb->verdict = V_REWRITTEN;
+	e->st.rewritten++;
+}
+
+static void
+outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
+    struct server *srv, uint32_t now)
+{
+	struct pool	*pool = e->pool;
+	struct service	*svc = &pool->svc[srv->svc];
+	struct flow	*f;
+	uint32_t	 h;
+
+	e->st.outbound++;
+	if (p->flags & PKT_F_FRAG) {
+		drop(e, pb, DROP_FRAGMENT);
+		return;
+	}
+	h = flow_hash(&e->ft, &p->dst, p->dport, srv->svc);
+	f = flow_lookup(&e->ft, h, &p->dst, p->dport, srv->svc);
+	if (f != NULL && &pool->srv[f->srv] == srv) {
+		if (p->proto == PROTO_TCP)
+			tcp_track(&e->ft, f, p->tcpflags, 0, now);
+		else
+			f->last = now;
+	} else
+		e->st.return_noflow++;
+
+	srv->pkts_out++;
+	srv->bytes_out += p->len;
+	svc->pkts_out++;
+	rewrite(pb, p, 0, &svc->vip, htons(svc->port));
+	pb->verdict = V_REWRITTEN;
+	e->st.rewritten++;
+}
+
+/*
+ * TCP state from both directions, enough to choose a timeout: no
+ * sequence checking (the end hosts do that), and a RST only shortens the
+ * timeout, so a forged RST cannot take a mapping away at once.
+ */
+static void
+tcp_track(struct flowtab *ft, struct flow *f, uint8_t fl, int from_client,
+    uint32_t now)
+{
+	uint8_t	 st = f->state;
+
+	if (fl & TH_FIN)
+		f->seen |= from_client ? FLOW_CFIN : FLOW_SFIN;
+	if (fl & TH_RST)
+		st = FS_CLOSE;
+	else {
+		switch (st) {
+		case FS_SYN_SENT:
+			if (!from_client &&
+			    (fl & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
+				st = FS_SYN_RECV;
+			break;
+		case FS_SYN_RECV:
+			if (from_client && (fl & (TH_SYN | TH_ACK)) == TH_ACK)
+				st = FS_ESTABLISHED;
+			break;
+		default:
+			break;
+		}
+		if (f->seen != 0 && (st == FS_ESTABLISHED ||
+		    st == FS_SYN_RECV))
+			st = FS_FIN_WAIT;
+		if (f->seen == (FLOW_CFIN | FLOW_SFIN) && st == FS_FIN_WAIT)
+			st = FS_TIME_WAIT;
+	}
+	if (st != f->state)
+		flow_set_state(ft, f, st, now);
+	else
+		f->last = now;
+}
+
+/*
+ * Rewrites the destination (dst != 0) or the source address and port,
+ * and every checksum that covers them.
+ */
+static void
+rewrite(struct pktbuf *pb, const struct pkt *p, int dst,
+    const union addr *na, uint16_t nport)
+{
+	uint8_t		*ip = pb->data;
+	uint8_t		*l4 = ip + p->l3len;
+	const union addr *oa = dst ? &p->dst : &p->src;
+	uint16_t	 oport = dst ? p->dport : p->sport;
+	unsigned	 aoff, poff, coff, l4len, nw;
+	uint16_t	 ipck, ck;
+	uint32_t	 sum;
+
+	nw = p->family == 4 ? 1 : 4;
+	if (p->family == 4) {
+		aoff = dst ? 16 : 12;
+		memcpy(&ipck, ip + 10, 2);
+		ipck = cksum_update32(ipck, oa->w[0], na->w[0]);
+		memcpy(ip + 10, &ipck, 2);
+	} else
+		aoff = dst ? 24 : 8;
+	memcpy(ip + aoff, na->w, nw * 4);
+	poff = dst ? 2 : 0;
+	memcpy(l4 + poff, &nport, 2);
+
+	coff = p->proto == PROTO_TCP ? 16 : 6;
+	memcpy(&ck, l4 + coff, 2);
+	if (p->proto == PROTO_UDP && ck == 0 && p->family == 4)
+		return;		/* no UDP checksum: leave it so */
+	if (pb->flags & PB_CSUM_PARTIAL) {
+		l4len = (unsigned)p->len - p->l3len;
+		ck = 0;
+		memcpy(l4 + coff, &ck, 2);
+		sum = cksum_pseudo(p->family, ip + (p->family == 4 ? 12 : 8),
+		    ip + (p->family == 4 ? 16 : 24), p->proto, l4len);
+		sum = cksum_add(sum, l4, l4len);
+		ck = cksum_finish(sum);
+	} else {
+		ck = cksum_update_words(ck, oa->w, na->w, nw);
+		ck = cksum_update16(ck, oport, nport);
+	}
+	if (p->proto == PROTO_UDP && ck == 0)
+		ck = 0xffff;
+	memcpy(l4 + coff, &ck, 2);
+}
+
+void
+engine_tick(struct engine *e, uint32_t now)
+{
+	if ((int32_t)(now - e->now) > 0)
+		e->now = now;
+	flow_expire(&e->ft, e->now, EXPIRE_BUDGET);
+}

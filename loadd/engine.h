@@ -1,0 +1,75 @@
+/*
+ * The engine: packet in, verdict and rewritten packet out.  It does no
+ * I/O, allocates nothing and logs nothing per packet; what it decides is
+ * visible through counters only.
+ */
+#ifndef LOADD_ENGINE_H
+#define LOADD_ENGINE_H
+
+#include <stdint.h>
+
+#include "flow.h"
+#include "pkt.h"
+#include "pool.h"
+
+enum verdict {
+	V_ACCEPT = 0,		/* pass unchanged */
+	V_REWRITTEN,		/* pass the rewritten bytes */
+	V_DROP,
+};
+
+/* Why the engine dropped a packet.  engine_drop_name() names each. */
+enum drop_reason {
+	DROP_PARSE = 0,		/* + enum pkt_err: one counter per parse error */
+	DROP_FRAGMENT = PKT_NERR,	/* a fragment of a balanced flow */
+	DROP_NOSERVICE,		/* to a virtual address, no such service */
+	DROP_NOFLOW,		/* mid-stream packet of an unknown flow */
+	DROP_TABLEFULL,		/* new flow, no room even after eviction */
+	DROP_NOSERVER,		/* new flow, no usable server */
+	DROP_TRUNCATED,		/* the I/O layer could not give us it all */
+	DROP_NREASONS
+};
+
+/* One packet as the I/O layer hands it over. */
+#define PB_CSUM_PARTIAL	0x01	/* L4 checksum not final (NFQ CSUMNOTREADY) */
+#define PB_TRUNCATED	0x02	/* capture shorter than the packet */
+
+struct pktbuf {
+	uint8_t		*data;		/* the IP header */
+	uint32_t	 len;
+	uint32_t	 id;		/* NFQ packet id; pcap record number */
+	uint32_t	 ts;		/* capture time in seconds (replay) */
+	uint16_t	 flags;		/* PB_* */
+	uint8_t		 verdict;	/* enum verdict, set by the engine */
+	uint8_t		 linkhdr;	/* bytes of link header before data */
+};
+
+struct engine_stats {
+	uint64_t	 pkts;
+	uint64_t	 bytes;
+	uint64_t	 inbound;	/* client -> virtual service */
+	uint64_t	 outbound;	/* server -> client */
+	uint64_t	 passed;	/* not ours, untouched */
+	uint64_t	 rewritten;
+	uint64_t	 dropped;
+	uint64_t	 csum_partial;	/* L4 checksum left partial: computed in full */
+	uint64_t	 return_noflow;	/* replies without a flow, rewritten */
+	uint64_t	 drop[DROP_NREASONS];
+};
+
+struct engine {
+	struct pool		*pool;
+	struct flowtab		 ft;
+	struct engine_stats	 st;
+	uint32_t		 now;
+};
+
+int		 engine_init(struct engine *, struct pool *, uint32_t maxflows,
+		    const uint32_t timeouts[FC_N], uint32_t seed);
+void		 engine_free(struct engine *);
+void		 engine_process(struct engine *, struct pktbuf *, uint32_t now);
+/* Housekeeping between batches: flow expiry with a work budget. */
+void		 engine_tick(struct engine *, uint32_t now);
+const char	*engine_drop_name(int);
+
+#endif

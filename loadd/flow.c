@@ -1,0 +1,290 @@
+/*
+ * The flow table: chained hashing over preallocated entries, and one
+ * list per timeout class for expiry and eviction.
+ *
+ * A packet only stores the time in f->last.  The expiry pass looks at the
+ * head of each class list; an entry is looked at again once a sixteenth of
+ * its timeout has passed since it was linked, and either expires or goes
+ * back to the tail.  So a busy flow costs one relink per sixteenth of its
+ * timeout, not one per packet, and an idle flow outlives its timeout by at
+ * most a sixteenth.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "hash.h"
+
+_Static_assert(sizeof(struct flow) == 48, "a flow entry is 48 bytes");
+
+static void	 list_link(struct flowtab *, uint32_t, int, uint32_t);
+static void	 list_unlink(struct flowtab *, uint32_t);
+static void	 flow_release(struct flowtab *, struct flow *);
+
+static const char *const flow_state_names[FS_NSTATES] = {
+	[FS_NONE] = "none",
+	[FS_SYN_SENT] = "syn_sent",
+	[FS_SYN_RECV] = "syn_recv",
+	[FS_ESTABLISHED] = "established",
+	[FS_FIN_WAIT] = "fin_wait",
+	[FS_TIME_WAIT] = "time_wait",
+	[FS_CLOSE] = "close",
+	[FS_UDP] = "udp",
+};
+
+const char *
+flow_state_name(int s)
+{
+	if (s < 0 || s >= FS_NSTATES)
+		return ("?");
+	return (flow_state_names[s]);
+}
+
+int
+flow_class_of(uint8_t state)
+{
+	switch (state) {
+	case FS_ESTABLISHED:
+		return (FC_ESTABLISHED);
+	case FS_FIN_WAIT:
+	case FS_TIME_WAIT:
+	case FS_CLOSE:
+		return (FC_CLOSING);
+	case FS_UDP:
+		return (FC_UDP);
+	default:
+		return (FC_HALFOPEN);
+	}
+}
+
+int
+flowtab_init(struct flowtab *ft, uint32_t maxflows, uint32_t seed)
+{
+	uint32_t	 i, nb;
+
+	memset(ft, 0, sizeof(*ft));
+	if (maxflows == 0 || maxflows > (1u << 30))
+		return (-1);
+	/* Buckets: the power of two at or above the capacity. */
+	for (nb = 1; nb < maxflows; nb <<= 1)
+		;
+	ft->f = calloc((size_t)maxflows + 1, sizeof(struct flow));
+	ft->bucket = calloc(nb, sizeof(uint32_t));
+	if (ft->f == NULL || ft->bucket == NULL) {
+		flowtab_free(ft);
+		return (-1);
+	}
+	ft->mask = nb - 1;
+	ft->cap = maxflows;
+	ft->seed = seed;
+	for (i = maxflows; i >= 1; i--) {
+		ft->f[i].hnext = ft->freelist;
+		ft->freelist = i;
+	}
+	ft->timeout[FC_HALFOPEN] = 240;
+	ft->timeout[FC_CLOSING] = 240;
+	ft->timeout[FC_ESTABLISHED] = 7440;
+	ft->timeout[FC_UDP] = 300;
+	return (0);
+}
+
+void
+flowtab_free(struct flowtab *ft)
+{
+	free(ft->f);
+	free(ft->bucket);
+	ft->f = NULL;
+	ft->bucket = NULL;
+}
+
+void
+flowtab_set_release(struct flowtab *ft, flow_release_fn fn, void *arg)
+{
+	ft->release = fn;
+	ft->arg = arg;
+}
+
+uint32_t
+flow_hash(const struct flowtab *ft, const union addr *a, uint16_t cport,
+    uint16_t svc)
+{
+	uint32_t h = ft->seed;
+
+	h = hash_mix(h, a->w[0]);
+	h = hash_mix(h, a->w[1]);
+	h = hash_mix(h, a->w[2]);
+	h = hash_mix(h, a->w[3]);
+	h = hash_mix(h, (uint32_t)cport << 16 | svc);
+	return (hash_final(h));
+}
+
+struct flow *
+flow_lookup(struct flowtab *ft, uint32_t hash, const union addr *a,
+    uint16_t cport, uint16_t svc)
+{
+	uint32_t	 i;
+	struct flow	*f;
+
+	for (i = ft->bucket[hash & ft->mask]; i != FLOW_NIL; i = f->hnext) {
+		f = &ft->f[i];
+		if (f->cport == cport && f->svc == svc &&
+		    f->caddr[0] == a->w[0] && f->caddr[1] == a->w[1] &&
+		    f->caddr[2] == a->w[2] && f->caddr[3] == a->w[3])
+			return (f);
+	}
+	return (NULL);
+}
+
+static void
+list_link(struct flowtab *ft, uint32_t i, int cls, uint32_t now)
+{
+	struct flow_list	*l = &ft->list[cls];
+	struct flow		*f = &ft->f[i];
+
+	f->cls = (uint8_t)cls;
+	f->linked = now;
+	f->next = FLOW_NIL;
+	f->prev = l->tail;
+	if (l->tail != FLOW_NIL)
+		ft->f[l->tail].next = i;
+	else
+		l->head = i;
+	l->tail = i;
+	l->count++;
+}
+
+static void
+list_unlink(struct flowtab *ft, uint32_t i)
+{
+	struct flow		*f = &ft->f[i];
+	struct flow_list	*l = &ft->list[f->cls];
+
+	if (f->prev != FLOW_NIL)
+		ft->f[f->prev].next = f->next;
+	else
+		l->head = f->next;
+	if (f->next != FLOW_NIL)
+		ft->f[f->next].prev = f->prev;
+	else
+		l->tail = f->prev;
+	l->count--;
+}
+
+/* Takes an entry out of its hash chain and its list, and frees it. */
+static void
+flow_release(struct flowtab *ft, struct flow *f)
+{
+	uint32_t	 i = (uint32_t)(f - ft->f);
+	uint32_t	*pp;
+	uint32_t	 h;
+	union addr	 a;
+
+	if (ft->release != NULL)
+		ft->release(ft->arg, f);
+	memcpy(a.w, f->caddr, sizeof(a.w));
+	h = flow_hash(ft, &a, f->cport, f->svc);
+	for (pp = &ft->bucket[h & ft->mask]; *pp != FLOW_NIL;
+	    pp = &ft->f[*pp].hnext)
+		if (*pp == i) {
+			*pp = f->hnext;
+			break;
+		}
+	list_unlink(ft, i);
+	f->state = FS_NONE;
+	f->hnext = ft->freelist;
+	ft->freelist = i;
+	ft->count--;
+}
+
+void
+flow_remove(struct flowtab *ft, struct flow *f)
+{
+	flow_release(ft, f);
+}
+
+struct flow *
+flow_insert(struct flowtab *ft, uint32_t hash, const union addr *a,
+    uint16_t cport, uint16_t svc, uint16_t srv, uint8_t state, uint32_t now)
+{
+	uint32_t	 i;
+	struct flow	*f;
+
+	if (ft->freelist == FLOW_NIL) {
+		/*
+		 * Full: give up the oldest half-open entry, else the oldest
+		 * closing one.  Established TCP and UDP flows are never
+		 * evicted for a newcomer.
+		 */
+		if (ft->list[FC_HALFOPEN].head != FLOW_NIL)
+			i = ft->list[FC_HALFOPEN].head;
+		else if (ft->list[FC_CLOSING].head != FLOW_NIL)
+			i = ft->list[FC_CLOSING].head;
+		else {
+			ft->st.full++;
+			return (NULL);
+		}
+		flow_release(ft, &ft->f[i]);
+		ft->st.evicted++;
+	}
+	i = ft->freelist;
+	f = &ft->f[i];
+	ft->freelist = f->hnext;
+
+	memcpy(f->caddr, a->w, sizeof(f->caddr));
+	f->cport = cport;
+	f->svc = svc;
+	f->srv = srv;
+	f->state = state;
+	f->seen = 0;
+	f->last = now;
+	f->hnext = ft->bucket[hash & ft->mask];
+	ft->bucket[hash & ft->mask] = i;
+	list_link(ft, i, flow_class_of(state), now);
+	ft->count++;
+	ft->st.inserted++;
+	return (f);
+}
+
+void
+flow_set_state(struct flowtab *ft, struct flow *f, uint8_t state,
+    uint32_t now)
+{
+	int	 cls = flow_class_of(state);
+
+	f->state = state;
+	f->last = now;
+	if (cls != f->cls) {
+		uint32_t i = (uint32_t)(f - ft->f);
+
+		list_unlink(ft, i);
+		list_link(ft, i, cls, now);
+	}
+}
+
+uint32_t
+flow_expire(struct flowtab *ft, uint32_t now, uint32_t budget)
+{
+	uint32_t	 n = 0, i, recheck, to;
+	struct flow	*f;
+	int		 cls;
+
+	for (cls = 0; cls < FC_N; cls++) {
+		to = ft->timeout[cls];
+		recheck = to >> 4 ? to >> 4 : 1;
+		while (n < budget && (i = ft->list[cls].head) != FLOW_NIL) {
+			f = &ft->f[i];
+			/* Everything behind the head was linked later. */
+			if ((int32_t)(now - f->linked) < (int32_t)recheck)
+				break;
+			n++;
+			if ((int32_t)(now - f->last) >= (int32_t)to) {
+				flow_release(ft, f);
+				ft->st.expired++;
+			} else {
+				list_unlink(ft, i);
+				list_link(ft, i, cls, now);
+			}
+		}
+	}
+	return (n);
+}

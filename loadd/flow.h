@@ -1,0 +1,113 @@
+/*
+ * The flow table.  One entry per client connection through a service,
+ * keyed by (client address, client port, service): the same key serves
+ * both directions, because a server's address and port name its service
+ * (the configuration makes that mapping unique).
+ *
+ * Everything is allocated at start-up, for maxflows entries; the packet
+ * path never allocates.  Entries sit on one list per timeout class, in the
+ * order they were last linked, so expiry looks only at list heads.
+ */
+#ifndef LOADD_FLOW_H
+#define LOADD_FLOW_H
+
+#include <stdint.h>
+
+#include "addr.h"
+
+enum flow_state {
+	FS_NONE = 0,
+	FS_SYN_SENT,		/* client SYN seen */
+	FS_SYN_RECV,		/* server SYN+ACK seen */
+	FS_ESTABLISHED,		/* client ACK of the SYN+ACK seen */
+	FS_FIN_WAIT,		/* one side sent FIN */
+	FS_TIME_WAIT,		/* both sides sent FIN */
+	FS_CLOSE,		/* RST seen */
+	FS_UDP,
+	FS_NSTATES
+};
+
+/* Timeout classes; each has its own list and idle timeout. */
+enum flow_class {
+	FC_HALFOPEN = 0,	/* SYN_SENT, SYN_RECV: first to be evicted */
+	FC_CLOSING,		/* FIN_WAIT, TIME_WAIT, CLOSE: evicted next */
+	FC_ESTABLISHED,		/* never evicted */
+	FC_UDP,			/* never evicted */
+	FC_N
+};
+
+#define FLOW_NIL	0u
+
+/* Seen-flags, one per direction. */
+#define FLOW_CFIN	0x01
+#define FLOW_SFIN	0x02
+
+struct flow {
+	uint32_t	caddr[4];	/* client address (union addr words) */
+	uint32_t	hnext;		/* hash chain, or free list */
+	uint32_t	prev;		/* class list */
+	uint32_t	next;
+	uint32_t	last;		/* last packet, seconds */
+	uint32_t	linked;		/* when put on its class list */
+	uint16_t	cport;		/* client port, network order */
+	uint16_t	svc;		/* service index */
+	uint16_t	srv;		/* server index */
+	uint8_t		state;		/* enum flow_state */
+	uint8_t		cls;		/* enum flow_class */
+	uint8_t		seen;		/* FLOW_CFIN, FLOW_SFIN */
+	uint8_t		pad[3];
+};
+
+struct flow_list {
+	uint32_t	head;
+	uint32_t	tail;
+	uint32_t	count;
+};
+
+struct flowtab_stats {
+	uint64_t	inserted;
+	uint64_t	expired;
+	uint64_t	evicted;
+	uint64_t	full;		/* inserts refused: table full */
+};
+
+typedef void	(*flow_release_fn)(void *arg, const struct flow *);
+
+struct flowtab {
+	struct flow	*f;		/* f[0] is unused: index 0 is nil */
+	uint32_t	*bucket;
+	uint32_t	 mask;
+	uint32_t	 cap;
+	uint32_t	 count;
+	uint32_t	 freelist;
+	uint32_t	 seed;
+	uint32_t	 timeout[FC_N];
+	struct flow_list list[FC_N];
+	struct flowtab_stats st;
+	flow_release_fn	 release;	/* called for every entry that goes */
+	void		*arg;
+};
+
+int		 flowtab_init(struct flowtab *, uint32_t maxflows,
+		    uint32_t seed);
+void		 flowtab_free(struct flowtab *);
+void		 flowtab_set_release(struct flowtab *, flow_release_fn,
+		    void *);
+
+uint32_t	 flow_hash(const struct flowtab *, const union addr *,
+		    uint16_t cport, uint16_t svc);
+struct flow	*flow_lookup(struct flowtab *, uint32_t hash,
+		    const union addr *, uint16_t cport, uint16_t svc);
+/* Inserts a new entry, evicting a half-open or closing one if full. */
+struct flow	*flow_insert(struct flowtab *, uint32_t hash,
+		    const union addr *, uint16_t cport, uint16_t svc,
+		    uint16_t srv, uint8_t state, uint32_t now);
+void		 flow_remove(struct flowtab *, struct flow *);
+void		 flow_set_state(struct flowtab *, struct flow *, uint8_t state,
+		    uint32_t now);
+/* Expires idle entries, looking at no more than budget entries. */
+uint32_t	 flow_expire(struct flowtab *, uint32_t now, uint32_t budget);
+int		 flow_class_of(uint8_t state);
+const char	*flow_state_name(int);
+
+#endif

@@ -1,0 +1,393 @@
+/*
+ * loadd: a packet-level load balancer (reverse NAT) in the line of the
+ * HUT project's loadd and of natd.  The command line keeps the original's
+ * flags: -f -p -b -d -v -t -h.
+ */
+#include <sys/types.h>
+
+#include <err.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/libutil.h>
+#include <bsd/stdlib.h>
+
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "pktio.h"
+#include "rules.h"
+#include "sched.h"
+
+#ifndef LOADD_VERSION
+#define LOADD_VERSION	"0.1"
+#endif
+#define LOADD_PIDFILE	"/var/run/loadd.pid"
+
+static volatile sig_atomic_t	 quit, dumpstats, hup;
+
+static void	 usage(FILE *, int) __attribute__((noreturn));
+static void	 on_signal(int);
+static uint32_t	 monotime(void);
+static void	 stats_log(const struct engine *, const struct pktio *);
+static int	 run_replay(struct config *, const char *, const char *);
+static int	 run_live(struct config *, struct pidfh *);
+
+static void
+usage(FILE *fp, int status)
+{
+	fprintf(fp,
+	    "usage: loadd [-dhnRtv] [-b method] [-f file] [-p port]\n"
+	    "       loadd [-v] [-b method] [-f file] -r in.pcap -w out.pcap\n"
+	    "\n"
+	    "  -f file    configuration file (default %s)\n"
+	    "  -p port    divert port (FreeBSD) or NFQUEUE number (Linux); "
+	    "default %d\n"
+	    "  -b method  balancing method (overrides balancingmode)\n"
+	    "  -d         run as a daemon\n"
+	    "  -v         more verbose (repeat for debug)\n"
+	    "  -t         transparent proxy (always on; accepted for "
+	    "compatibility)\n"
+	    "  -n         check the configuration and exit\n"
+	    "  -R         print the firewall rules the configuration needs "
+	    "and exit\n"
+	    "  -r file    replay: read packets from a capture ...\n"
+	    "  -w file    ... and write the rewritten ones to this capture\n"
+	    "  -h         this help\n"
+	    "\n"
+	    "balancing methods:\n", LOADD_CONF, LOADD_QUEUE);
+	sched_list(fp, "  ");
+	exit(status);
+}
+
+static void
+on_signal(int sig)
+{
+	switch (sig) {
+	case SIGUSR1:
+		dumpstats = 1;
+		break;
+	case SIGHUP:
+		hup = 1;
+		break;
+	default:
+		quit = 1;
+		break;
+	}
+}
+
+static uint32_t
+monotime(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint32_t)ts.tv_sec);
+}
+
+/* One line of totals, one of drops by reason, one per server. */
+static void
+stats_log(const struct engine *e, const struct pktio *io)
+{
+	const struct pool	*pool = e->pool;
+	const struct server	*srv;
+	char			 drops[1024];
+	size_t			 off = 0;
+	unsigned		 i;
+	int			 r;
+
+	log_notice("stats: packets %llu, inbound %llu, outbound %llu, "
+	    "rewritten %llu, passed %llu, dropped %llu, flows %u/%u, "
+	    "expired %llu, evicted %llu, io errors %llu, io overruns %llu",
+	    (unsigned long long)e->st.pkts, (unsigned long long)e->st.inbound,
+	    (unsigned long long)e->st.outbound,
+	    (unsigned long long)e->st.rewritten,
+	    (unsigned long long)e->st.passed, (unsigned long long)e->st.dropped,
+	    e->ft.count, e->ft.cap, (unsigned long long)e->ft.st.expired,
+	    (unsigned long long)e->ft.st.evicted,
+	    (unsigned long long)io->st.errors,
+	    (unsigned long long)io->st.overruns);
+	drops[0] = '\0';
+	for (i = 0; i < DROP_NREASONS; i++) {
+		if (e->st.drop[i] == 0)
+			continue;
+		r = snprintf(drops + off, sizeof(drops) - off, " %s=%llu",
+		    engine_drop_name((int)i),
+		    (unsigned long long)e->st.drop[i]);
+		if (r < 0 || (size_t)r >= sizeof(drops) - off)
+			break;
+		off += (size_t)r;
+	}
+	log_notice("stats: drops%s", off ? drops : " none");
+	for (i = 0; i < pool->nsrv; i++) {
+		srv = &pool->srv[i];
+		log_notice("stats: server %s (%s) %s: flows %llu active, "
+		    "%llu total; packets %llu in, %llu out; bytes %llu in, "
+		    "%llu out", srv->name, pool->svc[srv->svc].name,
+		    srv_state_name(srv->state),
+		    (unsigned long long)srv->flows_active,
+		    (unsigned long long)srv->flows_total,
+		    (unsigned long long)srv->pkts_in,
+		    (unsigned long long)srv->pkts_out,
+		    (unsigned long long)srv->bytes_in,
+		    (unsigned long long)srv->bytes_out);
+	}
+}
+
+static int
+run_replay(struct config *conf, const char *rpath, const char *wpath)
+{
+	struct pktio	 io;
+	struct engine	 e;
+	struct pktbuf	 pb[PKTIO_BATCH];
+	int		 n, i, rc = 0;
+	uint32_t	 ts = 0;
+
+	memset(&io, 0, sizeof(io));
+	io.ops = &pktio_pcap_ops;
+	io.rpath = rpath;
+	io.wpath = wpath;
+	if (io.ops->open(&io) == -1) {
+		io.ops->close(&io);
+		return (1);
+	}
+	if (engine_init(&e, &conf->pool, conf->maxflows, conf->timeout,
+	    arc4random()) == -1) {
+		io.ops->close(&io);
+		warnx("cannot allocate a flow table for %u flows",
+		    conf->maxflows);
+		return (1);
+	}
+	while (!io.eof) {
+		if ((n = io.ops->recv(&io, pb, PKTIO_BATCH)) <= 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (pb[i].flags & PB_SKIP)
+				continue;
+			ts = pb[i].ts;
+			engine_process(&e, &pb[i], ts);
+		}
+		io.ops->send(&io, pb, (unsigned)n);
+		engine_tick(&e, ts);
+	}
+	io.ops->close(&io);
+	if (io.failed)
+		rc = 1;
+	log_notice("replay: %llu packets read, %llu written, %llu rewritten, "
+	    "%llu dropped, %llu not IP", (unsigned long long)io.st.recv,
+	    (unsigned long long)io.st.sent,
+	    (unsigned long long)e.st.rewritten,
+	    (unsigned long long)e.st.dropped, (unsigned long long)io.st.notip);
+	if (log_getverbose() > 0)
+		stats_log(&e, &io);
+	engine_free(&e);
+	return (rc);
+}
+
+static int
+run_live(struct config *conf, struct pidfh *pfh)
+{
+	struct pktio	 io;
+	struct engine	 e;
+	struct pktbuf	 pb[PKTIO_BATCH];
+	struct pollfd	 pfd;
+	struct sigaction sa;
+	uint32_t	 now, lasttick = 0;
+	int		 n, i, loops, rc = 0;
+
+#ifdef __linux__
+	memset(&io, 0, sizeof(io));
+	io.ops = &pktio_nfq_ops;
+#else
+	errx(1, "no packet I/O backend for this system yet");
+#endif
+	io.queue = (unsigned)conf->queue;
+	io.queue_maxlen = conf->queue_maxlen;
+	io.failopen = conf->failopen;
+
+	if (engine_init(&e, &conf->pool, conf->maxflows, conf->timeout,
+	    arc4random()) == -1)
+		errx(1, "cannot allocate a flow table for %u flows",
+		    conf->maxflows);
+	if (io.ops->open(&io) == -1) {
+		io.ops->close(&io);
+		engine_free(&e);
+		return (1);
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (conf->daemon) {
+		if (daemon(0, 0) == -1)
+			err(1, "daemon");
+		log_init("loadd", 0, conf->facility);
+	}
+	if (pfh != NULL)
+		pidfile_write(pfh);
+	log_notice("started: %u service(s), %u server(s), method %s, "
+	    "queue %d, %u flows", conf->pool.nsvc, conf->pool.nsrv,
+	    conf->method->name, conf->queue, conf->maxflows);
+
+	pfd.fd = io.fd;
+	pfd.events = POLLIN;
+	while (!quit) {
+		if (poll(&pfd, 1, 1000) == -1 && errno != EINTR) {
+			log_warn("poll");
+			rc = 1;
+			break;
+		}
+		now = monotime();
+		/* Drain what is waiting, a bounded number of batches. */
+		for (loops = 0; loops < 64 && !quit; loops++) {
+			if ((n = io.ops->recv(&io, pb, PKTIO_BATCH)) < 0) {
+				rc = 1;
+				quit = 1;
+				break;
+			}
+			if (n == 0)
+				break;
+			for (i = 0; i < n; i++)
+				engine_process(&e, &pb[i], now);
+			io.ops->send(&io, pb, (unsigned)n);
+		}
+		if (now != lasttick) {
+			engine_tick(&e, now);
+			lasttick = now;
+		}
+		if (dumpstats) {
+			dumpstats = 0;
+			stats_log(&e, &io);
+		}
+		if (hup) {
+			hup = 0;
+			log_warnx("SIGHUP: reloading is not implemented yet; "
+			    "restart loadd to apply a new configuration");
+		}
+	}
+	log_notice("stopping");
+	stats_log(&e, &io);
+	io.ops->close(&io);
+	engine_free(&e);
+	return (rc);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config		 conf;
+	struct config_overrides	 ov;
+	struct pidfh		*pfh = NULL;
+	const char		*path = LOADD_CONF, *rpath = NULL, *wpath = NULL;
+	const char		*pidpath;
+	int			 ch, checkonly = 0, printrules = 0, rc;
+	pid_t			 other;
+	char			*end;
+	long			 l;
+
+	memset(&ov, 0, sizeof(ov));
+	ov.queue = -1;
+	log_init("loadd", 1, 0);
+
+	while ((ch = getopt(argc, argv, "b:df:hnp:Rr:tvw:")) != -1) {
+		switch (ch) {
+		case 'b':
+			if ((ov.method = sched_find(optarg)) == NULL) {
+				fprintf(stderr, "loadd: unknown balancing "
+				    "method \"%s\"; methods:\n", optarg);
+				sched_list(stderr, "  ");
+				exit(1);
+			}
+			break;
+		case 'd':
+			ov.daemon = 1;
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout, 0);
+		case 'n':
+			checkonly = 1;
+			break;
+		case 'p':
+			errno = 0;
+			l = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || end == optarg ||
+			    l < 0 || l > 65535)
+				errx(1, "-p %s: not a port or queue number "
+				    "(0..65535)", optarg);
+			ov.queue = (int)l;
+			break;
+		case 'R':
+			printrules = 1;
+			break;
+		case 'r':
+			rpath = optarg;
+			break;
+		case 't':
+			/* Transparent is the only mode there is. */
+			break;
+		case 'v':
+			ov.verbose++;
+			break;
+		case 'w':
+			wpath = optarg;
+			break;
+		default:
+			usage(stderr, 1);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, 1);
+	if ((rpath == NULL) != (wpath == NULL))
+		errx(1, "replay needs both -r in.pcap and -w out.pcap");
+
+	if (config_load(&conf, path, &ov) == -1)
+		exit(1);
+	log_setverbose(conf.verbose);
+	if (checkonly) {
+		printf("configuration OK\n");
+		config_free(&conf);
+		exit(0);
+	}
+	if (printrules) {
+		rules_print_iptables(stdout, &conf);
+		config_free(&conf);
+		exit(0);
+	}
+	if (rpath != NULL) {
+		rc = run_replay(&conf, rpath, wpath);
+		config_free(&conf);
+		exit(rc);
+	}
+
+	pidpath = conf.pidfile[0] ? conf.pidfile :
+	    (conf.daemon ? LOADD_PIDFILE : NULL);
+	if (pidpath != NULL) {
+		pfh = pidfile_open(pidpath, 0644, &other);
+		if (pfh == NULL) {
+			if (errno == EEXIST)
+				errx(1, "already running as pid %d (%s)",
+				    (int)other, pidpath);
+			err(1, "%s", pidpath);
+		}
+	}
+	rc = run_live(&conf, pfh);
+	if (pfh != NULL)
+		pidfile_remove(pfh);
+	config_free(&conf);
+	return (rc);
+}

@@ -1,0 +1,321 @@
+/*
+ * The Linux backend: an NFQUEUE through libmnl and libnetfilter_queue.
+ *
+ * Packets come in with recvmmsg(2), up to PKTIO_BATCH per system call.
+ * Verdicts go out coalesced into one netlink buffer and one sendto(2) per
+ * batch: a verdict that carries a rewritten payload cannot use the kernel's
+ * batch-verdict message, but the kernel reads any number of ordinary
+ * verdict messages from one buffer.
+ *
+ * Checksums: NFQA_CFG_F_GSO is not requested, so the kernel segments GSO
+ * packets and completes partial checksums before queueing; the engine can
+ * update checksums incrementally.  Should a packet still arrive flagged
+ * NFQA_SKB_CSUMNOTREADY, the engine computes its transport checksum in
+ * full, because after a payload change the kernel takes it as final.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "log.h"
+#include "pktio.h"
+
+#define RXBUFSZ		(65536 + 4096)	/* one queued packet and its headers */
+#define RCVBUF		(8 * 1024 * 1024)
+#define SNDBUF		(4 * 1024 * 1024)
+#define TXLIMIT		(512 * 1024)
+
+struct nfqio {
+	struct mnl_socket	*nl;
+	uint32_t		 portid;
+	uint8_t			*rx;		/* PKTIO_BATCH * RXBUFSZ */
+	struct mmsghdr		 msgs[PKTIO_BATCH];
+	struct iovec		 iov[PKTIO_BATCH];
+	uint8_t			*tx;		/* txlimit + a packet */
+	size_t			 txlimit;
+	struct mnl_nlmsg_batch	*batch;
+	time_t			 lastwarn;
+};
+
+static int	 nfqio_open(struct pktio *);
+static int	 nfqio_recv(struct pktio *, struct pktbuf *, unsigned);
+static int	 nfqio_send(struct pktio *, struct pktbuf *, unsigned);
+static void	 nfqio_close(struct pktio *);
+static int	 nfqio_config(struct nfqio *, unsigned, uint8_t, uint32_t,
+		    uint32_t, uint32_t);
+static int	 nfqio_flush(struct pktio *, struct mnl_nlmsg_batch *);
+
+const struct pktio_ops pktio_nfq_ops = {
+	"nfq", nfqio_open, nfqio_recv, nfqio_send, nfqio_close
+};
+
+/*
+ * Sends one configuration message and waits for the kernel's answer, so
+ * that "queue already taken" or "no permission" is reported at start-up.
+ */
+static int
+nfqio_config(struct nfqio *q, unsigned queue, uint8_t cmd, uint32_t flags,
+    uint32_t mask, uint32_t maxlen)
+{
+	char			 buf[8192];
+	struct nlmsghdr		*nlh;
+	static uint32_t		 seq;
+	ssize_t			 n;
+
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, (int)queue);
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = ++seq;
+	if (cmd != 0)
+		nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, cmd);
+	else {
+		nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xffff);
+		mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+		mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
+		nfq_nlmsg_cfg_put_qmaxlen(nlh, maxlen);
+	}
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+		return (-1);
+	n = mnl_socket_recvfrom(q->nl, buf, sizeof(buf));
+	if (n < 0)
+		return (-1);
+	return (mnl_cb_run(buf, (size_t)n, seq, q->portid, NULL, NULL) < 0 ?
+	    -1 : 0);
+}
+
+static int
+nfqio_open(struct pktio *io)
+{
+	struct nfqio	*q;
+	int		 fd, sz, i;
+	socklen_t	 sl;
+	uint32_t	 flags;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->rx = malloc((size_t)PKTIO_BATCH * RXBUFSZ)) == NULL) {
+		free(q);
+		log_warnx("nfq: out of memory");
+		return (-1);
+	}
+	io->priv = q;
+	if ((q->nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL) {
+		log_warn("nfq: netlink socket");
+		return (-1);
+	}
+	if (mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		log_warn("nfq: netlink bind");
+		return (-1);
+	}
+	q->portid = mnl_socket_get_portid(q->nl);
+	fd = mnl_socket_get_fd(q->nl);
+	io->fd = fd;
+
+	if (nfqio_config(q, io->queue, NFQNL_CFG_CMD_BIND, 0, 0, 0) == -1) {
+		if (errno == EBUSY)
+			log_warnx("nfq: queue %u is already bound by another "
+			    "program (another loadd?); use -p to choose "
+			    "another queue", io->queue);
+		else if (errno == EPERM)
+			log_warnx("nfq: binding queue %u: permission denied "
+			    "(loadd needs CAP_NET_ADMIN)", io->queue);
+		else
+			log_warn("nfq: binding queue %u", io->queue);
+		return (-1);
+	}
+	flags = io->failopen ? NFQA_CFG_F_FAIL_OPEN : 0;
+	if (nfqio_config(q, io->queue, 0, flags,
+	    NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO, io->queue_maxlen) == -1) {
+		log_warn("nfq: configuring queue %u", io->queue);
+		return (-1);
+	}
+
+	/* Room for bursts: the kernel drops what does not fit. */
+	sz = RCVBUF;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) == -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	sz = SNDBUF;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) == -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	sl = sizeof(sz);
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, &sl) == -1)
+		sz = 212992;
+	/*
+	 * One sendto must fit the send buffer; the last message of a batch
+	 * may run past the limit by one packet.
+	 */
+	q->txlimit = TXLIMIT;
+	if ((size_t)sz < q->txlimit + 2 * RXBUFSZ)
+		q->txlimit = (size_t)sz > 3 * RXBUFSZ ?
+		    (size_t)sz - 2 * RXBUFSZ : RXBUFSZ / 2;
+	if ((q->tx = malloc(q->txlimit + 2 * RXBUFSZ)) == NULL ||
+	    (q->batch = mnl_nlmsg_batch_start(q->tx, q->txlimit)) == NULL) {
+		log_warnx("nfq: out of memory");
+		return (-1);
+	}
+	for (i = 0; i < PKTIO_BATCH; i++) {
+		q->iov[i].iov_base = q->rx + (size_t)i * RXBUFSZ;
+		q->iov[i].iov_len = RXBUFSZ;
+		q->msgs[i].msg_hdr.msg_iov = &q->iov[i];
+		q->msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	log_info("nfq: queue %u bound, fail-open %s, queue length %u",
+	    io->queue, io->failopen ? "on" : "off", io->queue_maxlen);
+	return (0);
+}
+
+static int
+nfqio_recv(struct pktio *io, struct pktbuf *pb, unsigned max)
+{
+	struct nfqio		*q = io->priv;
+	struct nlattr		*attr[NFQA_MAX + 1];
+	struct nfqnl_msg_packet_hdr *ph;
+	const struct nlmsghdr	*nlh;
+	unsigned		 n = 0, i;
+	int			 got, len;
+	uint32_t		 skbinfo, caplen;
+
+	if (max > PKTIO_BATCH)
+		max = PKTIO_BATCH;
+	got = recvmmsg(io->fd, q->msgs, max, MSG_DONTWAIT, NULL);
+	if (got == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return (0);
+		if (errno == ENOBUFS) {
+			/* The kernel dropped packets: the buffer was full. */
+			io->st.overruns++;
+			return (0);
+		}
+		log_warn("nfq: recvmmsg");
+		return (-1);
+	}
+	for (i = 0; i < (unsigned)got; i++) {
+		len = (int)q->msgs[i].msg_len;
+		for (nlh = q->iov[i].iov_base; mnl_nlmsg_ok(nlh, len);
+		    nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				/* A verdict the kernel refused. */
+				io->st.errors++;
+				continue;
+			}
+			if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFQNL_MSG_PACKET)
+				continue;
+			memset(attr, 0, sizeof(attr));
+			if (nfq_nlmsg_parse(nlh, attr) < 0 ||
+			    attr[NFQA_PACKET_HDR] == NULL ||
+			    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) <
+			    sizeof(*ph)) {
+				io->st.errors++;
+				continue;
+			}
+			ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+			if (n == max) {
+				/* More than one packet per datagram: unusual. */
+				io->st.errors++;
+				continue;
+			}
+			memset(&pb[n], 0, sizeof(pb[n]));
+			pb[n].id = ntohl(ph->packet_id);
+			if (attr[NFQA_PAYLOAD] != NULL) {
+				pb[n].data = mnl_attr_get_payload(
+				    attr[NFQA_PAYLOAD]);
+				pb[n].len = mnl_attr_get_payload_len(
+				    attr[NFQA_PAYLOAD]);
+			}
+			if (attr[NFQA_CAP_LEN] != NULL) {
+				caplen = ntohl(mnl_attr_get_u32(
+				    attr[NFQA_CAP_LEN]));
+				if (caplen != pb[n].len)
+					pb[n].flags |= PB_TRUNCATED;
+			}
+			if (attr[NFQA_SKB_INFO] != NULL) {
+				skbinfo = ntohl(mnl_attr_get_u32(
+				    attr[NFQA_SKB_INFO]));
+				if (skbinfo & NFQA_SKB_CSUMNOTREADY)
+					pb[n].flags |= PB_CSUM_PARTIAL;
+			}
+			n++;
+		}
+	}
+	io->st.recv += n;
+	return ((int)n);
+}
+
+static int
+nfqio_flush(struct pktio *io, struct mnl_nlmsg_batch *b)
+{
+	struct nfqio	*q = io->priv;
+	time_t		 t;
+
+	if (mnl_socket_sendto(q->nl, mnl_nlmsg_batch_head(b),
+	    mnl_nlmsg_batch_size(b)) < 0) {
+		io->st.errors++;
+		t = time(NULL);
+		if (t != q->lastwarn) {
+			log_warn("nfq: sending verdicts");
+			q->lastwarn = t;
+		}
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+nfqio_send(struct pktio *io, struct pktbuf *pb, unsigned n)
+{
+	struct nfqio		*q = io->priv;
+	struct mnl_nlmsg_batch	*b = q->batch;
+	struct nlmsghdr		*nlh;
+	unsigned		 i;
+	int			 rc = 0;
+
+	for (i = 0; i < n; i++) {
+		nlh = nfq_nlmsg_put(mnl_nlmsg_batch_current(b),
+		    NFQNL_MSG_VERDICT, (int)io->queue);
+		nfq_nlmsg_verdict_put(nlh, (int)pb[i].id,
+		    pb[i].verdict == V_DROP ? NF_DROP : NF_ACCEPT);
+		if (pb[i].verdict == V_REWRITTEN)
+			nfq_nlmsg_verdict_put_pkt(nlh, pb[i].data, pb[i].len);
+		io->st.sent++;
+		if (!mnl_nlmsg_batch_next(b)) {
+			if (nfqio_flush(io, b) == -1)
+				rc = -1;
+			mnl_nlmsg_batch_reset(b);
+		}
+	}
+	if (!mnl_nlmsg_batch_is_empty(b) && nfqio_flush(io, b) == -1)
+		rc = -1;
+	mnl_nlmsg_batch_reset(b);
+	return (rc);
+}
+
+static void
+nfqio_close(struct pktio *io)
+{
+	struct nfqio	*q = io->priv;
+
+	if (q == NULL)
+		return;
+	if (q->nl != NULL) {
+		/* Unbinding makes the kernel drop what still waits. */
+		(void)nfqio_config(q, io->queue, NFQNL_CFG_CMD_UNBIND, 0, 0,
+		    0);
+		mnl_socket_close(q->nl);
+	}
+	if (q->batch != NULL)
+		mnl_nlmsg_batch_stop(q->batch);
+	free(q->rx);
+	free(q->tx);
+	free(q);
+	io->priv = NULL;
+	io->fd = -1;
+}

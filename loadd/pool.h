@@ -1,0 +1,94 @@
+/*
+ * Services and servers: what the engine balances.  A service is a virtual
+ * address, port and protocol with its own pool of real servers and its
+ * own method.  The control plane owns these tables; the engine reads them
+ * and bumps the counters.
+ */
+#ifndef LOADD_POOL_H
+#define LOADD_POOL_H
+
+#include <stdint.h>
+
+#include "addr.h"
+
+#define POOL_MAXSERVICES	1024
+#define POOL_MAXSERVERS		4096
+#define SRV_NAMELEN		64
+
+enum srv_state {
+	SRV_UP = 0,
+	SRV_DOWN,
+	SRV_DRAINING,
+	SRV_DISABLED,
+};
+
+struct server {
+	union addr	 addr;
+	uint16_t	 port;		/* host byte order */
+	uint16_t	 svc;		/* index of its service */
+	uint16_t	 weight;	/* 0: quiescent, no new flows */
+	uint8_t		 family;
+	uint8_t		 state;		/* enum srv_state */
+	char		 name[SRV_NAMELEN];	/* "addr:port" */
+
+	/* Counters, written by the engine only. */
+	uint64_t	 flows_active;
+	uint64_t	 flows_total;
+	uint64_t	 pkts_in;	/* client -> server */
+	uint64_t	 pkts_out;	/* server -> client */
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+};
+
+struct sched_method;
+
+struct service {
+	union addr	 vip;
+	uint16_t	 port;		/* host byte order */
+	uint8_t		 family;
+	uint8_t		 proto;
+	char		 name[SRV_NAMELEN];	/* "vip:port/proto" */
+	const struct sched_method *method;
+	uint16_t	 first;		/* its servers: first .. first+nsrv-1 */
+	uint16_t	 nsrv;
+
+	/* Scheduler state. */
+	uint32_t	 rr_next;
+
+	/* Counters. */
+	uint64_t	 pkts_in;
+	uint64_t	 pkts_out;
+	uint64_t	 flows_total;
+	uint64_t	 no_server;	/* new flows refused: no server up */
+};
+
+/*
+ * The pool keeps servers of one service next to each other, so that a
+ * service names them by a range.  Lookup by address uses small open
+ * hash tables built once by pool_index().
+ */
+struct pool {
+	struct service	*svc;
+	unsigned	 nsvc;
+	struct server	*srv;
+	unsigned	 nsrv;
+
+	uint32_t	*svc_map;	/* (proto, vip, port) -> service + 1 */
+	uint32_t	*srv_map;	/* (proto, addr, port) -> server + 1 */
+	uint32_t	*vip_map;	/* virtual address -> service + 1 */
+	uint32_t	 svc_mask;
+	uint32_t	 srv_mask;
+	uint32_t	 seed;
+};
+
+int		 pool_index(struct pool *, uint32_t seed);
+void		 pool_free(struct pool *);
+struct service	*pool_find_service(const struct pool *, uint8_t family,
+		    uint8_t proto, const union addr *, uint16_t port_be);
+struct server	*pool_find_server(const struct pool *, uint8_t family,
+		    uint8_t proto, const union addr *, uint16_t port_be);
+int		 pool_is_vip(const struct pool *, uint8_t family,
+		    const union addr *);
+const char	*srv_state_name(int);
+
+#endif

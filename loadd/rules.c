@@ -1,0 +1,78 @@
+/*
+ * loadd -R: the firewall rules a configuration needs, as shell commands
+ * an operator can read and pipe into sh.
+ *
+ * Linux: everything sits in the raw table's PREROUTING, in a chain of its
+ * own so that it can be removed in one go.  The raw table runs before
+ * connection tracking and before the routing decision: the rewritten
+ * packet is then routed to its new destination, and conntrack never sees
+ * one flow as two halves because the balanced traffic is not tracked.
+ * NFQUEUE ends the chain for a packet, so the notrack rule comes first.
+ */
+#include <stdio.h>
+
+#include "config.h"
+#include "pkt.h"
+#include "rules.h"
+
+static const char *
+protoname(uint8_t proto)
+{
+	return (proto == PROTO_UDP ? "udp" : "tcp");
+}
+
+void
+rules_print_iptables(FILE *fp, const struct config *conf)
+{
+	const struct pool	*pool = &conf->pool;
+	const struct service	*svc;
+	const struct server	*srv;
+	char			 a[ADDR_STRLEN], chain[32];
+	const char		*ipt, *fwd;
+	unsigned		 i, j;
+	int			 fam;
+
+	snprintf(chain, sizeof(chain), "loadd-%d", conf->queue);
+	fam = pool->nsvc > 0 ? pool->svc[0].family : 4;
+	ipt = fam == 6 ? "ip6tables" : "iptables";
+	fwd = fam == 6 ? "net.ipv6.conf.all.forwarding" :
+	    "net.ipv4.ip_forward";
+
+	fprintf(fp, "# loadd: firewall rules for %s, queue %d\n",
+	    conf->path, conf->queue);
+	fprintf(fp, "# remove with: %s -t raw -D PREROUTING -j %s; "
+	    "%s -t raw -F %s; %s -t raw -X %s\n", ipt, chain, ipt, chain,
+	    ipt, chain);
+	fprintf(fp, "sysctl -qw %s=1\n", fwd);
+	fprintf(fp, "%s -t raw -N %s 2>/dev/null || %s -t raw -F %s\n", ipt,
+	    chain, ipt, chain);
+	fprintf(fp, "%s -t raw -C PREROUTING -j %s 2>/dev/null || "
+	    "%s -t raw -I PREROUTING -j %s\n", ipt, chain, ipt, chain);
+
+	/* Everything addressed to a virtual address is loadd's. */
+	for (i = 0; i < pool->nsvc; i++) {
+		svc = &pool->svc[i];
+		for (j = 0; j < i; j++)
+			if (addr_eq(&pool->svc[j].vip, &svc->vip))
+				break;
+		if (j < i)
+			continue;
+		addr_ntop(svc->family, &svc->vip, a, sizeof(a));
+		fprintf(fp, "%s -t raw -A %s -d %s -j CT --notrack\n", ipt,
+		    chain, a);
+		fprintf(fp, "%s -t raw -A %s -d %s -j NFQUEUE --queue-num %d\n",
+		    ipt, chain, a, conf->queue);
+	}
+	/* Replies from each real server's service port. */
+	for (i = 0; i < pool->nsrv; i++) {
+		srv = &pool->srv[i];
+		svc = &pool->svc[srv->svc];
+		addr_ntop(srv->family, &srv->addr, a, sizeof(a));
+		fprintf(fp, "%s -t raw -A %s -s %s -p %s --sport %u -j CT "
+		    "--notrack\n", ipt, chain, a, protoname(svc->proto),
+		    srv->port);
+		fprintf(fp, "%s -t raw -A %s -s %s -p %s --sport %u -j NFQUEUE "
+		    "--queue-num %d\n", ipt, chain, a, protoname(svc->proto),
+		    srv->port, conf->queue);
+	}
+}

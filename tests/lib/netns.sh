@@ -1,0 +1,135 @@
+# Shared by the demo lab and the integration tests: a client, a balancer
+# and three real servers in network namespaces, each server running nginx.
+#
+#   client                 balancer                         servers
+#  +----------------+     +------------------------+      +--------------------+
+#  | 198.18.0.2/24  |-----| 198.18.0.1/24          |      | s1 198.18.1.11/24  |
+#  | default via .1 |     |    loadd (NFQUEUE)     |--br--| s2 198.18.1.12/24  |
+#  +----------------+     |         198.18.1.1/24  |      | s3 198.18.1.13/24  |
+#                         +------------------------+      | default via .1.1   |
+#   VIP 198.18.100.1:80 is routed to the balancer and      +--------------------+
+#   assigned nowhere; the servers' replies pass loadd.
+#
+# 198.18.0.0/15 is the range RFC 2544 sets aside for benchmark tests; none
+# of it leaves this machine: every address lives in a namespace made here.
+#
+# Callers set LAB (a unique tag) and TMP (a private directory) and must
+# call lab_down on exit.
+
+VIP=198.18.100.1
+SERVERS="198.18.1.11 198.18.1.12 198.18.1.13"
+
+ns_c() { ip netns exec "lab$LAB-c" "$@"; }
+ns_b() { ip netns exec "lab$LAB-b" "$@"; }
+ns_s() { n=$1; shift; ip netns exec "lab$LAB-s$n" "$@"; }
+
+lab_up() {
+	ip netns add "lab$LAB-c"
+	ip netns add "lab$LAB-b"
+	for n in 1 2 3; do ip netns add "lab$LAB-s$n"; done
+
+	ip link add "c$LAB" type veth peer name "b$LAB"
+	ip link set "c$LAB" netns "lab$LAB-c" name eth0
+	ip link set "b$LAB" netns "lab$LAB-b" name eth0
+	ns_c ip addr add 198.18.0.2/24 dev eth0
+	ns_c ip link set eth0 up
+	ns_c ip link set lo up
+	ns_c ip route add default via 198.18.0.1
+	ns_b ip addr add 198.18.0.1/24 dev eth0
+	ns_b ip link set eth0 up
+	ns_b ip link set lo up
+	ns_b ip link add br0 type bridge
+	ns_b ip addr add 198.18.1.1/24 dev br0
+	ns_b ip link set br0 up
+	ns_b sysctl -qw net.ipv4.ip_forward=1
+
+	for n in 1 2 3; do
+		ip link add "s$n$LAB" type veth peer name "p$n$LAB"
+		ip link set "s$n$LAB" netns "lab$LAB-s$n" name eth0
+		ip link set "p$n$LAB" netns "lab$LAB-b" name "p$n"
+		ns_b ip link set "p$n" master br0
+		ns_b ip link set "p$n" up
+		ns_s $n ip addr add "198.18.1.1$n/24" dev eth0
+		ns_s $n ip link set eth0 up
+		ns_s $n ip link set lo up
+		ns_s $n ip route add default via 198.18.1.1
+	done
+}
+
+# nginx in each server namespace: "/" answers the server's name, /big is
+# a 10 MB file of random bytes (the same file on every server).
+servers_up() {
+	chmod 755 "$TMP"
+	head -c 10485760 /dev/urandom > "$TMP/big"
+	chmod 644 "$TMP/big"
+	for n in 1 2 3; do
+		d="$TMP/s$n"
+		mkdir -p "$d/www"
+		ln -sf "$TMP/big" "$d/www/big"
+		cat > "$d/nginx.conf" <<NGINX
+daemon on;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $d/tmp;
+	proxy_temp_path $d/tmp;
+	fastcgi_temp_path $d/tmp;
+	uwsgi_temp_path $d/tmp;
+	scgi_temp_path $d/tmp;
+	keepalive_requests 100000;
+	server {
+		listen 80;
+		root $d/www;
+		location = / { default_type text/plain; return 200 "s$n\n"; }
+	}
+}
+NGINX
+		mkdir -p "$d/tmp"
+		ns_s $n nginx -c "$d/nginx.conf" -e "$d/error.log"
+	done
+}
+
+loadd_conf() {
+	cat > "$TMP/loadd.conf" <<CONF
+ipaliasing = $VIP
+ports = 80
+servers = $(echo $SERVERS | sed 's/ /, /g')
+balancingmode = roundrobin
+CONF
+}
+
+# Starts loadd in the balancer, applies the rules it prints, and waits
+# until the VIP answers.
+loadd_up() {
+	"$LOADD" -R -f "$TMP/loadd.conf" | ns_b sh -e
+	ip netns exec "lab$LAB-b" "$LOADD" -f "$TMP/loadd.conf" -v \
+	    > "$TMP/loadd.log" 2>&1 &
+	LOADD_PID=$!
+	i=0
+	until ns_c curl -s -m 1 -o /dev/null "http://$VIP/"; do
+		i=$((i + 1))
+		if [ $i -ge 50 ]; then
+			echo "loadd did not come up:" >&2
+			cat "$TMP/loadd.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+lab_down() {
+	[ -n "${LOADD_PID:-}" ] && kill "$LOADD_PID" 2>/dev/null && \
+	    wait "$LOADD_PID" 2>/dev/null
+	for n in 1 2 3; do
+		[ -f "$TMP/s$n/nginx.pid" ] && \
+		    kill "$(cat "$TMP/s$n/nginx.pid")" 2>/dev/null
+	done
+	for ns in c b s1 s2 s3; do
+		ip netns del "lab$LAB-$ns" 2>/dev/null
+	done
+	rm -rf "$TMP"
+	return 0
+}
