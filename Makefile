@@ -82,8 +82,11 @@ $(O)/pktflood: $(O)/obj/tests/tools/pktflood.o
 
 # Unit and replay tests: no root, no network.
 check: tests
-	$(O)/check_unit
-	O=$(O) sh tests/replay/run.sh
+	@rc=0; \
+	$(O)/check_unit || rc=1; \
+	O=$(O) sh tests/cli/run.sh || rc=1; \
+	O=$(O) sh tests/replay/run.sh || rc=1; \
+	exit $$rc
 
 # Integration tests in network namespaces (root; real peers).
 check-integration: tests

@@ -11,8 +11,7 @@
 #include <strings.h>
 #include <syslog.h>
 
-#include <bsd/stdlib.h>
-#include <bsd/string.h>
+#include "compat.h"
 
 #include "cfgfile.h"
 #include "config.h"

@@ -15,8 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bsd/libutil.h>
-#include <bsd/stdlib.h>
+#include "compat.h"
 
 #include "config.h"
 #include "engine.h"

@@ -121,13 +121,12 @@ nfqio_open(struct pktio *io)
 	io->fd = fd;
 
 	if (nfqio_config(q, io->queue, NFQNL_CFG_CMD_BIND, 0, 0, 0) == -1) {
-		if (errno == EBUSY)
-			log_warnx("nfq: queue %u is already bound by another "
-			    "program (another loadd?); use -p to choose "
-			    "another queue", io->queue);
-		else if (errno == EPERM)
-			log_warnx("nfq: binding queue %u: permission denied "
-			    "(loadd needs CAP_NET_ADMIN)", io->queue);
+		/* The kernel says EPERM for a queue bound by another. */
+		if (errno == EPERM || errno == EBUSY)
+			log_warnx("nfq: cannot bind queue %u: another program "
+			    "(another loadd?) holds it, or loadd lacks "
+			    "CAP_NET_ADMIN; -p chooses another queue",
+			    io->queue);
 		else
 			log_warn("nfq: binding queue %u", io->queue);
 		return (-1);

@@ -1,0 +1,78 @@
+#!/bin/sh
+# The command line as an operator meets it: -h, -n, -R, -b, -p, replay
+# flags, and the sample files kept true to the code.  No root needed.
+set -u
+cd "$(dirname "$0")/../.."
+O=${O:-build}
+L=$O/loadd
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+notok() { fail=$((fail + 1)); echo "not ok - $*"; }
+
+# expect STATUS PATTERN DESCRIPTION -- COMMAND...: the exit status and a
+# pattern in stdout+stderr.
+expect() {
+	want=$1 pat=$2 what=$3
+	shift 4
+	"$@" > "$T/out" 2>&1
+	got=$?
+	if [ "$got" -eq "$want" ] && grep -q -e "$pat" "$T/out"; then
+		ok "$what"
+	else
+		notok "$what (exit $got, wanted $want and /$pat/):"
+		sed 's/^/    /' "$T/out"
+	fi
+}
+
+cat > "$T/good.conf" <<EOF2
+ipaliasing = 192.0.2.10
+ports = 80
+servers = 10.0.1.11, 10.0.1.12
+EOF2
+printf 'ipaliasing = 192.0.2.10\nports = 80\nservers = 10.0.1.11\nfoo = 1\n' \
+    > "$T/unknown.conf"
+printf 'ipaliasing = 192.0.2.300\nports = 80\nservers = 10.0.1.11\n' \
+    > "$T/badaddr.conf"
+printf 'ports = 80\nservers = 10.0.1.11\n' > "$T/novip.conf"
+
+expect 0 'roundrobin' "-h prints usage and the methods" -- $L -h
+expect 1 'usage' "an unknown flag prints usage, exit 1" -- $L -Z
+expect 0 '^configuration OK$' "-n on a good file" -- $L -n -f "$T/good.conf"
+expect 0 '^configuration OK$' "-n on the sample etc/loadd.conf" -- \
+    $L -n -f etc/loadd.conf
+expect 1 "unknown.conf:4: unknown key \"foo\"" "-n names file:line of an unknown key" -- \
+    $L -n -f "$T/unknown.conf"
+expect 1 "badaddr.conf:1: ipaliasing" "-n names file:line of a bad address" -- \
+    $L -n -f "$T/badaddr.conf"
+expect 1 "novip.conf:2: end of file: no virtual address" "-n reports a missing VIP" -- \
+    $L -n -f "$T/novip.conf"
+expect 1 "No such file" "a missing file is an error" -- $L -n -f "$T/nonexistent"
+expect 1 'unknown balancing method "bogus"' "-b with an unknown method" -- \
+    $L -n -b bogus -f "$T/good.conf"
+expect 0 '^configuration OK$' "-b roundrobbin, the original spelling" -- \
+    $L -n -b roundrobbin -f "$T/good.conf"
+expect 1 'not a port' "-p out of range" -- $L -n -p 70000 -f "$T/good.conf"
+expect 0 'NFQUEUE --queue-num 9000' "-p selects the queue in -R" -- \
+    $L -R -p 9000 -f "$T/good.conf"
+expect 1 'needs both -r' "-r without -w" -- $L -r x.pcap -f "$T/good.conf"
+expect 0 'configuration OK' "-t is accepted" -- $L -t -n -f "$T/good.conf"
+
+# -R for the sample configuration is what ipfw-rules/loadd.iptables shows.
+$L -R -f etc/loadd.conf | grep -v '^#' > "$T/rules"
+if grep -v '^#' ipfw-rules/loadd.iptables | cmp -s - "$T/rules"; then
+	ok "ipfw-rules/loadd.iptables matches loadd -R for etc/loadd.conf"
+else
+	notok "ipfw-rules/loadd.iptables differs from loadd -R for etc/loadd.conf"
+fi
+# -R prints commands sh can parse.
+if $L -R -f etc/loadd.conf | sh -n; then
+	ok "-R output is valid sh"
+else
+	notok "-R output is valid sh"
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the Debian packages loadd's build, tests and demo need, if any
+# is missing.  Run as root on Debian 12.
+set -eu
+
+PKGS="build-essential pkg-config clang libclang-rt-14-dev
+libpcap-dev libnet1-dev libbsd-dev check libnetfilter-queue-dev libmnl-dev
+libsodium-dev iproute2 iptables procps nginx-light curl wrk socat"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+if [ -n "$missing" ]; then
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
