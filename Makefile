@@ -55,7 +55,7 @@ UNIT_OBJS	= $(UNIT_SRCS:%.c=$(O)/obj/%.o)
 
 PROGS		= $(O)/loadd
 TESTPROGS	= $(O)/check_unit $(O)/gen_fixtures $(O)/verify_replay \
-		  $(O)/pktflood
+		  $(O)/pktflood $(O)/engine_bench
 
 all: $(PROGS)
 
@@ -92,6 +92,48 @@ check: tests
 check-integration: tests
 	O=$(O) sh tests/integration/run.sh
 
+# The engine benchmark (bench/README): "make bench" prints a table.
+$(O)/engine_bench: $(O)/obj/bench/engine_bench.o $(LOADD_OBJS) $(COMMON_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LOADD_LIBS)
+
+bench: $(O)/engine_bench
+	$(O)/engine_bench
+
+# Fuzzing (clang, libFuzzer).  "make fuzz" fuzzes each harness for
+# FUZZTIME seconds starting from the committed corpus; "make fuzz-replay"
+# only runs the committed corpus through the harnesses.  Both build in
+# $(FUZZ_O) with ASan and UBSan.
+FUZZERS		= pkt engine config
+FUZZTIME	?= 20
+FUZZ_O		?= build-fuzz
+FUZZ_CFLAGS	?= -O1 -g -fno-omit-frame-pointer \
+		   -fsanitize=fuzzer-no-link,address,undefined \
+		   -fno-sanitize-recover=undefined
+
+$(O)/fuzz_%: $(O)/obj/tests/fuzz/fuzz_%.o $(LOADD_OBJS) $(COMMON_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LOADD_LIBS)
+
+fuzz-bins: $(FUZZERS:%=$(O)/fuzz_%)
+
+fuzz:
+	$(MAKE) O=$(FUZZ_O) CC=clang CFLAGS="$(FUZZ_CFLAGS)" \
+	    LDFLAGS="-fsanitize=address,undefined" fuzz-bins
+	@for f in $(FUZZERS); do \
+		mkdir -p $(FUZZ_O)/corpus-$$f; \
+		echo "fuzz: $$f for $(FUZZTIME) s"; \
+		$(FUZZ_O)/fuzz_$$f -max_total_time=$(FUZZTIME) -max_len=4096 \
+		    -print_final_stats=1 $(FUZZ_O)/corpus-$$f \
+		    tests/fuzz/corpus/$$f 2>&1 | tail -3 || exit 1; \
+	done
+
+fuzz-replay:
+	$(MAKE) O=$(FUZZ_O) CC=clang CFLAGS="$(FUZZ_CFLAGS)" \
+	    LDFLAGS="-fsanitize=address,undefined" fuzz-bins
+	@for f in $(FUZZERS); do \
+		$(FUZZ_O)/fuzz_$$f -runs=0 tests/fuzz/corpus/$$f 2>&1 | \
+		    tail -1 || exit 1; \
+	done
+
 demo: all
 	O=$(O) sh demo/lab.sh --no-deps
 
@@ -113,6 +155,7 @@ uninstall:
 clean:
 	rm -rf $(O)
 
-.PHONY: all tests check check-integration demo install uninstall clean
+.PHONY: all tests check check-integration demo install uninstall clean \
+	fuzz fuzz-bins fuzz-replay bench
 
 -include $(shell find $(O)/obj -name "*.d" 2>/dev/null)

@@ -11,6 +11,37 @@
 #include "cfgfile.h"
 
 static char	*trim(char *);
+static void	 cfg_report_stderr(const char *);
+
+static cfg_reporter	 reporter = cfg_report_stderr;
+
+static void
+cfg_report_stderr(const char *msg)
+{
+	fprintf(stderr, "%s\n", msg);
+}
+
+/*
+ * Where errors go: stderr by default; a daemon reloading its
+ * configuration sends them to its log instead.
+ */
+void
+cfg_set_reporter(cfg_reporter fn)
+{
+	reporter = fn != NULL ? fn : cfg_report_stderr;
+}
+
+void
+cfg_report(const char *fmt, ...)
+{
+	char	 msg[1024];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reporter(msg);
+}
 
 int
 cfg_open(struct cfgfile *cf, const char *path)
@@ -18,7 +49,7 @@ cfg_open(struct cfgfile *cf, const char *path)
 	memset(cf, 0, sizeof(*cf));
 	cf->path = path;
 	if ((cf->fp = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		cfg_report("%s: %s", path, strerror(errno));
 		cf->errors++;
 		return (-1);
 	}
@@ -39,13 +70,13 @@ cfg_close(struct cfgfile *cf)
 void
 cfg_error(struct cfgfile *cf, const char *fmt, ...)
 {
+	char	 msg[1024];
 	va_list	 ap;
 
-	fprintf(stderr, "%s:%u: ", cf->path, cf->line);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	cfg_report("%s:%u: %s", cf->path, cf->line, msg);
 	cf->errors++;
 }
 

@@ -27,6 +27,9 @@ void	 cfg_error(struct cfgfile *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Splits s at commas; returns the next trimmed item or NULL. */
 char	*cfg_list_next(char **s);
+typedef void	(*cfg_reporter)(const char *msg);
+void	 cfg_set_reporter(cfg_reporter);
+void	 cfg_report(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* yes/no, true/false, on/off, 1/0; -1 when none of those. */
 int	 cfg_bool(const char *);
 

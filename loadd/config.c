@@ -217,7 +217,7 @@ config_load(struct config *conf, const char *path,
 	conf->method = sched_default();
 
 	if ((ps = calloc(1, sizeof(*ps))) == NULL) {
-		fprintf(stderr, "%s: out of memory\n", path);
+		cfg_report("%s: out of memory", path);
 		return (-1);
 	}
 	ps->conf = conf;
@@ -373,7 +373,7 @@ config_load(struct config *conf, const char *path,
 		rc = 0;
 done:
 	if (rc == -1 && ps->cf.errors == 0)
-		fprintf(stderr, "%s: configuration not loaded\n", path);
+		cfg_report("%s: configuration not loaded", path);
 	cfg_close(&ps->cf);
 	free(ps->srv);
 	free(ps);
@@ -449,7 +449,7 @@ build(struct parse *ps)
 	pool->svc = calloc(pool->nsvc, sizeof(*pool->svc));
 	pool->srv = calloc(pool->nsrv, sizeof(*pool->srv));
 	if (pool->svc == NULL || pool->srv == NULL) {
-		fprintf(stderr, "%s: out of memory\n", cf->path);
+		cfg_report("%s: out of memory", cf->path);
 		return (-1);
 	}
 	for (p = 0; p < ps->nports; p++) {
@@ -481,7 +481,7 @@ build(struct parse *ps)
 		}
 	}
 	if (pool_index(pool, arc4random()) == -1) {
-		fprintf(stderr, "%s: out of memory\n", cf->path);
+		cfg_report("%s: out of memory", cf->path);
 		return (-1);
 	}
 	return (0);

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Writes the seed inputs of the fuzz corpora (tests/fuzz/corpus/*/seed-*).
+
+Run from the top of the tree: python3 tests/fuzz/mkseeds.py.  The seeds
+are valid packets for the service of fuzz_engine.c (10.0.0.1, ports 80 and
+53, servers 10.0.1.1-3), so that the fuzzer starts inside the interesting
+paths; libFuzzer's own finds are merged in with -merge=1 (see README).
+"""
+import os
+import struct
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ip4(src, dst, proto, payload, frag=0, opts=b""):
+    hl = 20 + len(opts)
+    h = struct.pack("!BBHHHBBH4s4s", 0x40 | hl // 4, 0, hl + len(payload), 1,
+                    frag, 64, proto, 0, bytes(src), bytes(dst)) + opts
+    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+    return h + payload
+
+
+def l4(src, dst, proto, seg, coff):
+    ph = bytes(src) + bytes(dst) + struct.pack("!BBH", 0, proto, len(seg))
+    c = csum(ph + seg)
+    if proto == 17 and c == 0:
+        c = 0xFFFF
+    return seg[:coff] + struct.pack("!H", c) + seg[coff + 2:]
+
+
+def tcp(src, dst, sport, dport, flags, data=b""):
+    seg = struct.pack("!HHIIBBHHH", sport, dport, 1000, 2000, 5 << 4, flags,
+                      65535, 0, 0) + data
+    return ip4(src, dst, 6, l4(src, dst, 6, seg, 16))
+
+
+def udp(src, dst, sport, dport, data):
+    seg = struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data
+    return ip4(src, dst, 17, l4(src, dst, 17, seg, 6))
+
+
+C = [198, 51, 100, 7]
+V = [10, 0, 0, 1]
+S = [10, 0, 1, 1]
+pkts = {
+    "syn": tcp(C, V, 40000, 80, 0x02),
+    "synack": tcp(S, C, 80, 40000, 0x12),
+    "ack": tcp(C, V, 40000, 80, 0x10),
+    "data": tcp(C, V, 40000, 80, 0x18, b"GET / HTTP/1.0\r\n\r\n"),
+    "fin": tcp(C, V, 40000, 80, 0x11),
+    "rst": tcp(S, C, 80, 40000, 0x04),
+    "udp": udp(C, V, 5353, 53, b"\x12\x34query"),
+    "udpreply": udp(S, C, 53, 5353, b"\x12\x34answer"),
+    "icmp": ip4(C, V, 1, b"\x08\x00\xf7\xff\x00\x00\x00\x00"),
+    "frag": ip4(C, V, 6, b"\x00" * 24, frag=0x2000),
+    "opts": ip4(C, V, 17, struct.pack("!HHHH", 1, 53, 8, 0), opts=b"\x01" * 4),
+    "other": tcp([192, 0, 2, 1], [192, 0, 2, 2], 1, 2, 0x02),
+}
+ip6 = (struct.pack("!IHBB", 6 << 28, 8 + 20, 0, 64) + b"\x20\x01\x0d\xb8" +
+       b"\0" * 11 + b"\x01" + b"\x20\x01\x0d\xb8" + b"\0" * 11 + b"\x02" +
+       bytes([6, 0, 1, 4, 0, 0, 0, 0]) +
+       struct.pack("!HHIIBBHHH", 1, 80, 0, 0, 5 << 4, 2, 1, 0, 0))
+pkts["ip6hbh"] = ip6
+
+top = os.path.join(os.path.dirname(__file__), "corpus")
+for name in ("pkt", "engine", "config"):
+    os.makedirs(os.path.join(top, name), exist_ok=True)
+for k, p in pkts.items():
+    with open(os.path.join(top, "pkt", "seed-" + k), "wb") as f:
+        f.write(p)
+    # Engine inputs: a length-prefixed sequence (see fuzz_engine.c).
+seq = ["syn", "synack", "ack", "data", "fin", "rst", "udp", "udpreply",
+       "icmp", "frag", "opts", "other", "ip6hbh"]
+with open(os.path.join(top, "engine", "seed-conversation"), "wb") as f:
+    for k in seq:
+        p = pkts[k]
+        f.write(bytes([len(p) & 0xFF, (len(p) >> 8) & 0x07 | 0x08]) + p)
+for k in ("syn", "udp"):
+    with open(os.path.join(top, "engine", "seed-" + k), "wb") as f:
+        p = pkts[k]
+        f.write(bytes([len(p) & 0xFF, (len(p) >> 8) & 0x07]) + p)
+conf = {
+    "sample": open("etc/loadd.conf", "rb").read(),
+    "full": b"ipaliasing = 10.0.0.1\nports = 80\nservers = 10.0.1.1:8080 "
+            b"weight 5, 10.0.1.2\nbalancingmode = roundrobbin\nprotocol = "
+            b"udp\nmaxflows = 10\nqueue = 1\nfailopen = yes\n"
+            b"timeout_udp = 30\npidfile = /run/x.pid\n",
+    "v6": b"ipaliasing = 2001:db8::1\nports = 443, 80\nservers = "
+          b"2001:db8::10, [2001:db8::11]:80\n",
+}
+for k, c in conf.items():
+    with open(os.path.join(top, "config", "seed-" + k), "wb") as f:
+        f.write(c)
