@@ -23,9 +23,10 @@ static const char *const pkt_errstr[PKT_NERR] = {
 	[PKT_EJUMBO] = "IPv6 jumbogram",
 };
 
-static int	 pkt_parse4(const uint8_t *, size_t, struct pkt *);
-static int	 pkt_parse6(const uint8_t *, size_t, struct pkt *);
+static int	 pkt_parse4(const uint8_t *, size_t, struct pkt *, int);
+static int	 pkt_parse6(const uint8_t *, size_t, struct pkt *, int);
 static int	 pkt_parse_l4(const uint8_t *, struct pkt *);
+static int	 pkt_parse_l4_inner(const uint8_t *, struct pkt *);
 
 const char *
 pkt_strerror(int e)
@@ -49,16 +50,39 @@ pkt_parse(const uint8_t *buf, size_t len, struct pkt *p)
 		return (PKT_ETRUNC);
 	switch (buf[0] >> 4) {
 	case 4:
-		return (pkt_parse4(buf, len, p));
+		return (pkt_parse4(buf, len, p, 0));
 	case 6:
-		return (pkt_parse6(buf, len, p));
+		return (pkt_parse6(buf, len, p, 0));
+	default:
+		return (PKT_EVERSION);
+	}
+}
+
+/*
+ * Parses the packet quoted in an ICMP error: a whole IP header and at
+ * least the first 8 bytes of the transport header, which hold the ports
+ * (RFC 792, RFC 4443).  The quote is the beginning of the original
+ * packet, so its length field is not checked against len; p->len is what
+ * the quote holds.
+ */
+int
+pkt_parse_inner(const uint8_t *buf, size_t len, struct pkt *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (len < 1)
+		return (PKT_ETRUNC);
+	switch (buf[0] >> 4) {
+	case 4:
+		return (pkt_parse4(buf, len, p, 1));
+	case 6:
+		return (pkt_parse6(buf, len, p, 1));
 	default:
 		return (PKT_EVERSION);
 	}
 }
 
 static int
-pkt_parse4(const uint8_t *buf, size_t len, struct pkt *p)
+pkt_parse4(const uint8_t *buf, size_t len, struct pkt *p, int inner)
 {
 	unsigned	 hlen, tot, off;
 
@@ -68,7 +92,13 @@ pkt_parse4(const uint8_t *buf, size_t len, struct pkt *p)
 	if (hlen < 20)
 		return (PKT_EHDRLEN);
 	tot = get16(buf + 2);
-	if (tot < hlen || tot > len)
+	if (tot < hlen)
+		return (PKT_ETOTLEN);
+	if (inner) {
+		if (hlen > len)
+			return (PKT_ETRUNC);
+		tot = len > 0xffff ? 0xffff : (unsigned)len;
+	} else if (tot > len)
 		return (PKT_ETOTLEN);
 	p->family = 4;
 	p->len = (uint16_t)tot;
@@ -87,11 +117,11 @@ pkt_parse4(const uint8_t *buf, size_t len, struct pkt *p)
 			return (PKT_OK);
 		}
 	}
-	return (pkt_parse_l4(buf, p));
+	return (inner ? pkt_parse_l4_inner(buf, p) : pkt_parse_l4(buf, p));
 }
 
 static int
-pkt_parse6(const uint8_t *buf, size_t len, struct pkt *p)
+pkt_parse6(const uint8_t *buf, size_t len, struct pkt *p, int inner)
 {
 	unsigned	 plen, off, nh, n, hl;
 	uint16_t	 fo;
@@ -101,7 +131,10 @@ pkt_parse6(const uint8_t *buf, size_t len, struct pkt *p)
 	plen = get16(buf + 4);
 	if (plen == 0)
 		return (PKT_EJUMBO);
-	if (40 + plen > len)
+	if (inner)
+		plen = len - 40 > 0xffff - 40 ? 0xffff - 40 :
+		    (unsigned)len - 40;
+	else if (40 + plen > len)
 		return (PKT_ETOTLEN);
 	p->family = 6;
 	p->len = (uint16_t)(40 + plen);
@@ -149,7 +182,38 @@ pkt_parse6(const uint8_t *buf, size_t len, struct pkt *p)
 	}
 	p->proto = (uint8_t)nh;
 	p->l3len = (uint16_t)off;
-	return (pkt_parse_l4(buf, p));
+	return (inner ? pkt_parse_l4_inner(buf, p) : pkt_parse_l4(buf, p));
+}
+
+/* The quoted transport header: the ports, and for TCP the flags if there. */
+static int
+pkt_parse_l4_inner(const uint8_t *buf, struct pkt *p)
+{
+	const uint8_t	*l4 = buf + p->l3len;
+	unsigned	 l4len = (unsigned)p->len - p->l3len;
+
+	switch (p->proto) {
+	case PROTO_TCP:
+	case PROTO_UDP:
+		if (l4len < 8)
+			return (PKT_EL4);
+		memcpy(&p->sport, l4, 2);
+		memcpy(&p->dport, l4 + 2, 2);
+		p->flags |= PKT_F_PORTS;
+		if (p->proto == PROTO_TCP && l4len >= 14)
+			p->tcpflags = l4[13];
+		break;
+	case PROTO_ICMP:
+	case PROTO_ICMPV6:
+		if (l4len < 8)
+			return (PKT_EL4);
+		p->icmp_type = l4[0];
+		p->icmp_code = l4[1];
+		break;
+	default:
+		break;
+	}
+	return (PKT_OK);
 }
 
 /* Reads the transport header that starts at p->l3len. */
@@ -194,4 +258,12 @@ pkt_parse_l4(const uint8_t *buf, struct pkt *p)
 		break;
 	}
 	return (PKT_OK);
+}
+
+int
+pkt_icmp_is_error(int family, uint8_t type)
+{
+	if (family == 4)
+		return (type == 3 || type == 4 || type == 11 || type == 12);
+	return (type >= 1 && type <= 4);
 }

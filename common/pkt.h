@@ -57,6 +57,9 @@ struct pkt {
 };
 
 int		 pkt_parse(const uint8_t *buf, size_t len, struct pkt *);
+int		 pkt_parse_inner(const uint8_t *buf, size_t len, struct pkt *);
+/* Whether an ICMP (family 4) or ICMPv6 (6) type is an error message. */
+int		 pkt_icmp_is_error(int family, uint8_t type);
 const char	*pkt_strerror(int);
 
 #endif

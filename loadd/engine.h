@@ -27,6 +27,7 @@ enum drop_reason {
 	DROP_TABLEFULL,		/* new flow, no room even after eviction */
 	DROP_NOSERVER,		/* new flow, no usable server */
 	DROP_TRUNCATED,		/* the I/O layer could not give us it all */
+	DROP_ICMP_CSUM,		/* an ICMP error to translate, bad checksum */
 	DROP_NREASONS
 };
 
@@ -54,6 +55,7 @@ struct engine_stats {
 	uint64_t	 dropped;
 	uint64_t	 csum_partial;	/* L4 checksum left partial: computed in full */
 	uint64_t	 return_noflow;	/* replies without a flow, rewritten */
+	uint64_t	 icmp_translated;	/* ICMP errors translated */
 	uint64_t	 drop[DROP_NREASONS];
 };
 

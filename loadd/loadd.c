@@ -102,11 +102,13 @@ stats_log(const struct engine *e, const struct pktio *io)
 	int			 r;
 
 	log_notice("stats: packets %llu, inbound %llu, outbound %llu, "
-	    "rewritten %llu, passed %llu, dropped %llu, flows %u/%u, "
-	    "expired %llu, evicted %llu, io errors %llu, io overruns %llu",
+	    "rewritten %llu, icmp translated %llu, passed %llu, dropped %llu, "
+	    "flows %u/%u, expired %llu, evicted %llu, io errors %llu, "
+	    "io overruns %llu",
 	    (unsigned long long)e->st.pkts, (unsigned long long)e->st.inbound,
 	    (unsigned long long)e->st.outbound,
 	    (unsigned long long)e->st.rewritten,
+	    (unsigned long long)e->st.icmp_translated,
 	    (unsigned long long)e->st.passed, (unsigned long long)e->st.dropped,
 	    e->ft.count, e->ft.cap, (unsigned long long)e->ft.st.expired,
 	    (unsigned long long)e->ft.st.evicted,

@@ -8,6 +8,11 @@
  * packet is then routed to its new destination, and conntrack never sees
  * one flow as two halves because the balanced traffic is not tracked.
  * NFQUEUE ends the chain for a packet, so the notrack rule comes first.
+ *
+ * ICMP errors about balanced flows must pass loadd too (RFC 5508): those
+ * from the real servers, and those this host makes itself when it
+ * forwards a rewritten packet (fragmentation needed, say), which leave
+ * through OUTPUT.
  */
 #include <stdio.h>
 
@@ -28,26 +33,37 @@ rules_print_iptables(FILE *fp, const struct config *conf)
 	const struct service	*svc;
 	const struct server	*srv;
 	char			 a[ADDR_STRLEN], chain[32];
-	const char		*ipt, *fwd;
+	const char		*ipt, *fwd, *icmp;
 	unsigned		 i, j;
 	int			 fam;
+	static const char *const err4[] = { "destination-unreachable",
+	    "time-exceeded", "parameter-problem" };
+	static const char *const err6[] = { "destination-unreachable",
+	    "packet-too-big", "time-exceeded", "parameter-problem" };
 
 	snprintf(chain, sizeof(chain), "loadd-%d", conf->queue);
 	fam = pool->nsvc > 0 ? pool->svc[0].family : 4;
 	ipt = fam == 6 ? "ip6tables" : "iptables";
 	fwd = fam == 6 ? "net.ipv6.conf.all.forwarding" :
 	    "net.ipv4.ip_forward";
+	icmp = fam == 6 ? "icmpv6" : "icmp";
 
 	fprintf(fp, "# loadd: firewall rules for %s, queue %d\n",
 	    conf->path, conf->queue);
 	fprintf(fp, "# remove with: %s -t raw -D PREROUTING -j %s; "
-	    "%s -t raw -F %s; %s -t raw -X %s\n", ipt, chain, ipt, chain,
-	    ipt, chain);
+	    "%s -t raw -D OUTPUT -j %s-out; %s -t raw -F %s; "
+	    "%s -t raw -X %s; %s -t raw -F %s-out; %s -t raw -X %s-out\n",
+	    ipt, chain, ipt, chain, ipt, chain, ipt, chain, ipt, chain, ipt,
+	    chain);
 	fprintf(fp, "sysctl -qw %s=1\n", fwd);
 	fprintf(fp, "%s -t raw -N %s 2>/dev/null || %s -t raw -F %s\n", ipt,
 	    chain, ipt, chain);
 	fprintf(fp, "%s -t raw -C PREROUTING -j %s 2>/dev/null || "
 	    "%s -t raw -I PREROUTING -j %s\n", ipt, chain, ipt, chain);
+	fprintf(fp, "%s -t raw -N %s-out 2>/dev/null || %s -t raw -F %s-out\n",
+	    ipt, chain, ipt, chain);
+	fprintf(fp, "%s -t raw -C OUTPUT -j %s-out 2>/dev/null || "
+	    "%s -t raw -I OUTPUT -j %s-out\n", ipt, chain, ipt, chain);
 
 	/* Everything addressed to a virtual address is loadd's. */
 	for (i = 0; i < pool->nsvc; i++) {
@@ -75,4 +91,29 @@ rules_print_iptables(FILE *fp, const struct config *conf)
 		    "--queue-num %d\n", ipt, chain, a, protoname(svc->proto),
 		    srv->port, conf->queue);
 	}
+	/* ICMP errors from each real server address, once per address. */
+	for (i = 0; i < pool->nsrv; i++) {
+		srv = &pool->srv[i];
+		for (j = 0; j < i; j++)
+			if (addr_eq(&pool->srv[j].addr, &srv->addr))
+				break;
+		if (j < i)
+			continue;
+		addr_ntop(srv->family, &srv->addr, a, sizeof(a));
+		fprintf(fp, "%s -t raw -A %s -s %s -p %s -j CT --notrack\n",
+		    ipt, chain, a, icmp);
+		fprintf(fp, "%s -t raw -A %s -s %s -p %s -j NFQUEUE "
+		    "--queue-num %d\n", ipt, chain, a, icmp, conf->queue);
+	}
+	/* ICMP errors this host makes about forwarded packets. */
+	if (fam == 6)
+		for (i = 0; i < sizeof(err6) / sizeof(err6[0]); i++)
+			fprintf(fp, "%s -t raw -A %s-out -p icmpv6 "
+			    "--icmpv6-type %s -j NFQUEUE --queue-num %d\n",
+			    ipt, chain, err6[i], conf->queue);
+	else
+		for (i = 0; i < sizeof(err4) / sizeof(err4[0]); i++)
+			fprintf(fp, "%s -t raw -A %s-out -p icmp --icmp-type "
+			    "%s -j NFQUEUE --queue-num %d\n", ipt, chain,
+			    err4[i], conf->queue);
 }
