@@ -2,7 +2,13 @@
  * Reading loadd.conf.  The file is read in full first; services and
  * servers are built at the end, when every key is known, and every error
  * found on the way is reported (file:line: what is wrong) before giving up.
+ *
+ * The original file describes one virtual address: ipaliasing, ports and
+ * servers at the top.  More services follow "service = NAME" lines, each
+ * with its own ipaliasing, ports, servers, protocol and balancingmode;
+ * balancingmode and protocol at the top are the default of every service.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,53 +17,27 @@
 #include <strings.h>
 #include <syslog.h>
 
-#include "compat.h"
-
 #include "cfgfile.h"
+#include "compat.h"
 #include "config.h"
 #include "log.h"
 #include "pkt.h"
 #include "sched.h"
 
 #define MAXPORTS	64
-
-struct srvspec {
-	union addr	 addr;
-	uint16_t	 port;		/* 0: the service's port */
-	uint16_t	 weight;
-	uint8_t		 family;
-	unsigned	 line;
-};
-
-struct parse {
-	struct cfgfile	 cf;
-	struct config	*conf;
-	unsigned	 seen[32];	/* line where each key was first seen */
-
-	union addr	 vip;
-	int		 vipfamily;
-	uint16_t	 ports[MAXPORTS];
-	unsigned	 nports;
-	uint8_t		 proto;
-	struct srvspec	*srv;
-	unsigned	 nsrv;
-	unsigned	 srvcap;
-	unsigned	 method_line;
-	char		 method[64];
-};
-
-static int	 parse_uint(const char *, unsigned long, unsigned long,
-		    unsigned long *);
-static void	 parse_servers(struct parse *, char *);
-static void	 parse_ports(struct parse *, char *);
-static int	 build(struct parse *);
+#define MAXSPECS	256
 
 enum key {
 	K_SERVERS, K_IPALIASING, K_PORTS, K_BALANCINGMODE, K_VERBOSEMODE,
 	K_DAEMON, K_TRANSPARENT, K_PROTOCOL, K_QUEUE, K_DIVERTPORT,
 	K_MAXFLOWS, K_TO_EST, K_TO_TRANS, K_TO_UDP, K_QUEUE_MAXLEN,
-	K_FAILOPEN, K_PIDFILE, K_FACILITY, K_NKEYS
+	K_FAILOPEN, K_PIDFILE, K_FACILITY, K_SERVICE, K_NKEYS
 };
+
+/* Keys that belong to a service; the others are global. */
+#define SERVICE_KEY(k)	((k) == K_SERVERS || (k) == K_IPALIASING || \
+			 (k) == K_PORTS || (k) == K_BALANCINGMODE || \
+			 (k) == K_PROTOCOL)
 
 static const struct {
 	const char	*name;
@@ -72,6 +52,7 @@ static const struct {
 	{ "daemon",			K_DAEMON },
 	{ "transparent_proxy",		K_TRANSPARENT },
 	/* Ours. */
+	{ "vip",			K_IPALIASING },
 	{ "protocol",			K_PROTOCOL },
 	{ "queue",			K_QUEUE },
 	{ "divertport",			K_DIVERTPORT },
@@ -83,7 +64,56 @@ static const struct {
 	{ "failopen",			K_FAILOPEN },
 	{ "pidfile",			K_PIDFILE },
 	{ "syslog_facility",		K_FACILITY },
+	{ "service",			K_SERVICE },
 };
+
+struct srvspec {
+	union addr	 addr;
+	uint16_t	 port;		/* 0: the service's port */
+	uint16_t	 weight;
+	uint8_t		 family;
+	unsigned	 line;
+};
+
+/* One service block as written: a virtual address and its ports. */
+struct svcspec {
+	char		 name[SVC_LABELLEN];
+	unsigned	 line;		/* the "service =" line; 0: implicit */
+	unsigned	 seen[K_NKEYS];
+	union addr	 vip;
+	int		 vipfamily;
+	uint16_t	 ports[MAXPORTS];
+	unsigned	 nports;
+	uint8_t		 proto;		/* 0: the default */
+	char		 method[64];
+	struct srvspec	*srv;
+	unsigned	 nsrv;
+	unsigned	 srvcap;
+};
+
+struct parse {
+	struct cfgfile	 cf;
+	struct config	*conf;
+	unsigned	 seen[K_NKEYS];	/* global keys: first line */
+	struct svcspec	*spec;		/* spec[0] is the implicit service */
+	unsigned	 nspec;
+	struct svcspec	*cur;		/* where service keys go */
+	uint8_t		 proto;		/* default protocol */
+	char		 method[64];	/* default method */
+};
+
+static int	 parse_uint(const char *, unsigned long, unsigned long,
+		    unsigned long *);
+static void	 parse_servers(struct parse *, struct svcspec *, char *);
+static void	 parse_ports(struct parse *, struct svcspec *, char *);
+static void	 parse_service_key(struct parse *, enum key, const char *,
+		    char *);
+static void	 parse_global_key(struct parse *, enum key, const char *,
+		    char *);
+static void	 new_service(struct parse *, const char *);
+static int	 check_spec(struct parse *, struct svcspec *);
+static int	 build(struct parse *);
+static const char *spec_name(const struct svcspec *, char *, size_t);
 
 static int
 parse_uint(const char *s, unsigned long min, unsigned long max,
@@ -102,7 +132,7 @@ parse_uint(const char *s, unsigned long min, unsigned long max,
 
 /* "servers = 10.0.1.11, 10.0.1.12:8080 weight 5, [2001:db8::1]:80" */
 static void
-parse_servers(struct parse *ps, char *v)
+parse_servers(struct parse *ps, struct svcspec *sp, char *v)
 {
 	char		*item, *w, *save;
 	struct srvspec	*s;
@@ -114,16 +144,21 @@ parse_servers(struct parse *ps, char *v)
 			cfg_error(&ps->cf, "servers: empty entry in list");
 			continue;
 		}
-		if (ps->nsrv == ps->srvcap) {
-			ps->srvcap = ps->srvcap ? ps->srvcap * 2 : 16;
-			if ((n = reallocarray(ps->srv, ps->srvcap,
-			    sizeof(*ps->srv))) == NULL) {
+		if (sp->nsrv == POOL_MAXSERVERS) {
+			cfg_error(&ps->cf, "servers: more than %d servers",
+			    POOL_MAXSERVERS);
+			return;
+		}
+		if (sp->nsrv == sp->srvcap) {
+			sp->srvcap = sp->srvcap ? sp->srvcap * 2 : 16;
+			if ((n = reallocarray(sp->srv, sp->srvcap,
+			    sizeof(*sp->srv))) == NULL) {
 				cfg_error(&ps->cf, "out of memory");
 				return;
 			}
-			ps->srv = n;
+			sp->srv = n;
 		}
-		s = &ps->srv[ps->nsrv];
+		s = &sp->srv[sp->nsrv];
 		memset(s, 0, sizeof(*s));
 		s->weight = 1;
 		s->line = ps->cf.line;
@@ -154,18 +189,13 @@ parse_servers(struct parse *ps, char *v)
 				continue;
 			}
 		}
-		if (ps->nsrv == POOL_MAXSERVERS) {
-			cfg_error(&ps->cf, "servers: more than %d servers",
-			    POOL_MAXSERVERS);
-			return;
-		}
-		ps->nsrv++;
+		sp->nsrv++;
 	}
 }
 
 /* "ports = 80, 443" */
 static void
-parse_ports(struct parse *ps, char *v)
+parse_ports(struct parse *ps, struct svcspec *sp, char *v)
 {
 	char		*item;
 	uint16_t	 port;
@@ -177,19 +207,212 @@ parse_ports(struct parse *ps, char *v)
 			    "(1..65535)", item);
 			continue;
 		}
-		for (i = 0; i < ps->nports; i++)
-			if (ps->ports[i] == port)
+		for (i = 0; i < sp->nports; i++)
+			if (sp->ports[i] == port)
 				break;
-		if (i < ps->nports) {
+		if (i < sp->nports) {
 			cfg_error(&ps->cf, "ports: port %u given twice", port);
 			continue;
 		}
-		if (ps->nports == MAXPORTS) {
+		if (sp->nports == MAXPORTS) {
 			cfg_error(&ps->cf, "ports: more than %d ports",
 			    MAXPORTS);
 			return;
 		}
-		ps->ports[ps->nports++] = port;
+		sp->ports[sp->nports++] = port;
+	}
+}
+
+/* "service = NAME" starts a new service block. */
+static void
+new_service(struct parse *ps, const char *name)
+{
+	struct svcspec	*sp;
+	const char	*c;
+	unsigned	 i;
+
+	for (c = name; *c != '\0'; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' &&
+		    *c != '.')
+			break;
+	if (*c != '\0' || c - name >= SVC_LABELLEN) {
+		cfg_error(&ps->cf, "service: \"%s\" is not a name (letters, "
+		    "digits, '-', '_', '.'; at most %d)", name,
+		    SVC_LABELLEN - 1);
+		return;
+	}
+	for (i = 1; i < ps->nspec; i++)
+		if (strcmp(ps->spec[i].name, name) == 0) {
+			cfg_error(&ps->cf, "service \"%s\" given twice (first "
+			    "on line %u)", name, ps->spec[i].line);
+			return;
+		}
+	if (ps->nspec == MAXSPECS) {
+		cfg_error(&ps->cf, "service: more than %d services",
+		    MAXSPECS - 1);
+		return;
+	}
+	sp = &ps->spec[ps->nspec++];
+	strlcpy(sp->name, name, sizeof(sp->name));
+	sp->line = ps->cf.line;
+	ps->cur = sp;
+}
+
+static void
+parse_service_key(struct parse *ps, enum key key, const char *kname,
+    char *v)
+{
+	struct svcspec	*sp = ps->cur;
+	uint16_t	 port;
+	uint8_t		 proto = 0;
+
+	if (sp->seen[key] != 0) {
+		cfg_error(&ps->cf, "%s given twice (first on line %u)", kname,
+		    sp->seen[key]);
+		return;
+	}
+	sp->seen[key] = ps->cf.line;
+	switch (key) {
+	case K_SERVERS:
+		parse_servers(ps, sp, v);
+		break;
+	case K_IPALIASING:
+		sp->vipfamily = addr_parse(v, &sp->vip, &port);
+		if (sp->vipfamily == 0 || port != 0) {
+			cfg_error(&ps->cf, "%s: \"%s\" is not an IP address",
+			    kname, v);
+			sp->vipfamily = 0;
+		}
+		break;
+	case K_PORTS:
+		parse_ports(ps, sp, v);
+		break;
+	case K_BALANCINGMODE:
+		if (sched_find(v) == NULL)
+			cfg_error(&ps->cf, "balancingmode: unknown method "
+			    "\"%s\" (loadd -h lists them)", v);
+		else if (sp == &ps->spec[0])
+			strlcpy(ps->method, v, sizeof(ps->method));
+		else
+			strlcpy(sp->method, v, sizeof(sp->method));
+		break;
+	case K_PROTOCOL:
+		if (strcasecmp(v, "tcp") == 0)
+			proto = PROTO_TCP;
+		else if (strcasecmp(v, "udp") == 0)
+			proto = PROTO_UDP;
+		else {
+			cfg_error(&ps->cf, "protocol: \"%s\" is not tcp or udp",
+			    v);
+			break;
+		}
+		if (sp == &ps->spec[0])
+			ps->proto = proto;
+		else
+			sp->proto = proto;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
+{
+	struct config	*conf = ps->conf;
+	unsigned long	 n;
+	int		 b;
+
+	if (ps->cur != &ps->spec[0]) {
+		cfg_error(&ps->cf, "%s is a global key: put it before the "
+		    "first \"service =\" line", kname);
+		return;
+	}
+	if (ps->seen[key] != 0) {
+		cfg_error(&ps->cf, "%s given twice (first on line %u)", kname,
+		    ps->seen[key]);
+		return;
+	}
+	ps->seen[key] = ps->cf.line;
+
+	switch (key) {
+	case K_VERBOSEMODE:
+	case K_DAEMON:
+	case K_TRANSPARENT:
+	case K_FAILOPEN:
+		if ((b = cfg_bool(v)) == -1) {
+			cfg_error(&ps->cf, "%s: \"%s\" is not yes or no", kname,
+			    v);
+			break;
+		}
+		if (key == K_VERBOSEMODE)
+			conf->verbose = b;
+		else if (key == K_DAEMON)
+			conf->daemon = b;
+		else if (key == K_TRANSPARENT) {
+			conf->transparent = b;
+			if (!b)
+				cfg_error(&ps->cf, "transparent_proxy: loadd "
+				    "only works transparently; remove the key "
+				    "or say yes");
+		} else
+			conf->failopen = b;
+		break;
+	case K_QUEUE:
+	case K_DIVERTPORT:
+		if (parse_uint(v, 0, 65535, &n) == -1)
+			cfg_error(&ps->cf, "%s: \"%s\" is not 0..65535", kname,
+			    v);
+		else
+			conf->queue = (int)n;
+		break;
+	case K_MAXFLOWS:
+		if (parse_uint(v, 1, LOADD_MAXFLOWS_LIMIT, &n) == -1)
+			cfg_error(&ps->cf, "maxflows: \"%s\" is not 1..%u", v,
+			    LOADD_MAXFLOWS_LIMIT);
+		else
+			conf->maxflows = (uint32_t)n;
+		break;
+	case K_TO_EST:
+	case K_TO_TRANS:
+	case K_TO_UDP:
+		if (parse_uint(v, 1, 30 * 86400, &n) == -1) {
+			cfg_error(&ps->cf, "%s: \"%s\" is not a number of "
+			    "seconds (1..2592000)", kname, v);
+			break;
+		}
+		if (key == K_TO_EST)
+			conf->timeout[FC_ESTABLISHED] = (uint32_t)n;
+		else if (key == K_TO_UDP)
+			conf->timeout[FC_UDP] = (uint32_t)n;
+		else
+			conf->timeout[FC_HALFOPEN] =
+			    conf->timeout[FC_CLOSING] = (uint32_t)n;
+		break;
+	case K_QUEUE_MAXLEN:
+		if (parse_uint(v, 1, 1u << 20, &n) == -1)
+			cfg_error(&ps->cf, "queue_maxlen: \"%s\" is not "
+			    "1..1048576", v);
+		else
+			conf->queue_maxlen = (uint32_t)n;
+		break;
+	case K_PIDFILE:
+		if (*v != '/')
+			cfg_error(&ps->cf, "pidfile: \"%s\" is not an absolute "
+			    "path", v);
+		else if (strlcpy(conf->pidfile, v, sizeof(conf->pidfile)) >=
+		    sizeof(conf->pidfile))
+			cfg_error(&ps->cf, "pidfile: path too long");
+		break;
+	case K_FACILITY:
+		if ((b = log_facility(v)) == -1)
+			cfg_error(&ps->cf, "syslog_facility: unknown facility "
+			    "\"%s\"", v);
+		else
+			conf->facility = b;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -200,8 +423,8 @@ config_load(struct config *conf, const char *path,
 	struct parse	*ps;
 	char		*k, *v;
 	size_t		 i;
-	unsigned long	 n;
-	int		 b, rc = -1;
+	unsigned	 j;
+	int		 rc = -1;
 	enum key	 key;
 
 	memset(conf, 0, sizeof(*conf));
@@ -216,12 +439,16 @@ config_load(struct config *conf, const char *path,
 	conf->facility = LOG_DAEMON;
 	conf->method = sched_default();
 
-	if ((ps = calloc(1, sizeof(*ps))) == NULL) {
+	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
+	    (ps->spec = calloc(MAXSPECS, sizeof(*ps->spec))) == NULL) {
+		free(ps);
 		cfg_report("%s: out of memory", path);
 		return (-1);
 	}
 	ps->conf = conf;
 	ps->proto = PROTO_TCP;
+	ps->nspec = 1;
+	ps->cur = &ps->spec[0];
 	if (cfg_open(&ps->cf, path) == -1)
 		goto done;
 
@@ -234,130 +461,16 @@ config_load(struct config *conf, const char *path,
 			continue;
 		}
 		key = keys[i].key;
-		if (ps->seen[key] != 0) {
-			cfg_error(&ps->cf, "%s given twice (first on line %u)",
-			    keys[i].name, ps->seen[key]);
-			continue;
-		}
-		ps->seen[key] = ps->cf.line;
 		if (*v == '\0') {
 			cfg_error(&ps->cf, "%s: missing value", keys[i].name);
 			continue;
 		}
-
-		switch (key) {
-		case K_SERVERS:
-			parse_servers(ps, v);
-			break;
-		case K_IPALIASING:
-		{
-			uint16_t port;
-
-			ps->vipfamily = addr_parse(v, &ps->vip, &port);
-			if (ps->vipfamily == 0 || port != 0) {
-				cfg_error(&ps->cf, "ipaliasing: \"%s\" is not "
-				    "an IP address", v);
-				ps->vipfamily = 0;
-			}
-			break;
-		}
-		case K_PORTS:
-			parse_ports(ps, v);
-			break;
-		case K_BALANCINGMODE:
-			strlcpy(ps->method, v, sizeof(ps->method));
-			ps->method_line = ps->cf.line;
-			if (sched_find(v) == NULL)
-				cfg_error(&ps->cf, "balancingmode: unknown "
-				    "method \"%s\" (loadd -h lists them)", v);
-			break;
-		case K_VERBOSEMODE:
-		case K_DAEMON:
-		case K_TRANSPARENT:
-		case K_FAILOPEN:
-			if ((b = cfg_bool(v)) == -1) {
-				cfg_error(&ps->cf, "%s: \"%s\" is not yes or "
-				    "no", keys[i].name, v);
-				break;
-			}
-			if (key == K_VERBOSEMODE)
-				conf->verbose = b;
-			else if (key == K_DAEMON)
-				conf->daemon = b;
-			else if (key == K_TRANSPARENT) {
-				conf->transparent = b;
-				if (!b)
-					cfg_error(&ps->cf, "transparent_proxy: "
-					    "loadd only works transparently; "
-					    "remove the key or say yes");
-			} else
-				conf->failopen = b;
-			break;
-		case K_PROTOCOL:
-			if (strcasecmp(v, "tcp") == 0)
-				ps->proto = PROTO_TCP;
-			else if (strcasecmp(v, "udp") == 0)
-				ps->proto = PROTO_UDP;
-			else
-				cfg_error(&ps->cf, "protocol: \"%s\" is not "
-				    "tcp or udp", v);
-			break;
-		case K_QUEUE:
-		case K_DIVERTPORT:
-			if (parse_uint(v, 0, 65535, &n) == -1)
-				cfg_error(&ps->cf, "%s: \"%s\" is not 0..65535",
-				    keys[i].name, v);
-			else
-				conf->queue = (int)n;
-			break;
-		case K_MAXFLOWS:
-			if (parse_uint(v, 1, LOADD_MAXFLOWS_LIMIT, &n) == -1)
-				cfg_error(&ps->cf, "maxflows: \"%s\" is not "
-				    "1..%u", v, LOADD_MAXFLOWS_LIMIT);
-			else
-				conf->maxflows = (uint32_t)n;
-			break;
-		case K_TO_EST:
-		case K_TO_TRANS:
-		case K_TO_UDP:
-			if (parse_uint(v, 1, 30 * 86400, &n) == -1) {
-				cfg_error(&ps->cf, "%s: \"%s\" is not a number "
-				    "of seconds (1..2592000)", keys[i].name, v);
-				break;
-			}
-			if (key == K_TO_EST)
-				conf->timeout[FC_ESTABLISHED] = (uint32_t)n;
-			else if (key == K_TO_UDP)
-				conf->timeout[FC_UDP] = (uint32_t)n;
-			else
-				conf->timeout[FC_HALFOPEN] =
-				    conf->timeout[FC_CLOSING] = (uint32_t)n;
-			break;
-		case K_QUEUE_MAXLEN:
-			if (parse_uint(v, 1, 1u << 20, &n) == -1)
-				cfg_error(&ps->cf, "queue_maxlen: \"%s\" is not "
-				    "1..1048576", v);
-			else
-				conf->queue_maxlen = (uint32_t)n;
-			break;
-		case K_PIDFILE:
-			if (*v != '/')
-				cfg_error(&ps->cf, "pidfile: \"%s\" is not an "
-				    "absolute path", v);
-			else if (strlcpy(conf->pidfile, v,
-			    sizeof(conf->pidfile)) >= sizeof(conf->pidfile))
-				cfg_error(&ps->cf, "pidfile: path too long");
-			break;
-		case K_FACILITY:
-			if ((b = log_facility(v)) == -1)
-				cfg_error(&ps->cf, "syslog_facility: unknown "
-				    "facility \"%s\"", v);
-			else
-				conf->facility = b;
-			break;
-		case K_NKEYS:
-			break;
-		}
+		if (key == K_SERVICE)
+			new_service(ps, v);
+		else if (SERVICE_KEY(key))
+			parse_service_key(ps, key, keys[i].name, v);
+		else
+			parse_global_key(ps, key, keys[i].name, v);
 	}
 
 	if (ov != NULL) {
@@ -375,111 +488,217 @@ done:
 	if (rc == -1 && ps->cf.errors == 0)
 		cfg_report("%s: configuration not loaded", path);
 	cfg_close(&ps->cf);
-	free(ps->srv);
+	for (j = 0; j < ps->nspec; j++)
+		free(ps->spec[j].srv);
+	free(ps->spec);
 	free(ps);
 	if (rc == -1)
 		pool_free(&conf->pool);
 	return (rc);
 }
 
-/* Checks what needs the whole file, and builds services and servers. */
+static const char *
+spec_name(const struct svcspec *sp, char *buf, size_t len)
+{
+	if (sp->line == 0)
+		return ("");
+	snprintf(buf, len, "service \"%s\": ", sp->name);
+	return (buf);
+}
+
+/* Checks one service block on its own. */
+static int
+check_spec(struct parse *ps, struct svcspec *sp)
+{
+	struct cfgfile	*cf = &ps->cf;
+	char		 a[ADDR_STRLEN], nb[SVC_LABELLEN + 16];
+	const char	*sn = spec_name(sp, nb, sizeof(nb));
+	unsigned	 i, j, errors = cf->errors, eof = cf->line;
+	int		 explicit_port = 0;
+
+	if (sp->line == 0) {
+		cf->line = eof;
+		if (sp->vipfamily == 0)
+			cfg_error(cf, "end of file: no virtual address: set "
+			    "\"ipaliasing = <address>\"");
+		if (sp->nports == 0)
+			cfg_error(cf, "end of file: no ports: set \"ports = "
+			    "<port>, ...\"");
+		if (sp->nsrv == 0)
+			cfg_error(cf, "end of file: no real servers: set "
+			    "\"servers = <address>, ...\"");
+	} else {
+		cf->line = sp->line;
+		if (sp->vipfamily == 0)
+			cfg_error(cf, "%sno virtual address (ipaliasing)", sn);
+		if (sp->nports == 0)
+			cfg_error(cf, "%sno ports", sn);
+		if (sp->nsrv == 0)
+			cfg_error(cf, "%sno real servers", sn);
+	}
+	if (cf->errors != errors)
+		goto out;
+
+	for (i = 0; i < sp->nsrv; i++) {
+		struct srvspec *s = &sp->srv[i];
+
+		cf->line = s->line;
+		addr_ntop(s->family, &s->addr, a, sizeof(a));
+		if (s->family != sp->vipfamily)
+			cfg_error(cf, "servers: %s is IPv%d but the virtual "
+			    "address is IPv%d", a, s->family, sp->vipfamily);
+		if (s->port != 0)
+			explicit_port = 1;
+		for (j = 0; j < i; j++)
+			if (addr_eq(&sp->srv[j].addr, &s->addr) &&
+			    sp->srv[j].port == s->port &&
+			    sp->srv[j].family == s->family)
+				cfg_error(cf, "servers: duplicate server %s "
+				    "(first on line %u)", a, sp->srv[j].line);
+	}
+	if (explicit_port && sp->nports > 1) {
+		cf->line = sp->seen[K_SERVERS];
+		cfg_error(cf, "servers: a server port (address:port) needs "
+		    "exactly one balanced port, but ports lists %u",
+		    sp->nports);
+	}
+out:
+	cf->line = eof;
+	return (cf->errors == errors ? 0 : -1);
+}
+
+/* Checks what needs every service, and builds services and servers. */
 static int
 build(struct parse *ps)
 {
 	struct config	*conf = ps->conf;
 	struct pool	*pool = &conf->pool;
 	struct cfgfile	*cf = &ps->cf;
+	struct svcspec	*sp;
 	struct service	*svc;
 	struct server	*srv;
 	char		 a[ADDR_STRLEN];
-	unsigned	 i, j, p;
-	int		 explicit_port = 0;
+	unsigned	 first = 1, i, j, p, nsvc = 0, nsrv = 0, eof = cf->line;
 
 	if (ps->method[0] != '\0')
 		conf->method = sched_find(ps->method);
-	if (ps->vipfamily == 0)
-		cfg_error(cf, "end of file: no virtual address: set "
-		    "\"ipaliasing = <address>\"");
-	if (ps->nports == 0)
-		cfg_error(cf, "end of file: no ports: set \"ports = <port>, "
-		    "...\"");
-	if (ps->nsrv == 0)
-		cfg_error(cf, "end of file: no real servers: set "
-		    "\"servers = <address>, ...\"");
-	if (cf->errors != 0)
-		return (-1);
 
-	for (i = 0; i < ps->nsrv; i++) {
-		struct srvspec *s = &ps->srv[i];
-
-		cf->line = s->line;
-		addr_ntop(s->family, &s->addr, a, sizeof(a));
-		if (s->family != ps->vipfamily)
-			cfg_error(cf, "servers: %s is IPv%d but the virtual "
-			    "address is IPv%d", a, s->family, ps->vipfamily);
-		if (addr_eq(&s->addr, &ps->vip))
-			cfg_error(cf, "servers: %s is the virtual address "
-			    "itself", a);
-		if (s->port != 0)
-			explicit_port = 1;
-		for (j = 0; j < i; j++)
-			if (addr_eq(&ps->srv[j].addr, &s->addr) &&
-			    ps->srv[j].port == s->port &&
-			    ps->srv[j].family == s->family)
-				cfg_error(cf, "servers: duplicate server %s "
-				    "(first on line %u)", a, ps->srv[j].line);
-	}
-	if (explicit_port && ps->nports > 1) {
-		cf->line = ps->seen[K_SERVERS];
-		cfg_error(cf, "servers: a server port (address:port) needs "
-		    "exactly one balanced port, but ports lists %u",
-		    ps->nports);
+	/* The implicit service exists if the top of the file sets it up. */
+	sp = &ps->spec[0];
+	if (sp->seen[K_IPALIASING] || sp->seen[K_PORTS] ||
+	    sp->seen[K_SERVERS] || ps->nspec == 1)
+		first = 0;
+	for (i = first; i < ps->nspec; i++) {
+		sp = &ps->spec[i];
+		if (check_spec(ps, sp) == -1)
+			continue;
+		nsvc += sp->nports;
+		nsrv += sp->nports * sp->nsrv;
 	}
 	if (cf->errors != 0)
 		return (-1);
-
-	pool->nsvc = ps->nports;
-	pool->nsrv = ps->nports * ps->nsrv;
-	if (pool->nsrv > POOL_MAXSERVERS) {
-		cf->line = ps->seen[K_SERVERS];
-		cfg_error(cf, "servers: %u ports times %u servers is more than "
-		    "%d", ps->nports, ps->nsrv, POOL_MAXSERVERS);
+	if (nsvc > POOL_MAXSERVICES || nsrv > POOL_MAXSERVERS) {
+		cfg_error(cf, "end of file: %u services with %u servers in "
+		    "all; at most %d and %d", nsvc, nsrv, POOL_MAXSERVICES,
+		    POOL_MAXSERVERS);
 		return (-1);
 	}
-	pool->svc = calloc(pool->nsvc, sizeof(*pool->svc));
-	pool->srv = calloc(pool->nsrv, sizeof(*pool->srv));
+
+	pool->svc = calloc(nsvc, sizeof(*pool->svc));
+	pool->srv = calloc(nsrv, sizeof(*pool->srv));
 	if (pool->svc == NULL || pool->srv == NULL) {
 		cfg_report("%s: out of memory", cf->path);
 		return (-1);
 	}
-	for (p = 0; p < ps->nports; p++) {
-		svc = &pool->svc[p];
-		svc->vip = ps->vip;
-		svc->family = (uint8_t)ps->vipfamily;
-		svc->port = ps->ports[p];
-		svc->proto = ps->proto;
-		svc->method = conf->method;
-		svc->first = (uint16_t)(p * ps->nsrv);
-		svc->nsrv = (uint16_t)ps->nsrv;
-		addr_ntop(svc->family, &svc->vip, a, sizeof(a));
-		snprintf(svc->name, sizeof(svc->name),
-		    svc->family == 6 ? "[%s]:%u/%s" : "%s:%u/%s", a, svc->port,
-		    svc->proto == PROTO_TCP ? "tcp" : "udp");
-		for (i = 0; i < ps->nsrv; i++) {
-			srv = &pool->srv[svc->first + i];
-			srv->addr = ps->srv[i].addr;
-			srv->family = ps->srv[i].family;
-			srv->port = ps->srv[i].port ? ps->srv[i].port :
-			    svc->port;
-			srv->weight = ps->srv[i].weight;
-			srv->svc = (uint16_t)p;
-			srv->state = SRV_UP;
-			addr_ntop(srv->family, &srv->addr, a, sizeof(a));
-			snprintf(srv->name, sizeof(srv->name),
-			    srv->family == 6 ? "[%s]:%u" : "%s:%u", a,
-			    srv->port);
+	for (i = first; i < ps->nspec; i++) {
+		sp = &ps->spec[i];
+		for (p = 0; p < sp->nports; p++) {
+			svc = &pool->svc[pool->nsvc];
+			svc->vip = sp->vip;
+			svc->family = (uint8_t)sp->vipfamily;
+			svc->port = sp->ports[p];
+			svc->proto = sp->proto ? sp->proto : ps->proto;
+			svc->method = sp->method[0] ? sched_find(sp->method) :
+			    conf->method;
+			svc->first = (uint16_t)pool->nsrv;
+			svc->nsrv = (uint16_t)sp->nsrv;
+			svc->specline = sp->line;
+			strlcpy(svc->label, sp->line ? sp->name : "default",
+			    sizeof(svc->label));
+			addr_ntop(svc->family, &svc->vip, a, sizeof(a));
+			snprintf(svc->name, sizeof(svc->name),
+			    svc->family == 6 ? "[%s]:%u/%s" : "%s:%u/%s", a,
+			    svc->port, svc->proto == PROTO_TCP ? "tcp" : "udp");
+			for (j = 0; j < sp->nsrv; j++) {
+				srv = &pool->srv[pool->nsrv++];
+				srv->addr = sp->srv[j].addr;
+				srv->family = sp->srv[j].family;
+				srv->port = sp->srv[j].port ? sp->srv[j].port :
+				    svc->port;
+				srv->weight = sp->srv[j].weight;
+				srv->svc = (uint16_t)pool->nsvc;
+				srv->state = SRV_UP;
+				srv->line = sp->srv[j].line;
+				addr_ntop(srv->family, &srv->addr, a, sizeof(a));
+				snprintf(srv->name, sizeof(srv->name),
+				    srv->family == 6 ? "[%s]:%u" : "%s:%u", a,
+				    srv->port);
+			}
+			pool->nsvc++;
 		}
 	}
+
+	/*
+	 * Across services: a virtual address, port and protocol is one
+	 * service; a server address, port and protocol belongs to one service
+	 * (its replies are rewritten by that mapping alone); no server is a
+	 * virtual address.
+	 */
+	for (i = 0; i < pool->nsvc; i++) {
+		svc = &pool->svc[i];
+		for (j = 0; j < i; j++)
+			if (pool->svc[j].proto == svc->proto &&
+			    pool->svc[j].port == svc->port &&
+			    pool->svc[j].family == svc->family &&
+			    addr_eq(&pool->svc[j].vip, &svc->vip)) {
+				cf->line = svc->specline ? svc->specline : eof;
+				cfg_error(cf, "%s is balanced twice (services "
+				    "\"%s\" and \"%s\")", svc->name,
+				    pool->svc[j].label, svc->label);
+				break;
+			}
+	}
+	for (i = 0; i < pool->nsrv; i++) {
+		srv = &pool->srv[i];
+		svc = &pool->svc[srv->svc];
+		for (j = 0; j < pool->nsvc; j++)
+			if (pool->svc[j].family == srv->family &&
+			    addr_eq(&pool->svc[j].vip, &srv->addr)) {
+				cf->line = srv->line;
+				cfg_error(cf, "servers: %s is a virtual address",
+				    srv->name);
+				break;
+			}
+		for (j = 0; j < i; j++) {
+			const struct server *o = &pool->srv[j];
+
+			if (o->svc != srv->svc && o->port == srv->port &&
+			    o->family == srv->family &&
+			    pool->svc[o->svc].proto == svc->proto &&
+			    addr_eq(&o->addr, &srv->addr)) {
+				cf->line = srv->line;
+				cfg_error(cf, "servers: %s/%s already serves "
+				    "%s (line %u): its replies could not be "
+				    "told apart", srv->name, svc->proto ==
+				    PROTO_TCP ? "tcp" : "udp",
+				    pool->svc[o->svc].name, o->line);
+				break;
+			}
+		}
+	}
+	cf->line = eof;
+	if (cf->errors != 0)
+		return (-1);
 	if (pool_index(pool, arc4random()) == -1) {
 		cfg_report("%s: out of memory", cf->path);
 		return (-1);

@@ -14,6 +14,7 @@
 #define POOL_MAXSERVICES	1024
 #define POOL_MAXSERVERS		4096
 #define SRV_NAMELEN		64
+#define SVC_LABELLEN		32
 
 enum srv_state {
 	SRV_UP = 0,
@@ -29,6 +30,7 @@ struct server {
 	uint16_t	 weight;	/* 0: quiescent, no new flows */
 	uint8_t		 family;
 	uint8_t		 state;		/* enum srv_state */
+	unsigned	 line;		/* where the configuration names it */
 	char		 name[SRV_NAMELEN];	/* "addr:port" */
 
 	/* Counters, written by the engine only. */
@@ -48,6 +50,8 @@ struct service {
 	uint8_t		 family;
 	uint8_t		 proto;
 	char		 name[SRV_NAMELEN];	/* "vip:port/proto" */
+	char		 label[SVC_LABELLEN];	/* "service =" name, "default" */
+	unsigned	 specline;	/* its "service =" line, 0: implicit */
 	const struct sched_method *method;
 	uint16_t	 first;		/* its servers: first .. first+nsrv-1 */
 	uint16_t	 nsrv;

@@ -26,8 +26,32 @@ protoname(uint8_t proto)
 	return (proto == PROTO_UDP ? "udp" : "tcp");
 }
 
+static void	 print_family(FILE *, const struct config *, int);
+
 void
 rules_print_iptables(FILE *fp, const struct config *conf)
+{
+	const struct pool	*pool = &conf->pool;
+	unsigned		 i;
+	int			 have4 = 0, have6 = 0;
+
+	for (i = 0; i < pool->nsvc; i++) {
+		if (pool->svc[i].family == 6)
+			have6 = 1;
+		else
+			have4 = 1;
+	}
+	fprintf(fp, "# loadd: firewall rules for %s, queue %d\n",
+	    conf->path, conf->queue);
+	if (have4)
+		print_family(fp, conf, 4);
+	if (have6)
+		print_family(fp, conf, 6);
+}
+
+/* The rules for the services of one address family. */
+static void
+print_family(FILE *fp, const struct config *conf, int fam)
 {
 	const struct pool	*pool = &conf->pool;
 	const struct service	*svc;
@@ -35,21 +59,17 @@ rules_print_iptables(FILE *fp, const struct config *conf)
 	char			 a[ADDR_STRLEN], chain[32];
 	const char		*ipt, *fwd, *icmp;
 	unsigned		 i, j;
-	int			 fam;
 	static const char *const err4[] = { "destination-unreachable",
 	    "time-exceeded", "parameter-problem" };
 	static const char *const err6[] = { "destination-unreachable",
 	    "packet-too-big", "time-exceeded", "parameter-problem" };
 
 	snprintf(chain, sizeof(chain), "loadd-%d", conf->queue);
-	fam = pool->nsvc > 0 ? pool->svc[0].family : 4;
 	ipt = fam == 6 ? "ip6tables" : "iptables";
 	fwd = fam == 6 ? "net.ipv6.conf.all.forwarding" :
 	    "net.ipv4.ip_forward";
 	icmp = fam == 6 ? "icmpv6" : "icmp";
 
-	fprintf(fp, "# loadd: firewall rules for %s, queue %d\n",
-	    conf->path, conf->queue);
 	fprintf(fp, "# remove with: %s -t raw -D PREROUTING -j %s; "
 	    "%s -t raw -D OUTPUT -j %s-out; %s -t raw -F %s; "
 	    "%s -t raw -X %s; %s -t raw -F %s-out; %s -t raw -X %s-out\n",
@@ -68,8 +88,11 @@ rules_print_iptables(FILE *fp, const struct config *conf)
 	/* Everything addressed to a virtual address is loadd's. */
 	for (i = 0; i < pool->nsvc; i++) {
 		svc = &pool->svc[i];
+		if (svc->family != fam)
+			continue;
 		for (j = 0; j < i; j++)
-			if (addr_eq(&pool->svc[j].vip, &svc->vip))
+			if (pool->svc[j].family == fam &&
+			    addr_eq(&pool->svc[j].vip, &svc->vip))
 				break;
 		if (j < i)
 			continue;
@@ -83,6 +106,8 @@ rules_print_iptables(FILE *fp, const struct config *conf)
 	for (i = 0; i < pool->nsrv; i++) {
 		srv = &pool->srv[i];
 		svc = &pool->svc[srv->svc];
+		if (srv->family != fam)
+			continue;
 		addr_ntop(srv->family, &srv->addr, a, sizeof(a));
 		fprintf(fp, "%s -t raw -A %s -s %s -p %s --sport %u -j CT "
 		    "--notrack\n", ipt, chain, a, protoname(svc->proto),
@@ -94,8 +119,11 @@ rules_print_iptables(FILE *fp, const struct config *conf)
 	/* ICMP errors from each real server address, once per address. */
 	for (i = 0; i < pool->nsrv; i++) {
 		srv = &pool->srv[i];
+		if (srv->family != fam)
+			continue;
 		for (j = 0; j < i; j++)
-			if (addr_eq(&pool->srv[j].addr, &srv->addr))
+			if (addr_eq(&pool->srv[j].addr, &srv->addr) &&
+			    pool->srv[j].family == fam)
 				break;
 		if (j < i)
 			continue;

@@ -10,13 +10,19 @@
 #   VIP 198.18.100.1:80 is routed to the balancer and      +--------------------+
 #   assigned nowhere; the servers' replies pass loadd.
 #
-# 198.18.0.0/15 is the range RFC 2544 sets aside for benchmark tests; none
-# of it leaves this machine: every address lives in a namespace made here.
+# IPv6 alongside: client 2001:2::2, balancer 2001:2::1 and 2001:2:0:1::1,
+# servers 2001:2:0:1::11..13, VIP6 2001:2:0:100::1.  Each server also
+# answers UDP on port 5353 with its name (socat).
+#
+# 198.18.0.0/15 (RFC 2544) and 2001:2::/48 (RFC 5180) are set aside for
+# benchmark tests; none of it leaves this machine: every address lives in
+# a namespace made here.
 #
 # Callers set LAB (a unique tag) and TMP (a private directory) and must
 # call lab_down on exit.
 
 VIP=198.18.100.1
+VIP6=2001:2:0:100::1
 SERVERS="198.18.1.11 198.18.1.12 198.18.1.13"
 
 ns_c() { ip netns exec "lab$LAB-c" "$@"; }
@@ -35,6 +41,8 @@ lab_up() {
 	ns_c ip link set eth0 up
 	ns_c ip link set lo up
 	ns_c ip route add default via 198.18.0.1
+	ns_c ip addr add 2001:2::2/64 dev eth0 nodad
+	ns_c ip -6 route add default via 2001:2::1
 	ns_b ip addr add 198.18.0.1/24 dev eth0
 	ns_b ip link set eth0 up
 	ns_b ip link set lo up
@@ -42,6 +50,8 @@ lab_up() {
 	ns_b ip addr add 198.18.1.1/24 dev br0
 	ns_b ip link set br0 up
 	ns_b sysctl -qw net.ipv4.ip_forward=1
+	ns_b ip addr add 2001:2::1/64 dev eth0 nodad
+	ns_b ip addr add 2001:2:0:1::1/64 dev br0 nodad
 
 	for n in 1 2 3; do
 		ip link add "s$n$LAB" type veth peer name "p$n$LAB"
@@ -53,6 +63,8 @@ lab_up() {
 		ns_s $n ip link set eth0 up
 		ns_s $n ip link set lo up
 		ns_s $n ip route add default via 198.18.1.1
+		ns_s $n ip addr add "2001:2:0:1::1$n/64" dev eth0 nodad
+		ns_s $n ip -6 route add default via 2001:2:0:1::1
 	done
 }
 
@@ -82,6 +94,7 @@ http {
 	keepalive_requests 100000;
 	server {
 		listen 80;
+		listen [::]:80;
 		root $d/www;
 		location = / { default_type text/plain; return 200 "s$n\n"; }
 	}
@@ -89,6 +102,9 @@ http {
 NGINX
 		mkdir -p "$d/tmp"
 		ns_s $n nginx -c "$d/nginx.conf" -e "$d/error.log"
+		ip netns exec "lab$LAB-s$n" socat \
+		    UDP4-RECVFROM:5353,fork SYSTEM:"echo s$n" 2>/dev/null &
+		echo $! > "$d/socat.pid"
 	done
 }
 
@@ -98,6 +114,26 @@ ipaliasing = $VIP
 ports = 80
 servers = $(echo $SERVERS | sed 's/ /, /g')
 balancingmode = roundrobin
+CONF
+}
+
+# Three services in one loadd: HTTP and UDP 5353 on the VIP, HTTP on VIP6.
+loadd_conf_multi() {
+	cat > "$TMP/loadd.conf" <<CONF
+ipaliasing = $VIP
+ports = 80
+servers = $(echo $SERVERS | sed 's/ /, /g')
+
+service = udp
+ipaliasing = $VIP
+protocol = udp
+ports = 5353
+servers = $(echo $SERVERS | sed 's/ /, /g')
+
+service = web6
+ipaliasing = $VIP6
+ports = 80
+servers = 2001:2:0:1::11, 2001:2:0:1::12, 2001:2:0:1::13
 CONF
 }
 
@@ -126,6 +162,8 @@ lab_down() {
 	for n in 1 2 3; do
 		[ -f "$TMP/s$n/nginx.pid" ] && \
 		    kill "$(cat "$TMP/s$n/nginx.pid")" 2>/dev/null
+		[ -f "$TMP/s$n/socat.pid" ] && \
+		    kill "$(cat "$TMP/s$n/socat.pid")" 2>/dev/null
 	done
 	for ns in c b s1 s2 s3; do
 		ip netns del "lab$LAB-$ns" 2>/dev/null

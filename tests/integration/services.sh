@@ -1,0 +1,73 @@
+#!/bin/sh
+# Integration: several services in one loadd -- HTTP over IPv4, a UDP
+# service, HTTP over IPv6 -- each balanced round-robin over the same three
+# servers, through the rules "loadd -R" prints for both address families.
+set -u
+cd "$(dirname "$0")/../.."
+O=${O:-build}
+LAB=v$$
+TMP=$(mktemp -d)
+LOADD=$PWD/$O/loadd
+. tests/lib/netns.sh
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+notok() { fail=$((fail + 1)); echo "not ok - $*"; }
+check() { if eval "$1"; then ok "$2"; else notok "$2"; fi; }
+finish() {
+	lab_down
+	echo "$pass passed, $fail failed"
+}
+trap finish EXIT
+
+if ! { lab_up && servers_up && loadd_conf_multi && loadd_up; }; then
+	notok "lab set up"
+	exit 1
+fi
+
+# share FILE N: every server answered N/3 +- 10% of the lines of FILE.
+share() {
+	for n in 1 2 3; do
+		c=$(grep -c "^s$n\$" "$1" || true)
+		check "[ $c -ge $(($2 * 9 / 30)) ] && [ $c -le $(($2 * 11 / 30)) ]" \
+		    "$3: server s$n answered $c of $2"
+	done
+}
+
+: > "$TMP/v6"
+i=0
+while [ $i -lt 60 ]; do
+	ns_c curl -s -m 3 "http://[$VIP6]/" >> "$TMP/v6" || echo fail >> "$TMP/v6"
+	i=$((i + 1))
+done
+share "$TMP/v6" 60 "IPv6 HTTP"
+ns_c curl -s -m 60 -o "$TMP/got6" "http://[$VIP6]/big" || true
+check "cmp -s '$TMP/got6' '$TMP/big'" "10 MB over IPv6 through the VIP is byte-identical"
+
+: > "$TMP/udp"
+i=0
+while [ $i -lt 60 ]; do
+	echo ping | ns_c socat -t 2 - "UDP4:$VIP:5353" >> "$TMP/udp" 2>/dev/null ||
+	    echo fail >> "$TMP/udp"
+	i=$((i + 1))
+done
+share "$TMP/udp" 60 "UDP"
+: > "$TMP/v4"
+i=0
+while [ $i -lt 30 ]; do
+	ns_c curl -s -m 3 "http://$VIP/" >> "$TMP/v4" || echo fail >> "$TMP/v4"
+	i=$((i + 1))
+done
+share "$TMP/v4" 30 "IPv4 HTTP next to them"
+
+for ns in c s1 s2 s3; do
+	case $ns in
+	c) e="ns_c";;
+	*) e="ns_s ${ns#s}";;
+	esac
+	v=$($e nstat -asz TcpInCsumErrors UdpInCsumErrors Udp6InCsumErrors |
+	    awk '/CsumErrors/ { s += $2 } END { print s + 0 }')
+	check "[ '$v' = 0 ]" "$ns: no TCP/UDP checksum errors (v4 and v6)"
+done
+[ $fail -eq 0 ]
