@@ -95,6 +95,8 @@ engine_release(void *arg, const struct flow *f)
 
 	if (f->srv < e->pool->nsrv && e->pool->srv[f->srv].flows_active > 0)
 		e->pool->srv[f->srv].flows_active--;
+	if (f->svc < e->pool->nsvc && e->pool->svc[f->svc].flows_active > 0)
+		e->pool->svc[f->svc].flows_active--;
 }
 
 static inline void
@@ -103,6 +105,15 @@ drop(struct engine *e, struct pktbuf *pb, int reason)
 	pb->verdict = V_DROP;
 	e->st.dropped++;
 	e->st.drop[reason]++;
+}
+
+/* A drop that a service can be blamed for. */
+static inline void
+drop_svc(struct engine *e, struct pktbuf *pb, struct service *svc,
+    int reason)
+{
+	drop(e, pb, reason);
+	svc->drops[reason]++;
 }
 
 void
@@ -185,7 +196,7 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	 * only odd cases get here).
 	 */
 	if (p->flags & PKT_F_FRAG) {
-		drop(e, pb, DROP_FRAGMENT);
+		drop_svc(e, pb, svc, DROP_FRAGMENT);
 		return;
 	}
 	h = flow_hash(&e->ft, &p->src, p->sport, si);
@@ -200,27 +211,27 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 			f = NULL;
 		}
 		if (f == NULL && !syn) {
-			drop(e, pb, DROP_NOFLOW);
+			drop_svc(e, pb, svc, DROP_NOFLOW);
 			return;
 		}
 	}
 	if (f == NULL) {
 		pick = svc->method->pick(pool, svc, p, now);
 		if (pick < 0) {
-			svc->no_server++;
-			drop(e, pb, DROP_NOSERVER);
+			drop_svc(e, pb, svc, DROP_NOSERVER);
 			return;
 		}
 		f = flow_insert(&e->ft, h, &p->src, p->sport, si,
 		    (uint16_t)pick, p->proto == PROTO_TCP ? FS_SYN_SENT :
 		    FS_UDP, now);
 		if (f == NULL) {
-			drop(e, pb, DROP_TABLEFULL);
+			drop_svc(e, pb, svc, DROP_TABLEFULL);
 			return;
 		}
 		srv = &pool->srv[pick];
 		srv->flows_active++;
 		srv->flows_total++;
+		svc->flows_active++;
 		svc->flows_total++;
 	} else if (p->proto == PROTO_TCP)
 		tcp_track(&e->ft, f, p->tcpflags, 1, now);
@@ -231,6 +242,7 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	srv->pkts_in++;
 	srv->bytes_in += p->len;
 	svc->pkts_in++;
+	svc->bytes_in += p->len;
 	rewrite(pb, p, 1, &srv->addr, htons(srv->port));
 	pb->verdict = V_REWRITTEN;
 	e->st.rewritten++;
@@ -247,7 +259,7 @@ outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 
 	e->st.outbound++;
 	if (p->flags & PKT_F_FRAG) {
-		drop(e, pb, DROP_FRAGMENT);
+		drop_svc(e, pb, svc, DROP_FRAGMENT);
 		return;
 	}
 	h = flow_hash(&e->ft, &p->dst, p->dport, srv->svc);
@@ -263,6 +275,7 @@ outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	srv->pkts_out++;
 	srv->bytes_out += p->len;
 	svc->pkts_out++;
+	svc->bytes_out += p->len;
 	rewrite(pb, p, 0, &svc->vip, htons(svc->port));
 	pb->verdict = V_REWRITTEN;
 	e->st.rewritten++;
@@ -404,11 +417,11 @@ icmp_error(struct engine *e, struct pktbuf *pb, const struct pkt *p)
 		h = flow_hash(&e->ft, &q.dst, q.dport, si);
 		f = flow_lookup(&e->ft, h, &q.dst, q.dport, si);
 		if (f == NULL) {
-			drop(e, pb, DROP_NOFLOW);
+			drop_svc(e, pb, svc, DROP_NOFLOW);
 			return;
 		}
 		if (!icmp_cksum_ok(ip, p)) {
-			drop(e, pb, DROP_ICMP_CSUM);
+			drop_svc(e, pb, svc, DROP_ICMP_CSUM);
 			return;
 		}
 		srv = &pool->srv[f->srv];
@@ -421,7 +434,7 @@ icmp_error(struct engine *e, struct pktbuf *pb, const struct pkt *p)
 	    q.dport)) != NULL) {
 		svc = &pool->svc[srv->svc];
 		if (!icmp_cksum_ok(ip, p)) {
-			drop(e, pb, DROP_ICMP_CSUM);
+			drop_svc(e, pb, svc, DROP_ICMP_CSUM);
 			return;
 		}
 		rewrite_inner(quote, &q, 1, &svc->vip, htons(svc->port));

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "drop.h"
 #include "flow.h"
 #include "pkt.h"
 #include "pool.h"
@@ -16,19 +17,6 @@ enum verdict {
 	V_ACCEPT = 0,		/* pass unchanged */
 	V_REWRITTEN,		/* pass the rewritten bytes */
 	V_DROP,
-};
-
-/* Why the engine dropped a packet.  engine_drop_name() names each. */
-enum drop_reason {
-	DROP_PARSE = 0,		/* + enum pkt_err: one counter per parse error */
-	DROP_FRAGMENT = PKT_NERR,	/* a fragment of a balanced flow */
-	DROP_NOSERVICE,		/* to a virtual address, no such service */
-	DROP_NOFLOW,		/* mid-stream packet of an unknown flow */
-	DROP_TABLEFULL,		/* new flow, no room even after eviction */
-	DROP_NOSERVER,		/* new flow, no usable server */
-	DROP_TRUNCATED,		/* the I/O layer could not give us it all */
-	DROP_ICMP_CSUM,		/* an ICMP error to translate, bad checksum */
-	DROP_NREASONS
 };
 
 /* One packet as the I/O layer hands it over. */

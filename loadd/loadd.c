@@ -35,6 +35,7 @@ static void	 usage(FILE *, int) __attribute__((noreturn));
 static void	 on_signal(int);
 static uint32_t	 monotime(void);
 static void	 stats_log(const struct engine *, const struct pktio *);
+static void	 drops_format(char *, size_t, const uint64_t *);
 static int	 run_replay(struct config *, const char *, const char *);
 static int	 run_live(struct config *, struct pidfh *);
 
@@ -90,16 +91,37 @@ monotime(void)
 	return ((uint32_t)ts.tv_sec);
 }
 
-/* One line of totals, one of drops by reason, one per server. */
+/* Appends " reason=count" for every non-zero counter to buf. */
+static void
+drops_format(char *buf, size_t len, const uint64_t *drops)
+{
+	size_t	 off = 0;
+	unsigned i;
+	int	 r;
+
+	buf[0] = '\0';
+	for (i = 0; i < DROP_NREASONS; i++) {
+		if (drops[i] == 0)
+			continue;
+		r = snprintf(buf + off, len - off, " %s=%llu",
+		    engine_drop_name((int)i), (unsigned long long)drops[i]);
+		if (r < 0 || (size_t)r >= len - off)
+			break;
+		off += (size_t)r;
+	}
+	if (off == 0)
+		snprintf(buf, len, " none");
+}
+
+/* Totals, drops by reason, then each service and each server. */
 static void
 stats_log(const struct engine *e, const struct pktio *io)
 {
 	const struct pool	*pool = e->pool;
+	const struct service	*svc;
 	const struct server	*srv;
 	char			 drops[1024];
-	size_t			 off = 0;
 	unsigned		 i;
-	int			 r;
 
 	log_notice("stats: packets %llu, inbound %llu, outbound %llu, "
 	    "rewritten %llu, icmp translated %llu, passed %llu, dropped %llu, "
@@ -114,18 +136,21 @@ stats_log(const struct engine *e, const struct pktio *io)
 	    (unsigned long long)e->ft.st.evicted,
 	    (unsigned long long)io->st.errors,
 	    (unsigned long long)io->st.overruns);
-	drops[0] = '\0';
-	for (i = 0; i < DROP_NREASONS; i++) {
-		if (e->st.drop[i] == 0)
-			continue;
-		r = snprintf(drops + off, sizeof(drops) - off, " %s=%llu",
-		    engine_drop_name((int)i),
-		    (unsigned long long)e->st.drop[i]);
-		if (r < 0 || (size_t)r >= sizeof(drops) - off)
-			break;
-		off += (size_t)r;
+	drops_format(drops, sizeof(drops), e->st.drop);
+	log_notice("stats: drops%s", drops);
+	for (i = 0; i < pool->nsvc; i++) {
+		svc = &pool->svc[i];
+		drops_format(drops, sizeof(drops), svc->drops);
+		log_notice("stats: service %s %s (%s): flows %llu active, "
+		    "%llu total; packets %llu in, %llu out; bytes %llu in, "
+		    "%llu out; drops%s", svc->label, svc->name,
+		    svc->method->name, (unsigned long long)svc->flows_active,
+		    (unsigned long long)svc->flows_total,
+		    (unsigned long long)svc->pkts_in,
+		    (unsigned long long)svc->pkts_out,
+		    (unsigned long long)svc->bytes_in,
+		    (unsigned long long)svc->bytes_out, drops);
 	}
-	log_notice("stats: drops%s", off ? drops : " none");
 	for (i = 0; i < pool->nsrv; i++) {
 		srv = &pool->srv[i];
 		log_notice("stats: server %s (%s) %s: flows %llu active, "

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "drop.h"
 
 #define POOL_MAXSERVICES	1024
 #define POOL_MAXSERVERS		4096
@@ -62,8 +63,11 @@ struct service {
 	/* Counters. */
 	uint64_t	 pkts_in;
 	uint64_t	 pkts_out;
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	uint64_t	 flows_active;
 	uint64_t	 flows_total;
-	uint64_t	 no_server;	/* new flows refused: no server up */
+	uint64_t	 drops[DROP_NREASONS];
 };
 
 /*

@@ -3,9 +3,10 @@
 #
 #   sh tests/run.sh
 #
-# Installs missing Debian packages, then: a gcc build with unit and replay
-# tests, the same under clang with AddressSanitizer and UBSan, and the
-# integration tests in network namespaces (root).  Ends with one line
+# Installs missing Debian packages, then: a gcc build with unit, CLI and
+# replay tests, the same under clang with AddressSanitizer and UBSan, the
+# fuzz corpus and a short fuzzing run, and the integration tests in network
+# namespaces (root).  Ends with one line
 # "N passed, M failed" adding up every stage.
 set -u
 cd "$(dirname "$0")/.."
@@ -63,6 +64,8 @@ stage "build (clang, ASan+UBSan)" make -j2 O=build-asan CC=clang \
     CFLAGS="$SAN" LDFLAGS="-fsanitize=address,undefined" tests
 stage "unit and replay tests (clang, ASan+UBSan)" make O=build-asan CC=clang \
     CFLAGS="$SAN" LDFLAGS="-fsanitize=address,undefined" check
+stage "fuzz corpus replay (libFuzzer, ASan+UBSan)" make fuzz-replay
+stage "fuzzing, 20 s per harness" make fuzz FUZZTIME=20
 stage "integration tests (network namespaces)" env O=build \
     sh tests/integration/run.sh
 

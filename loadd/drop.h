@@ -1,0 +1,23 @@
+/*
+ * Why the engine drops a packet: one counter per reason, for the whole
+ * engine and for each service.
+ */
+#ifndef LOADD_DROP_H
+#define LOADD_DROP_H
+
+#include "pkt.h"
+
+/* Why the engine dropped a packet.  engine_drop_name() names each. */
+enum drop_reason {
+	DROP_PARSE = 0,		/* + enum pkt_err: one counter per parse error */
+	DROP_FRAGMENT = PKT_NERR,	/* a fragment of a balanced flow */
+	DROP_NOSERVICE,		/* to a virtual address, no such service */
+	DROP_NOFLOW,		/* mid-stream packet of an unknown flow */
+	DROP_TABLEFULL,		/* new flow, no room even after eviction */
+	DROP_NOSERVER,		/* new flow, no usable server */
+	DROP_TRUNCATED,		/* the I/O layer could not give us it all */
+	DROP_ICMP_CSUM,		/* an ICMP error to translate, bad checksum */
+	DROP_NREASONS
+};
+
+#endif
