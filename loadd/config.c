@@ -31,7 +31,8 @@ enum key {
 	K_SERVERS, K_IPALIASING, K_PORTS, K_BALANCINGMODE, K_VERBOSEMODE,
 	K_DAEMON, K_TRANSPARENT, K_PROTOCOL, K_QUEUE, K_DIVERTPORT,
 	K_MAXFLOWS, K_TO_EST, K_TO_TRANS, K_TO_UDP, K_QUEUE_MAXLEN,
-	K_FAILOPEN, K_PIDFILE, K_FACILITY, K_SERVICE, K_NKEYS
+	K_FAILOPEN, K_PIDFILE, K_FACILITY, K_SERVICE, K_UNKNOWN_FLOW,
+	K_RESET_RATE, K_NKEYS
 };
 
 /* Keys that belong to a service; the others are global. */
@@ -65,6 +66,8 @@ static const struct {
 	{ "pidfile",			K_PIDFILE },
 	{ "syslog_facility",		K_FACILITY },
 	{ "service",			K_SERVICE },
+	{ "unknown_flow",		K_UNKNOWN_FLOW },
+	{ "reset_rate",			K_RESET_RATE },
 };
 
 struct srvspec {
@@ -404,6 +407,22 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 		    sizeof(conf->pidfile))
 			cfg_error(&ps->cf, "pidfile: path too long");
 		break;
+	case K_UNKNOWN_FLOW:
+		if (strcasecmp(v, "drop") == 0)
+			conf->unknown_reset = 0;
+		else if (strcasecmp(v, "reset") == 0)
+			conf->unknown_reset = 1;
+		else
+			cfg_error(&ps->cf, "unknown_flow: \"%s\" is not drop or "
+			    "reset", v);
+		break;
+	case K_RESET_RATE:
+		if (parse_uint(v, 1, 1000000, &n) == -1)
+			cfg_error(&ps->cf, "reset_rate: \"%s\" is not "
+			    "1..1000000", v);
+		else
+			conf->reset_rate = (uint32_t)n;
+		break;
 	case K_FACILITY:
 		if ((b = log_facility(v)) == -1)
 			cfg_error(&ps->cf, "syslog_facility: unknown facility "
@@ -432,6 +451,7 @@ config_load(struct config *conf, const char *path,
 	conf->queue = LOADD_QUEUE;
 	conf->maxflows = LOADD_MAXFLOWS;
 	conf->queue_maxlen = LOADD_QUEUE_MAXLEN;
+	conf->reset_rate = LOADD_RESET_RATE;
 	conf->timeout[FC_HALFOPEN] = 240;
 	conf->timeout[FC_CLOSING] = 240;
 	conf->timeout[FC_ESTABLISHED] = 7440;

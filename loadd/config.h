@@ -18,6 +18,7 @@
 #define LOADD_MAXFLOWS		1000000
 #define LOADD_MAXFLOWS_LIMIT	(1u << 28)
 #define LOADD_QUEUE_MAXLEN	4096
+#define LOADD_RESET_RATE	1000
 
 struct sched_method;
 
@@ -28,6 +29,8 @@ struct config {
 	int		 daemon;
 	int		 transparent;
 	int		 failopen;
+	int		 unknown_reset;	/* unknown_flow = reset */
+	uint32_t	 reset_rate;
 	uint32_t	 queue_maxlen;
 	uint32_t	 maxflows;
 	uint32_t	 timeout[FC_N];

@@ -18,6 +18,7 @@
 
 #include "cksum.h"
 #include "engine.h"
+#include "reset.h"
 #include "sched.h"
 
 #define EXPIRE_BUDGET	4096	/* entries looked at per engine_tick() */
@@ -49,6 +50,8 @@ static void	 inbound(struct engine *, struct pktbuf *, const struct pkt *,
 		    struct service *, uint32_t);
 static void	 outbound(struct engine *, struct pktbuf *, const struct pkt *,
 		    struct server *, uint32_t);
+static void	 unknown_flow(struct engine *, struct pktbuf *,
+		    const struct pkt *, struct service *, uint32_t);
 static void	 icmp_error(struct engine *, struct pktbuf *,
 		    const struct pkt *);
 static int	 icmp_cksum_ok(const uint8_t *, const struct pkt *);
@@ -85,6 +88,15 @@ void
 engine_free(struct engine *e)
 {
 	flowtab_free(&e->ft);
+	reset_free(e->reset);
+	e->reset = NULL;
+}
+
+void
+engine_set_reset(struct engine *e, struct resetter *r)
+{
+	reset_free(e->reset);
+	e->reset = r;
 }
 
 /* A flow is leaving the table: its server has one flow fewer. */
@@ -211,7 +223,7 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 			f = NULL;
 		}
 		if (f == NULL && !syn) {
-			drop_svc(e, pb, svc, DROP_NOFLOW);
+			unknown_flow(e, pb, p, svc, now);
 			return;
 		}
 	}
@@ -246,6 +258,27 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	rewrite(pb, p, 1, &srv->addr, htons(srv->port));
 	pb->verdict = V_REWRITTEN;
 	e->st.rewritten++;
+}
+
+/*
+ * A TCP packet, not a SYN, of no known flow: dropped, or (by
+ * configuration) answered with a RST that takes the packet's place.
+ */
+static void
+unknown_flow(struct engine *e, struct pktbuf *pb, const struct pkt *p,
+    struct service *svc, uint32_t now)
+{
+	size_t	 n;
+
+	if (e->reset != NULL &&
+	    (n = reset_make(e->reset, pb->data, pb->len, p, now)) != 0) {
+		pb->len = (uint32_t)n;
+		pb->flags |= PB_RESIZED;
+		pb->verdict = V_REWRITTEN;
+		e->st.resets++;
+		return;
+	}
+	drop_svc(e, pb, svc, DROP_NOFLOW);
 }
 
 static void

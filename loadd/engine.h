@@ -22,6 +22,7 @@ enum verdict {
 /* One packet as the I/O layer hands it over. */
 #define PB_CSUM_PARTIAL	0x01	/* L4 checksum not final (NFQ CSUMNOTREADY) */
 #define PB_TRUNCATED	0x02	/* capture shorter than the packet */
+#define PB_RESIZED	0x04	/* the engine changed len (a reset) */
 
 struct pktbuf {
 	uint8_t		*data;		/* the IP header */
@@ -44,11 +45,15 @@ struct engine_stats {
 	uint64_t	 csum_partial;	/* L4 checksum left partial: computed in full */
 	uint64_t	 return_noflow;	/* replies without a flow, rewritten */
 	uint64_t	 icmp_translated;	/* ICMP errors translated */
+	uint64_t	 resets;	/* unknown flows answered with a RST */
 	uint64_t	 drop[DROP_NREASONS];
 };
 
+struct resetter;
+
 struct engine {
 	struct pool		*pool;
+	struct resetter		*reset;	/* NULL: unknown flows are dropped */
 	struct flowtab		 ft;
 	struct engine_stats	 st;
 	uint32_t		 now;
@@ -57,6 +62,8 @@ struct engine {
 int		 engine_init(struct engine *, struct pool *, uint32_t maxflows,
 		    const uint32_t timeouts[FC_N], uint32_t seed);
 void		 engine_free(struct engine *);
+/* Answer mid-stream packets of unknown flows with a RST (r owned by e). */
+void		 engine_set_reset(struct engine *, struct resetter *);
 void		 engine_process(struct engine *, struct pktbuf *, uint32_t now);
 /* Housekeeping between batches: flow expiry with a work budget. */
 void		 engine_tick(struct engine *, uint32_t now);

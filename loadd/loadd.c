@@ -21,6 +21,7 @@
 #include "engine.h"
 #include "log.h"
 #include "pktio.h"
+#include "reset.h"
 #include "rules.h"
 #include "sched.h"
 
@@ -37,6 +38,7 @@ static uint32_t	 monotime(void);
 static void	 stats_log(const struct engine *, const struct pktio *);
 static void	 drops_format(char *, size_t, const uint64_t *);
 static int	 run_replay(struct config *, const char *, const char *);
+static int	 enable_reset(struct engine *, const struct config *);
 static int	 run_live(struct config *, struct pidfh *);
 
 static void
@@ -124,13 +126,14 @@ stats_log(const struct engine *e, const struct pktio *io)
 	unsigned		 i;
 
 	log_notice("stats: packets %llu, inbound %llu, outbound %llu, "
-	    "rewritten %llu, icmp translated %llu, passed %llu, dropped %llu, "
-	    "flows %u/%u, expired %llu, evicted %llu, io errors %llu, "
+	    "rewritten %llu, icmp translated %llu, resets %llu, passed %llu, "
+	    "dropped %llu, flows %u/%u, expired %llu, evicted %llu, io errors %llu, "
 	    "io overruns %llu",
 	    (unsigned long long)e->st.pkts, (unsigned long long)e->st.inbound,
 	    (unsigned long long)e->st.outbound,
 	    (unsigned long long)e->st.rewritten,
 	    (unsigned long long)e->st.icmp_translated,
+	    (unsigned long long)e->st.resets,
 	    (unsigned long long)e->st.passed, (unsigned long long)e->st.dropped,
 	    e->ft.count, e->ft.cap, (unsigned long long)e->ft.st.expired,
 	    (unsigned long long)e->ft.st.evicted,
@@ -167,6 +170,19 @@ stats_log(const struct engine *e, const struct pktio *io)
 }
 
 static int
+enable_reset(struct engine *e, const struct config *conf)
+{
+	struct resetter	*r;
+
+	if ((r = reset_new(conf->reset_rate)) == NULL) {
+		warnx("cannot set up libnet for resets");
+		return (-1);
+	}
+	engine_set_reset(e, r);
+	return (0);
+}
+
+static int
 run_replay(struct config *conf, const char *rpath, const char *wpath)
 {
 	struct pktio	 io;
@@ -188,6 +204,11 @@ run_replay(struct config *conf, const char *rpath, const char *wpath)
 		io.ops->close(&io);
 		warnx("cannot allocate a flow table for %u flows",
 		    conf->maxflows);
+		return (1);
+	}
+	if (conf->unknown_reset && enable_reset(&e, conf) == -1) {
+		io.ops->close(&io);
+		engine_free(&e);
 		return (1);
 	}
 	while (!io.eof) {
@@ -241,6 +262,8 @@ run_live(struct config *conf, struct pidfh *pfh)
 	    arc4random()) == -1)
 		errx(1, "cannot allocate a flow table for %u flows",
 		    conf->maxflows);
+	if (conf->unknown_reset && enable_reset(&e, conf) == -1)
+		exit(1);
 	if (io.ops->open(&io) == -1) {
 		io.ops->close(&io);
 		engine_free(&e);

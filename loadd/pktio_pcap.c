@@ -192,6 +192,9 @@ pcapio_send(struct pktio *io, struct pktbuf *pb, unsigned n)
 	for (i = 0; i < n; i++) {
 		if (pb[i].verdict == V_DROP)
 			continue;
+		if (pb[i].flags & PB_RESIZED)
+			pc->slots[i].hdr.caplen = pc->slots[i].hdr.len =
+			    pb[i].linkhdr + pb[i].len;
 		pcap_dump((u_char *)pc->out, &pc->slots[i].hdr,
 		    pc->slots[i].frame);
 		io->st.sent++;

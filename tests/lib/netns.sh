@@ -144,10 +144,10 @@ loadd_up() {
 	ip netns exec "lab$LAB-b" "$LOADD" -f "$TMP/loadd.conf" -v \
 	    > "$TMP/loadd.log" 2>&1 &
 	LOADD_PID=$!
-	i=0
+	_w=0
 	until ns_c curl -s -m 1 -o /dev/null "http://$VIP/"; do
-		i=$((i + 1))
-		if [ $i -ge 50 ]; then
+		_w=$((_w + 1))
+		if [ $_w -ge 50 ]; then
 			echo "loadd did not come up:" >&2
 			cat "$TMP/loadd.log" >&2
 			return 1

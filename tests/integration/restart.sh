@@ -1,0 +1,74 @@
+#!/bin/sh
+# Integration: what clients see when loadd restarts under them.  The flow
+# table goes with the old process; the client's next packets belong to no
+# known flow.  With "unknown_flow = reset" loadd answers them with a RST
+# (built with libnet) and the client fails at once; with the default
+# "drop" its connection stalls until it gives up.  New connections work
+# either way.  IPv4 and IPv6.
+set -u
+cd "$(dirname "$0")/../.."
+O=${O:-build}
+LAB=r$$
+TMP=$(mktemp -d)
+LOADD=$PWD/$O/loadd
+. tests/lib/netns.sh
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+notok() { fail=$((fail + 1)); echo "not ok - $*"; }
+check() { if eval "$1"; then ok "$2"; else notok "$2"; fi; }
+finish() {
+	lab_down
+	echo "$pass passed, $fail failed"
+}
+trap finish EXIT
+
+if ! { lab_up && servers_up && loadd_conf_multi; }; then
+	notok "lab set up"
+	exit 1
+fi
+# Global keys go before the first service block.
+{ echo "unknown_flow = reset"; cat "$TMP/loadd.conf"; } > "$TMP/reset.conf"
+cp "$TMP/loadd.conf" "$TMP/drop.conf"
+
+restart() {
+	kill "$LOADD_PID"
+	wait "$LOADD_PID" 2>/dev/null
+	cp "$TMP/$1.conf" "$TMP/loadd.conf"
+	loadd_up
+}
+
+# download URL TIMEOUT CONF: starts a slow download, restarts loadd with
+# CONF under it, and sets r to curl's exit status and the seconds it took
+# after the restart.  (Not in a subshell: LOADD_PID must survive.)
+download() {
+	ns_c curl -s -m "$2" --limit-rate 300k -o /dev/null "$1" &
+	c=$!
+	sleep 1
+	restart "$3"
+	t0=$(date +%s)
+	wait $c
+	rc=$?
+	r="$rc $(($(date +%s) - t0))"
+}
+
+cp "$TMP/reset.conf" "$TMP/loadd.conf"
+loadd_up || { notok "loadd up"; exit 1; }
+for url in "http://$VIP/big" "http://[$VIP6]/big"; do
+	download "$url" 30 reset
+	check "[ ${r% *} -eq 56 ] && [ ${r#* } -le 10 ]" \
+	    "unknown_flow = reset: $url fails within seconds with a reset (curl $r)"
+done
+check "ns_c curl -s -m 3 -o /dev/null http://$VIP/" "a new connection works after the restart"
+kill -USR1 "$LOADD_PID"
+sleep 0.3
+n=$(grep 'stats: packets' "$TMP/loadd.log" | tail -1 | sed 's/.*resets \([0-9]*\).*/\1/')
+check "[ ${n:-0} -ge 1 ]" "loadd counted ${n:-0} resets"
+csum() { "$@" nstat -asz TcpInCsumErrors Tcp6InCsumErrors | awk '/CsumErrors/ { s += $2 } END { print s + 0 }'; }
+check "[ '$(csum ns_c)' = 0 ]" "client: no TCP checksum errors (the resets were valid)"
+
+download "http://$VIP/big" 6 drop
+check "[ ${r% *} -eq 28 ]" "unknown_flow = drop: the connection stalls until curl gives up (curl $r)"
+check "ns_c curl -s -m 3 -o /dev/null http://$VIP/" "a new connection works after the restart"
+[ $fail -eq 0 ]
