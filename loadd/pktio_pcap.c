@@ -47,6 +47,7 @@ pcapio_open(struct pktio *io)
 {
 	struct pcapio	*pc;
 	char		 errbuf[PCAP_ERRBUF_SIZE];
+	int		 snap;
 
 	if ((pc = calloc(1, sizeof(*pc))) == NULL ||
 	    (pc->slots = calloc(PKTIO_BATCH, sizeof(struct slot))) == NULL) {
@@ -76,7 +77,14 @@ pcapio_open(struct pktio *io)
 		    pcap_datalink_val_to_name(pc->dlt) : "unknown", pc->dlt);
 		return (-1);
 	}
-	if ((pc->dead = pcap_open_dead(pc->dlt, 65535)) == NULL) {
+	/*
+	 * The output keeps whole what the input kept: its snapshot length,
+	 * and at least a full 64 KB frame (as GRO makes them on capture).
+	 */
+	snap = pcap_snapshot(pc->in);
+	if (snap < SLOTSZ)
+		snap = SLOTSZ;
+	if ((pc->dead = pcap_open_dead(pc->dlt, snap)) == NULL) {
 		fprintf(stderr, "loadd: pcap_open_dead failed\n");
 		return (-1);
 	}

@@ -1,0 +1,178 @@
+#!/bin/sh
+# Replay tests: loadd -r over captures that gen_fixtures writes at test
+# time (nothing binary is kept in the tree), checked packet by packet by
+# verify_replay and against the counts the generator wrote next to each
+# capture.  No root, no network.
+#
+#   O=build sh tests/replay/run.sh
+#
+# Prints "ok - ..." or "not ok - ..." per check and ends with one line
+# "N passed, M failed"; exits 1 if anything failed.
+set -eu
+cd "$(dirname "$0")/../.."
+O=${O:-build}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+VIP=203.0.113.10
+PORT=80
+SERVERS=10.0.1.11,10.0.1.12,10.0.1.13
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+notok() { fail=$((fail + 1)); echo "not ok - $*"; }
+check() { if eval "$1"; then ok "$2"; else notok "$2"; fi; }
+show() { sed 's/^/    /' "$1"; }
+finish() {
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+}
+
+# What a sanitizer build prints when it finds something.  UBSan may go on
+# and exit 0, so its report is looked for, not only the exit status.
+sanitized() {
+	grep -q -e 'AddressSanitizer' -e 'LeakSanitizer' -e 'runtime error' \
+	    -e 'UndefinedBehaviorSanitizer' "$1"
+}
+
+# expected FIXTURE KEY: the number after KEY in FIXTURE.expect.
+expected() {
+	awk -v k="$2" '$1 == k { print $2 }' "$T/$1.expect"
+}
+
+# replay NAME: loadd over NAME.pcap into NAME.out.pcap; the exit status
+# goes to $rc, stdout and stderr to NAME.err.
+replay() {
+	rc=0
+	"$O/loadd" -v -f "$T/loadd.conf" -r "$T/$1.pcap" -w "$T/$1.out.pcap" \
+	    > "$T/$1.err" 2>&1 || rc=$?
+}
+
+# summary NAME: "read written rewritten dropped notip" from loadd's line.
+summary() {
+	sed -n 's/^loadd: replay: \([0-9]*\) packets read, \([0-9]*\) written, \([0-9]*\) rewritten, \([0-9]*\) dropped, \([0-9]*\) not IP$/\1 \2 \3 \4 \5/p' \
+	    "$T/$1.err"
+}
+
+# verify NAME [FLAGS]: verify_replay over NAME.pcap and its output.
+verify() {
+	name=$1
+	shift
+	vrc=0
+	"$O/verify_replay" "$T/$name.pcap" "$T/$name.out.pcap" --vip "$VIP" \
+	    --port "$PORT" --servers "$SERVERS" "$@" > "$T/$name.verify" 2>&1 ||
+	    vrc=$?
+	last=$(tail -n 1 "$T/$name.verify")
+	if [ "$vrc" -eq 0 ] && ! sanitized "$T/$name.verify"; then
+		ok "$name.pcap: $last"
+	else
+		notok "$name.pcap: verify_replay exit $vrc: $last"
+		show "$T/$name.verify"
+	fi
+}
+
+for p in loadd gen_fixtures verify_replay; do
+	if [ ! -x "$O/$p" ]; then
+		notok "$O/$p is built (make $O/$p)"
+		finish
+		exit 1
+	fi
+done
+if "$O/gen_fixtures" "$T" > "$T/gen.err" 2>&1 && ! sanitized "$T/gen.err"
+then
+	ok "gen_fixtures wrote the fixtures"
+else
+	notok "gen_fixtures wrote the fixtures"
+	show "$T/gen.err"
+	finish
+	exit 1
+fi
+
+cat > "$T/loadd.conf" <<EOF
+# The service every fixture is written for.
+ipaliasing = $VIP
+ports = $PORT
+servers = $(echo "$SERVERS" | sed 's/,/, /g')
+balancingmode = roundrobin
+maxflows = 4096
+EOF
+
+# Captures loadd must replay in full: every packet checked by
+# verify_replay, the summary and the per-server counters against what the
+# generator expects.
+for f in tcp raw bad gro; do
+	replay $f
+	if [ "$rc" -eq 0 ] && ! sanitized "$T/$f.err"; then
+		ok "$f.pcap: loadd replays it (exit 0, no sanitizer report)"
+	else
+		notok "$f.pcap: loadd exit $rc"
+		show "$T/$f.err"
+		continue
+	fi
+
+	want="$(expected $f read) $(expected $f written) $(expected $f rewritten) $(expected $f dropped) $(expected $f notip)"
+	got=$(summary $f)
+	check "[ '$got' = '$want' ]" \
+	    "$f.pcap: read, written, rewritten, dropped, not IP: $got (want $want)"
+
+	verify $f --drops "$(expected $f dropped)"
+
+	# loadd's own count of new flows per server: all of them, evenly.
+	totals=$(sed -n 's/^loadd: stats: server .* flows [0-9]* active, \([0-9]*\) total;.*/\1/p' "$T/$f.err" | tr '\n' ' ')
+	spread=$(echo "$totals" | awk '{ lo = hi = $1; s = 0
+	    for (i = 1; i <= NF; i++) { s += $i
+		if ($i < lo) lo = $i; if ($i > hi) hi = $i }
+	    print s, hi - lo }')
+	check "[ '$spread' = '$(expected $f flows) 0' ] || [ '$spread' = '$(expected $f flows) 1' ]" \
+	    "$f.pcap: loadd counts $(expected $f flows) flows spread evenly over the servers: ${totals% }"
+
+	# Every drop reason the generator expects, with its count, and no other.
+	if ! drops="$(grep '^loadd: stats: drops' "$T/$f.err") "; then
+		notok "$f.pcap: loadd -v prints its drop counters"
+		continue
+	fi
+	nwant=0
+	for r in $(awk '$1 == "drop" { print $2 "=" $3 }' "$T/$f.expect"); do
+		nwant=$((nwant + 1))
+		case "$drops" in
+		*" $r "*)
+			ok "$f.pcap: drop counter $r" ;;
+		*)
+			notok "$f.pcap: drop counter $r not in: ${drops% }" ;;
+		esac
+	done
+	ngot=$(echo "$drops" | tr ' ' '\n' | grep -c '=' || true)
+	check "[ $ngot -eq $nwant ]" \
+	    "$f.pcap: $ngot drop reasons counted, $nwant expected"
+done
+
+# A link type loadd does not read: refused by name, exit 1.
+replay unsupported
+msg=$(head -n 1 "$T/unsupported.err")
+check "[ $rc -eq 1 ] && grep -q 'link type PPP.*not supported' '$T/unsupported.err' && ! sanitized '$T/unsupported.err'" \
+    "unsupported.pcap: refused with exit 1: ${msg#"loadd: $T/"}"
+
+# Damaged captures: exit 1 (not a crash), a message naming the capture
+# and the damage, and the packets before the damage written.
+before=$(expected damaged before)
+for f in damaged-trunc damaged-caplen damaged-magic; do
+	replay $f
+	msg=$(grep "^loadd: $T/$f.pcap: " "$T/$f.err" | head -n 1 || true)
+	if [ "$rc" -eq 1 ] && [ -n "$msg" ] && ! sanitized "$T/$f.err"; then
+		ok "$f.pcap: exit 1, no crash: ${msg#"loadd: $T/"}"
+	else
+		notok "$f.pcap: exit $rc (want exactly 1, a message, no sanitizer report)"
+		show "$T/$f.err"
+		continue
+	fi
+	[ $f = damaged-magic ] && continue
+	check "grep -q 'damaged capture after $before packets' '$T/$f.err'" \
+	    "$f.pcap: the message says where the damage is"
+	got=$(summary $f)
+	check "[ '$got' = '$before $before $before 0 0' ]" \
+	    "$f.pcap: the $before packets before the damage were written: $got"
+	verify $f --damaged --drops 0
+done
+
+finish
