@@ -101,7 +101,7 @@ pkt_parse4(const uint8_t *buf, size_t len, struct pkt *p, int inner)
 	} else if (tot > len)
 		return (PKT_ETOTLEN);
 	p->family = 4;
-	p->len = (uint16_t)tot;
+	p->len = tot;
 	p->l3len = (uint16_t)hlen;
 	p->proto = buf[9];
 	memcpy(&p->src.w[0], buf + 12, 4);
@@ -137,7 +137,7 @@ pkt_parse6(const uint8_t *buf, size_t len, struct pkt *p, int inner)
 	else if (40 + plen > len)
 		return (PKT_ETOTLEN);
 	p->family = 6;
-	p->len = (uint16_t)(40 + plen);
+	p->len = 40 + plen;
 	memcpy(p->src.b, buf + 8, 16);
 	memcpy(p->dst.b, buf + 24, 16);
 

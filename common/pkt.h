@@ -47,7 +47,7 @@ struct pkt {
 	uint8_t		flags;		/* PKT_F_* */
 	uint8_t		tcpflags;	/* TH_* for TCP */
 	uint16_t	l3len;		/* IP header(s), extension headers included */
-	uint16_t	len;		/* IP datagram length (may be < buffer) */
+	uint32_t	len;		/* IP datagram length (may be < buffer) */
 	uint16_t	sport;		/* network byte order */
 	uint16_t	dport;		/* network byte order */
 	uint8_t		icmp_type;

@@ -29,7 +29,7 @@
 
 enum key {
 	K_SERVERS, K_IPALIASING, K_PORTS, K_BALANCINGMODE, K_VERBOSEMODE,
-	K_DAEMON, K_TRANSPARENT, K_PROTOCOL, K_QUEUE, K_DIVERTPORT,
+	K_DAEMON, K_TRANSPARENT, K_PROTOCOL, K_QUEUE,
 	K_MAXFLOWS, K_TO_EST, K_TO_TRANS, K_TO_UDP, K_QUEUE_MAXLEN,
 	K_FAILOPEN, K_PIDFILE, K_FACILITY, K_SERVICE, K_UNKNOWN_FLOW,
 	K_RESET_RATE, K_NKEYS
@@ -56,7 +56,7 @@ static const struct {
 	{ "vip",			K_IPALIASING },
 	{ "protocol",			K_PROTOCOL },
 	{ "queue",			K_QUEUE },
-	{ "divertport",			K_DIVERTPORT },
+	{ "divertport",			K_QUEUE },	/* the same key */
 	{ "maxflows",			K_MAXFLOWS },
 	{ "timeout_tcp_established",	K_TO_EST },
 	{ "timeout_tcp_transitory",	K_TO_TRANS },
@@ -362,7 +362,6 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 			conf->failopen = b;
 		break;
 	case K_QUEUE:
-	case K_DIVERTPORT:
 		if (parse_uint(v, 0, 65535, &n) == -1)
 			cfg_error(&ps->cf, "%s: \"%s\" is not 0..65535", kname,
 			    v);
@@ -561,6 +560,11 @@ check_spec(struct parse *ps, struct svcspec *sp)
 
 	for (i = 0; i < sp->nsrv; i++) {
 		struct srvspec *s = &sp->srv[i];
+		uint16_t	 port = s->port;
+
+		/* "10.0.1.11" and "10.0.1.11:80" are one server on port 80. */
+		if (port == 0 && sp->nports == 1)
+			port = sp->ports[0];
 
 		cf->line = s->line;
 		addr_ntop(s->family, &s->addr, a, sizeof(a));
@@ -571,7 +575,8 @@ check_spec(struct parse *ps, struct svcspec *sp)
 			explicit_port = 1;
 		for (j = 0; j < i; j++)
 			if (addr_eq(&sp->srv[j].addr, &s->addr) &&
-			    sp->srv[j].port == s->port &&
+			    (sp->srv[j].port ? sp->srv[j].port :
+			    (sp->nports == 1 ? sp->ports[0] : 0)) == port &&
 			    sp->srv[j].family == s->family)
 				cfg_error(cf, "servers: duplicate server %s "
 				    "(first on line %u)", a, sp->srv[j].line);

@@ -246,7 +246,7 @@ run_live(struct config *conf, struct pidfh *pfh)
 	struct pollfd	 pfd;
 	struct sigaction sa;
 	uint32_t	 now, lasttick = 0;
-	int		 n, i, loops, rc = 0;
+	int		 n, loops, rc = 0;
 
 #ifdef __linux__
 	memset(&io, 0, sizeof(io));
@@ -308,8 +308,7 @@ run_live(struct config *conf, struct pidfh *pfh)
 			}
 			if (n == 0)
 				break;
-			for (i = 0; i < n; i++)
-				engine_process(&e, &pb[i], now);
+			engine_process_batch(&e, pb, (unsigned)n, now);
 			io.ops->send(&io, pb, (unsigned)n);
 		}
 		if (now != lasttick) {

@@ -1,0 +1,1010 @@
+/*
+ * The engine, end to end: packets in, verdicts and rewritten bytes out,
+ * with the pool built from a configuration file exactly as loadd builds
+ * it.  Time is whatever each call says; nothing sleeps.
+ *
+ *	client 198.51.100.7:port  ->  VIP 192.0.2.10:80
+ *	                              -> 10.0.1.11:80, 10.0.1.12:80,
+ *	                                 10.0.1.13:8080 (round-robin)
+ */
+#include <arpa/inet.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "engine.h"
+#include "pkt.h"
+#include "unit.h"
+
+#define CLIENT		"198.51.100.7"
+#define VIP		"192.0.2.10"
+#define CONF		"ipaliasing = 192.0.2.10\nports = 80\n" \
+			"servers = 10.0.1.11, 10.0.1.12, 10.0.1.13:8080\n"
+
+struct rig {
+	struct config	 conf;
+	struct engine	 e;
+	uint8_t		 buf[2048];
+	uint8_t		 orig[2048];	/* before the engine */
+	struct pktbuf	 pb;
+	size_t		 len;
+	uint32_t	 now;
+};
+
+/* Each test runs in its own process: one rig per test is enough. */
+static struct rig	 R;
+
+static void		 rig_open(const char *);
+static void		 rig_close(void);
+static int		 run(const struct tpkt *);
+static int		 c2v(uint16_t, uint8_t);
+static int		 s2c(const struct server *, uint16_t, uint8_t);
+static struct server	*srv_of(uint16_t);
+static struct flow	*flow_of(uint16_t);
+static const struct server *dst_server(void);
+static void		 assert_unchanged(void);
+static void		 assert_cksums(void);
+static void		 assert_src(const char *, uint16_t);
+static void		 establish(uint16_t);
+
+static void
+rig_open(const char *text)
+{
+	memset(&R, 0, sizeof(R));
+	conf_load_text(&R.conf, text);
+	ck_assert_int_eq(engine_init(&R.e, &R.conf.pool, R.conf.maxflows,
+	    R.conf.timeout, 0xe0e0), 0);
+	R.now = 1000;
+}
+
+static void
+rig_close(void)
+{
+	engine_free(&R.e);
+	config_free(&R.conf);
+}
+
+/* Builds a packet, hands it to the engine and returns the verdict. */
+static int
+run(const struct tpkt *t)
+{
+	R.len = tpkt_build(R.buf, sizeof(R.buf), t);
+	ck_assert_uint_ne(R.len, 0);
+	memcpy(R.orig, R.buf, R.len);
+	memset(&R.pb, 0, sizeof(R.pb));
+	R.pb.data = R.buf;
+	R.pb.len = (uint32_t)R.len;
+	R.pb.verdict = 0xff;
+	engine_process(&R.e, &R.pb, R.now);
+	return (R.pb.verdict);
+}
+
+/* A TCP segment from the client's port to VIP:80. */
+static int
+c2v(uint16_t cport, uint8_t flags)
+{
+	struct tpkt t = {
+		.family = 4, .proto = PROTO_TCP, .src = CLIENT, .dst = VIP,
+		.sport = cport, .dport = 80, .tcpflags = flags, .paylen = 10,
+	};
+
+	return (run(&t));
+}
+
+/* A TCP segment from a server to the client's port. */
+static int
+s2c(const struct server *srv, uint16_t cport, uint8_t flags)
+{
+	char		 a[ADDR_STRLEN];
+	struct tpkt	 t = {
+		.family = 4, .proto = PROTO_TCP, .dst = CLIENT,
+		.sport = srv->port, .dport = cport, .tcpflags = flags,
+		.paylen = 21,
+	};
+
+	t.src = addr_ntop(4, &srv->addr, a, sizeof(a));
+	return (run(&t));
+}
+
+static struct server *
+srv_of(uint16_t cport)
+{
+	struct flow	*f = flow_of(cport);
+
+	ck_assert_ptr_nonnull(f);
+	return (&R.conf.pool.srv[f->srv]);
+}
+
+static struct flow *
+flow_of(uint16_t cport)
+{
+	union addr	 a;
+
+	memset(&a, 0, sizeof(a));
+	inet_pton(AF_INET, CLIENT, a.b);
+	return (flow_lookup(&R.e.ft, flow_hash(&R.e.ft, &a, htons(cport), 0),
+	    &a, htons(cport), 0));
+}
+
+/* The server an inbound packet was sent to, from its rewritten bytes. */
+static const struct server *
+dst_server(void)
+{
+	union addr		 a;
+	const struct server	*s;
+
+	memset(&a, 0, sizeof(a));
+	memcpy(a.b, R.buf + 16, 4);
+	s = pool_find_server(&R.conf.pool, 4, R.buf[9], &a,
+	    htons(get_be16(R.buf + 20 + 2)));
+	ck_assert_msg(s != NULL, "rewritten to something not a server");
+	/* The source is left alone. */
+	ck_assert_mem_eq(R.buf + 12, R.orig + 12, 4);
+	ck_assert_mem_eq(R.buf + 20, R.orig + 20, 2);
+	assert_cksums();
+	return (s);
+}
+
+static void
+assert_unchanged(void)
+{
+	ck_assert_mem_eq(R.buf, R.orig, R.len);
+}
+
+static void
+assert_cksums(void)
+{
+	char	 why[128];
+
+	ck_assert_msg(ref_cksums_ok(R.buf, (unsigned)R.len, why, sizeof(why)),
+	    "%s", why);
+}
+
+static void
+assert_src(const char *addr, uint16_t port)
+{
+	uint8_t	 a[4];
+
+	inet_pton(AF_INET, addr, a);
+	ck_assert_mem_eq(R.buf + 12, a, 4);
+	ck_assert_uint_eq(get_be16(R.buf + 20), port);
+	/* The destination is left alone. */
+	ck_assert_mem_eq(R.buf + 16, R.orig + 16, 4);
+	ck_assert_mem_eq(R.buf + 22, R.orig + 22, 2);
+	assert_cksums();
+}
+
+/* The three-way handshake for the client's port. */
+static void
+establish(uint16_t cport)
+{
+	struct server	*srv;
+
+	ck_assert_int_eq(c2v(cport, TH_SYN), V_REWRITTEN);
+	srv = srv_of(cport);
+	ck_assert_int_eq(s2c(srv, cport, TH_SYN | TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(c2v(cport, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(flow_of(cport)->state, FS_ESTABLISHED);
+}
+
+START_TEST(test_round_robin)
+{
+	const struct server	*s;
+	unsigned		 i;
+
+	rig_open(CONF);
+	for (i = 0; i < 9; i++) {
+		ck_assert_int_eq(c2v((uint16_t)(40000 + i), TH_SYN),
+		    V_REWRITTEN);
+		s = dst_server();
+		ck_assert_msg(s == &R.conf.pool.srv[i % 3], "SYN %u went to "
+		    "%s", i, s->name);
+		ck_assert_uint_eq(get_be16(R.buf + 22), i % 3 == 2 ? 8080 :
+		    80);
+		ck_assert_uint_eq(flow_of((uint16_t)(40000 + i))->state,
+		    FS_SYN_SENT);
+	}
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(R.conf.pool.srv[i].flows_active, 3);
+		ck_assert_uint_eq(R.conf.pool.srv[i].flows_total, 3);
+		ck_assert_uint_eq(R.conf.pool.srv[i].pkts_in, 3);
+	}
+	ck_assert_uint_eq(R.conf.pool.svc[0].flows_total, 9);
+	ck_assert_uint_eq(R.e.st.pkts, 9);
+	ck_assert_uint_eq(R.e.st.inbound, 9);
+	ck_assert_uint_eq(R.e.st.rewritten, 9);
+	ck_assert_uint_eq(R.e.st.dropped, 0);
+	ck_assert_uint_eq(R.e.ft.count, 9);
+	rig_close();
+}
+END_TEST
+
+/* Every packet of a flow goes where its SYN went. */
+START_TEST(test_flow_sticks)
+{
+	const struct server	*first[5];
+	unsigned		 i, round;
+	uint16_t		 p;
+
+	rig_open(CONF);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(c2v((uint16_t)(40000 + i), TH_SYN),
+		    V_REWRITTEN);
+		first[i] = dst_server();
+	}
+	for (round = 0; round < 10; round++)
+		for (i = 0; i < 5; i++) {
+			p = (uint16_t)(40000 + (i * 3 + round) % 5);
+			ck_assert_int_eq(c2v(p, round == 0 ? TH_SYN :
+			    TH_ACK | TH_PUSH), V_REWRITTEN);
+			ck_assert_ptr_eq(dst_server(), first[p - 40000]);
+		}
+	ck_assert_uint_eq(R.e.ft.count, 5);
+	ck_assert_uint_eq(R.conf.pool.svc[0].flows_total, 5);
+	ck_assert_uint_eq(R.conf.pool.srv[0].pkts_in, 2 * 11);
+	rig_close();
+}
+END_TEST
+
+/* Replies leave with the VIP and service port as their source. */
+START_TEST(test_reply)
+{
+	struct server	*srv;
+	uint16_t	 p;
+
+	rig_open(CONF);
+	for (p = 40000; p < 40003; p++) {
+		ck_assert_int_eq(c2v(p, TH_SYN), V_REWRITTEN);
+		srv = srv_of(p);
+		ck_assert_int_eq(s2c(srv, p, TH_SYN | TH_ACK), V_REWRITTEN);
+		/* 10.0.1.13 answers from 8080: still VIP:80 to the client. */
+		assert_src(VIP, 80);
+		ck_assert_uint_eq(srv->pkts_out, 1);
+	}
+	ck_assert_uint_eq(R.e.st.outbound, 3);
+	ck_assert_uint_eq(R.e.st.return_noflow, 0);
+
+	/* Without a flow (loadd restarted, say), still translated. */
+	ck_assert_int_eq(s2c(&R.conf.pool.srv[1], 50000, TH_ACK), V_REWRITTEN);
+	assert_src(VIP, 80);
+	ck_assert_uint_eq(R.e.st.return_noflow, 1);
+	/* A server's packet to a client port of another server's flow. */
+	ck_assert_int_eq(s2c(&R.conf.pool.srv[0], 40001, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(R.e.st.return_noflow, 2);
+	ck_assert_uint_eq(flow_of(40001)->state, FS_SYN_RECV);
+	rig_close();
+}
+END_TEST
+
+/* A segment that is not a SYN and matches no flow goes nowhere. */
+START_TEST(test_noflow)
+{
+	static const uint8_t flags[] = {
+		TH_ACK, TH_ACK | TH_PUSH, TH_FIN | TH_ACK, TH_RST,
+		TH_SYN | TH_ACK, TH_SYN | TH_RST, 0,
+	};
+	size_t	 i;
+
+	rig_open(CONF);
+	for (i = 0; i < sizeof(flags); i++) {
+		ck_assert_int_eq(c2v((uint16_t)(41000 + i), flags[i]), V_DROP);
+		assert_unchanged();
+		ck_assert_ptr_null(flow_of((uint16_t)(41000 + i)));
+	}
+	ck_assert_uint_eq(R.e.st.drop[DROP_NOFLOW], sizeof(flags));
+	ck_assert_uint_eq(R.e.st.dropped, sizeof(flags));
+	ck_assert_uint_eq(R.e.ft.count, 0);
+	ck_assert_uint_eq(R.conf.pool.svc[0].flows_total, 0);
+	ck_assert_str_eq(engine_drop_name(DROP_NOFLOW), "no_flow");
+	rig_close();
+}
+END_TEST
+
+/* The VIP on a port or protocol it does not serve. */
+START_TEST(test_noservice)
+{
+	struct tpkt	 t = {
+		.family = 4, .proto = PROTO_TCP, .src = CLIENT, .dst = VIP,
+		.sport = 40000, .dport = 81, .tcpflags = TH_SYN,
+	};
+
+	rig_open(CONF);
+	ck_assert_int_eq(run(&t), V_DROP);
+	assert_unchanged();
+	t.proto = PROTO_UDP;
+	t.dport = 80;
+	ck_assert_int_eq(run(&t), V_DROP);
+	assert_unchanged();
+	t.proto = PROTO_ICMP;
+	ck_assert_int_eq(run(&t), V_DROP);
+	assert_unchanged();
+	t.proto = 47;	/* GRE */
+	ck_assert_int_eq(run(&t), V_DROP);
+	ck_assert_uint_eq(R.e.st.drop[DROP_NOSERVICE], 4);
+	ck_assert_uint_eq(R.e.st.dropped, 4);
+	ck_assert_uint_eq(R.e.ft.count, 0);
+	rig_close();
+}
+END_TEST
+
+/* What is neither to the VIP nor from a server passes untouched. */
+START_TEST(test_unrelated)
+{
+	struct tpkt	 t = {
+		.family = 4, .proto = PROTO_TCP, .src = "203.0.113.5",
+		.dst = "198.51.100.9", .sport = 1234, .dport = 80,
+		.tcpflags = TH_SYN, .paylen = 5,
+	};
+
+	rig_open(CONF);
+	ck_assert_int_eq(run(&t), V_ACCEPT);
+	assert_unchanged();
+	t.proto = PROTO_ICMP;
+	ck_assert_int_eq(run(&t), V_ACCEPT);
+	assert_unchanged();
+	/* From a server, but not from its service port. */
+	t.proto = PROTO_TCP;
+	t.src = "10.0.1.11";
+	t.sport = 22;
+	ck_assert_int_eq(run(&t), V_ACCEPT);
+	assert_unchanged();
+	/* 10.0.1.13 serves on 8080, not 80. */
+	t.src = "10.0.1.13";
+	t.sport = 80;
+	ck_assert_int_eq(run(&t), V_ACCEPT);
+	assert_unchanged();
+	/* The right port, the wrong protocol. */
+	t.src = "10.0.1.11";
+	t.proto = PROTO_UDP;
+	ck_assert_int_eq(run(&t), V_ACCEPT);
+	assert_unchanged();
+	/* To a server directly (an administrator's ssh). */
+	t.src = CLIENT;
+	t.dst = "10.0.1.12";
+	t.proto = PROTO_TCP;
+	t.sport = 50000;
+	t.dport = 22;
+	ck_assert_int_eq(run(&t), V_ACCEPT);
+	assert_unchanged();
+	ck_assert_uint_eq(R.e.st.passed, 6);
+	ck_assert_uint_eq(R.e.st.rewritten, 0);
+	ck_assert_uint_eq(R.e.st.dropped, 0);
+	ck_assert_uint_eq(R.e.ft.count, 0);
+	rig_close();
+}
+END_TEST
+
+/* Bad packets are dropped and counted by their parse error. */
+START_TEST(test_garbage)
+{
+	/* A SYN of 50 bytes, cut to len bytes and with one byte set. */
+	static const struct {
+		unsigned	 len;
+		int		 off;		/* byte to set, or -1 */
+		uint8_t		 val;
+		int		 err;
+	} bad[] = {
+		{ 0, -1, 0, PKT_ETRUNC },
+		{ 19, -1, 0, PKT_ETRUNC },
+		{ 50, 0, 0x55, PKT_EVERSION },
+		{ 50, 0, 0x05, PKT_EVERSION },
+		{ 50, 0, 0x44, PKT_EHDRLEN },
+		{ 49, -1, 0, PKT_ETOTLEN },
+		{ 50, 3, 10, PKT_ETOTLEN },
+		{ 50, 32, 0x30, PKT_EL4 },
+		{ 50, 32, 0xf0, PKT_EL4 },
+	};
+	unsigned	 i;
+	int		 err;
+
+	rig_open(CONF);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c2v(40000, TH_SYN);
+		ck_assert_uint_eq(R.len, 50);
+		memcpy(R.buf, R.orig, R.len);
+		if (bad[i].off >= 0)
+			R.buf[bad[i].off] = bad[i].val;
+		memcpy(R.orig, R.buf, R.len);
+		memset(&R.pb, 0, sizeof(R.pb));
+		R.pb.data = R.buf;
+		R.pb.len = bad[i].len;
+		engine_process(&R.e, &R.pb, R.now);
+		ck_assert_msg(R.pb.verdict == V_DROP, "case %u: verdict %u", i,
+		    R.pb.verdict);
+		assert_unchanged();
+		err = bad[i].err;
+		ck_assert_msg(R.e.st.drop[DROP_PARSE + err] > 0, "case %u: no "
+		    "%s drop", i, engine_drop_name(DROP_PARSE + err));
+	}
+	ck_assert_uint_eq(R.e.st.drop[DROP_PARSE + PKT_ETRUNC], 2);
+	ck_assert_uint_eq(R.e.st.drop[DROP_PARSE + PKT_EVERSION], 2);
+	ck_assert_uint_eq(R.e.st.drop[DROP_PARSE + PKT_EHDRLEN], 1);
+	ck_assert_uint_eq(R.e.st.drop[DROP_PARSE + PKT_ETOTLEN], 2);
+	ck_assert_uint_eq(R.e.st.drop[DROP_PARSE + PKT_EL4], 2);
+	/* The SYNs before each case were rewritten. */
+	ck_assert_uint_eq(R.e.st.dropped, 9);
+
+	/* What the capture layer could not give in full. */
+	c2v(40001, TH_SYN);
+	memcpy(R.buf, R.orig, R.len);
+	memset(&R.pb, 0, sizeof(R.pb));
+	R.pb.data = R.buf;
+	R.pb.len = (uint32_t)R.len;
+	R.pb.flags = PB_TRUNCATED;
+	engine_process(&R.e, &R.pb, R.now);
+	ck_assert_int_eq(R.pb.verdict, V_DROP);
+	ck_assert_uint_eq(R.e.st.drop[DROP_TRUNCATED], 1);
+	rig_close();
+}
+END_TEST
+
+START_TEST(test_drop_names)
+{
+	int	 r;
+
+	for (r = 0; r < DROP_NREASONS; r++)
+		ck_assert_str_ne(engine_drop_name(r), "?");
+	ck_assert_str_eq(engine_drop_name(DROP_PARSE + PKT_EL4),
+	    "bad_transport_header");
+	ck_assert_str_eq(engine_drop_name(DROP_TABLEFULL), "table_full");
+	ck_assert_str_eq(engine_drop_name(-1), "?");
+	ck_assert_str_eq(engine_drop_name(DROP_NREASONS), "?");
+}
+END_TEST
+
+/* Fragments of balanced traffic cannot be rewritten in part: dropped. */
+START_TEST(test_fragments)
+{
+	struct tpkt	 t = {
+		.family = 4, .proto = PROTO_TCP, .src = CLIENT, .dst = VIP,
+		.sport = 40000, .dport = 80, .tcpflags = TH_SYN, .paylen = 64,
+		.frag = 0x2000,
+	};
+
+	rig_open(CONF);
+	ck_assert_int_eq(run(&t), V_DROP);		/* first */
+	assert_unchanged();
+	t.frag = 0x0008;
+	ck_assert_int_eq(run(&t), V_DROP);		/* later */
+	assert_unchanged();
+	/* A server's reply in fragments. */
+	t.src = "10.0.1.11";
+	t.dst = CLIENT;
+	t.sport = 80;
+	t.dport = 40000;
+	t.frag = 0x2000;
+	ck_assert_int_eq(run(&t), V_DROP);
+	assert_unchanged();
+	ck_assert_uint_eq(R.e.st.drop[DROP_FRAGMENT], 3);
+	ck_assert_uint_eq(R.e.ft.count, 0);
+	/* Someone else's fragments are someone else's business. */
+	t.src = "203.0.113.5";
+	ck_assert_int_eq(run(&t), V_ACCEPT);
+	t.frag = 0x0010;
+	ck_assert_int_eq(run(&t), V_ACCEPT);
+	ck_assert_uint_eq(R.e.st.passed, 2);
+	rig_close();
+}
+END_TEST
+
+START_TEST(test_tcp_states)
+{
+	struct server	*srv;
+	struct flow	*f;
+
+	rig_open(CONF);
+	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	f = flow_of(40000);
+	srv = srv_of(40000);
+	ck_assert_uint_eq(f->state, FS_SYN_SENT);
+	ck_assert_uint_eq(f->cls, FC_HALFOPEN);
+	/* A retransmitted SYN changes nothing. */
+	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_eq(f->state, FS_SYN_SENT);
+	ck_assert_int_eq(s2c(srv, 40000, TH_SYN | TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(f->state, FS_SYN_RECV);
+	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(f->state, FS_ESTABLISHED);
+	ck_assert_uint_eq(f->cls, FC_ESTABLISHED);
+	ck_assert_int_eq(c2v(40000, TH_ACK | TH_PUSH), V_REWRITTEN);
+	ck_assert_int_eq(s2c(srv, 40000, TH_ACK | TH_PUSH), V_REWRITTEN);
+	ck_assert_uint_eq(f->state, FS_ESTABLISHED);
+	ck_assert_int_eq(c2v(40000, TH_FIN | TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(f->state, FS_FIN_WAIT);
+	ck_assert_uint_eq(f->cls, FC_CLOSING);
+	ck_assert_int_eq(s2c(srv, 40000, TH_FIN | TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(f->state, FS_TIME_WAIT);
+	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(f->state, FS_TIME_WAIT);
+
+	/* The server closes first. */
+	establish(40001);
+	f = flow_of(40001);
+	ck_assert_int_eq(s2c(srv_of(40001), 40001, TH_FIN | TH_ACK),
+	    V_REWRITTEN);
+	ck_assert_uint_eq(f->state, FS_FIN_WAIT);
+	ck_assert_int_eq(c2v(40001, TH_FIN | TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(f->state, FS_TIME_WAIT);
+
+	/* A reset from either side. */
+	establish(40002);
+	ck_assert_int_eq(c2v(40002, TH_RST), V_REWRITTEN);
+	ck_assert_uint_eq(flow_of(40002)->state, FS_CLOSE);
+	establish(40003);
+	ck_assert_int_eq(s2c(srv_of(40003), 40003, TH_RST | TH_ACK),
+	    V_REWRITTEN);
+	ck_assert_uint_eq(flow_of(40003)->state, FS_CLOSE);
+	ck_assert_uint_eq(flow_of(40003)->cls, FC_CLOSING);
+	/* A reset does not take the mapping away at once. */
+	ck_assert_int_eq(c2v(40003, TH_ACK), V_REWRITTEN);
+	rig_close();
+}
+END_TEST
+
+/* A client reusing its port after a close gets a new decision. */
+START_TEST(test_port_reuse)
+{
+	struct server	*old, *neu;
+	uint16_t	 p;
+
+	rig_open(CONF);
+	for (p = 40000; p < 40002; p++) {
+		establish(p);
+		old = srv_of(p);
+		if (p == 40000) {
+			c2v(p, TH_FIN | TH_ACK);
+			s2c(old, p, TH_FIN | TH_ACK);
+			ck_assert_uint_eq(flow_of(p)->state, FS_TIME_WAIT);
+		} else {
+			c2v(p, TH_RST);
+			ck_assert_uint_eq(flow_of(p)->state, FS_CLOSE);
+		}
+		ck_assert_uint_eq(old->flows_active, 1);
+		ck_assert_int_eq(c2v(p, TH_SYN), V_REWRITTEN);
+		neu = srv_of(p);
+		ck_assert_ptr_eq(dst_server(), neu);
+		ck_assert_ptr_ne(neu, old);
+		ck_assert_uint_eq(flow_of(p)->state, FS_SYN_SENT);
+		ck_assert_uint_eq(old->flows_active, 0);
+		ck_assert_uint_eq(neu->flows_active, 1);
+	}
+	ck_assert_uint_eq(R.conf.pool.svc[0].flows_total, 4);
+	ck_assert_uint_eq(R.e.st.dropped, 0);
+
+	/* A SYN in the middle of a live connection is no new decision. */
+	establish(40005);
+	old = srv_of(40005);
+	ck_assert_int_eq(c2v(40005, TH_SYN), V_REWRITTEN);
+	ck_assert_ptr_eq(srv_of(40005), old);
+	ck_assert_uint_eq(flow_of(40005)->state, FS_ESTABLISHED);
+	rig_close();
+}
+END_TEST
+
+START_TEST(test_flows_expire)
+{
+	unsigned	 i;
+	uint16_t	 p;
+
+	rig_open(CONF);
+	for (p = 40000; p < 40006; p++)
+		establish(p);
+	for (p = 40006; p < 40009; p++)
+		ck_assert_int_eq(c2v(p, TH_SYN), V_REWRITTEN);
+	for (i = 0; i < 3; i++)
+		ck_assert_uint_eq(R.conf.pool.srv[i].flows_active, 3);
+	/* Not yet: the half-open flows have 240 s, the others 7440 s. */
+	engine_tick(&R.e, R.now + 200);
+	ck_assert_uint_eq(R.e.ft.count, 9);
+	/* Past the half-open timeout only. */
+	engine_tick(&R.e, R.now + 300);
+	ck_assert_uint_eq(R.e.ft.count, 6);
+	for (i = 0; i < 3; i++)
+		ck_assert_uint_eq(R.conf.pool.srv[i].flows_active, 2);
+	engine_tick(&R.e, R.now + 100000);
+	ck_assert_uint_eq(R.e.ft.count, 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(R.conf.pool.srv[i].flows_active, 0);
+		ck_assert_uint_eq(R.conf.pool.srv[i].flows_total, 3);
+	}
+	ck_assert_uint_eq(R.e.ft.st.expired, 9);
+	/* The engine's clock moved on: a late packet has no flow. */
+	ck_assert_int_eq(c2v(40000, TH_ACK), V_DROP);
+	ck_assert_uint_eq(R.e.st.drop[DROP_NOFLOW], 1);
+	rig_close();
+}
+END_TEST
+
+/* Busy flows live on, however long they last. */
+START_TEST(test_busy_flow_lives)
+{
+	unsigned	 i;
+
+	rig_open(CONF);
+	establish(40000);
+	for (i = 0; i < 1000; i++) {
+		R.now += 60;
+		ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+		engine_tick(&R.e, R.now);
+	}
+	ck_assert_uint_eq(R.e.ft.count, 1);
+	ck_assert_uint_eq(R.e.ft.st.expired, 0);
+	rig_close();
+}
+END_TEST
+
+/*
+ * A server that is down, draining or of weight 0 gets no new flows;
+ * flows it already has go on in both directions.
+ */
+static const uint8_t unusable[][2] = {
+	{ SRV_DOWN, 1 }, { SRV_DRAINING, 1 }, { SRV_DISABLED, 1 },
+	{ SRV_UP, 0 },
+};
+
+START_TEST(test_server_unusable)
+{
+	struct server	*s1;
+	unsigned	 i;
+	uint16_t	 p;
+
+	rig_open(CONF);
+	for (p = 40000; p < 40003; p++)
+		establish(p);
+	s1 = &R.conf.pool.srv[1];
+	ck_assert_ptr_eq(srv_of(40001), s1);
+	s1->state = unusable[_i][0];
+	s1->weight = unusable[_i][1];
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(c2v((uint16_t)(41000 + i), TH_SYN),
+		    V_REWRITTEN);
+		ck_assert_ptr_ne(dst_server(), s1);
+	}
+	ck_assert_uint_eq(R.conf.pool.srv[0].flows_active, 1 + 4);
+	ck_assert_uint_eq(R.conf.pool.srv[2].flows_active, 1 + 4);
+	ck_assert_uint_eq(s1->flows_active, 1);
+	ck_assert_int_eq(c2v(40001, TH_ACK | TH_PUSH), V_REWRITTEN);
+	ck_assert_ptr_eq(dst_server(), s1);
+	ck_assert_int_eq(s2c(s1, 40001, TH_ACK), V_REWRITTEN);
+	assert_src(VIP, 80);
+	ck_assert_uint_eq(R.e.st.return_noflow, 0);
+	rig_close();
+}
+END_TEST
+
+START_TEST(test_no_server)
+{
+	unsigned	 i;
+
+	rig_open(CONF);
+	establish(40000);
+	for (i = 0; i < 3; i++) {
+		R.conf.pool.srv[i].state = unusable[_i][0];
+		R.conf.pool.srv[i].weight = unusable[_i][1];
+	}
+	ck_assert_int_eq(c2v(40001, TH_SYN), V_DROP);
+	assert_unchanged();
+	ck_assert_uint_eq(R.e.st.drop[DROP_NOSERVER], 1);
+	ck_assert_uint_eq(R.conf.pool.svc[0].drops[DROP_NOSERVER], 1);
+	ck_assert_ptr_null(flow_of(40001));
+	/* The established flow is not affected. */
+	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	/* One server back: new flows go to it. */
+	R.conf.pool.srv[2].state = SRV_UP;
+	R.conf.pool.srv[2].weight = 1;
+	ck_assert_int_eq(c2v(40001, TH_SYN), V_REWRITTEN);
+	ck_assert_ptr_eq(dst_server(), &R.conf.pool.srv[2]);
+	rig_close();
+}
+END_TEST
+
+START_TEST(test_table_full)
+{
+	uint16_t	 p;
+
+	rig_open(CONF "maxflows = 4\n");
+	for (p = 40000; p < 40004; p++)
+		establish(p);
+	ck_assert_int_eq(c2v(40004, TH_SYN), V_DROP);
+	assert_unchanged();
+	ck_assert_uint_eq(R.e.st.drop[DROP_TABLEFULL], 1);
+	ck_assert_uint_eq(R.e.ft.st.full, 1);
+	ck_assert_uint_eq(R.conf.pool.srv[0].flows_active +
+	    R.conf.pool.srv[1].flows_active + R.conf.pool.srv[2].flows_active,
+	    4);
+	for (p = 40000; p < 40004; p++)
+		ck_assert_int_eq(c2v(p, TH_ACK), V_REWRITTEN);
+	rig_close();
+}
+END_TEST
+
+/* Full of half-open flows (a SYN flood): the oldest makes room. */
+START_TEST(test_table_full_evicts)
+{
+	struct server	*oldest;
+	uint16_t	 p;
+
+	rig_open(CONF "maxflows = 4\n");
+	for (p = 40000; p < 40004; p++) {
+		ck_assert_int_eq(c2v(p, TH_SYN), V_REWRITTEN);
+		R.now++;
+	}
+	oldest = srv_of(40000);
+	ck_assert_uint_eq(oldest->flows_active, 2);
+	ck_assert_int_eq(c2v(40004, TH_SYN), V_REWRITTEN);
+	ck_assert_ptr_null(flow_of(40000));
+	ck_assert_uint_eq(R.e.ft.st.evicted, 1);
+	ck_assert_uint_eq(R.conf.pool.srv[0].flows_active +
+	    R.conf.pool.srv[1].flows_active + R.conf.pool.srv[2].flows_active,
+	    4);
+	ck_assert_int_eq(c2v(40000, TH_ACK), V_DROP);
+	ck_assert_uint_eq(R.e.st.drop[DROP_NOFLOW], 1);
+	rig_close();
+}
+END_TEST
+
+START_TEST(test_udp)
+{
+	struct tpkt	 t = {
+		.family = 4, .proto = PROTO_UDP, .src = CLIENT, .dst = VIP,
+		.sport = 5000, .dport = 53, .paylen = 40,
+	};
+	const struct server	*s;
+	struct server		*srv;
+	char			 a[ADDR_STRLEN];
+	unsigned		 i;
+
+	rig_open("ipaliasing = 192.0.2.10\nports = 53\nprotocol = udp\n"
+	    "servers = 10.0.1.11, 10.0.1.12\ntimeout_udp = 30\n");
+	ck_assert_int_eq(run(&t), V_REWRITTEN);
+	s = dst_server();
+	ck_assert_ptr_eq(s, &R.conf.pool.srv[0]);
+	ck_assert_uint_eq(flow_of(5000)->state, FS_UDP);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(run(&t), V_REWRITTEN);
+		ck_assert_ptr_eq(dst_server(), s);
+	}
+	/* The reply. */
+	srv = &R.conf.pool.srv[0];
+	t.src = addr_ntop(4, &srv->addr, a, sizeof(a));
+	t.dst = CLIENT;
+	t.sport = 53;
+	t.dport = 5000;
+	ck_assert_int_eq(run(&t), V_REWRITTEN);
+	assert_src(VIP, 53);
+	/* TCP to the UDP service's port is no service. */
+	ck_assert_int_eq(c2v(40000, TH_SYN), V_DROP);
+	ck_assert_uint_eq(R.e.st.drop[DROP_NOSERVICE], 1);
+	/* A reply keeps the flow alive; silence ends it. */
+	R.now += 20;
+	ck_assert_int_eq(run(&t), V_REWRITTEN);
+	engine_tick(&R.e, R.now + 25);
+	ck_assert_ptr_nonnull(flow_of(5000));
+	engine_tick(&R.e, R.now + 40);
+	ck_assert_ptr_null(flow_of(5000));
+	ck_assert_uint_eq(srv->flows_active, 0);
+	rig_close();
+}
+END_TEST
+
+START_TEST(test_ipv6)
+{
+	static const uint8_t ext[] = { 0, 60 }, frag[] = { 44 };
+	struct tpkt	 t = {
+		.family = 6, .proto = PROTO_TCP, .src = "2001:db8:ffff::7",
+		.dst = "2001:db8::10", .sport = 40000, .dport = 443,
+		.tcpflags = TH_SYN, .paylen = 17,
+	};
+	uint8_t		 want[16];
+	char		 why[128];
+	unsigned	 i;
+
+	rig_open("ipaliasing = 2001:db8::10\nports = 443\n"
+	    "servers = 2001:db8:1::11, [2001:db8:1::12]:8443\n");
+	for (i = 0; i < 4; i++) {
+		if (i >= 2) {
+			t.ext = ext;
+			t.next = 2;
+		}
+		t.sport = (uint16_t)(40000 + i);
+		ck_assert_int_eq(run(&t), V_REWRITTEN);
+		inet_pton(AF_INET6, i % 2 ? "2001:db8:1::12" :
+		    "2001:db8:1::11", want);
+		ck_assert_mem_eq(R.buf + 24, want, 16);
+		ck_assert_uint_eq(get_be16(R.buf + 40 + 8 * t.next + 2),
+		    i % 2 ? 8443 : 443);
+		ck_assert_mem_eq(R.buf + 8, R.orig + 8, 16);
+		ck_assert_msg(ref_cksums_ok(R.buf, (unsigned)R.len, why,
+		    sizeof(why)), "%s", why);
+	}
+	/* The reply from the translated port. */
+	t.src = "2001:db8:1::12";
+	t.dst = "2001:db8:ffff::7";
+	t.sport = 8443;
+	t.dport = 40003;
+	t.tcpflags = TH_SYN | TH_ACK;
+	ck_assert_int_eq(run(&t), V_REWRITTEN);
+	inet_pton(AF_INET6, "2001:db8::10", want);
+	ck_assert_mem_eq(R.buf + 8, want, 16);
+	ck_assert_uint_eq(get_be16(R.buf + 40 + 8 * t.next), 443);
+	ck_assert_msg(ref_cksums_ok(R.buf, (unsigned)R.len, why, sizeof(why)),
+	    "%s", why);
+	ck_assert_uint_eq(R.e.st.return_noflow, 0);
+	/* IPv6 fragments of balanced traffic are dropped too. */
+	t.ext = frag;
+	t.next = 1;
+	t.src = "2001:db8:ffff::7";
+	t.dst = "2001:db8::10";
+	t.sport = 40009;
+	t.dport = 443;
+	t.tcpflags = TH_SYN;
+	t.fragoff = 0x0001;
+	ck_assert_int_eq(run(&t), V_DROP);
+	t.fragoff = 0x0100;
+	ck_assert_int_eq(run(&t), V_DROP);
+	ck_assert_uint_eq(R.e.st.drop[DROP_FRAGMENT], 2);
+	rig_close();
+}
+END_TEST
+
+/* Counters the operator reads: packets and bytes, both ways. */
+START_TEST(test_counters)
+{
+	struct server	*srv;
+	uint64_t	 bytes;
+
+	rig_open(CONF);
+	establish(40000);
+	srv = srv_of(40000);
+	bytes = R.e.st.bytes;
+	ck_assert_uint_eq(R.e.st.pkts, 3);
+	ck_assert_uint_eq(bytes, 2 * (40 + 10) + (40 + 21));
+	ck_assert_uint_eq(srv->pkts_in, 2);
+	ck_assert_uint_eq(srv->pkts_out, 1);
+	ck_assert_uint_eq(srv->bytes_in, 2 * 50);
+	ck_assert_uint_eq(srv->bytes_out, 61);
+	ck_assert_uint_eq(R.conf.pool.svc[0].pkts_in, 2);
+	ck_assert_uint_eq(R.conf.pool.svc[0].pkts_out, 1);
+	rig_close();
+}
+END_TEST
+
+/* The flow table's clock never runs backwards. */
+START_TEST(test_clock_backwards)
+{
+	rig_open(CONF);
+	R.now = 5000;
+	establish(40000);
+	R.now = 4000;
+	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(flow_of(40000)->last, 5000);
+	ck_assert_uint_eq(R.e.now, 5000);
+	rig_close();
+}
+END_TEST
+
+/*
+ * The clock is any 32-bit count of seconds: replay passes capture
+ * times.  The engine starts at 0 and only moves forward by a signed
+ * 32-bit comparison, so a first time at or past 2^31 (a capture from
+ * 2038-01-19 on) must still move it, or no flow would ever expire.
+ */
+START_TEST(test_clock_late_start)
+{
+	rig_open(CONF);
+	R.now = 2200000000u;	/* 2039-09-20 */
+	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_eq(R.e.now, R.now);
+	engine_tick(&R.e, R.now + 100000);
+	ck_assert_msg(R.e.ft.count == 0, "a flow idle for 100000 s is still "
+	    "in the table");
+	ck_assert_uint_eq(R.conf.pool.srv[0].flows_active, 0);
+	rig_close();
+}
+END_TEST
+
+/*
+ * The largest IPv6 datagram a capture can hold, 65536 bytes (payload
+ * length 65496), here an ICMPv6 error about a balanced flow, as a replay
+ * of a crafted capture would hand it over.  Whatever the verdict, the
+ * engine must not read past the 65536 bytes it was given.
+ */
+START_TEST(test_huge_ipv6_datagram)
+{
+	uint8_t		*ip;
+	size_t		 len = 65536;
+	struct tpkt	 t = {
+		.family = 6, .proto = PROTO_TCP, .src = "2001:db8:ffff::7",
+		.dst = "2001:db8::10", .sport = 40000, .dport = 443,
+		.tcpflags = TH_SYN,
+	};
+
+	rig_open("ipaliasing = 2001:db8::10\nports = 443\n"
+	    "servers = 2001:db8:1::11\n");
+	ck_assert_int_eq(run(&t), V_REWRITTEN);
+	ip = calloc(1, len);
+	ck_assert_ptr_nonnull(ip);
+	/* Outer header: a router on the client's side to the VIP. */
+	ip[0] = 0x60;
+	put_be16(ip + 4, (uint16_t)(len - 40));
+	ip[6] = PROTO_ICMPV6;
+	ip[7] = 64;
+	inet_pton(AF_INET6, "2001:db8:ffff::1", ip + 8);
+	inet_pton(AF_INET6, "2001:db8::10", ip + 24);
+	ip[40] = 1;		/* destination unreachable */
+	ip[41] = 4;		/* port unreachable */
+	/* The quote: the server's SYN+ACK as it left loadd. */
+	ip[48] = 0x60;
+	put_be16(ip + 48 + 4, 20);
+	ip[48 + 6] = PROTO_TCP;
+	ip[48 + 7] = 64;
+	inet_pton(AF_INET6, "2001:db8::10", ip + 48 + 8);
+	inet_pton(AF_INET6, "2001:db8:ffff::7", ip + 48 + 24);
+	put_be16(ip + 88, 443);
+	put_be16(ip + 88 + 2, 40000);
+	ip[88 + 12] = 5 << 4;
+	ip[88 + 13] = TH_SYN | TH_ACK;
+	put_be16(ip + 42, ref_l4_cksum(ip, 40, (unsigned)len, PROTO_ICMPV6));
+
+	memset(&R.pb, 0, sizeof(R.pb));
+	R.pb.data = ip;
+	R.pb.len = (uint32_t)len;
+	engine_process(&R.e, &R.pb, R.now);
+	ck_assert_uint_eq(R.e.st.pkts, 2);
+	if (R.pb.verdict == V_REWRITTEN) {
+		/* Translated: to the server, checksum and all. */
+		char		 why[128];
+		uint8_t		 a[16];
+
+		inet_pton(AF_INET6, "2001:db8:1::11", a);
+		ck_assert_mem_eq(ip + 24, a, 16);
+		ck_assert_msg(ref_cksums_ok(ip, (unsigned)len, why,
+		    sizeof(why)), "%s", why);
+	} else
+		ck_assert_int_eq(R.pb.verdict, V_DROP);
+	free(ip);
+	rig_close();
+}
+END_TEST
+
+Suite *
+engine_suite(void)
+{
+	Suite	*s = suite_create("engine");
+	TCase	*tc;
+	int	 n = (int)(sizeof(unusable) / sizeof(unusable[0]));
+
+	tc = tcase_create("balance");
+	tcase_add_test(tc, test_round_robin);
+	tcase_add_test(tc, test_flow_sticks);
+	tcase_add_test(tc, test_reply);
+	tcase_add_loop_test(tc, test_server_unusable, 0, n);
+	tcase_add_loop_test(tc, test_no_server, 0, n);
+	tcase_add_test(tc, test_udp);
+	tcase_add_test(tc, test_ipv6);
+	tcase_add_test(tc, test_counters);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("refuse");
+	tcase_add_test(tc, test_noflow);
+	tcase_add_test(tc, test_noservice);
+	tcase_add_test(tc, test_unrelated);
+	tcase_add_test(tc, test_garbage);
+	tcase_add_test(tc, test_drop_names);
+	tcase_add_test(tc, test_fragments);
+	tcase_add_test(tc, test_huge_ipv6_datagram);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("flows");
+	tcase_add_test(tc, test_tcp_states);
+	tcase_add_test(tc, test_port_reuse);
+	tcase_add_test(tc, test_flows_expire);
+	tcase_add_test(tc, test_busy_flow_lives);
+	tcase_add_test(tc, test_table_full);
+	tcase_add_test(tc, test_table_full_evicts);
+	tcase_add_test(tc, test_clock_backwards);
+	tcase_add_test(tc, test_clock_late_start);
+	suite_add_tcase(s, tc);
+	return (s);
+}

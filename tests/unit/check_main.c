@@ -1,0 +1,26 @@
+/*
+ * The unit test runner: every suite, one report.  CK_FORK=no in the
+ * environment runs the tests in this process, for a debugger;
+ * CK_RUN_SUITE and CK_RUN_CASE pick a suite or a test case by name.
+ */
+#include <stdlib.h>
+
+#include "unit.h"
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(pkt_suite());
+	srunner_add_suite(sr, cksum_suite());
+	srunner_add_suite(sr, conf_suite());
+	srunner_add_suite(sr, flow_suite());
+	srunner_add_suite(sr, engine_suite());
+	srunner_add_suite(sr, sched_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
