@@ -32,13 +32,14 @@ enum key {
 	K_DAEMON, K_TRANSPARENT, K_PROTOCOL, K_QUEUE,
 	K_MAXFLOWS, K_TO_EST, K_TO_TRANS, K_TO_UDP, K_QUEUE_MAXLEN,
 	K_FAILOPEN, K_PIDFILE, K_FACILITY, K_SERVICE, K_UNKNOWN_FLOW,
-	K_RESET_RATE, K_NKEYS
+	K_RESET_RATE, K_HASHKEY, K_MAGLEV_SIZE, K_NKEYS
 };
 
 /* Keys that belong to a service; the others are global. */
 #define SERVICE_KEY(k)	((k) == K_SERVERS || (k) == K_IPALIASING || \
 			 (k) == K_PORTS || (k) == K_BALANCINGMODE || \
-			 (k) == K_PROTOCOL)
+			 (k) == K_PROTOCOL || (k) == K_HASHKEY || \
+			 (k) == K_MAGLEV_SIZE)
 
 static const struct {
 	const char	*name;
@@ -68,6 +69,8 @@ static const struct {
 	{ "service",			K_SERVICE },
 	{ "unknown_flow",		K_UNKNOWN_FLOW },
 	{ "reset_rate",			K_RESET_RATE },
+	{ "hashkey",			K_HASHKEY },
+	{ "maglev_size",		K_MAGLEV_SIZE },
 };
 
 struct srvspec {
@@ -88,6 +91,8 @@ struct svcspec {
 	uint16_t	 ports[MAXPORTS];
 	unsigned	 nports;
 	uint8_t		 proto;		/* 0: the default */
+	uint32_t	 hashkey;
+	uint32_t	 maglev_size;	/* 0: the default */
 	char		 method[64];
 	struct srvspec	*srv;
 	unsigned	 nsrv;
@@ -103,6 +108,8 @@ struct parse {
 	struct svcspec	*cur;		/* where service keys go */
 	uint8_t		 proto;		/* default protocol */
 	char		 method[64];	/* default method */
+	uint32_t	 hashkey;	/* default hash key */
+	uint32_t	 maglev_size;	/* default Maglev table size */
 };
 
 static int	 parse_uint(const char *, unsigned long, unsigned long,
@@ -299,6 +306,43 @@ parse_service_key(struct parse *ps, enum key key, const char *kname,
 		else
 			strlcpy(sp->method, v, sizeof(sp->method));
 		break;
+	case K_HASHKEY:
+	{
+		/*
+		 * A number, or any text: pf's source-hash key.  The same key
+		 * on every loadd gives the same choices.
+		 */
+		uint32_t	 h = 0x811c9dc5;
+		const char	*c;
+		unsigned long	 n;
+
+		if (parse_uint(v, 0, UINT32_MAX, &n) == 0)
+			h = (uint32_t)n;
+		else
+			for (c = v; *c != '\0'; c++)
+				h = (h ^ (uint8_t)*c) * 16777619u;
+		if (sp == &ps->spec[0])
+			ps->hashkey = h;
+		else
+			sp->hashkey = h;
+		break;
+	}
+	case K_MAGLEV_SIZE:
+	{
+		unsigned long	 n;
+
+		if (parse_uint(v, 251, MAGLEV_SIZE_MAX, &n) == -1 ||
+		    !sched_is_prime((uint32_t)n)) {
+			cfg_error(&ps->cf, "maglev_size: \"%s\" is not a prime "
+			    "from 251 to %d", v, MAGLEV_SIZE_MAX);
+			break;
+		}
+		if (sp == &ps->spec[0])
+			ps->maglev_size = (uint32_t)n;
+		else
+			sp->maglev_size = (uint32_t)n;
+		break;
+	}
 	case K_PROTOCOL:
 		if (strcasecmp(v, "tcp") == 0)
 			proto = PROTO_TCP;
@@ -648,6 +692,10 @@ build(struct parse *ps)
 			svc->first = (uint16_t)pool->nsrv;
 			svc->nsrv = (uint16_t)sp->nsrv;
 			svc->specline = sp->line;
+			svc->hashkey = sp->seen[K_HASHKEY] && sp->line ?
+			    sp->hashkey : ps->hashkey;
+			svc->maglev_size = sp->maglev_size ? sp->maglev_size :
+			    ps->maglev_size;
 			strlcpy(svc->label, sp->line ? sp->name : "default",
 			    sizeof(svc->label));
 			addr_ntop(svc->family, &svc->vip, a, sizeof(a));
@@ -724,7 +772,7 @@ build(struct parse *ps)
 	cf->line = eof;
 	if (cf->errors != 0)
 		return (-1);
-	if (pool_index(pool, arc4random()) == -1) {
+	if (pool_index(pool, arc4random()) == -1 || sched_setup(pool) == -1) {
 		cfg_report("%s: out of memory", cf->path);
 		return (-1);
 	}

@@ -42,7 +42,7 @@ static const char *const drop_names[DROP_NREASONS] = {
 };
 
 static void	 engine_release(void *, const struct flow *);
-static void	 tcp_track(struct flowtab *, struct flow *, uint8_t, int,
+static void	 tcp_track(struct engine *, struct flow *, uint8_t, int,
 		    uint32_t);
 static void	 rewrite(struct pktbuf *, const struct pkt *, int,
 		    const union addr *, uint16_t);
@@ -293,7 +293,7 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	struct flow	*f;
 	struct server	*srv;
 	uint16_t	 si = (uint16_t)(svc - pool->svc);
-	int		 syn, pick;
+	int		 syn, pick, recover = 0;
 
 	e->st.inbound++;
 	/*
@@ -316,8 +316,17 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 			f = NULL;
 		}
 		if (f == NULL && !syn) {
-			unknown_flow(e, pb, p, svc, now);
-			return;
+			if (!svc->method->consistent) {
+				unknown_flow(e, pb, p, svc, now);
+				return;
+			}
+			/*
+			 * A consistent hash finds the server the flow had
+			 * (on this loadd before a restart, or on another).
+			 * The entry stays evictable until the server answers,
+			 * so stray packets cannot fill the table.
+			 */
+			recover = 1;
 		}
 	}
 	if (f == NULL) {
@@ -327,19 +336,24 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 			return;
 		}
 		f = flow_insert(&e->ft, h, &p->src, p->sport, si,
-		    (uint16_t)pick, p->proto == PROTO_TCP ? FS_SYN_SENT :
-		    FS_UDP, now);
+		    (uint16_t)pick, p->proto != PROTO_TCP ? FS_UDP :
+		    recover ? FS_RECOVERED : FS_SYN_SENT, now);
 		if (f == NULL) {
 			drop_svc(e, pb, svc, DROP_TABLEFULL);
 			return;
 		}
+		f->synms[0] = (uint8_t)e->ms;
+		f->synms[1] = (uint8_t)(e->ms >> 8);
+		f->synms[2] = (uint8_t)(e->ms >> 16);
+		if (recover)
+			e->st.recovered++;
 		srv = &pool->srv[pick];
 		srv->flows_active++;
 		srv->flows_total++;
 		svc->flows_active++;
 		svc->flows_total++;
 	} else if (p->proto == PROTO_TCP)
-		tcp_track(&e->ft, f, p->tcpflags, 1, now);
+		tcp_track(e, f, p->tcpflags, 1, now);
 	else
 		f->last = now;
 
@@ -390,7 +404,7 @@ outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	f = flow_lookup(&e->ft, h, &p->dst, p->dport, srv->svc);
 	if (f != NULL && &pool->srv[f->srv] == srv) {
 		if (p->proto == PROTO_TCP)
-			tcp_track(&e->ft, f, p->tcpflags, 0, now);
+			tcp_track(e, f, p->tcpflags, 0, now);
 		else
 			f->last = now;
 	} else
@@ -411,10 +425,12 @@ outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
  * timeout, so a forged RST cannot take a mapping away at once.
  */
 static void
-tcp_track(struct flowtab *ft, struct flow *f, uint8_t fl, int from_client,
+tcp_track(struct engine *e, struct flow *f, uint8_t fl, int from_client,
     uint32_t now)
 {
-	uint8_t	 st = f->state;
+	struct flowtab	*ft = &e->ft;
+	uint8_t		 st = f->state;
+	uint32_t	 t0;
 
 	if (fl & TH_FIN)
 		f->seen |= from_client ? FLOW_CFIN : FLOW_SFIN;
@@ -424,8 +440,20 @@ tcp_track(struct flowtab *ft, struct flow *f, uint8_t fl, int from_client,
 		switch (st) {
 		case FS_SYN_SENT:
 			if (!from_client &&
-			    (fl & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
+			    (fl & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
 				st = FS_SYN_RECV;
+				/* The server's answer time, passively. */
+				t0 = (uint32_t)f->synms[0] |
+				    (uint32_t)f->synms[1] << 8 |
+				    (uint32_t)f->synms[2] << 16;
+				sched_rtt_sample(e->pool, f->srv,
+				    ((e->ms - t0) & 0xffffff) * 1000);
+			}
+			break;
+		case FS_RECOVERED:
+			/* The server knows the connection: it is real. */
+			if (!from_client)
+				st = FS_ESTABLISHED;
 			break;
 		case FS_SYN_RECV:
 			if (from_client && (fl & (TH_SYN | TH_ACK)) == TH_ACK)
@@ -659,7 +687,18 @@ rewrite_inner(uint8_t *ip, const struct pkt *q, int dst,
 }
 
 void
+engine_set_ms(struct engine *e, uint32_t ms)
+{
+	e->ms = ms;
+}
+
+void
 engine_tick(struct engine *e, uint32_t now)
 {
-	flow_expire(&e->ft, engine_clock(e, now), EXPIRE_BUDGET);
+	now = engine_clock(e, now);
+	flow_expire(&e->ft, now, EXPIRE_BUDGET);
+	if (now != e->sched_tick) {
+		sched_tick(e->pool, now);
+		e->sched_tick = now;
+	}
 }

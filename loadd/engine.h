@@ -29,6 +29,7 @@ struct pktbuf {
 	uint32_t	 len;
 	uint32_t	 id;		/* NFQ packet id; pcap record number */
 	uint32_t	 ts;		/* capture time in seconds (replay) */
+	uint32_t	 ts_ms;		/* and in milliseconds, modulo 2^32 */
 	uint16_t	 flags;		/* PB_* */
 	uint8_t		 verdict;	/* enum verdict, set by the engine */
 	uint8_t		 linkhdr;	/* bytes of link header before data */
@@ -46,6 +47,7 @@ struct engine_stats {
 	uint64_t	 return_noflow;	/* replies without a flow, rewritten */
 	uint64_t	 icmp_translated;	/* ICMP errors translated */
 	uint64_t	 resets;	/* unknown flows answered with a RST */
+	uint64_t	 recovered;	/* unknown flows found again by hash */
 	uint64_t	 drop[DROP_NREASONS];
 };
 
@@ -58,6 +60,8 @@ struct engine {
 	struct engine_stats	 st;
 	uint32_t		 now;
 	int			 clock_set;
+	uint32_t		 ms;	/* milliseconds, for measurements */
+	uint32_t		 sched_tick;	/* when rates were sampled */
 };
 
 int		 engine_init(struct engine *, struct pool *, uint32_t maxflows,
@@ -71,6 +75,8 @@ void		 engine_process(struct engine *, struct pktbuf *, uint32_t now);
 /* The same for n packets at once, faster on a large flow table. */
 void		 engine_process_batch(struct engine *, struct pktbuf *,
 		    unsigned n, uint32_t now);
+/* A finer clock for measurements (any origin, wraps): set per batch. */
+void		 engine_set_ms(struct engine *, uint32_t ms);
 /* Housekeeping between batches: flow expiry with a work budget. */
 void		 engine_tick(struct engine *, uint32_t now);
 const char	*engine_drop_name(int);

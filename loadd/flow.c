@@ -30,6 +30,7 @@ static const char *const flow_state_names[FS_NSTATES] = {
 	[FS_TIME_WAIT] = "time_wait",
 	[FS_CLOSE] = "close",
 	[FS_UDP] = "udp",
+	[FS_RECOVERED] = "recovered",
 };
 
 const char *

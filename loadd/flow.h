@@ -24,12 +24,13 @@ enum flow_state {
 	FS_TIME_WAIT,		/* both sides sent FIN */
 	FS_CLOSE,		/* RST seen */
 	FS_UDP,
+	FS_RECOVERED,		/* mid-stream, server found again by hash */
 	FS_NSTATES
 };
 
 /* Timeout classes; each has its own list and idle timeout. */
 enum flow_class {
-	FC_HALFOPEN = 0,	/* SYN_SENT, SYN_RECV: first to be evicted */
+	FC_HALFOPEN = 0,	/* SYN_SENT, SYN_RECV, RECOVERED: evicted first */
 	FC_CLOSING,		/* FIN_WAIT, TIME_WAIT, CLOSE: evicted next */
 	FC_ESTABLISHED,		/* never evicted */
 	FC_UDP,			/* never evicted */
@@ -55,7 +56,7 @@ struct flow {
 	uint8_t		state;		/* enum flow_state */
 	uint8_t		cls;		/* enum flow_class */
 	uint8_t		seen;		/* FLOW_CFIN, FLOW_SFIN */
-	uint8_t		pad[3];
+	uint8_t		synms[3];	/* SYN time, ms modulo 2^24 */
 };
 
 struct flow_list {

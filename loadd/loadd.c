@@ -35,6 +35,7 @@ static volatile sig_atomic_t	 quit, dumpstats, hup;
 static void	 usage(FILE *, int) __attribute__((noreturn));
 static void	 on_signal(int);
 static uint32_t	 monotime(void);
+static uint32_t	 monotime_ms(void);
 static void	 stats_log(const struct engine *, const struct pktio *);
 static void	 drops_format(char *, size_t, const uint64_t *);
 static int	 run_replay(struct config *, const char *, const char *);
@@ -82,6 +83,16 @@ on_signal(int sig)
 		quit = 1;
 		break;
 	}
+}
+
+static uint32_t
+monotime_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint32_t)((uint64_t)ts.tv_sec * 1000 +
+	    (uint64_t)ts.tv_nsec / 1000000));
 }
 
 static uint32_t
@@ -218,6 +229,7 @@ run_replay(struct config *conf, const char *rpath, const char *wpath)
 			if (pb[i].flags & PB_SKIP)
 				continue;
 			ts = pb[i].ts;
+			engine_set_ms(&e, pb[i].ts_ms);
 			engine_process(&e, &pb[i], ts);
 		}
 		io.ops->send(&io, pb, (unsigned)n);
@@ -308,6 +320,7 @@ run_live(struct config *conf, struct pidfh *pfh)
 			}
 			if (n == 0)
 				break;
+			engine_set_ms(&e, monotime_ms());
 			engine_process_batch(&e, pb, (unsigned)n, now);
 			io.ops->send(&io, pb, (unsigned)n);
 		}

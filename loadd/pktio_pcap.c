@@ -171,6 +171,8 @@ pcapio_recv(struct pktio *io, struct pktbuf *pb, unsigned max)
 		memset(&pb[n], 0, sizeof(pb[n]));
 		pb[n].id = (uint32_t)io->st.recv;
 		pb[n].ts = (uint32_t)s->hdr.ts.tv_sec;
+		pb[n].ts_ms = (uint32_t)((uint64_t)s->hdr.ts.tv_sec * 1000 +
+		    (uint64_t)s->hdr.ts.tv_usec / 1000);
 		io->st.recv++;
 		rc = linkhdr(pc->dlt, s->frame, s->hdr.caplen, &off);
 		if (rc <= 0) {

@@ -106,6 +106,10 @@ pool_index(struct pool *p, uint32_t seed)
 void
 pool_free(struct pool *p)
 {
+	unsigned i;
+
+	for (i = 0; p->svc != NULL && i < p->nsvc; i++)
+		free(p->svc[i].maglev);
 	free(p->svc);
 	free(p->srv);
 	free(p->svc_map);

@@ -34,6 +34,12 @@ struct server {
 	unsigned	 line;		/* where the configuration names it */
 	char		 name[SRV_NAMELEN];	/* "addr:port" */
 
+	/* Scheduler state. */
+	int64_t		 cw;		/* smooth weighted round-robin */
+	uint64_t	 rate;		/* bytes per second, decaying average */
+	uint64_t	 rate_bytes;	/* bytes counted at the last sample */
+	uint32_t	 rtt_us;	/* SYN to SYN+ACK, peak-decaying */
+
 	/* Counters, written by the engine only. */
 	uint64_t	 flows_active;
 	uint64_t	 flows_total;
@@ -59,6 +65,11 @@ struct service {
 
 	/* Scheduler state. */
 	uint32_t	 rr_next;
+	uint64_t	 rnd;		/* random, random2 */
+	uint32_t	 hashkey;	/* sourcehash = key, maglev */
+	uint32_t	 sticky;	/* persistence in seconds, 0: off */
+	uint32_t	 maglev_size;	/* a prime */
+	uint16_t	*maglev;	/* lookup table: server index - first */
 
 	/* Counters. */
 	uint64_t	 pkts_in;

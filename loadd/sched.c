@@ -1,22 +1,92 @@
 /*
  * Balancing methods.  Each method is one pick function and one line in
  * the table below; the name is what users type after -b or in
- * "balancingmode =".
+ * "balancingmode =".  A method only sees servers that take new flows
+ * (up, weight above 0); weight 0 is quiescent, as in IPVS: no new flows,
+ * existing ones go on.
+ *
+ * Definitions follow the systems operators know: IPVS for lc, wlc, sed and
+ * nq; nginx's smooth weighted round-robin; HAProxy's power of two random
+ * choices; pf's source-hash; Maglev (NSDI 2016) with Katran's weights.
  */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "pkt.h"
 #include "pool.h"
 #include "sched.h"
 
-static int	 sched_roundrobin(struct pool *, struct service *,
+static int	 pick_roundrobin(struct pool *, struct service *,
 		    const struct pkt *, uint32_t);
+static int	 pick_wrr(struct pool *, struct service *, const struct pkt *,
+		    uint32_t);
+static int	 pick_static(struct pool *, struct service *,
+		    const struct pkt *, uint32_t);
+static int	 pick_leastconn(struct pool *, struct service *,
+		    const struct pkt *, uint32_t);
+static int	 pick_wlc(struct pool *, struct service *, const struct pkt *,
+		    uint32_t);
+static int	 pick_sed(struct pool *, struct service *, const struct pkt *,
+		    uint32_t);
+static int	 pick_nq(struct pool *, struct service *, const struct pkt *,
+		    uint32_t);
+static int	 pick_random(struct pool *, struct service *,
+		    const struct pkt *, uint32_t);
+static int	 pick_random2(struct pool *, struct service *,
+		    const struct pkt *, uint32_t);
+static int	 pick_sourcehash(struct pool *, struct service *,
+		    const struct pkt *, uint32_t);
+static int	 pick_leasttraffic(struct pool *, struct service *,
+		    const struct pkt *, uint32_t);
+static int	 pick_responsetime(struct pool *, struct service *,
+		    const struct pkt *, uint32_t);
+static int	 pick_maglev(struct pool *, struct service *,
+		    const struct pkt *, uint32_t);
+static int	 setup_maglev(struct pool *, struct service *);
 
 static const struct sched_method methods[] = {
 	{ "roundrobin", "roundrobbin",
-	    "each new flow to the next usable server in turn",
-	    sched_roundrobin },
+	    "each new flow to the next server in turn",
+	    pick_roundrobin, NULL, 0 },
+	{ "wrr", NULL,
+	    "weighted round-robin, smooth: weights 5,1,1 give a a b a c a a",
+	    pick_wrr, NULL, 0 },
+	{ "static", NULL,
+	    "fixed proportions by configured weight, as wrr",
+	    pick_static, NULL, 0 },
+	{ "leastconn", "lc",
+	    "fewest active flows",
+	    pick_leastconn, NULL, 0 },
+	{ "wlc", NULL,
+	    "fewest active flows per weight (IPVS's default)",
+	    pick_wlc, NULL, 0 },
+	{ "sed", NULL,
+	    "shortest expected delay: least (flows + 1) / weight",
+	    pick_sed, NULL, 0 },
+	{ "nq", NULL,
+	    "never queue: an idle server if any, else sed",
+	    pick_nq, NULL, 0 },
+	{ "random", NULL,
+	    "random, in proportion to weight",
+	    pick_random, NULL, 0 },
+	{ "random2", NULL,
+	    "power of two random choices: the less loaded of two",
+	    pick_random2, NULL, 0 },
+	{ "sourcehash", "source-hash",
+	    "same client address, same server (weighted rendezvous hash)",
+	    pick_sourcehash, NULL, 0 },
+	{ "leasttraffic", NULL,
+	    "least bytes per second per weight, decaying average",
+	    pick_leasttraffic, NULL, 0 },
+	{ "responsetime", NULL,
+	    "least (flows + 1) x measured SYN to SYN+ACK time",
+	    pick_responsetime, NULL, 0 },
+	{ "maglev", "mh",
+	    "Maglev consistent hash of the flow; stateless recovery",
+	    pick_maglev, setup_maglev, 1 },
 };
 
 #define NMETHODS	(sizeof(methods) / sizeof(methods[0]))
@@ -58,13 +128,38 @@ sched_usable(const struct pool *p, unsigned i)
 	return (s->state == SRV_UP && s->weight > 0);
 }
 
+int
+sched_setup(struct pool *p)
+{
+	unsigned	 i;
+
+	for (i = 0; i < p->nsvc; i++)
+		if (p->svc[i].method->setup != NULL &&
+		    p->svc[i].method->setup(p, &p->svc[i]) == -1)
+			return (-1);
+	return (0);
+}
+
+/* xorshift64*: cheap, and good enough to spread flows. */
+static uint64_t
+rnd_next(struct service *svc)
+{
+	uint64_t x = svc->rnd ? svc->rnd : 0x9e3779b97f4a7c15ull;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	svc->rnd = x;
+	return (x * 0x2545f4914f6cdd1dull);
+}
+
 /*
  * Round-robin over the service's servers, skipping those that take no
  * new flows.  rr_next survives between picks, so a server coming back
  * does not get a burst.
  */
 static int
-sched_roundrobin(struct pool *p, struct service *svc, const struct pkt *pk,
+pick_roundrobin(struct pool *p, struct service *svc, const struct pkt *pk,
     uint32_t now)
 {
 	unsigned	 n, i;
@@ -78,4 +173,454 @@ sched_roundrobin(struct pool *p, struct service *svc, const struct pkt *pk,
 			return ((int)(svc->first + i));
 	}
 	return (-1);
+}
+
+/*
+ * nginx's smooth weighted round-robin: every pick adds each server's
+ * weight to its current value, takes the largest, and takes the total
+ * off it.  Proportions follow the weights and no server gets a long run.
+ */
+static int
+pick_wrr(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	struct server	*s, *best = NULL;
+	int64_t		 total = 0;
+	unsigned	 i;
+
+	(void)pk;
+	(void)now;
+	for (i = svc->first; i < svc->first + svc->nsrv; i++) {
+		if (!sched_usable(p, i))
+			continue;
+		s = &p->srv[i];
+		s->cw += s->weight;
+		total += s->weight;
+		if (best == NULL || s->cw > best->cw)
+			best = s;
+	}
+	if (best == NULL)
+		return (-1);
+	best->cw -= total;
+	return ((int)(best - p->srv));
+}
+
+/*
+ * Fixed proportions by the configured weights.  Today that is wrr; the
+ * difference will show when weights can change at run time (agents, slow
+ * start): static keeps to the configuration, like HAProxy's static-rr.
+ */
+static int
+pick_static(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	return (pick_wrr(p, svc, pk, now));
+}
+
+/*
+ * The least-* family shares one loop: the server with the least cost,
+ * ties broken in turn from rr_next so that equal servers share.  Costs
+ * are compared as fractions a/b by cross-multiplying, no division.
+ */
+enum lc_kind { LC_PLAIN, LC_WLC, LC_SED };
+
+static int
+pick_least(struct pool *p, struct service *svc, enum lc_kind kind)
+{
+	unsigned	 n, i, best = 0;
+	uint64_t	 c, w, bc = 0, bw = 1;
+	int		 found = 0;
+
+	for (n = 0; n < svc->nsrv; n++) {
+		i = svc->first + (svc->rr_next + n) % svc->nsrv;
+		if (!sched_usable(p, i))
+			continue;
+		c = p->srv[i].flows_active;
+		w = p->srv[i].weight;
+		if (kind == LC_PLAIN)
+			w = 1;
+		else if (kind == LC_SED)
+			c++;
+		if (!found || c * bw < bc * w) {
+			best = i;
+			bc = c;
+			bw = w;
+			found = 1;
+		}
+	}
+	if (!found)
+		return (-1);
+	svc->rr_next = best - svc->first + 1;
+	return ((int)best);
+}
+
+static int
+pick_leastconn(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	(void)pk;
+	(void)now;
+	return (pick_least(p, svc, LC_PLAIN));
+}
+
+static int
+pick_wlc(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	(void)pk;
+	(void)now;
+	return (pick_least(p, svc, LC_WLC));
+}
+
+static int
+pick_sed(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	(void)pk;
+	(void)now;
+	return (pick_least(p, svc, LC_SED));
+}
+
+/* Never queue: an idle server if there is one, else sed. */
+static int
+pick_nq(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	unsigned	 n, i;
+
+	(void)pk;
+	(void)now;
+	for (n = 0; n < svc->nsrv; n++) {
+		i = svc->first + (svc->rr_next + n) % svc->nsrv;
+		if (sched_usable(p, i) && p->srv[i].flows_active == 0) {
+			svc->rr_next = i - svc->first + 1;
+			return ((int)i);
+		}
+	}
+	return (pick_least(p, svc, LC_SED));
+}
+
+/* A server drawn at random in proportion to its weight. */
+static int
+draw(struct pool *p, struct service *svc)
+{
+	uint64_t	 total = 0, r;
+	unsigned	 i;
+
+	for (i = svc->first; i < svc->first + svc->nsrv; i++)
+		if (sched_usable(p, i))
+			total += p->srv[i].weight;
+	if (total == 0)
+		return (-1);
+	r = rnd_next(svc) % total;
+	for (i = svc->first; i < svc->first + svc->nsrv; i++) {
+		if (!sched_usable(p, i))
+			continue;
+		if (r < p->srv[i].weight)
+			return ((int)i);
+		r -= p->srv[i].weight;
+	}
+	return (-1);
+}
+
+static int
+pick_random(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	(void)pk;
+	(void)now;
+	return (draw(p, svc));
+}
+
+/*
+ * Two weighted draws, and the one with fewer active flows per weight:
+ * nearly as good as least connections, without its herd behaviour when
+ * several balancers see stale counts.
+ */
+static int
+pick_random2(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	int		 a, b;
+	uint64_t	 ca, cb;
+
+	(void)pk;
+	(void)now;
+	if ((a = draw(p, svc)) < 0)
+		return (-1);
+	b = draw(p, svc);
+	ca = p->srv[a].flows_active * p->srv[b].weight;
+	cb = p->srv[b].flows_active * p->srv[a].weight;
+	return (cb < ca ? b : a);
+}
+
+/* A hash of a server's own identity, stable whatever else the pool has. */
+static uint32_t
+server_hash(const struct server *s, uint32_t seed)
+{
+	uint32_t h = seed;
+
+	h = hash_mix(h, s->addr.w[0]);
+	h = hash_mix(h, s->addr.w[1]);
+	h = hash_mix(h, s->addr.w[2]);
+	h = hash_mix(h, s->addr.w[3]);
+	h = hash_mix(h, s->port);
+	return (hash_final(h));
+}
+
+/*
+ * pf's source-hash, made weighted and stable: each server scores
+ * -weight / ln(u), u a hash of (key, client address, server) in (0, 1);
+ * the highest score wins (weighted rendezvous hashing).  The same client
+ * gets the same server while the pool is unchanged; when a server goes,
+ * only its clients move.
+ */
+static int
+pick_sourcehash(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	unsigned	 i;
+	uint32_t	 hc, h;
+	double		 u, score, best = 0;
+	int		 bi = -1;
+
+	(void)now;
+	if (pk == NULL)
+		return (pick_roundrobin(p, svc, pk, now));
+	hc = svc->hashkey;
+	hc = hash_mix(hc, pk->src.w[0]);
+	hc = hash_mix(hc, pk->src.w[1]);
+	hc = hash_mix(hc, pk->src.w[2]);
+	hc = hash_mix(hc, pk->src.w[3]);
+	for (i = svc->first; i < svc->first + svc->nsrv; i++) {
+		if (!sched_usable(p, i))
+			continue;
+		h = hash_final(hash_mix(hc, server_hash(&p->srv[i], 0)));
+		u = ((double)h + 1.0) / 4294967297.0;
+		score = -(double)p->srv[i].weight / log(u);
+		if (bi < 0 || score > best) {
+			best = score;
+			bi = (int)i;
+		}
+	}
+	return (bi);
+}
+
+/* Least bytes per second per weight (sampled by sched_tick). */
+static int
+pick_leasttraffic(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	unsigned	 n, i, best = 0;
+	uint64_t	 bc = 0, bw = 1;
+	int		 found = 0;
+
+	(void)pk;
+	(void)now;
+	for (n = 0; n < svc->nsrv; n++) {
+		i = svc->first + (svc->rr_next + n) % svc->nsrv;
+		if (!sched_usable(p, i))
+			continue;
+		if (!found || p->srv[i].rate * bw < bc * p->srv[i].weight) {
+			best = i;
+			bc = p->srv[i].rate;
+			bw = p->srv[i].weight;
+			found = 1;
+		}
+	}
+	if (!found)
+		return (-1);
+	svc->rr_next = best - svc->first + 1;
+	return ((int)best);
+}
+
+/*
+ * Least (flows + 1) x response time per weight.  A server not measured
+ * yet counts as fast, so that it gets measured.
+ */
+static int
+pick_responsetime(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	unsigned	 n, i, best = 0;
+	uint64_t	 c, bc = 0, bw = 1;
+	int		 found = 0;
+
+	(void)pk;
+	(void)now;
+	for (n = 0; n < svc->nsrv; n++) {
+		i = svc->first + (svc->rr_next + n) % svc->nsrv;
+		if (!sched_usable(p, i))
+			continue;
+		c = (p->srv[i].flows_active + 1) *
+		    (uint64_t)(p->srv[i].rtt_us ? p->srv[i].rtt_us : 1);
+		if (!found || c * bw < bc * p->srv[i].weight) {
+			best = i;
+			bc = c;
+			bw = p->srv[i].weight;
+			found = 1;
+		}
+	}
+	if (!found)
+		return (-1);
+	svc->rr_next = best - svc->first + 1;
+	return ((int)best);
+}
+
+/*
+ * Peak-decaying average: a slower sample counts at once, a faster one
+ * pulls the average down by an eighth, so a server that turns slow loses
+ * traffic at once and wins it back gradually.
+ */
+void
+sched_rtt_sample(struct pool *p, unsigned i, uint32_t us)
+{
+	struct server	*s = &p->srv[i];
+
+	if (us == 0)
+		us = 1;
+	if (s->rtt_us == 0 || us > s->rtt_us)
+		s->rtt_us = us;
+	else
+		s->rtt_us -= (s->rtt_us - us) / 8 + ((s->rtt_us - us) % 8 != 0);
+}
+
+/* Bytes per second, an exponentially decaying average of 1 s samples. */
+void
+sched_tick(struct pool *p, uint32_t now)
+{
+	struct server	*s;
+	uint64_t	 bytes, delta;
+	unsigned	 i;
+
+	(void)now;
+	for (i = 0; i < p->nsrv; i++) {
+		s = &p->srv[i];
+		bytes = s->bytes_in + s->bytes_out;
+		delta = bytes - s->rate_bytes;
+		s->rate_bytes = bytes;
+		s->rate = s->rate - s->rate / 4 + delta / 4;
+	}
+}
+
+int
+sched_is_prime(uint32_t n)
+{
+	uint32_t d;
+
+	if (n < 2)
+		return (0);
+	for (d = 2; d * d <= n; d++)
+		if (n % d == 0)
+			return (0);
+	return (1);
+}
+
+/*
+ * Maglev: every server walks its own permutation of the table (an
+ * offset and a skip from two hashes of its address and port) and claims
+ * the next free entry in turn; a server of weight w claims w/wmax entries
+ * per round (Katran's weighted fill).  The table depends only on the
+ * servers and their weights, not on the order they were configured in or
+ * on any random seed, so every loadd with the same servers builds the
+ * same table, and a flow finds the same server on any of them or after a
+ * restart.  Removing one of N servers moves about 1/N of the entries.
+ */
+static int
+setup_maglev(struct pool *p, struct service *svc)
+{
+	uint32_t	 M = svc->maglev_size ? svc->maglev_size :
+			    MAGLEV_SIZE_DEFAULT;
+	uint32_t	 off[POOL_MAXSERVERS], skip[POOL_MAXSERVERS];
+	uint32_t	 next[POOL_MAXSERVERS], acc[POOL_MAXSERVERS];
+	uint32_t	 filled = 0, wmax = 0, j, c;
+	unsigned	 i, n = svc->nsrv;
+	uint8_t		*taken;
+
+	if (svc->maglev == NULL) {
+		svc->maglev_size = M;
+		if ((svc->maglev = calloc(M, sizeof(uint16_t))) == NULL)
+			return (-1);
+	}
+	if ((taken = calloc(M, 1)) == NULL)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		const struct server *s = &p->srv[svc->first + i];
+
+		off[i] = server_hash(s, 0x6d61676c) % M;	/* "magl" */
+		skip[i] = server_hash(s, 0x65762121) % (M - 1) + 1;
+		next[i] = 0;
+		acc[i] = 0;
+		if (sched_usable(p, svc->first + i) && s->weight > wmax)
+			wmax = s->weight;
+	}
+	if (wmax == 0) {
+		/* Nobody takes new flows: every entry says so. */
+		for (j = 0; j < M; j++)
+			svc->maglev[j] = UINT16_MAX;
+		free(taken);
+		return (0);
+	}
+	while (filled < M) {
+		for (i = 0; i < n && filled < M; i++) {
+			if (!sched_usable(p, svc->first + i))
+				continue;
+			acc[i] += p->srv[svc->first + i].weight;
+			if (acc[i] < wmax)
+				continue;
+			acc[i] -= wmax;
+			do {
+				c = (uint32_t)(((uint64_t)off[i] +
+				    (uint64_t)next[i] * skip[i]) % M);
+				next[i]++;
+			} while (taken[c]);
+			taken[c] = 1;
+			svc->maglev[c] = (uint16_t)i;
+			filled++;
+		}
+	}
+	free(taken);
+	return (0);
+}
+
+/*
+ * The flow's entry: a hash of client address and port, protocol, and the
+ * virtual address and port, with a fixed seed (the same on every loadd).
+ */
+int
+sched_maglev_lookup(const struct pool *p, const struct service *svc,
+    const struct pkt *pk)
+{
+	uint32_t	 h = 0x4c4f4144;	/* "LOAD" */
+	uint16_t	 e;
+
+	(void)p;
+	if (svc->maglev == NULL)
+		return (-1);
+	h = hash_mix(h, pk->src.w[0]);
+	h = hash_mix(h, pk->src.w[1]);
+	h = hash_mix(h, pk->src.w[2]);
+	h = hash_mix(h, pk->src.w[3]);
+	h = hash_mix(h, (uint32_t)pk->sport << 16 | pk->proto);
+	h = hash_mix(h, svc->vip.w[0] ^ svc->vip.w[3]);
+	h = hash_mix(h, svc->port);
+	e = svc->maglev[hash_final(h) % svc->maglev_size];
+	if (e == UINT16_MAX || e >= svc->nsrv)
+		return (-1);
+	return ((int)(svc->first + e));
+}
+
+static int
+pick_maglev(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	int	 i;
+
+	(void)now;
+	if (pk == NULL)
+		return (pick_roundrobin(p, svc, pk, now));
+	i = sched_maglev_lookup(p, svc, pk);
+	if (i >= 0 && !sched_usable(p, (unsigned)i))
+		return (-1);
+	return (i);
 }

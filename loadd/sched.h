@@ -20,6 +20,13 @@ struct sched_method {
 	/* Returns the index of a server in pool->srv, or -1 when none. */
 	int		(*pick)(struct pool *, struct service *,
 			    const struct pkt *, uint32_t now);
+	/*
+	 * Builds what the method needs once the servers are known, and again
+	 * whenever which servers take new flows changes; NULL if nothing.
+	 */
+	int		(*setup)(struct pool *, struct service *);
+	/* The same server for the same flow, without state (stateless). */
+	int		 consistent;
 };
 
 const struct sched_method	*sched_find(const char *name);
@@ -28,5 +35,19 @@ void				 sched_list(FILE *, const char *indent);
 
 /* Whether a server takes new flows: up and a weight above 0. */
 int				 sched_usable(const struct pool *, unsigned);
+/* Builds the setup of every service; -1 if memory runs out. */
+int				 sched_setup(struct pool *);
+/* Samples each server's traffic: call once a second. */
+void				 sched_tick(struct pool *, uint32_t now);
+/* A measured SYN to SYN+ACK time of a server. */
+void				 sched_rtt_sample(struct pool *, unsigned,
+				    uint32_t us);
+/* Maglev's lookup, for the flow of p (by client and service). */
+int				 sched_maglev_lookup(const struct pool *,
+				    const struct service *, const struct pkt *);
+int				 sched_is_prime(uint32_t);
+
+#define MAGLEV_SIZE_DEFAULT	65537
+#define MAGLEV_SIZE_MAX		131071
 
 #endif
