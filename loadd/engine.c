@@ -113,16 +113,28 @@ engine_set_reset(struct engine *e, struct resetter *r)
 	e->reset = r;
 }
 
-/* A flow is leaving the table: its server has one flow fewer. */
+/*
+ * A flow stops being active: it left the table, or it is closing.  Active
+ * flows are what the least-* methods count, so a closed connection
+ * waiting out its timeout is no load (IPVS counts these "inactive").
+ */
+static void
+flow_inactive(struct engine *e, const struct flow *f)
+{
+	if (f->srv < e->pool->nsrv && e->pool->srv[f->srv].flows_active > 0)
+		e->pool->srv[f->srv].flows_active--;
+	if (f->svc < e->pool->nsvc && e->pool->svc[f->svc].flows_active > 0)
+		e->pool->svc[f->svc].flows_active--;
+}
+
+/* A flow is leaving the table. */
 static void
 engine_release(void *arg, const struct flow *f)
 {
 	struct engine	*e = arg;
 
-	if (f->srv < e->pool->nsrv && e->pool->srv[f->srv].flows_active > 0)
-		e->pool->srv[f->srv].flows_active--;
-	if (f->svc < e->pool->nsvc && e->pool->svc[f->svc].flows_active > 0)
-		e->pool->svc[f->svc].flows_active--;
+	if (f->cls != FC_CLOSING)
+		flow_inactive(e, f);
 }
 
 static inline void
@@ -468,9 +480,11 @@ tcp_track(struct engine *e, struct flow *f, uint8_t fl, int from_client,
 		if (f->seen == (FLOW_CFIN | FLOW_SFIN) && st == FS_FIN_WAIT)
 			st = FS_TIME_WAIT;
 	}
-	if (st != f->state)
+	if (st != f->state) {
+		if (f->cls != FC_CLOSING && flow_class_of(st) == FC_CLOSING)
+			flow_inactive(e, f);
 		flow_set_state(ft, f, st, now);
-	else
+	} else
 		f->last = now;
 }
 

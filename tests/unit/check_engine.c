@@ -560,7 +560,8 @@ START_TEST(test_port_reuse)
 			c2v(p, TH_RST);
 			ck_assert_uint_eq(flow_of(p)->state, FS_CLOSE);
 		}
-		ck_assert_uint_eq(old->flows_active, 1);
+		/* Closing is no load: the least-* methods count it out. */
+		ck_assert_uint_eq(old->flows_active, 0);
 		ck_assert_int_eq(c2v(p, TH_SYN), V_REWRITTEN);
 		neu = srv_of(p);
 		ck_assert_ptr_eq(dst_server(), neu);
