@@ -55,7 +55,7 @@ UNIT_OBJS	= $(UNIT_SRCS:%.c=$(O)/obj/%.o)
 
 PROGS		= $(O)/loadd
 TESTPROGS	= $(O)/check_unit $(O)/gen_fixtures $(O)/verify_replay \
-		  $(O)/pktflood $(O)/engine_bench
+		  $(O)/pktflood $(O)/nfdelay $(O)/engine_bench
 
 all: $(PROGS)
 
@@ -79,6 +79,9 @@ $(O)/verify_replay: $(O)/obj/tests/replay/verify_replay.o $(COMMON_OBJS)
 
 $(O)/pktflood: $(O)/obj/tests/tools/pktflood.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NET)
+
+$(O)/nfdelay: $(O)/obj/tests/tools/nfdelay.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NFQ)
 
 # Unit and replay tests: no root, no network.
 check: tests

@@ -76,14 +76,13 @@ print_family(FILE *fp, const struct config *conf, int fam)
 	    ipt, chain, ipt, chain, ipt, chain, ipt, chain, ipt, chain, ipt,
 	    chain);
 	fprintf(fp, "sysctl -qw %s=1\n", fwd);
-	fprintf(fp, "%s -t raw -N %s 2>/dev/null || %s -t raw -F %s\n", ipt,
-	    chain, ipt, chain);
-	fprintf(fp, "%s -t raw -C PREROUTING -j %s 2>/dev/null || "
-	    "%s -t raw -I PREROUTING -j %s\n", ipt, chain, ipt, chain);
-	fprintf(fp, "%s -t raw -N %s-out 2>/dev/null || %s -t raw -F %s-out\n",
-	    ipt, chain, ipt, chain);
-	fprintf(fp, "%s -t raw -C OUTPUT -j %s-out 2>/dev/null || "
-	    "%s -t raw -I OUTPUT -j %s-out\n", ipt, chain, ipt, chain);
+	/*
+	 * The chains are filled in one iptables-restore transaction, so that
+	 * running the rules again never leaves a moment in which balanced
+	 * traffic passes untranslated; the jumps to them come last.
+	 */
+	fprintf(fp, "%s-restore --noflush <<'EOF'\n*raw\n", ipt);
+	fprintf(fp, ":%s - [0:0]\n:%s-out - [0:0]\n", chain, chain);
 
 	/* Everything addressed to a virtual address is loadd's. */
 	for (i = 0; i < pool->nsvc; i++) {
@@ -97,10 +96,9 @@ print_family(FILE *fp, const struct config *conf, int fam)
 		if (j < i)
 			continue;
 		addr_ntop(svc->family, &svc->vip, a, sizeof(a));
-		fprintf(fp, "%s -t raw -A %s -d %s -j CT --notrack\n", ipt,
-		    chain, a);
-		fprintf(fp, "%s -t raw -A %s -d %s -j NFQUEUE --queue-num %d\n",
-		    ipt, chain, a, conf->queue);
+		fprintf(fp, "-A %s -d %s -j CT --notrack\n", chain, a);
+		fprintf(fp, "-A %s -d %s -j NFQUEUE --queue-num %d\n", chain, a,
+		    conf->queue);
 	}
 	/* Replies from each real server's service port. */
 	for (i = 0; i < pool->nsrv; i++) {
@@ -109,11 +107,10 @@ print_family(FILE *fp, const struct config *conf, int fam)
 		if (srv->family != fam)
 			continue;
 		addr_ntop(srv->family, &srv->addr, a, sizeof(a));
-		fprintf(fp, "%s -t raw -A %s -s %s -p %s --sport %u -j CT "
-		    "--notrack\n", ipt, chain, a, protoname(svc->proto),
-		    srv->port);
-		fprintf(fp, "%s -t raw -A %s -s %s -p %s --sport %u -j NFQUEUE "
-		    "--queue-num %d\n", ipt, chain, a, protoname(svc->proto),
+		fprintf(fp, "-A %s -s %s -p %s --sport %u -j CT --notrack\n",
+		    chain, a, protoname(svc->proto), srv->port);
+		fprintf(fp, "-A %s -s %s -p %s --sport %u -j NFQUEUE "
+		    "--queue-num %d\n", chain, a, protoname(svc->proto),
 		    srv->port, conf->queue);
 	}
 	/* ICMP errors from each real server address, once per address. */
@@ -128,20 +125,25 @@ print_family(FILE *fp, const struct config *conf, int fam)
 		if (j < i)
 			continue;
 		addr_ntop(srv->family, &srv->addr, a, sizeof(a));
-		fprintf(fp, "%s -t raw -A %s -s %s -p %s -j CT --notrack\n",
-		    ipt, chain, a, icmp);
-		fprintf(fp, "%s -t raw -A %s -s %s -p %s -j NFQUEUE "
-		    "--queue-num %d\n", ipt, chain, a, icmp, conf->queue);
+		fprintf(fp, "-A %s -s %s -p %s -j CT --notrack\n", chain, a,
+		    icmp);
+		fprintf(fp, "-A %s -s %s -p %s -j NFQUEUE --queue-num %d\n",
+		    chain, a, icmp, conf->queue);
 	}
 	/* ICMP errors this host makes about forwarded packets. */
 	if (fam == 6)
 		for (i = 0; i < sizeof(err6) / sizeof(err6[0]); i++)
-			fprintf(fp, "%s -t raw -A %s-out -p icmpv6 "
-			    "--icmpv6-type %s -j NFQUEUE --queue-num %d\n",
-			    ipt, chain, err6[i], conf->queue);
+			fprintf(fp, "-A %s-out -p icmpv6 --icmpv6-type %s "
+			    "-j NFQUEUE --queue-num %d\n", chain, err6[i],
+			    conf->queue);
 	else
 		for (i = 0; i < sizeof(err4) / sizeof(err4[0]); i++)
-			fprintf(fp, "%s -t raw -A %s-out -p icmp --icmp-type "
-			    "%s -j NFQUEUE --queue-num %d\n", ipt, chain,
-			    err4[i], conf->queue);
+			fprintf(fp, "-A %s-out -p icmp --icmp-type %s "
+			    "-j NFQUEUE --queue-num %d\n", chain, err4[i],
+			    conf->queue);
+	fprintf(fp, "COMMIT\nEOF\n");
+	fprintf(fp, "%s -t raw -C PREROUTING -j %s 2>/dev/null || "
+	    "%s -t raw -I PREROUTING -j %s\n", ipt, chain, ipt, chain);
+	fprintf(fp, "%s -t raw -C OUTPUT -j %s-out 2>/dev/null || "
+	    "%s -t raw -I OUTPUT -j %s-out\n", ipt, chain, ipt, chain);
 }

@@ -47,9 +47,11 @@ sed -E 's/^#(service|ipaliasing|vip|protocol|ports|servers) =/\1 =/' \
     etc/loadd.conf > "$T/sample-all.conf"
 expect 0 '^configuration OK$' "-n on the sample with its service blocks uncommented" -- \
     $L -n -f "$T/sample-all.conf"
-expect 0 'ip6tables -t raw -A loadd-8670 -d 2001:db8::10 -j NFQUEUE' \
+expect 0 '^ip6tables-restore --noflush' \
     "-R prints ip6tables rules for an IPv6 service" -- $L -R -f "$T/sample-all.conf"
-expect 0 'iptables -t raw -A loadd-8670 -s 10.0.1.21 -p udp --sport 53 -j NFQUEUE' \
+expect 0 '^-A loadd-8670 -d 2001:db8::10 -j NFQUEUE' \
+    "-R queues the IPv6 virtual address" -- $L -R -f "$T/sample-all.conf"
+expect 0 '^-A loadd-8670 -s 10.0.1.21 -p udp --sport 53 -j NFQUEUE' \
     "-R prints UDP rules for a UDP service" -- $L -R -f "$T/sample-all.conf"
 expect 1 "unknown.conf:4: unknown key \"foo\"" "-n names file:line of an unknown key" -- \
     $L -n -f "$T/unknown.conf"

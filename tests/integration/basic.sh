@@ -29,6 +29,13 @@ if ! { lab_up && servers_up && loadd_conf && loadd_up; }; then
 	exit 1
 fi
 
+# 0. The rules can be applied again: the chain is replaced in one
+# transaction and the jump is not doubled.
+"$LOADD" -R -f "$TMP/loadd.conf" | ns_b sh -e
+j=$(ns_b iptables -t raw -S PREROUTING | grep -c 'loadd-8670')
+r=$(ns_b iptables -t raw -S loadd-8670 | grep -c NFQUEUE)
+check "[ $j -eq 1 ] && [ $r -eq 7 ]" "loadd -R | sh applied twice: one jump ($j), 7 queue rules ($r)"
+
 # 1. Every server gets its share: 300 requests, 100 +- 10 each.
 : > "$TMP/answers"
 i=0
