@@ -32,14 +32,15 @@ enum key {
 	K_DAEMON, K_TRANSPARENT, K_PROTOCOL, K_QUEUE,
 	K_MAXFLOWS, K_TO_EST, K_TO_TRANS, K_TO_UDP, K_QUEUE_MAXLEN,
 	K_FAILOPEN, K_PIDFILE, K_FACILITY, K_SERVICE, K_UNKNOWN_FLOW,
-	K_RESET_RATE, K_HASHKEY, K_MAGLEV_SIZE, K_NKEYS
+	K_RESET_RATE, K_HASHKEY, K_MAGLEV_SIZE, K_STICKY, K_STICKY_CLIENTS,
+	K_NKEYS
 };
 
 /* Keys that belong to a service; the others are global. */
 #define SERVICE_KEY(k)	((k) == K_SERVERS || (k) == K_IPALIASING || \
 			 (k) == K_PORTS || (k) == K_BALANCINGMODE || \
 			 (k) == K_PROTOCOL || (k) == K_HASHKEY || \
-			 (k) == K_MAGLEV_SIZE)
+			 (k) == K_MAGLEV_SIZE || (k) == K_STICKY)
 
 static const struct {
 	const char	*name;
@@ -71,6 +72,8 @@ static const struct {
 	{ "reset_rate",			K_RESET_RATE },
 	{ "hashkey",			K_HASHKEY },
 	{ "maglev_size",		K_MAGLEV_SIZE },
+	{ "sticky",			K_STICKY },
+	{ "sticky_clients",		K_STICKY_CLIENTS },
 };
 
 struct srvspec {
@@ -93,6 +96,7 @@ struct svcspec {
 	uint8_t		 proto;		/* 0: the default */
 	uint32_t	 hashkey;
 	uint32_t	 maglev_size;	/* 0: the default */
+	uint32_t	 sticky;	/* seconds; 0: off */
 	char		 method[64];
 	struct srvspec	*srv;
 	unsigned	 nsrv;
@@ -110,6 +114,7 @@ struct parse {
 	char		 method[64];	/* default method */
 	uint32_t	 hashkey;	/* default hash key */
 	uint32_t	 maglev_size;	/* default Maglev table size */
+	uint32_t	 sticky;	/* default persistence */
 };
 
 static int	 parse_uint(const char *, unsigned long, unsigned long,
@@ -327,6 +332,21 @@ parse_service_key(struct parse *ps, enum key key, const char *kname,
 			sp->hashkey = h;
 		break;
 	}
+	case K_STICKY:
+	{
+		unsigned long	 n;
+
+		if (parse_uint(v, 0, 30 * 86400, &n) == -1) {
+			cfg_error(&ps->cf, "sticky: \"%s\" is not a number of "
+			    "seconds (0..2592000)", v);
+			break;
+		}
+		if (sp == &ps->spec[0])
+			ps->sticky = (uint32_t)n;
+		else
+			sp->sticky = (uint32_t)n;
+		break;
+	}
 	case K_MAGLEV_SIZE:
 	{
 		unsigned long	 n;
@@ -450,6 +470,13 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 		    sizeof(conf->pidfile))
 			cfg_error(&ps->cf, "pidfile: path too long");
 		break;
+	case K_STICKY_CLIENTS:
+		if (parse_uint(v, 16, 1u << 24, &n) == -1)
+			cfg_error(&ps->cf, "sticky_clients: \"%s\" is not "
+			    "16..16777216", v);
+		else
+			conf->sticky_clients = (uint32_t)n;
+		break;
 	case K_UNKNOWN_FLOW:
 		if (strcasecmp(v, "drop") == 0)
 			conf->unknown_reset = 0;
@@ -495,6 +522,7 @@ config_load(struct config *conf, const char *path,
 	conf->maxflows = LOADD_MAXFLOWS;
 	conf->queue_maxlen = LOADD_QUEUE_MAXLEN;
 	conf->reset_rate = LOADD_RESET_RATE;
+	conf->sticky_clients = LOADD_STICKY_CLIENTS;
 	conf->timeout[FC_HALFOPEN] = 240;
 	conf->timeout[FC_CLOSING] = 240;
 	conf->timeout[FC_ESTABLISHED] = 7440;
@@ -696,6 +724,10 @@ build(struct parse *ps)
 			    sp->hashkey : ps->hashkey;
 			svc->maglev_size = sp->maglev_size ? sp->maglev_size :
 			    ps->maglev_size;
+			svc->sticky = sp->seen[K_STICKY] && sp->line ?
+			    sp->sticky : ps->sticky;
+			if (svc->sticky)
+				conf->sticky_any = 1;
 			strlcpy(svc->label, sp->line ? sp->name : "default",
 			    sizeof(svc->label));
 			addr_ntop(svc->family, &svc->vip, a, sizeof(a));

@@ -19,6 +19,7 @@
 #define LOADD_MAXFLOWS_LIMIT	(1u << 28)
 #define LOADD_QUEUE_MAXLEN	4096
 #define LOADD_RESET_RATE	1000
+#define LOADD_STICKY_CLIENTS	65536
 
 struct sched_method;
 
@@ -31,6 +32,8 @@ struct config {
 	int		 failopen;
 	int		 unknown_reset;	/* unknown_flow = reset */
 	uint32_t	 reset_rate;
+	uint32_t	 sticky_clients;	/* persistence table size */
+	int		 sticky_any;	/* some service has sticky */
 	uint32_t	 queue_maxlen;
 	uint32_t	 maxflows;
 	uint32_t	 timeout[FC_N];

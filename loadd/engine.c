@@ -98,10 +98,18 @@ engine_init(struct engine *e, struct pool *pool, uint32_t maxflows,
 	return (0);
 }
 
+int
+engine_set_sticky(struct engine *e, uint32_t entries)
+{
+	sticky_free(&e->sticky);
+	return (sticky_init(&e->sticky, entries, e->ft.seed ^ 0x5717c4));
+}
+
 void
 engine_free(struct engine *e)
 {
 	flowtab_free(&e->ft);
+	sticky_free(&e->sticky);
 	reset_free(e->reset);
 	e->reset = NULL;
 }
@@ -127,14 +135,24 @@ flow_inactive(struct engine *e, const struct flow *f)
 		e->pool->svc[f->svc].flows_active--;
 }
 
-/* A flow is leaving the table. */
+/*
+ * A flow is leaving the table.  A persistent client's time starts again:
+ * it stays with its server for sticky seconds after its last connection
+ * ended, not after it began.
+ */
 static void
 engine_release(void *arg, const struct flow *f)
 {
 	struct engine	*e = arg;
+	union addr	 a;
 
 	if (f->cls != FC_CLOSING)
 		flow_inactive(e, f);
+	if (f->svc < e->pool->nsvc && e->pool->svc[f->svc].sticky &&
+	    sticky_get(&e->sticky, memcpy(&a, f->caddr, sizeof(a)), f->svc,
+	    e->now, e->pool->svc[f->svc].sticky) == f->srv)
+		sticky_put(&e->sticky, &a, f->svc, f->srv, e->now,
+		    e->pool->svc[f->svc].sticky);
 }
 
 static inline void
@@ -342,7 +360,17 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		}
 	}
 	if (f == NULL) {
-		pick = svc->method->pick(pool, svc, p, now);
+		pick = -1;
+		if (svc->sticky && !recover) {
+			pick = sticky_get(&e->sticky, &p->src, si, now,
+			    svc->sticky);
+			if (pick >= 0 && ((unsigned)pick >= pool->nsrv ||
+			    pool->srv[pick].svc != si ||
+			    !sched_usable(pool, (unsigned)pick)))
+				pick = -1;
+		}
+		if (pick < 0)
+			pick = svc->method->pick(pool, svc, p, now);
 		if (pick < 0) {
 			drop_svc(e, pb, svc, DROP_NOSERVER);
 			return;
@@ -359,6 +387,9 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		f->synms[2] = (uint8_t)(e->ms >> 16);
 		if (recover)
 			e->st.recovered++;
+		if (svc->sticky)
+			sticky_put(&e->sticky, &p->src, si, (uint16_t)pick,
+			    now, svc->sticky);
 		srv = &pool->srv[pick];
 		srv->flows_active++;
 		srv->flows_total++;

@@ -12,6 +12,7 @@
 #include "flow.h"
 #include "pkt.h"
 #include "pool.h"
+#include "sticky.h"
 
 enum verdict {
 	V_ACCEPT = 0,		/* pass unchanged */
@@ -56,6 +57,7 @@ struct resetter;
 struct engine {
 	struct pool		*pool;
 	struct resetter		*reset;	/* NULL: unknown flows are dropped */
+	struct sticky		 sticky;	/* persistence: client -> server */
 	struct flowtab		 ft;
 	struct engine_stats	 st;
 	uint32_t		 now;
@@ -67,6 +69,8 @@ struct engine {
 int		 engine_init(struct engine *, struct pool *, uint32_t maxflows,
 		    const uint32_t timeouts[FC_N], uint32_t seed);
 void		 engine_free(struct engine *);
+/* A client table of this many entries for services with sticky set. */
+int		 engine_set_sticky(struct engine *, uint32_t entries);
 /* Answer mid-stream packets of unknown flows with a RST (r owned by e). */
 void		 engine_set_reset(struct engine *, struct resetter *);
 #define ENGINE_BATCH	64

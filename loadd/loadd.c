@@ -217,7 +217,10 @@ run_replay(struct config *conf, const char *rpath, const char *wpath)
 		    conf->maxflows);
 		return (1);
 	}
-	if (conf->unknown_reset && enable_reset(&e, conf) == -1) {
+	if ((conf->unknown_reset && enable_reset(&e, conf) == -1) ||
+	    (conf->sticky_any &&
+	    engine_set_sticky(&e, conf->sticky_clients) == -1)) {
+		warnx("cannot set up the engine");
 		io.ops->close(&io);
 		engine_free(&e);
 		return (1);
@@ -276,6 +279,9 @@ run_live(struct config *conf, struct pidfh *pfh)
 		    conf->maxflows);
 	if (conf->unknown_reset && enable_reset(&e, conf) == -1)
 		exit(1);
+	if (conf->sticky_any &&
+	    engine_set_sticky(&e, conf->sticky_clients) == -1)
+		errx(1, "cannot allocate the persistence table");
 	if (io.ops->open(&io) == -1) {
 		io.ops->close(&io);
 		engine_free(&e);

@@ -28,7 +28,8 @@ if ! { lab_up && servers_up; }; then
 	exit 1
 fi
 
-# use METHOD SERVERS: (re)starts loadd with that method and server list.
+# use METHOD SERVERS [EXTRA]: (re)starts loadd with that method, server
+# list and an extra configuration line.
 use() {
 	if [ -n "${LOADD_PID:-}" ]; then
 		kill "$LOADD_PID"
@@ -39,6 +40,7 @@ ipaliasing = $VIP
 ports = 80
 servers = $2
 balancingmode = $1
+${3:-}
 CONF
 	loadd_up
 }
@@ -107,6 +109,20 @@ for src in 198.18.0.2 198.18.0.3 198.18.0.4; do
 	check "[ $d -eq 1 ] && ! grep -q fail '$TMP/sh'" \
 	    "sourcehash: 15 requests from $src all went to $(head -1 "$TMP/sh")"
 done
+
+# sticky: round-robin would rotate, persistence keeps each client on the
+# server it had; the three client addresses share out over the servers.
+use roundrobin "198.18.1.11, 198.18.1.12, 198.18.1.13" "sticky = 300" || exit 1
+: > "$TMP/firsts"
+for src in 198.18.0.2 198.18.0.3 198.18.0.4; do
+	requests 10 "$TMP/st" --interface "$src"
+	d=$(sort -u "$TMP/st" | wc -l)
+	head -1 "$TMP/st" >> "$TMP/firsts"
+	check "[ $d -eq 1 ] && ! grep -q fail '$TMP/st'" \
+	    "sticky = 300: 10 round-robin requests from $src all went to $(head -1 "$TMP/st")"
+done
+d=$(sort -u "$TMP/firsts" | wc -l)
+check "[ $d -ge 2 ]" "sticky: the clients were not all sent to one server ($d servers)"
 
 # maglev: downloads survive a restart of loadd, each on the server the
 # hash gives (the new loadd has no state: stateless recovery).
