@@ -8,6 +8,8 @@
  * with its own ipaliasing, ports, servers, protocol and balancingmode;
  * balancingmode and protocol at the top are the default of every service.
  */
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -81,8 +83,11 @@ struct srvspec {
 	uint16_t	 port;		/* 0: the service's port */
 	uint16_t	 weight;
 	uint8_t		 family;
+	uint8_t		 prefix;	/* a network (bitmask); 0: a host */
 	unsigned	 line;
 };
+
+#define BITMASK_MAXHOSTBITS	10	/* 1024 servers */
 
 /* One service block as written: a virtual address and its ports. */
 struct svcspec {
@@ -127,6 +132,7 @@ static void	 parse_global_key(struct parse *, enum key, const char *,
 		    char *);
 static void	 new_service(struct parse *, const char *);
 static int	 check_spec(struct parse *, struct svcspec *);
+static int	 expand_bitmask(struct parse *, struct svcspec *);
 static int	 build(struct parse *);
 static const char *spec_name(const struct svcspec *, char *, size_t);
 
@@ -149,7 +155,7 @@ parse_uint(const char *s, unsigned long min, unsigned long max,
 static void
 parse_servers(struct parse *ps, struct svcspec *sp, char *v)
 {
-	char		*item, *w, *save;
+	char		*item, *w, *save, *slash;
 	struct srvspec	*s;
 	unsigned long	 weight;
 	void		*n;
@@ -178,6 +184,16 @@ parse_servers(struct parse *ps, struct svcspec *sp, char *v)
 		s->weight = 1;
 		s->line = ps->cf.line;
 		w = strtok_r(item, " \t", &save);
+		if ((slash = strchr(w, '/')) != NULL) {
+			/* A network, for the bitmask method. */
+			*slash = '\0';
+			if (parse_uint(slash + 1, 1, 128, &weight) == -1) {
+				cfg_error(&ps->cf, "servers: \"%s\" is not a "
+				    "prefix length", slash + 1);
+				continue;
+			}
+			s->prefix = (uint8_t)weight;
+		}
 		if ((s->family = (uint8_t)addr_parse(w, &s->addr, &s->port))
 		    == 0) {
 			cfg_error(&ps->cf, "servers: \"%s\" is not an address "
@@ -597,6 +613,81 @@ spec_name(const struct svcspec *sp, char *buf, size_t len)
 	return (buf);
 }
 
+/*
+ * The bitmask method takes its servers as one network, "10.0.1.0/29", and
+ * every address of it is a server (pf does the same: the client's host
+ * bits are grafted onto the network).  Anything else is an error.
+ */
+static int
+expand_bitmask(struct parse *ps, struct svcspec *sp)
+{
+	struct cfgfile	*cf = &ps->cf;
+	const char	*m = sp->method[0] ? sp->method : ps->method;
+	int		 bitmask = m[0] != '\0' &&
+			    sched_find(m) == sched_find("bitmask");
+	struct srvspec	 net, *s;
+	unsigned	 i, hostbits, n, maxpfx;
+	uint32_t	 low, mask;
+
+	for (i = 0; i < sp->nsrv; i++)
+		if (sp->srv[i].prefix != 0)
+			break;
+	if (i == sp->nsrv) {
+		if (bitmask) {
+			cf->line = sp->seen[K_SERVERS];
+			cfg_error(cf, "servers: the bitmask method needs a "
+			    "network, as \"servers = 10.0.1.0/29\"");
+			return (-1);
+		}
+		return (0);
+	}
+	cf->line = sp->srv[i].line;
+	if (!bitmask) {
+		cfg_error(cf, "servers: a network is only for "
+		    "\"balancingmode = bitmask\"");
+		return (-1);
+	}
+	if (sp->nsrv != 1) {
+		cfg_error(cf, "servers: the bitmask method takes one network "
+		    "and nothing else");
+		return (-1);
+	}
+	net = sp->srv[0];
+	maxpfx = net.family == 4 ? 32 : 128;
+	if (net.prefix > maxpfx || maxpfx - net.prefix > BITMASK_MAXHOSTBITS) {
+		cfg_error(cf, "servers: a bitmask network has %u to %u bits of "
+		    "prefix (at most %d servers)", maxpfx - BITMASK_MAXHOSTBITS,
+		    maxpfx, 1 << BITMASK_MAXHOSTBITS);
+		return (-1);
+	}
+	hostbits = maxpfx - net.prefix;
+	n = 1u << hostbits;
+	mask = n - 1;
+	low = ntohl(net.addr.w[net.family == 4 ? 0 : 3]);
+	if (low & mask) {
+		cfg_error(cf, "servers: %s/%u is not a network: host bits are "
+		    "set", addr_ntop(net.family, &net.addr, (char [ADDR_STRLEN]){
+		    0 }, ADDR_STRLEN), net.prefix);
+		return (-1);
+	}
+	if (n > sp->srvcap) {
+		if ((s = reallocarray(sp->srv, n, sizeof(*s))) == NULL) {
+			cfg_error(cf, "out of memory");
+			return (-1);
+		}
+		sp->srv = s;
+		sp->srvcap = n;
+	}
+	for (i = 0; i < n; i++) {
+		s = &sp->srv[i];
+		*s = net;
+		s->prefix = 0;
+		s->addr.w[net.family == 4 ? 0 : 3] = htonl(low | i);
+	}
+	sp->nsrv = n;
+	return (0);
+}
+
 /* Checks one service block on its own. */
 static int
 check_spec(struct parse *ps, struct svcspec *sp)
@@ -628,6 +719,8 @@ check_spec(struct parse *ps, struct svcspec *sp)
 			cfg_error(cf, "%sno real servers", sn);
 	}
 	if (cf->errors != errors)
+		goto out;
+	if (expand_bitmask(ps, sp) == -1)
 		goto out;
 
 	for (i = 0; i < sp->nsrv; i++) {

@@ -40,6 +40,7 @@ static void	 stats_log(const struct engine *, const struct pktio *);
 static void	 drops_format(char *, size_t, const uint64_t *);
 static int	 run_replay(struct config *, const char *, const char *);
 static int	 enable_reset(struct engine *, const struct config *);
+static void	 note_methods(const struct config *);
 static int	 run_live(struct config *, struct pidfh *);
 
 static void
@@ -180,6 +181,28 @@ stats_log(const struct engine *e, const struct pktio *io)
 	}
 }
 
+/* Says what the agent-based methods do while no agent reports. */
+static void
+note_methods(const struct config *conf)
+{
+	const struct service	*svc;
+	unsigned		 i;
+
+	for (i = 0; i < conf->pool.nsvc; i++) {
+		svc = &conf->pool.svc[i];
+		if (!sched_needs_agents(svc->method))
+			continue;
+		log_notice("service %s %s: %s: no agent reports (lmd is not "
+		    "part of this loadd yet): balancing %s", svc->label,
+		    svc->name, svc->method->name,
+		    strcmp(svc->method->name, "leastload") == 0 ?
+		    "as wlc (active flows per weight)" :
+		    strcmp(svc->method->name, "loadsharing") == 0 ?
+		    "by configured weights (wrr)" :
+		    "on active flows, response time and weights only");
+	}
+}
+
 static int
 enable_reset(struct engine *e, const struct config *conf)
 {
@@ -225,6 +248,8 @@ run_replay(struct config *conf, const char *rpath, const char *wpath)
 		engine_free(&e);
 		return (1);
 	}
+	if (log_getverbose() > 0)
+		note_methods(conf);
 	while (!io.eof) {
 		if ((n = io.ops->recv(&io, pb, PKTIO_BATCH)) <= 0)
 			continue;
@@ -304,6 +329,7 @@ run_live(struct config *conf, struct pidfh *pfh)
 	}
 	if (pfh != NULL)
 		pidfile_write(pfh);
+	note_methods(conf);
 	log_notice("started: %u service(s), %u server(s), method %s, "
 	    "queue %d, %u flows", conf->pool.nsvc, conf->pool.nsrv,
 	    conf->method->name, conf->queue, conf->maxflows);

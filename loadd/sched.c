@@ -9,6 +9,8 @@
  * nq; nginx's smooth weighted round-robin; HAProxy's power of two random
  * choices; pf's source-hash; Maglev (NSDI 2016) with Katran's weights.
  */
+#include <arpa/inet.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,10 @@ static int	 pick_responsetime(struct pool *, struct service *,
 static int	 pick_maglev(struct pool *, struct service *,
 		    const struct pkt *, uint32_t);
 static int	 setup_maglev(struct pool *, struct service *);
+static int	 pick_bitmask(struct pool *, struct service *,
+		    const struct pkt *, uint32_t);
+static int	 pick_intl(struct pool *, struct service *, const struct pkt *,
+		    uint32_t);
 
 static const struct sched_method methods[] = {
 	{ "roundrobin", "roundrobbin",
@@ -87,6 +93,23 @@ static const struct sched_method methods[] = {
 	{ "maglev", "mh",
 	    "Maglev consistent hash of the flow; stateless recovery",
 	    pick_maglev, setup_maglev, 1 },
+	{ "bitmask", NULL,
+	    "pf's bitmask: the client's host bits pick the server",
+	    pick_bitmask, NULL, 0 },
+	/*
+	 * The methods of the original loadd that live on agent reports.
+	 * Until lmd reports (its own piece of work), they run on what loadd
+	 * measures itself; loadd says so at start-up.
+	 */
+	{ "leastload", NULL,
+	    "least agent-reported load; without agents: wlc",
+	    pick_wlc, NULL, 0 },
+	{ "loadsharing", NULL,
+	    "weights scaled by agent reports; without agents: wrr",
+	    pick_wrr, NULL, 0 },
+	{ "intlloadsharing", NULL,
+	    "least (flows + 1) x (response time + 1 ms) / weight, and agents",
+	    pick_intl, NULL, 0 },
 };
 
 #define NMETHODS	(sizeof(methods) / sizeof(methods[0]))
@@ -510,7 +533,7 @@ sched_is_prime(uint32_t n)
 
 	if (n < 2)
 		return (0);
-	for (d = 2; d * d <= n; d++)
+	for (d = 2; (uint64_t)d * d <= n; d++)
 		if (n % d == 0)
 			return (0);
 	return (1);
@@ -526,6 +549,21 @@ sched_is_prime(uint32_t n)
  * same table, and a flow finds the same server on any of them or after a
  * restart.  Removing one of N servers moves about 1/N of the entries.
  */
+/* Orders servers by address and port, for a fill that ignores config order. */
+static const struct pool *sort_pool;
+
+static int
+server_cmp(const void *a, const void *b)
+{
+	const struct server *x = &sort_pool->srv[*(const uint16_t *)a];
+	const struct server *y = &sort_pool->srv[*(const uint16_t *)b];
+	int		 c;
+
+	if ((c = memcmp(x->addr.b, y->addr.b, sizeof(x->addr.b))) != 0)
+		return (c);
+	return ((int)x->port - (int)y->port);
+}
+
 static int
 setup_maglev(struct pool *p, struct service *svc)
 {
@@ -534,8 +572,9 @@ setup_maglev(struct pool *p, struct service *svc)
 	uint32_t	 off[POOL_MAXSERVERS], skip[POOL_MAXSERVERS];
 	uint32_t	 next[POOL_MAXSERVERS], acc[POOL_MAXSERVERS];
 	uint32_t	 filled = 0, wmax = 0, j, c;
-	unsigned	 i, n = svc->nsrv;
+	unsigned	 i, k, n = svc->nsrv;
 	uint8_t		*taken;
+	uint16_t	 order[POOL_MAXSERVERS];
 
 	if (svc->maglev == NULL) {
 		svc->maglev_size = M;
@@ -561,8 +600,17 @@ setup_maglev(struct pool *p, struct service *svc)
 		free(taken);
 		return (0);
 	}
+	/*
+	 * Who claims first in a round decides a contested entry: go by
+	 * address, so that the configuration's order does not matter.
+	 */
+	for (i = 0; i < n; i++)
+		order[i] = (uint16_t)(svc->first + i);
+	sort_pool = p;
+	qsort(order, n, sizeof(order[0]), server_cmp);
 	while (filled < M) {
-		for (i = 0; i < n && filled < M; i++) {
+		for (k = 0; k < n && filled < M; k++) {
+			i = order[k] - svc->first;
 			if (!sched_usable(p, svc->first + i))
 				continue;
 			acc[i] += p->srv[svc->first + i].weight;
@@ -623,4 +671,70 @@ pick_maglev(struct pool *p, struct service *svc, const struct pkt *pk,
 	if (i >= 0 && !sched_usable(p, (unsigned)i))
 		return (-1);
 	return (i);
+}
+
+/*
+ * pf's bitmask pool: the servers are a network, and the client address's
+ * host bits name the server (client 198.51.100.13 on 10.0.1.0/29 goes to
+ * 10.0.1.5).  A server that takes no new flows passes its clients to the
+ * next one that does.
+ */
+static int
+pick_bitmask(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	uint32_t	 host;
+	unsigned	 n, i;
+
+	(void)now;
+	if (pk == NULL || svc->nsrv == 0)
+		return (-1);
+	host = ntohl(svc->family == 6 ? pk->src.w[3] : pk->src.w[0]);
+	for (n = 0; n < svc->nsrv; n++) {
+		i = svc->first + (host + n) % svc->nsrv;
+		if (sched_usable(p, i))
+			return ((int)i);
+	}
+	return (-1);
+}
+
+/*
+ * "Intelligent load sharing": least (active flows + 1) x (response time
+ * in ms + 1) / weight.  Agent load will multiply in when lmd reports.
+ */
+static int
+pick_intl(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	unsigned	 n, i, best = 0;
+	uint64_t	 c, bc = 0, bw = 1;
+	int		 found = 0;
+
+	(void)pk;
+	(void)now;
+	for (n = 0; n < svc->nsrv; n++) {
+		i = svc->first + (svc->rr_next + n) % svc->nsrv;
+		if (!sched_usable(p, i))
+			continue;
+		c = (p->srv[i].flows_active + 1) *
+		    (uint64_t)(p->srv[i].rtt_us / 1000 + 1);
+		if (!found || c * bw < bc * p->srv[i].weight) {
+			best = i;
+			bc = c;
+			bw = p->srv[i].weight;
+			found = 1;
+		}
+	}
+	if (!found)
+		return (-1);
+	svc->rr_next = best - svc->first + 1;
+	return ((int)best);
+}
+
+int
+sched_needs_agents(const struct sched_method *m)
+{
+	return (m->pick == pick_wlc && strcmp(m->name, "leastload") == 0) ||
+	    strcmp(m->name, "loadsharing") == 0 ||
+	    strcmp(m->name, "intlloadsharing") == 0;
 }
