@@ -46,6 +46,10 @@ LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) -lm
 ifeq ($(UNAME_S),Linux)
 LOADD_SRCS	+= loadd/pktio_nfq.c
 LOADD_LIBS	+= $(LIBS_NFQ)
+else
+# FreeBSD: divert(4); pidfile_open comes from libutil, not libbsd.
+LOADD_SRCS	+= loadd/pktio_divert.c
+LIBS_BSD	:= -lutil
 endif
 
 UNIT_SRCS	= $(wildcard tests/unit/*.c)
@@ -56,7 +60,10 @@ UNIT_OBJS	= $(UNIT_SRCS:%.c=$(O)/obj/%.o)
 
 PROGS		= $(O)/loadd
 TESTPROGS	= $(O)/check_unit $(O)/gen_fixtures $(O)/verify_replay \
-		  $(O)/pktflood $(O)/nfdelay $(O)/engine_bench
+		  $(O)/pktflood $(O)/engine_bench
+ifeq ($(UNAME_S),Linux)
+TESTPROGS	+= $(O)/nfdelay $(O)/loadd-divemu $(O)/divemu
+endif
 
 all: $(PROGS)
 
@@ -81,6 +88,21 @@ $(O)/verify_replay: $(O)/obj/tests/replay/verify_replay.o $(COMMON_OBJS)
 $(O)/pktflood: $(O)/obj/tests/tools/pktflood.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NET)
 
+# loadd with the FreeBSD divert backend over an emulated divert socket,
+# and the emulator that plays the kernel (tests/divert/).
+DIVEMU_SRCS	= $(filter-out loadd/pktio_nfq.c,$(LOADD_SRCS)) \
+		  loadd/pktio_divert.c loadd/loadd.c $(COMMON_SRCS)
+
+$(O)/obj-divemu/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DDIVERT_EMULATION -MMD -MP -c -o $@ $<
+
+$(O)/loadd-divemu: $(DIVEMU_SRCS:%.c=$(O)/obj-divemu/%.o)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LOADD_LIBS)
+
+$(O)/divemu: $(O)/obj/tests/divert/divemu.o $(COMMON_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_PCAP)
+
 $(O)/nfdelay: $(O)/obj/tests/tools/nfdelay.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NFQ)
 
@@ -90,6 +112,7 @@ check: tests
 	$(O)/check_unit || rc=1; \
 	O=$(O) sh tests/cli/run.sh || rc=1; \
 	O=$(O) sh tests/replay/run.sh || rc=1; \
+	if [ -x $(O)/divemu ]; then O=$(O) sh tests/divert/run.sh || rc=1; fi; \
 	exit $$rc
 
 # Integration tests in network namespaces (root; real peers).
@@ -162,4 +185,4 @@ clean:
 .PHONY: all tests check check-integration demo install uninstall clean \
 	fuzz fuzz-bins fuzz-replay bench
 
--include $(shell find $(O)/obj -name "*.d" 2>/dev/null)
+-include $(shell find $(O)/obj $(O)/obj-divemu -name "*.d" 2>/dev/null)

@@ -360,6 +360,15 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		}
 	}
 	if (f == NULL) {
+		/*
+		 * No room is known before the method is asked, so that a
+		 * refused connection does not use up a server's turn.
+		 */
+		if (!flow_room(&e->ft)) {
+			e->ft.st.full++;
+			drop_svc(e, pb, svc, DROP_TABLEFULL);
+			return;
+		}
 		pick = -1;
 		if (svc->sticky && !recover) {
 			pick = sticky_get(&e->sticky, &p->src, si, now,

@@ -203,6 +203,14 @@ flow_remove(struct flowtab *ft, struct flow *f)
 	flow_release(ft, f);
 }
 
+int
+flow_room(const struct flowtab *ft)
+{
+	return (ft->freelist != FLOW_NIL ||
+	    ft->list[FC_HALFOPEN].head != FLOW_NIL ||
+	    ft->list[FC_CLOSING].head != FLOW_NIL);
+}
+
 struct flow *
 flow_insert(struct flowtab *ft, uint32_t hash, const union addr *a,
     uint16_t cport, uint16_t svc, uint16_t srv, uint8_t state, uint32_t now)

@@ -104,6 +104,8 @@ struct flow	*flow_insert(struct flowtab *, uint32_t hash,
 		    const union addr *, uint16_t cport, uint16_t svc,
 		    uint16_t srv, uint8_t state, uint32_t now);
 void		 flow_remove(struct flowtab *, struct flow *);
+/* Whether flow_insert() would find room (free, or an entry to evict). */
+int		 flow_room(const struct flowtab *);
 void		 flow_set_state(struct flowtab *, struct flow *, uint8_t state,
 		    uint32_t now);
 /* Expires idle entries, looking at no more than budget entries. */

@@ -47,7 +47,8 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: loadd [-dhnRtv] [-b method] [-f file] [-p port]\n"
+	    "usage: loadd [-dhntv] [-b method] [-f file] [-p port]\n"
+	    "       loadd -R [-f file] [-p port] [iptables | ipfw]\n"
 	    "       loadd [-v] [-b method] [-f file] -r in.pcap -w out.pcap\n"
 	    "\n"
 	    "  -f file    configuration file (default %s)\n"
@@ -61,6 +62,7 @@ usage(FILE *fp, int status)
 	    "  -n         check the configuration and exit\n"
 	    "  -R         print the firewall rules the configuration needs "
 	    "and exit\n"
+	    "             (iptables on Linux, ipfw on FreeBSD, or as named)\n"
 	    "  -r file    replay: read packets from a capture ...\n"
 	    "  -w file    ... and write the rewritten ones to this capture\n"
 	    "  -h         this help\n"
@@ -288,11 +290,14 @@ run_live(struct config *conf, struct pidfh *pfh)
 	uint32_t	 now, lasttick = 0;
 	int		 n, loops, rc = 0;
 
-#ifdef __linux__
 	memset(&io, 0, sizeof(io));
-	io.ops = &pktio_nfq_ops;
-#else
-	errx(1, "no packet I/O backend for this system yet");
+	io.ops = &PKTIO_LIVE;
+#if !defined(__linux__) || defined(DIVERT_EMULATION)
+	for (n = 0; n < (int)conf->pool.nsvc; n++)
+		if (conf->pool.svc[n].family == 6)
+			errx(1, "service %s %s: divert(4) carries IPv4 only; "
+			    "IPv6 services need Linux and NFQUEUE",
+			    conf->pool.svc[n].label, conf->pool.svc[n].name);
 #endif
 	io.queue = (unsigned)conf->queue;
 	io.queue_maxlen = conf->queue_maxlen;
@@ -385,6 +390,11 @@ main(int argc, char *argv[])
 	struct pidfh		*pfh = NULL;
 	const char		*path = LOADD_CONF, *rpath = NULL, *wpath = NULL;
 	const char		*pidpath;
+#if defined(__linux__) && !defined(DIVERT_EMULATION)
+	const char		*rulesfor = "iptables";
+#else
+	const char		*rulesfor = "ipfw";
+#endif
 	int			 ch, checkonly = 0, printrules = 0, rc;
 	pid_t			 other;
 	char			*end;
@@ -443,6 +453,13 @@ main(int argc, char *argv[])
 			usage(stderr, 1);
 		}
 	}
+	/* -R takes the firewall's name as an operand: iptables or ipfw. */
+	if (printrules && optind == argc - 1) {
+		rulesfor = argv[optind++];
+		if (strcmp(rulesfor, "ipfw") != 0 &&
+		    strcmp(rulesfor, "iptables") != 0)
+			errx(1, "-R %s: rules for iptables or ipfw", rulesfor);
+	}
 	if (optind != argc)
 		usage(stderr, 1);
 	if ((rpath == NULL) != (wpath == NULL))
@@ -457,7 +474,10 @@ main(int argc, char *argv[])
 		exit(0);
 	}
 	if (printrules) {
-		rules_print_iptables(stdout, &conf);
+		if (strcmp(rulesfor, "ipfw") == 0)
+			rules_print_ipfw(stdout, &conf);
+		else
+			rules_print_iptables(stdout, &conf);
 		config_free(&conf);
 		exit(0);
 	}

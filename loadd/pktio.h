@@ -47,8 +47,15 @@ struct pktio_ops {
 };
 
 extern const struct pktio_ops	pktio_pcap_ops;
-#ifdef __linux__
+#if defined(__linux__) && !defined(DIVERT_EMULATION)
 extern const struct pktio_ops	pktio_nfq_ops;
+#define PKTIO_LIVE	pktio_nfq_ops
+#else
+extern const struct pktio_ops	pktio_divert_ops;
+#define PKTIO_LIVE	pktio_divert_ops
+#endif
+#ifdef DIVERT_EMULATION
+const char	*divert_emulation_path(unsigned, int);
 #endif
 
 #endif

@@ -147,3 +147,79 @@ print_family(FILE *fp, const struct config *conf, int fam)
 	fprintf(fp, "%s -t raw -C OUTPUT -j %s-out 2>/dev/null || "
 	    "%s -t raw -I OUTPUT -j %s-out\n", ipt, chain, ipt, chain);
 }
+
+/*
+ * FreeBSD: ipfw divert rules.  They are built in a staging set and swapped
+ * in with "ipfw set swap", which is atomic, for the same reason the
+ * iptables rules are restored in one transaction: no moment in which
+ * balanced traffic passes untranslated.  divert(4) carries IPv4 only.
+ */
+void
+rules_print_ipfw(FILE *fp, const struct config *conf)
+{
+	const struct pool	*pool = &conf->pool;
+	const struct service	*svc;
+	const struct server	*srv;
+	char			 a[ADDR_STRLEN];
+	unsigned		 i, j, rule = (unsigned)conf->queue;
+	int			 live = 30, staging = 31;
+
+	if (rule == 0 || rule > 65000)
+		rule = 8670;
+	fprintf(fp, "# loadd: ipfw rules for %s, divert port %d, in set %d\n",
+	    conf->path, conf->queue, live);
+	fprintf(fp, "# remove with: ipfw -q delete set %d\n", live);
+	fprintf(fp, "sysctl net.inet.ip.forwarding=1\n");
+	fprintf(fp, "ipfw -q set disable %d\n", staging);
+	fprintf(fp, "ipfw -q delete set %d\n", staging);
+	for (i = 0; i < pool->nsvc; i++) {
+		svc = &pool->svc[i];
+		if (svc->family != 4) {
+			fprintf(fp, "# service %s %s: divert(4) carries IPv4 "
+			    "only; IPv6 services need Linux and NFQUEUE\n",
+			    svc->label, svc->name);
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if (pool->svc[j].family == 4 &&
+			    addr_eq(&pool->svc[j].vip, &svc->vip))
+				break;
+		if (j < i)
+			continue;
+		addr_ntop(4, &svc->vip, a, sizeof(a));
+		fprintf(fp, "ipfw -q add %u set %d reass all from any to %s in\n",
+		    rule, staging, a);
+		fprintf(fp, "ipfw -q add %u set %d divert %d ip from any to %s "
+		    "in\n", rule + 1, staging, conf->queue, a);
+	}
+	for (i = 0; i < pool->nsrv; i++) {
+		srv = &pool->srv[i];
+		svc = &pool->svc[srv->svc];
+		if (srv->family != 4)
+			continue;
+		addr_ntop(4, &srv->addr, a, sizeof(a));
+		fprintf(fp, "ipfw -q add %u set %d divert %d %s from %s %u to "
+		    "any in\n", rule + 2, staging, conf->queue,
+		    protoname(svc->proto), a, srv->port);
+	}
+	for (i = 0; i < pool->nsrv; i++) {
+		srv = &pool->srv[i];
+		if (srv->family != 4)
+			continue;
+		for (j = 0; j < i; j++)
+			if (pool->srv[j].family == 4 &&
+			    addr_eq(&pool->srv[j].addr, &srv->addr))
+				break;
+		if (j < i)
+			continue;
+		addr_ntop(4, &srv->addr, a, sizeof(a));
+		fprintf(fp, "ipfw -q add %u set %d divert %d icmp from %s to any "
+		    "in icmptypes 3,4,11,12\n", rule + 3, staging, conf->queue,
+		    a);
+	}
+	fprintf(fp, "ipfw -q add %u set %d divert %d icmp from me to any out "
+	    "icmptypes 3,4,11,12\n", rule + 4, staging, conf->queue);
+	fprintf(fp, "ipfw -q set swap %d %d\n", live, staging);
+	fprintf(fp, "ipfw -q set enable %d\n", live);
+	fprintf(fp, "ipfw -q delete set %d\n", staging);
+}

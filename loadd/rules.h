@@ -6,5 +6,6 @@
 struct config;
 
 void	 rules_print_iptables(FILE *, const struct config *);
+void	 rules_print_ipfw(FILE *, const struct config *);
 
 #endif

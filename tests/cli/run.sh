@@ -71,12 +71,30 @@ expect 1 'needs both -r' "-r without -w" -- $L -r x.pcap -f "$T/good.conf"
 expect 0 'configuration OK' "-t is accepted" -- $L -t -n -f "$T/good.conf"
 
 # -R for the sample configuration is what ipfw-rules/loadd.iptables shows.
-$L -R -f etc/loadd.conf | grep -v '^#' > "$T/rules"
+$L -R -f etc/loadd.conf iptables | grep -v '^#' > "$T/rules"
 if grep -v '^#' ipfw-rules/loadd.iptables | cmp -s - "$T/rules"; then
 	ok "ipfw-rules/loadd.iptables matches loadd -R for etc/loadd.conf"
 else
 	notok "ipfw-rules/loadd.iptables differs from loadd -R for etc/loadd.conf"
 fi
+if $L -R -f etc/loadd.conf ipfw | grep -v '^#' > "$T/ipfw" &&
+    grep -v '^#' ipfw-rules/loadd.ipfw | cmp -s - "$T/ipfw"; then
+	ok "ipfw-rules/loadd.ipfw matches loadd -R ipfw for etc/loadd.conf"
+else
+	notok "ipfw-rules/loadd.ipfw differs from loadd -R ipfw for etc/loadd.conf"
+fi
+expect 0 '^ipfw -q set swap 30 31$' "-R ipfw swaps its rules in atomically" -- \
+    $L -R -f etc/loadd.conf ipfw
+expect 0 'divert(4) carries IPv4 only' "-R ipfw says an IPv6 service cannot be diverted" -- \
+    $L -R -f "$T/sample-all.conf" ipfw
+expect 1 'rules for iptables or ipfw' "-R with an unknown firewall" -- \
+    $L -R -f etc/loadd.conf pf
+if $L -R -f etc/loadd.conf ipfw | sh -n; then
+	ok "-R ipfw output is valid sh"
+else
+	notok "-R ipfw output is valid sh"
+fi
+
 # -R prints commands sh can parse.
 if $L -R -f etc/loadd.conf | sh -n; then
 	ok "-R output is valid sh"

@@ -1,22 +1,23 @@
 #!/bin/sh
 # Replay tests: loadd -r over captures that gen_fixtures writes at test
-# time (nothing binary is kept in the tree), checked packet by packet by
-# verify_replay and against the counts the generator wrote next to each
-# capture.  No root, no network.
+# time (nothing binary is kept in the tree), each with the configuration
+# gen_fixtures wrote it for, checked packet by packet by verify_replay and
+# against the counts the generator wrote next to each capture.  No root,
+# no network.
 #
 #   O=build sh tests/replay/run.sh
 #
 # Prints "ok - ..." or "not ok - ..." per check and ends with one line
 # "N passed, M failed"; exits 1 if anything failed.
 set -eu
+# verify_replay's arguments come unquoted from NAME.expect, and IPv6
+# servers in them look like patterns ([2001:db8:2::21]:5300): nothing here
+# wants pathname expansion.
+set -f
 cd "$(dirname "$0")/../.."
 O=${O:-build}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-
-VIP=203.0.113.10
-PORT=80
-SERVERS=10.0.1.11,10.0.1.12,10.0.1.13
 
 pass=0
 fail=0
@@ -41,12 +42,13 @@ expected() {
 	awk -v k="$2" '$1 == k { print $2 }' "$T/$1.expect"
 }
 
-# replay NAME: loadd over NAME.pcap into NAME.out.pcap; the exit status
-# goes to $rc, stdout and stderr to NAME.err.
+# replay NAME [CONF]: loadd over NAME.pcap into NAME.out.pcap with
+# CONF.conf (NAME.conf by default); the exit status goes to $rc, stdout
+# and stderr to NAME.err.
 replay() {
 	rc=0
-	"$O/loadd" -v -f "$T/loadd.conf" -r "$T/$1.pcap" -w "$T/$1.out.pcap" \
-	    > "$T/$1.err" 2>&1 || rc=$?
+	"$O/loadd" -v -f "$T/${2:-$1}.conf" -r "$T/$1.pcap" \
+	    -w "$T/$1.out.pcap" > "$T/$1.err" 2>&1 || rc=$?
 }
 
 # summary NAME: "read written rewritten dropped notip" from loadd's line.
@@ -55,14 +57,33 @@ summary() {
 	    "$T/$1.err"
 }
 
-# verify NAME [FLAGS]: verify_replay over NAME.pcap and its output.
+# stats NAME: loadd's "stats: packets ..." line as KEY=N words, a
+# counter's words joined by "_" ("icmp translated 3" is
+# icmp_translated=3) and "flows A/B" as flows=A.
+stats() {
+	sed -n 's/^loadd: stats: \(packets .*\)/\1/p' "$T/$1.err" |
+	    awk -F', ' '{ for (i = 1; i <= NF; i++) {
+		n = split($i, w, " "); k = w[1]
+		for (j = 2; j < n; j++) k = k "_" w[j]
+		v = w[n]; sub("/.*", "", v); printf "%s=%s ", k, v } }'
+}
+
+# servers NAME: NAME=TOTAL for every server, from loadd's server lines.
+servers() {
+	sed -n 's/^loadd: stats: server \([^ ]*\) .* flows [0-9]* active, \([0-9]*\) total;.*/\1=\2/p' \
+	    "$T/$1.err" | tr '\n' ' '
+}
+
+# verify NAME FROM [FLAGS]: verify_replay over NAME.pcap and its output,
+# told the configuration FROM.expect gives.
 verify() {
 	name=$1
-	shift
+	from=$2
+	shift 2
 	vrc=0
-	"$O/verify_replay" "$T/$name.pcap" "$T/$name.out.pcap" --vip "$VIP" \
-	    --port "$PORT" --servers "$SERVERS" "$@" > "$T/$name.verify" 2>&1 ||
-	    vrc=$?
+	"$O/verify_replay" "$T/$name.pcap" "$T/$name.out.pcap" \
+	    $(sed -n 's/^verify //p' "$T/$from.expect") "$@" \
+	    > "$T/$name.verify" 2>&1 || vrc=$?
 	last=$(tail -n 1 "$T/$name.verify")
 	if [ "$vrc" -eq 0 ] && ! sanitized "$T/$name.verify"; then
 		ok "$name.pcap: $last"
@@ -89,19 +110,11 @@ else
 	exit 1
 fi
 
-cat > "$T/loadd.conf" <<EOF
-# The service every fixture is written for.
-ipaliasing = $VIP
-ports = $PORT
-servers = $(echo "$SERVERS" | sed 's/,/, /g')
-balancingmode = roundrobin
-maxflows = 4096
-EOF
-
 # Captures loadd must replay in full: every packet checked by
-# verify_replay, the summary and the per-server counters against what the
+# verify_replay, the summary, the drop counters, the counters of the stats
+# line the fixture pins, and each server's new flows against what the
 # generator expects.
-for f in tcp raw bad gro; do
+for f in tcp raw bad gro v6 udp icmp flood full timeout reset; do
 	replay $f
 	if [ "$rc" -eq 0 ] && ! sanitized "$T/$f.err"; then
 		ok "$f.pcap: loadd replays it (exit 0, no sanitizer report)"
@@ -116,16 +129,31 @@ for f in tcp raw bad gro; do
 	check "[ '$got' = '$want' ]" \
 	    "$f.pcap: read, written, rewritten, dropped, not IP: $got (want $want)"
 
-	verify $f --drops "$(expected $f dropped)"
+	verify $f $f --drops "$(expected $f dropped)" \
+	    --udp-none "$(expected $f udp_none)" \
+	    --udp-ffff "$(expected $f udp_ffff)"
 
-	# loadd's own count of new flows per server: all of them, evenly.
-	totals=$(sed -n 's/^loadd: stats: server .* flows [0-9]* active, \([0-9]*\) total;.*/\1/p' "$T/$f.err" | tr '\n' ' ')
-	spread=$(echo "$totals" | awk '{ lo = hi = $1; s = 0
-	    for (i = 1; i <= NF; i++) { s += $i
-		if ($i < lo) lo = $i; if ($i > hi) hi = $i }
-	    print s, hi - lo }')
-	check "[ '$spread' = '$(expected $f flows) 0' ] || [ '$spread' = '$(expected $f flows) 1' ]" \
-	    "$f.pcap: loadd counts $(expected $f flows) flows spread evenly over the servers: ${totals% }"
+	# loadd's own count of new flows per server: round-robin's, exactly.
+	got=$(servers $f)
+	want=$(awk '$1 == "server" { printf "%s=%s ", $2, $3 }' \
+	    "$T/$f.expect")
+	if [ "$got" = "$want" ]; then
+		ok "$f.pcap: new flows per server:" \
+		    "$(echo "$got" | sed 's/[^ ]*=0 //g')(others 0)"
+	else
+		notok "$f.pcap: new flows per server: ${got% } (want ${want% })"
+	fi
+
+	# The counters of the stats line the fixture pins.
+	st=" $(stats $f)"
+	for kv in $(awk '$1 == "stat" { print $2 "=" $3 }' "$T/$f.expect"); do
+		case "$st" in
+		*" $kv "*)
+			ok "$f.pcap: loadd -v counts $kv" ;;
+		*)
+			notok "$f.pcap: loadd -v should count $kv:${st% }" ;;
+		esac
+	done
 
 	# Every drop reason the generator expects, with its count, and no other.
 	if ! drops="$(grep '^loadd: stats: drops' "$T/$f.err") "; then
@@ -153,11 +181,12 @@ msg=$(head -n 1 "$T/unsupported.err")
 check "[ $rc -eq 1 ] && grep -q 'link type PPP.*not supported' '$T/unsupported.err' && ! sanitized '$T/unsupported.err'" \
     "unsupported.pcap: refused with exit 1: ${msg#"loadd: $T/"}"
 
-# Damaged captures: exit 1 (not a crash), a message naming the capture
-# and the damage, and the packets before the damage written.
+# Damaged copies of tcp.pcap, replayed as it is: exit 1 (not a crash), a
+# message naming the capture and the damage, and the packets before the
+# damage written.
 before=$(expected damaged before)
 for f in damaged-trunc damaged-caplen damaged-magic; do
-	replay $f
+	replay $f tcp
 	msg=$(grep "^loadd: $T/$f.pcap: " "$T/$f.err" | head -n 1 || true)
 	if [ "$rc" -eq 1 ] && [ -n "$msg" ] && ! sanitized "$T/$f.err"; then
 		ok "$f.pcap: exit 1, no crash: ${msg#"loadd: $T/"}"
@@ -172,7 +201,7 @@ for f in damaged-trunc damaged-caplen damaged-magic; do
 	got=$(summary $f)
 	check "[ '$got' = '$before $before $before 0 0' ]" \
 	    "$f.pcap: the $before packets before the damage were written: $got"
-	verify $f --damaged --drops 0
+	verify $f tcp --damaged --drops 0
 done
 
 finish
