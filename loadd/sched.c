@@ -241,11 +241,38 @@ pick_static(struct pool *p, struct service *svc, const struct pkt *pk,
 }
 
 /*
- * The least-* family shares one loop: the server with the least cost,
- * ties broken in turn from rr_next so that equal servers share.  Costs
- * are compared as fractions a/b by cross-multiplying, no division.
+ * The least-* family shares one loop: the server with the least cost per
+ * weight, ties broken in turn from rr_next so that equal servers share.
+ * Costs are compared as fractions cost/weight by cross-multiplying, no
+ * division.
  */
-enum lc_kind { LC_PLAIN, LC_WLC, LC_SED };
+enum lc_kind {
+	LC_PLAIN,	/* active flows */
+	LC_WLC,		/* active flows / weight */
+	LC_SED,		/* (active + 1) / weight */
+	LC_TRAFFIC,	/* bytes per second / weight */
+	LC_RTT,		/* (active + 1) x response time (us) / weight */
+	LC_INTL,	/* (active + 1) x (response time (ms) + 1) / weight */
+};
+
+static uint64_t
+lc_cost(const struct server *s, enum lc_kind kind)
+{
+	switch (kind) {
+	case LC_SED:
+		return (s->flows_active + 1);
+	case LC_TRAFFIC:
+		return (s->rate);
+	case LC_RTT:
+		/* A server not measured yet counts as fast, to get measured. */
+		return ((s->flows_active + 1) *
+		    (uint64_t)(s->rtt_us ? s->rtt_us : 1));
+	case LC_INTL:
+		return ((s->flows_active + 1) * (uint64_t)(s->rtt_us / 1000 + 1));
+	default:
+		return (s->flows_active);
+	}
+}
 
 static int
 pick_least(struct pool *p, struct service *svc, enum lc_kind kind)
@@ -258,12 +285,8 @@ pick_least(struct pool *p, struct service *svc, enum lc_kind kind)
 		i = svc->first + (svc->rr_next + n) % svc->nsrv;
 		if (!sched_usable(p, i))
 			continue;
-		c = p->srv[i].flows_active;
-		w = p->srv[i].weight;
-		if (kind == LC_PLAIN)
-			w = 1;
-		else if (kind == LC_SED)
-			c++;
+		c = lc_cost(&p->srv[i], kind);
+		w = kind == LC_PLAIN ? 1 : p->srv[i].weight;
 		if (!found || c * bw < bc * w) {
 			best = i;
 			bc = c;
@@ -434,60 +457,19 @@ static int
 pick_leasttraffic(struct pool *p, struct service *svc, const struct pkt *pk,
     uint32_t now)
 {
-	unsigned	 n, i, best = 0;
-	uint64_t	 bc = 0, bw = 1;
-	int		 found = 0;
-
 	(void)pk;
 	(void)now;
-	for (n = 0; n < svc->nsrv; n++) {
-		i = svc->first + (svc->rr_next + n) % svc->nsrv;
-		if (!sched_usable(p, i))
-			continue;
-		if (!found || p->srv[i].rate * bw < bc * p->srv[i].weight) {
-			best = i;
-			bc = p->srv[i].rate;
-			bw = p->srv[i].weight;
-			found = 1;
-		}
-	}
-	if (!found)
-		return (-1);
-	svc->rr_next = best - svc->first + 1;
-	return ((int)best);
+	return (pick_least(p, svc, LC_TRAFFIC));
 }
 
-/*
- * Least (flows + 1) x response time per weight.  A server not measured
- * yet counts as fast, so that it gets measured.
- */
+/* Least (flows + 1) x response time per weight. */
 static int
 pick_responsetime(struct pool *p, struct service *svc, const struct pkt *pk,
     uint32_t now)
 {
-	unsigned	 n, i, best = 0;
-	uint64_t	 c, bc = 0, bw = 1;
-	int		 found = 0;
-
 	(void)pk;
 	(void)now;
-	for (n = 0; n < svc->nsrv; n++) {
-		i = svc->first + (svc->rr_next + n) % svc->nsrv;
-		if (!sched_usable(p, i))
-			continue;
-		c = (p->srv[i].flows_active + 1) *
-		    (uint64_t)(p->srv[i].rtt_us ? p->srv[i].rtt_us : 1);
-		if (!found || c * bw < bc * p->srv[i].weight) {
-			best = i;
-			bc = c;
-			bw = p->srv[i].weight;
-			found = 1;
-		}
-	}
-	if (!found)
-		return (-1);
-	svc->rr_next = best - svc->first + 1;
-	return ((int)best);
+	return (pick_least(p, svc, LC_RTT));
 }
 
 /*
@@ -706,29 +688,9 @@ static int
 pick_intl(struct pool *p, struct service *svc, const struct pkt *pk,
     uint32_t now)
 {
-	unsigned	 n, i, best = 0;
-	uint64_t	 c, bc = 0, bw = 1;
-	int		 found = 0;
-
 	(void)pk;
 	(void)now;
-	for (n = 0; n < svc->nsrv; n++) {
-		i = svc->first + (svc->rr_next + n) % svc->nsrv;
-		if (!sched_usable(p, i))
-			continue;
-		c = (p->srv[i].flows_active + 1) *
-		    (uint64_t)(p->srv[i].rtt_us / 1000 + 1);
-		if (!found || c * bw < bc * p->srv[i].weight) {
-			best = i;
-			bc = c;
-			bw = p->srv[i].weight;
-			found = 1;
-		}
-	}
-	if (!found)
-		return (-1);
-	svc->rr_next = best - svc->first + 1;
-	return ((int)best);
+	return (pick_least(p, svc, LC_INTL));
 }
 
 int

@@ -7,10 +7,7 @@ O=${O:-build}
 L=$O/loadd
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-notok() { fail=$((fail + 1)); echo "not ok - $*"; }
+. tests/lib/tap.sh
 
 # expect STATUS PATTERN DESCRIPTION -- COMMAND...: the exit status and a
 # pattern in stdout+stderr.

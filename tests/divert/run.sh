@@ -15,10 +15,7 @@ cleanup() {
 	rm -rf "$T" "/tmp/loadd-divert-$PORT.loadd" "/tmp/loadd-divert-$PORT.kernel"
 }
 trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-notok() { fail=$((fail + 1)); echo "not ok - $*"; }
+. tests/lib/tap.sh
 
 "$O/gen_fixtures" "$T" > /dev/null || { notok "gen_fixtures"; echo "$pass passed, $((fail)) failed"; exit 1; }
 cat > "$T/loadd.conf" <<CONF

@@ -10,16 +10,8 @@ TMP=$(mktemp -d)
 LOADD=$PWD/$O/loadd
 . tests/lib/netns.sh
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-notok() { fail=$((fail + 1)); echo "not ok - $*"; }
-check() { if eval "$1"; then ok "$2"; else notok "$2"; fi; }
-finish() {
-	lab_down
-	echo "$pass passed, $fail failed"
-}
-trap finish EXIT
+. tests/lib/tap.sh
+trap 'lab_down; tap_end' EXIT
 
 if ! { lab_up && servers_up && loadd_conf_multi && loadd_up; }; then
 	notok "lab set up"
