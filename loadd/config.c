@@ -319,9 +319,13 @@ parse_service_key(struct parse *ps, enum key key, const char *kname,
 		parse_ports(ps, sp, v);
 		break;
 	case K_BALANCINGMODE:
-		if (sched_find(v) == NULL)
+		if (sched_find(v) == NULL) {
+			char names[512];
+
 			cfg_error(&ps->cf, "balancingmode: unknown method "
-			    "\"%s\" (loadd -h lists them)", v);
+			    "\"%s\"; the methods are %s", v,
+			    sched_names(names, sizeof(names)));
+		}
 		else if (sp == &ps->spec[0])
 			strlcpy(ps->method, v, sizeof(ps->method));
 		else

@@ -133,6 +133,24 @@ sched_default(void)
 	return (&methods[0]);
 }
 
+/* "roundrobin, wrr, ..." into buf, for error messages. */
+const char *
+sched_names(char *buf, size_t len)
+{
+	size_t	 i, off = 0;
+	int	 r;
+
+	buf[0] = '\0';
+	for (i = 0; i < NMETHODS; i++) {
+		r = snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+		    methods[i].name);
+		if (r < 0 || (size_t)r >= len - off)
+			break;
+		off += (size_t)r;
+	}
+	return (buf);
+}
+
 void
 sched_list(FILE *fp, const char *indent)
 {

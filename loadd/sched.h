@@ -32,6 +32,7 @@ struct sched_method {
 const struct sched_method	*sched_find(const char *name);
 const struct sched_method	*sched_default(void);
 void				 sched_list(FILE *, const char *indent);
+const char			*sched_names(char *, size_t);
 
 /* Whether a server takes new flows: up and a weight above 0. */
 int				 sched_usable(const struct pool *, unsigned);
