@@ -70,6 +70,8 @@ stage "fuzz corpus replay (libFuzzer, ASan+UBSan)" make fuzz-replay
 stage "fuzzing, 20 s per harness" make fuzz FUZZTIME=20
 stage "integration tests (network namespaces)" env O=build \
     sh tests/integration/run.sh
+stage "live benchmark runs end to end (short mode; not a test)" env O=build \
+    sh bench/live.sh --short
 
 echo "=== total"
 echo "$passed passed, $failed failed"
