@@ -25,8 +25,7 @@ static const char *const pkt_errstr[PKT_NERR] = {
 
 static int	 pkt_parse4(const uint8_t *, size_t, struct pkt *, int);
 static int	 pkt_parse6(const uint8_t *, size_t, struct pkt *, int);
-static int	 pkt_parse_l4(const uint8_t *, struct pkt *);
-static int	 pkt_parse_l4_inner(const uint8_t *, struct pkt *);
+static int	 pkt_parse_l4(const uint8_t *, struct pkt *, int);
 
 const char *
 pkt_strerror(int e)
@@ -117,7 +116,7 @@ pkt_parse4(const uint8_t *buf, size_t len, struct pkt *p, int inner)
 			return (PKT_OK);
 		}
 	}
-	return (inner ? pkt_parse_l4_inner(buf, p) : pkt_parse_l4(buf, p));
+	return (pkt_parse_l4(buf, p, inner));
 }
 
 static int
@@ -182,43 +181,17 @@ pkt_parse6(const uint8_t *buf, size_t len, struct pkt *p, int inner)
 	}
 	p->proto = (uint8_t)nh;
 	p->l3len = (uint16_t)off;
-	return (inner ? pkt_parse_l4_inner(buf, p) : pkt_parse_l4(buf, p));
+	return (pkt_parse_l4(buf, p, inner));
 }
 
-/* The quoted transport header: the ports, and for TCP the flags if there. */
+/*
+ * Reads the transport header that starts at p->l3len.  In the quote of an
+ * ICMP error (inner) only the first 8 bytes are promised: the ports, and
+ * the TCP flags when the quote reaches them; lengths describe the
+ * original packet, not the quote, so they are not checked against it.
+ */
 static int
-pkt_parse_l4_inner(const uint8_t *buf, struct pkt *p)
-{
-	const uint8_t	*l4 = buf + p->l3len;
-	unsigned	 l4len = (unsigned)p->len - p->l3len;
-
-	switch (p->proto) {
-	case PROTO_TCP:
-	case PROTO_UDP:
-		if (l4len < 8)
-			return (PKT_EL4);
-		memcpy(&p->sport, l4, 2);
-		memcpy(&p->dport, l4 + 2, 2);
-		p->flags |= PKT_F_PORTS;
-		if (p->proto == PROTO_TCP && l4len >= 14)
-			p->tcpflags = l4[13];
-		break;
-	case PROTO_ICMP:
-	case PROTO_ICMPV6:
-		if (l4len < 8)
-			return (PKT_EL4);
-		p->icmp_type = l4[0];
-		p->icmp_code = l4[1];
-		break;
-	default:
-		break;
-	}
-	return (PKT_OK);
-}
-
-/* Reads the transport header that starts at p->l3len. */
-static int
-pkt_parse_l4(const uint8_t *buf, struct pkt *p)
+pkt_parse_l4(const uint8_t *buf, struct pkt *p, int inner)
 {
 	const uint8_t	*l4 = buf + p->l3len;
 	unsigned	 l4len = (unsigned)p->len - p->l3len;
@@ -226,26 +199,24 @@ pkt_parse_l4(const uint8_t *buf, struct pkt *p)
 
 	switch (p->proto) {
 	case PROTO_TCP:
-		if (l4len < 20)
+		if (l4len < (inner ? 8u : 20u))
 			return (PKT_EL4);
-		doff = (unsigned)(l4[12] >> 4) * 4;
-		if (doff < 20 || doff > l4len)
-			return (PKT_EL4);
-		memcpy(&p->sport, l4, 2);
-		memcpy(&p->dport, l4 + 2, 2);
-		p->tcpflags = l4[13];
-		p->flags |= PKT_F_PORTS;
+		if (!inner) {
+			doff = (unsigned)(l4[12] >> 4) * 4;
+			if (doff < 20 || doff > l4len)
+				return (PKT_EL4);
+		}
+		if (l4len >= 14)
+			p->tcpflags = l4[13];
 		break;
 	case PROTO_UDP:
 		if (l4len < 8)
 			return (PKT_EL4);
 		ulen = get16(l4 + 4);
 		/* A first fragment carries only part of the datagram. */
-		if (!(p->flags & PKT_F_FRAG) && (ulen < 8 || ulen > l4len))
+		if (!inner && !(p->flags & PKT_F_FRAG) &&
+		    (ulen < 8 || ulen > l4len))
 			return (PKT_EL4);
-		memcpy(&p->sport, l4, 2);
-		memcpy(&p->dport, l4 + 2, 2);
-		p->flags |= PKT_F_PORTS;
 		break;
 	case PROTO_ICMP:
 	case PROTO_ICMPV6:
@@ -253,10 +224,13 @@ pkt_parse_l4(const uint8_t *buf, struct pkt *p)
 			return (PKT_EL4);
 		p->icmp_type = l4[0];
 		p->icmp_code = l4[1];
-		break;
+		return (PKT_OK);
 	default:
-		break;
+		return (PKT_OK);
 	}
+	memcpy(&p->sport, l4, 2);
+	memcpy(&p->dport, l4 + 2, 2);
+	p->flags |= PKT_F_PORTS;
 	return (PKT_OK);
 }
 

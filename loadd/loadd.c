@@ -188,20 +188,16 @@ static void
 note_methods(const struct config *conf)
 {
 	const struct service	*svc;
+	const char		*how;
 	unsigned		 i;
 
 	for (i = 0; i < conf->pool.nsvc; i++) {
 		svc = &conf->pool.svc[i];
-		if (!sched_needs_agents(svc->method))
+		if ((how = sched_agent_fallback(svc->method)) == NULL)
 			continue;
 		log_notice("service %s %s: %s: no agent reports (lmd is not "
 		    "part of this loadd yet): balancing %s", svc->label,
-		    svc->name, svc->method->name,
-		    strcmp(svc->method->name, "leastload") == 0 ?
-		    "as wlc (active flows per weight)" :
-		    strcmp(svc->method->name, "loadsharing") == 0 ?
-		    "by configured weights (wrr)" :
-		    "on active flows, response time and weights only");
+		    svc->name, svc->method->name, how);
 	}
 }
 

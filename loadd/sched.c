@@ -711,10 +711,18 @@ pick_intl(struct pool *p, struct service *svc, const struct pkt *pk,
 	return (pick_least(p, svc, LC_INTL));
 }
 
-int
-sched_needs_agents(const struct sched_method *m)
+/*
+ * For the methods that live on agent reports: what they do while no agent
+ * reports (lmd is not part of this loadd yet); NULL for the others.
+ */
+const char *
+sched_agent_fallback(const struct sched_method *m)
 {
-	return (m->pick == pick_wlc && strcmp(m->name, "leastload") == 0) ||
-	    strcmp(m->name, "loadsharing") == 0 ||
-	    strcmp(m->name, "intlloadsharing") == 0;
+	if (strcmp(m->name, "leastload") == 0)
+		return ("as wlc (active flows per weight)");
+	if (strcmp(m->name, "loadsharing") == 0)
+		return ("by configured weights (wrr)");
+	if (strcmp(m->name, "intlloadsharing") == 0)
+		return ("on active flows, response time and weights only");
+	return (NULL);
 }

@@ -47,8 +47,8 @@ void				 sched_rtt_sample(struct pool *, unsigned,
 int				 sched_maglev_lookup(const struct pool *,
 				    const struct service *, const struct pkt *);
 int				 sched_is_prime(uint32_t);
-/* Whether a method would use agent reports (lmd). */
-int				 sched_needs_agents(const struct sched_method *);
+/* What an agent-based method does without agents; NULL for the others. */
+const char			*sched_agent_fallback(const struct sched_method *);
 
 #define MAGLEV_SIZE_DEFAULT	65537
 #define MAGLEV_SIZE_MAX		131071
