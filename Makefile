@@ -39,7 +39,8 @@ ALL_CFLAGS	= $(WARNFLAGS) $(DEFS) $(INCS) $(CPPFLAGS) $(CFLAGS)
 
 COMMON_SRCS	= common/addr.c common/cfgfile.c common/cksum.c common/log.c \
 		  common/pkt.c
-LOADD_SRCS	= loadd/config.c loadd/engine.c loadd/flow.c loadd/pool.c \
+LOADD_SRCS	= loadd/config.c loadd/engine.c loadd/flow.c loadd/health.c \
+		  loadd/pool.c \
 		  loadd/pktio_pcap.c loadd/reset.c loadd/rules.c loadd/sched.c \
 		  loadd/sticky.c
 LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) -lm

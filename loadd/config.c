@@ -20,6 +20,7 @@
 #include <syslog.h>
 
 #include "cfgfile.h"
+#include "health.h"
 #include "compat.h"
 #include "config.h"
 #include "log.h"
@@ -35,6 +36,11 @@ enum key {
 	K_MAXFLOWS, K_TO_EST, K_TO_TRANS, K_TO_UDP, K_QUEUE_MAXLEN,
 	K_FAILOPEN, K_PIDFILE, K_FACILITY, K_SERVICE, K_UNKNOWN_FLOW,
 	K_RESET_RATE, K_HASHKEY, K_MAGLEV_SIZE, K_STICKY, K_STICKY_CLIENTS,
+	/* Health: service keys, their defaults at the top. */
+	K_CHECK, K_CHECK_INTERVAL, K_CHECK_TIMEOUT, K_CHECK_RISE, K_CHECK_FALL,
+	K_CHECK_PORT, K_CHECK_PATH, K_CHECK_HOST, K_CHECK_STATUS, K_CHECK_BODY,
+	K_CHECK_START, K_PASSIVE, K_PASSIVE_TIMEOUT, K_PASSIVE_FALL,
+	K_PASSIVE_RETRY, K_DOWN_FLOWS, K_NOSERVER, K_SLOWSTART,
 	K_NKEYS
 };
 
@@ -42,7 +48,8 @@ enum key {
 #define SERVICE_KEY(k)	((k) == K_SERVERS || (k) == K_IPALIASING || \
 			 (k) == K_PORTS || (k) == K_BALANCINGMODE || \
 			 (k) == K_PROTOCOL || (k) == K_HASHKEY || \
-			 (k) == K_MAGLEV_SIZE || (k) == K_STICKY)
+			 (k) == K_MAGLEV_SIZE || (k) == K_STICKY || \
+			 ((k) >= K_CHECK && (k) <= K_SLOWSTART))
 
 static const struct {
 	const char	*name;
@@ -76,7 +83,38 @@ static const struct {
 	{ "maglev_size",		K_MAGLEV_SIZE },
 	{ "sticky",			K_STICKY },
 	{ "sticky_clients",		K_STICKY_CLIENTS },
+	{ "check",			K_CHECK },
+	{ "check_interval",		K_CHECK_INTERVAL },
+	{ "check_timeout",		K_CHECK_TIMEOUT },
+	{ "timeout_cleanup",		K_CHECK_TIMEOUT },	/* PLB */
+	{ "check_rise",			K_CHECK_RISE },
+	{ "check_fall",			K_CHECK_FALL },
+	{ "check_port",			K_CHECK_PORT },
+	{ "check_path",			K_CHECK_PATH },
+	{ "check_host",			K_CHECK_HOST },
+	{ "check_status",		K_CHECK_STATUS },
+	{ "check_body",			K_CHECK_BODY },
+	{ "check_start",		K_CHECK_START },
+	{ "passive",			K_PASSIVE },
+	{ "passive_timeout",		K_PASSIVE_TIMEOUT },
+	{ "passive_fall",		K_PASSIVE_FALL },
+	{ "passive_retry",		K_PASSIVE_RETRY },
+	{ "server_retry",		K_PASSIVE_RETRY },	/* PLB */
+	{ "down_flows",			K_DOWN_FLOWS },
+	{ "noserver",			K_NOSERVER },
+	{ "slowstart",			K_SLOWSTART },
 };
+
+static const char *
+keys_name(enum key k)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].key == k)
+			return (keys[i].name);
+	return ("?");
+}
 
 struct srvspec {
 	union addr	 addr;
@@ -84,6 +122,8 @@ struct srvspec {
 	uint16_t	 weight;
 	uint8_t		 family;
 	uint8_t		 prefix;	/* a network (bitmask); 0: a host */
+	uint8_t		 backup;
+	uint8_t		 disabled;
 	unsigned	 line;
 };
 
@@ -103,6 +143,7 @@ struct svcspec {
 	uint32_t	 maglev_size;	/* 0: the default */
 	uint32_t	 sticky;	/* seconds; 0: off */
 	char		 method[64];
+	struct hcconf	 hc;		/* spec[0]'s: every service's default */
 	struct srvspec	*srv;
 	unsigned	 nsrv;
 	unsigned	 srvcap;
@@ -131,6 +172,10 @@ static void	 parse_service_key(struct parse *, enum key, const char *,
 static void	 parse_global_key(struct parse *, enum key, const char *,
 		    char *);
 static void	 new_service(struct parse *, const char *);
+static void	 parse_health_key(struct parse *, struct svcspec *, enum key,
+		    const char *, char *);
+static int	 parse_ms(const char *, uint32_t, uint32_t, uint32_t *);
+static int	 check_health(struct parse *, struct svcspec *);
 static int	 check_spec(struct parse *, struct svcspec *);
 static int	 expand_bitmask(struct parse *, struct svcspec *);
 static int	 build(struct parse *);
@@ -159,6 +204,7 @@ parse_servers(struct parse *ps, struct svcspec *sp, char *v)
 	struct srvspec	*s;
 	unsigned long	 weight;
 	void		*n;
+	int		 bad;
 
 	while ((item = cfg_list_next(&v)) != NULL) {
 		if (*item == '\0') {
@@ -200,27 +246,30 @@ parse_servers(struct parse *ps, struct svcspec *sp, char *v)
 			    "or address:port", w);
 			continue;
 		}
-		if ((w = strtok_r(NULL, " \t", &save)) != NULL) {
-			if (strcmp(w, "weight") != 0) {
+		bad = 0;
+		while (!bad && (w = strtok_r(NULL, " \t", &save)) != NULL) {
+			if (strcmp(w, "backup") == 0)
+				s->backup = 1;
+			else if (strcmp(w, "disabled") == 0)
+				s->disabled = 1;
+			else if (strcmp(w, "weight") == 0) {
+				w = strtok_r(NULL, " \t", &save);
+				if (w == NULL || parse_uint(w, 0, 65535,
+				    &weight) == -1) {
+					cfg_error(&ps->cf, "servers: weight "
+					    "must be 0..65535");
+					bad = 1;
+				} else
+					s->weight = (uint16_t)weight;
+			} else {
 				cfg_error(&ps->cf, "servers: unexpected \"%s\" "
-				    "after an address (only \"weight N\")", w);
-				continue;
-			}
-			w = strtok_r(NULL, " \t", &save);
-			if (w == NULL || parse_uint(w, 0, 65535, &weight) ==
-			    -1) {
-				cfg_error(&ps->cf, "servers: weight must be "
-				    "0..65535");
-				continue;
-			}
-			s->weight = (uint16_t)weight;
-			if ((w = strtok_r(NULL, " \t", &save)) != NULL) {
-				cfg_error(&ps->cf, "servers: unexpected \"%s\"",
-				    w);
-				continue;
+				    "after an address (weight N, backup, "
+				    "disabled)", w);
+				bad = 1;
 			}
 		}
-		sp->nsrv++;
+		if (!bad)
+			sp->nsrv++;
 	}
 }
 
@@ -286,6 +335,7 @@ new_service(struct parse *ps, const char *name)
 	sp = &ps->spec[ps->nspec++];
 	strlcpy(sp->name, name, sizeof(sp->name));
 	sp->line = ps->cf.line;
+	sp->hc = ps->spec[0].hc;	/* the defaults given so far */
 	ps->cur = sp;
 }
 
@@ -399,8 +449,235 @@ parse_service_key(struct parse *ps, enum key key, const char *kname,
 			sp->proto = proto;
 		break;
 	default:
+		if (key >= K_CHECK && key <= K_SLOWSTART)
+			parse_health_key(ps, sp, key, kname, v);
 		break;
 	}
+}
+
+/*
+ * A duration: seconds, with a fraction if wanted ("2", "0.5"), or
+ * milliseconds ("500ms"); into *ms, if from min to max milliseconds.
+ */
+static int
+parse_ms(const char *s, uint32_t min, uint32_t max, uint32_t *ms)
+{
+	uint64_t	 v = 0, scale = 1000;
+	int		 digits = 0;
+
+	for (; *s >= '0' && *s <= '9'; s++, digits++)
+		if ((v = v * 10 + (uint64_t)(*s - '0')) > UINT32_MAX)
+			return (-1);
+	if (strcmp(s, "ms") == 0 && digits > 0)
+		scale = 1;
+	else {
+		v *= 1000;
+		if (*s == '.') {
+			for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
+				scale /= 10;
+				v += (uint64_t)(*s - '0') * scale;
+			}
+			if (scale == 0)
+				return (-1);	/* finer than 1 ms */
+		}
+		if (*s == 's')
+			s++;
+		if (*s != '\0')
+			return (-1);
+		scale = 1;
+	}
+	if (digits == 0 || (*s != '\0' && strcmp(s, "ms") != 0))
+		return (-1);
+	v *= scale;
+	if (v < min || v > max)
+		return (-1);
+	*ms = (uint32_t)v;
+	return (0);
+}
+
+static void
+parse_health_key(struct parse *ps, struct svcspec *sp, enum key key,
+    const char *kname, char *v)
+{
+	struct hcconf	*hc = &sp->hc;
+	unsigned long	 n, m;
+	uint32_t	 ms;
+	char		*dash;
+	int		 b;
+
+	switch (key) {
+	case K_CHECK:
+		if (strcasecmp(v, "tcp") == 0)
+			hc->type = HC_TCP;
+		else if (strcasecmp(v, "http") == 0)
+			hc->type = HC_HTTP;
+		else if (strcasecmp(v, "icmp") == 0)
+			hc->type = HC_ICMP;
+		else if (strcasecmp(v, "none") == 0)
+			hc->type = HC_NONE;
+		else
+			cfg_error(&ps->cf, "check: \"%s\" is not tcp, http, "
+			    "icmp or none", v);
+		break;
+	case K_CHECK_INTERVAL:
+	case K_CHECK_TIMEOUT:
+	case K_PASSIVE_TIMEOUT:
+		if (parse_ms(v, 10, 3600 * 1000, &ms) == -1) {
+			cfg_error(&ps->cf, "%s: \"%s\" is not a time from 10ms "
+			    "to 3600 seconds (\"2\", \"0.5\", \"500ms\")", kname,
+			    v);
+			break;
+		}
+		if (key == K_CHECK_INTERVAL)
+			hc->interval_ms = ms;
+		else if (key == K_CHECK_TIMEOUT)
+			hc->timeout_ms = ms;
+		else
+			hc->passive_timeout_ms = ms;
+		break;
+	case K_CHECK_RISE:
+	case K_CHECK_FALL:
+	case K_PASSIVE_FALL:
+		if (parse_uint(v, 1, 1000, &n) == -1) {
+			cfg_error(&ps->cf, "%s: \"%s\" is not 1..1000", kname,
+			    v);
+			break;
+		}
+		if (key == K_CHECK_RISE)
+			hc->rise = (uint32_t)n;
+		else if (key == K_CHECK_FALL)
+			hc->fall = (uint32_t)n;
+		else
+			hc->passive_fall = (uint32_t)n;
+		break;
+	case K_PASSIVE_RETRY:
+	case K_SLOWSTART:
+		if (parse_uint(v, key == K_SLOWSTART ? 0 : 1, 86400, &n) ==
+		    -1) {
+			cfg_error(&ps->cf, "%s: \"%s\" is not a number of "
+			    "seconds (%d..86400)", kname, v,
+			    key == K_SLOWSTART ? 0 : 1);
+			break;
+		}
+		if (key == K_SLOWSTART)
+			hc->slowstart = (uint32_t)n;
+		else
+			hc->passive_retry = (uint32_t)n;
+		break;
+	case K_CHECK_PORT:
+		if (port_parse(v, &hc->port) == -1)
+			cfg_error(&ps->cf, "check_port: \"%s\" is not a port "
+			    "(1..65535)", v);
+		break;
+	case K_CHECK_PATH:
+		if (*v != '/' || strpbrk(v, " \t\r\n") != NULL ||
+		    strlcpy(hc->path, v, sizeof(hc->path)) >= sizeof(hc->path))
+			cfg_error(&ps->cf, "check_path: \"%s\" is not a path "
+			    "(starts with '/', no spaces, under %d bytes)", v,
+			    HC_PATHLEN);
+		break;
+	case K_CHECK_HOST:
+		if (strpbrk(v, " \t\r\n") != NULL ||
+		    strlcpy(hc->host, v, sizeof(hc->host)) >= sizeof(hc->host))
+			cfg_error(&ps->cf, "check_host: \"%s\" is not a host "
+			    "name (no spaces, under %d bytes)", v, HC_HOSTLEN);
+		break;
+	case K_CHECK_BODY:
+		if (strpbrk(v, "\r\n") != NULL ||
+		    strlcpy(hc->body, v, sizeof(hc->body)) >= sizeof(hc->body))
+			cfg_error(&ps->cf, "check_body: text too long (under "
+			    "%d bytes)", HC_BODYLEN);
+		break;
+	case K_CHECK_STATUS:
+		if ((dash = strchr(v, '-')) != NULL)
+			*dash++ = '\0';
+		if (parse_uint(v, 100, 599, &n) == -1 || (dash != NULL &&
+		    parse_uint(dash, n, 599, &m) == -1)) {
+			cfg_error(&ps->cf, "check_status: not a status (100..599)"
+			    " or a range of them (\"200-399\")");
+			break;
+		}
+		hc->status_lo = (uint16_t)n;
+		hc->status_hi = (uint16_t)(dash != NULL ? m : n);
+		break;
+	case K_CHECK_START:
+		if (strcasecmp(v, "up") == 0)
+			hc->start_up = 1;
+		else if (strcasecmp(v, "down") == 0)
+			hc->start_up = 0;
+		else
+			cfg_error(&ps->cf, "check_start: \"%s\" is not up or "
+			    "down", v);
+		break;
+	case K_PASSIVE:
+		if ((b = cfg_bool(v)) == -1)
+			cfg_error(&ps->cf, "passive: \"%s\" is not yes or no",
+			    v);
+		else
+			hc->passive = (uint8_t)b;
+		break;
+	case K_DOWN_FLOWS:
+		if (strcasecmp(v, "keep") == 0)
+			hc->down_flows = HC_KEEP;
+		else if (strcasecmp(v, "reset") == 0)
+			hc->down_flows = HC_RESET;
+		else
+			cfg_error(&ps->cf, "down_flows: \"%s\" is not keep or "
+			    "reset", v);
+		break;
+	case K_NOSERVER:
+		if (strcasecmp(v, "reset") == 0)
+			hc->noserver = HC_NS_RESET;
+		else if (strcasecmp(v, "icmp") == 0)
+			hc->noserver = HC_NS_ICMP;
+		else if (strcasecmp(v, "drop") == 0)
+			hc->noserver = HC_NS_DROP;
+		else
+			cfg_error(&ps->cf, "noserver: \"%s\" is not reset, icmp "
+			    "or drop", v);
+		break;
+	default:
+		break;
+	}
+}
+
+/* What needs several health keys of a service at once. */
+static int
+check_health(struct parse *ps, struct svcspec *sp)
+{
+	struct cfgfile	*cf = &ps->cf;
+	const struct hcconf *hc = &sp->hc;
+	unsigned	 errors = cf->errors, eof = cf->line;
+	unsigned	 l;
+
+	/* The line to blame: the block's own, or the default's. */
+#define HLINE(k)	(sp->seen[k] ? sp->seen[k] : ps->spec[0].seen[k])
+	if (hc->type != HC_NONE && hc->timeout_ms > hc->interval_ms) {
+		l = HLINE(K_CHECK_TIMEOUT);
+		cf->line = l ? l : HLINE(K_CHECK_INTERVAL);
+		cfg_error(cf, "check_timeout (%u ms) is longer than "
+		    "check_interval (%u ms)", hc->timeout_ms, hc->interval_ms);
+	}
+	if (hc->type != HC_HTTP) {
+		static const enum key httpkeys[] = { K_CHECK_PATH, K_CHECK_HOST,
+		    K_CHECK_STATUS, K_CHECK_BODY };
+		size_t	 i;
+
+		for (i = 0; i < sizeof(httpkeys) / sizeof(httpkeys[0]); i++)
+			if ((l = HLINE(httpkeys[i])) != 0) {
+				cf->line = l;
+				cfg_error(cf, "%s is for \"check = http\", but "
+				    "the check is %s", keys_name(httpkeys[i]),
+				    hc_type_name(hc->type));
+			}
+	}
+	if (hc->type == HC_ICMP && (l = HLINE(K_CHECK_PORT)) != 0) {
+		cf->line = l;
+		cfg_error(cf, "check_port: ICMP echo has no port");
+	}
+#undef HLINE
+	cf->line = eof;
+	return (cf->errors == errors ? 0 : -1);
 }
 
 static void
@@ -558,6 +835,7 @@ config_load(struct config *conf, const char *path,
 	}
 	ps->conf = conf;
 	ps->proto = PROTO_TCP;
+	hcconf_default(&ps->spec[0].hc);
 	ps->nspec = 1;
 	ps->cur = &ps->spec[0];
 	if (cfg_open(&ps->cf, path) == -1)
@@ -724,7 +1002,7 @@ check_spec(struct parse *ps, struct svcspec *sp)
 	}
 	if (cf->errors != errors)
 		goto out;
-	if (expand_bitmask(ps, sp) == -1)
+	if (check_health(ps, sp) == -1 || expand_bitmask(ps, sp) == -1)
 		goto out;
 
 	for (i = 0; i < sp->nsrv; i++) {
@@ -800,7 +1078,8 @@ build(struct parse *ps)
 
 	pool->svc = calloc(nsvc, sizeof(*pool->svc));
 	pool->srv = calloc(nsrv, sizeof(*pool->srv));
-	if (pool->svc == NULL || pool->srv == NULL) {
+	pool->hcs = calloc(nsvc, sizeof(*pool->hcs));
+	if (pool->svc == NULL || pool->srv == NULL || pool->hcs == NULL) {
 		cfg_report("%s: out of memory", cf->path);
 		return (-1);
 	}
@@ -814,6 +1093,8 @@ build(struct parse *ps)
 			svc->proto = sp->proto ? sp->proto : ps->proto;
 			svc->method = sp->method[0] ? sched_find(sp->method) :
 			    conf->method;
+			pool->hcs[pool->nsvc] = sp->hc;
+			svc->hc = &pool->hcs[pool->nsvc];
 			svc->first = (uint16_t)pool->nsrv;
 			svc->nsrv = (uint16_t)sp->nsrv;
 			svc->specline = sp->line;
@@ -838,8 +1119,18 @@ build(struct parse *ps)
 				srv->port = sp->srv[j].port ? sp->srv[j].port :
 				    svc->port;
 				srv->weight = sp->srv[j].weight;
+				srv->cweight = sp->srv[j].weight;
+				srv->backup = sp->srv[j].backup;
 				srv->svc = (uint16_t)pool->nsvc;
-				srv->state = SRV_UP;
+				srv->healthy = sp->hc.start_up ||
+				    sp->hc.type == HC_NONE;
+				srv->admin = sp->srv[j].disabled ?
+				    SRV_DISABLED : SRV_UP;
+				srv->state = srv->admin != SRV_UP ?
+				    srv->admin : srv->healthy ? SRV_UP :
+				    SRV_DOWN;
+				srv->reason = sp->srv[j].disabled ?
+				    SR_OPERATOR : SR_START;
 				srv->line = sp->srv[j].line;
 				addr_ntop(srv->family, &srv->addr, a, sizeof(a));
 				snprintf(srv->name, sizeof(srv->name),
@@ -901,6 +1192,15 @@ build(struct parse *ps)
 	cf->line = eof;
 	if (cf->errors != 0)
 		return (-1);
+	for (i = 0; i < pool->nsvc; i++) {
+		svc = &pool->svc[i];
+		svc->use_backup = 1;
+		for (j = svc->first; j < svc->first + svc->nsrv; j++)
+			if (!pool->srv[j].backup &&
+			    pool->srv[j].state == SRV_UP &&
+			    pool->srv[j].weight > 0)
+				svc->use_backup = 0;
+	}
 	if (pool_index(pool, arc4random()) == -1 || sched_setup(pool) == -1) {
 		cfg_report("%s: out of memory", cf->path);
 		return (-1);

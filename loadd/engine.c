@@ -14,14 +14,17 @@
  */
 #include <arpa/inet.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cksum.h"
 #include "engine.h"
+#include "health.h"
 #include "reset.h"
 #include "sched.h"
 
 #define EXPIRE_BUDGET	4096	/* entries looked at per engine_tick() */
+#define SWEEP_BUDGET	65536	/* the same, for a down server's flows */
 
 static const char *const drop_names[DROP_NREASONS] = {
 	[DROP_PARSE + PKT_OK] = "ok",
@@ -42,6 +45,11 @@ static const char *const drop_names[DROP_NREASONS] = {
 };
 
 static void	 engine_release(void *, const struct flow *);
+static void	 flow_inactive(struct engine *, const struct flow *);
+static inline uint32_t seq_next(const uint8_t *, const struct pkt *);
+static inline void seq_advance(uint32_t *, uint32_t);
+static void	 no_server(struct engine *, struct pktbuf *, const struct pkt *,
+		    struct service *, int, uint32_t);
 static void	 tcp_track(struct engine *, struct flow *, uint8_t, int,
 		    uint32_t);
 static void	 rewrite(struct pktbuf *, const struct pkt *, int,
@@ -91,6 +99,11 @@ engine_init(struct engine *e, struct pool *pool, uint32_t maxflows,
 	e->pool = pool;
 	if (flowtab_init(&e->ft, maxflows, seed) == -1)
 		return (-1);
+	if ((e->gen = calloc(ENGINE_GENMAX, sizeof(*e->gen))) == NULL ||
+	    (e->sweep = calloc(pool->nsrv + 1, 1)) == NULL) {
+		engine_free(e);
+		return (-1);
+	}
 	if (timeouts != NULL)
 		for (i = 0; i < FC_N; i++)
 			e->ft.timeout[i] = timeouts[i];
@@ -112,13 +125,133 @@ engine_free(struct engine *e)
 	sticky_free(&e->sticky);
 	reset_free(e->reset);
 	e->reset = NULL;
+	free(e->gen);
+	e->gen = NULL;
+	free(e->sweep);
+	e->sweep = NULL;
 }
 
 void
-engine_set_reset(struct engine *e, struct resetter *r)
+engine_set_reset(struct engine *e, struct resetter *r, int unknown)
 {
 	reset_free(e->reset);
 	e->reset = r;
+	e->unknown_reset = unknown;
+}
+
+struct engine_gen *
+engine_generated(struct engine *e, unsigned *n)
+{
+	*n = e->ngen;
+	e->ngen = 0;
+	return (e->gen);
+}
+
+/* A RST to send on its own; 0 when the queue is full. */
+static int
+gen_rst(struct engine *e, int family, const union addr *src, uint16_t sport,
+    const union addr *dst, uint16_t dport, uint32_t seq, uint32_t ack)
+{
+	struct engine_gen *g;
+
+	if (e->reset == NULL || e->ngen == ENGINE_GENMAX) {
+		e->st.gen_full++;
+		return (0);
+	}
+	g = &e->gen[e->ngen];
+	g->len = (uint32_t)reset_build(e->reset, g->data, sizeof(g->data),
+	    family, src, ntohs(sport), dst, ntohs(dport), seq, ack,
+	    TH_RST | TH_ACK);
+	if (g->len == 0)
+		return (0);
+	g->family = (uint8_t)family;
+	e->ngen++;
+	return (1);
+}
+
+void
+engine_server_down(struct engine *e, unsigned i)
+{
+	const struct service *svc;
+
+	if (i >= e->pool->nsrv || e->reset == NULL)
+		return;
+	svc = &e->pool->svc[e->pool->srv[i].svc];
+	if (svc->hc == NULL || svc->hc->down_flows != HC_RESET)
+		return;
+	e->sweep[i] = 1;
+	e->sweep_pos = 1;
+}
+
+/* Whether the flow's server is down and its service resets such flows. */
+static inline int
+reset_due(const struct engine *e, const struct flow *f)
+{
+	const struct server *s = &e->pool->srv[f->srv];
+	const struct hcconf *hc = e->pool->svc[f->svc].hc;
+
+	return (s->state == SRV_DOWN && hc != NULL &&
+	    hc->down_flows == HC_RESET && e->reset != NULL);
+}
+
+/*
+ * Resets one flow of a down server: RST to the client as from the
+ * virtual service, RST to the server as from the client, each with the
+ * sequence number the other end expects next (RFC 5961 takes a RST at
+ * once only then).  The entry stays, closing, so that whatever the
+ * client still sends is answered with a RST of its own numbers.
+ */
+static int
+reset_flow(struct engine *e, struct flow *f, uint32_t now)
+{
+	const struct service *svc = &e->pool->svc[f->svc];
+	const struct server *s = &e->pool->srv[f->srv];
+	union addr	 ca;
+
+	memcpy(&ca, f->caddr, sizeof(ca));
+	if (svc->proto != PROTO_TCP) {
+		flow_remove(&e->ft, f);
+		e->st.flows_reset++;
+		return (1);
+	}
+	if (f->cls == FC_CLOSING)
+		return (1);
+	if (e->ngen + 2 > ENGINE_GENMAX)
+		return (0);
+	(void)gen_rst(e, svc->family, &svc->vip, htons(svc->port), &ca,
+	    f->cport, f->sseq, f->cseq);
+	(void)gen_rst(e, svc->family, &ca, f->cport, &s->addr,
+	    htons(s->port), f->cseq, f->sseq);
+	flow_inactive(e, f);
+	flow_set_state(&e->ft, f, FS_CLOSE, now);
+	e->st.flows_reset++;
+	return (1);
+}
+
+/* Goes on resetting the flows of down servers, a budget at a time. */
+static void
+sweep(struct engine *e, uint32_t now, uint32_t budget)
+{
+	struct flow	*f;
+	uint32_t	 end;
+	unsigned	 i;
+
+	end = e->sweep_pos + budget;
+	if (end > e->ft.cap + 1)
+		end = e->ft.cap + 1;
+	for (; e->sweep_pos < end; e->sweep_pos++) {
+		f = &e->ft.f[e->sweep_pos];
+		if (f->state == FS_NONE || f->srv >= e->pool->nsrv ||
+		    !e->sweep[f->srv] || !reset_due(e, f))
+			continue;
+		if (!reset_flow(e, f, now))
+			return;		/* the queue is full: next time */
+	}
+	if (e->sweep_pos > e->ft.cap) {
+		e->sweep_pos = 0;
+		for (i = 0; i < e->pool->nsrv; i++)
+			e->sweep[i] = 0;
+	}
 }
 
 /*
@@ -336,6 +469,25 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		return;
 	}
 	f = flow_lookup(&e->ft, h, &p->src, p->sport, si);
+	if (f != NULL && reset_due(e, f)) {
+		/*
+		 * Its server is down and the service resets such flows: the
+		 * client hears so now (a UDP flow just finds a new server).
+		 */
+		if (p->proto == PROTO_TCP) {
+			if (f->cls != FC_CLOSING) {
+				flow_inactive(e, f);
+				flow_set_state(&e->ft, f, FS_CLOSE, now);
+				e->st.flows_reset++;
+			}
+			if (!(p->tcpflags & TH_SYN)) {
+				no_server(e, pb, p, svc, 1, now);
+				return;
+			}
+		}
+		flow_remove(&e->ft, f);
+		f = NULL;
+	}
 
 	if (p->proto == PROTO_TCP) {
 		syn = (p->tcpflags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN;
@@ -381,7 +533,7 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		if (pick < 0)
 			pick = svc->method->pick(pool, svc, p, now);
 		if (pick < 0) {
-			drop_svc(e, pb, svc, DROP_NOSERVER);
+			no_server(e, pb, p, svc, 0, now);
 			return;
 		}
 		f = flow_insert(&e->ft, h, &p->src, p->sport, si,
@@ -394,8 +546,14 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		f->synms[0] = (uint8_t)e->ms;
 		f->synms[1] = (uint8_t)(e->ms >> 8);
 		f->synms[2] = (uint8_t)(e->ms >> 16);
+		if (p->proto == PROTO_TCP)
+			f->cseq = seq_next(pb->data, p);
 		if (recover)
 			e->st.recovered++;
+		else if (p->proto == PROTO_TCP &&
+		    pool->srv[pick].syn_pending_ms == 0)
+			/* Passive health: is this SYN answered in time? */
+			pool->srv[pick].syn_pending_ms = e->ms | 1;
 		if (svc->sticky)
 			sticky_put(&e->sticky, &p->src, si, (uint16_t)pick,
 			    now, svc->sticky);
@@ -404,9 +562,13 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		srv->flows_total++;
 		svc->flows_active++;
 		svc->flows_total++;
-	} else if (p->proto == PROTO_TCP)
+	} else if (p->proto == PROTO_TCP) {
+		seq_advance(&f->cseq, seq_next(pb->data, p));
+		if (syn && f->state == FS_SYN_SENT &&
+		    pool->srv[f->srv].syn_pending_ms == 0)
+			pool->srv[f->srv].syn_pending_ms = e->ms | 1;
 		tcp_track(e, f, p->tcpflags, 1, now);
-	else
+	} else
 		f->last = now;
 
 	srv = &pool->srv[f->srv];
@@ -420,6 +582,74 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 }
 
 /*
+ * A new flow that no server takes (or a packet of a flow whose server went
+ * down, reset): a TCP client gets a RST in the packet's place, a UDP one
+ * an ICMP port unreachable, as the service says, so that nobody waits.
+ */
+static void
+no_server(struct engine *e, struct pktbuf *pb, const struct pkt *p,
+    struct service *svc, int gone, uint32_t now)
+{
+	struct engine_gen *g;
+	size_t		 n;
+	int		 how = svc->hc != NULL ? svc->hc->noserver : HC_NS_DROP;
+
+	if (gone)
+		how = HC_NS_RESET;
+	if (e->reset == NULL || how == HC_NS_DROP)
+		goto drop;
+	if (p->proto == PROTO_TCP && how == HC_NS_RESET) {
+		if ((n = reset_make(e->reset, pb->data, pb->len, p, now)) ==
+		    0)
+			goto drop;
+		pb->len = (uint32_t)n;
+		pb->flags |= PB_RESIZED;
+		pb->verdict = V_REWRITTEN;
+		svc->drops[DROP_NOSERVER]++;
+		e->st.refused++;
+		return;
+	}
+	if (e->ngen == ENGINE_GENMAX) {
+		e->st.gen_full++;
+		goto drop;
+	}
+	g = &e->gen[e->ngen];
+	if ((g->len = (uint32_t)reset_unreach(e->reset, g->data,
+	    sizeof(g->data), pb->data, p, now)) != 0) {
+		g->family = p->family;
+		e->ngen++;
+		e->st.refused++;
+	}
+drop:
+	drop_svc(e, pb, svc, DROP_NOSERVER);
+}
+
+/* The sequence number that follows a TCP segment. */
+static inline uint32_t
+seq_next(const uint8_t *ip, const struct pkt *p)
+{
+	const uint8_t	*th = ip + p->l3len;
+	uint32_t	 seq;
+
+	seq = (uint32_t)th[4] << 24 | (uint32_t)th[5] << 16 |
+	    (uint32_t)th[6] << 8 | th[7];
+	seq += (uint32_t)p->len - p->l3len - (uint32_t)(th[12] >> 4) * 4;
+	if (p->tcpflags & TH_SYN)
+		seq++;
+	if (p->tcpflags & TH_FIN)
+		seq++;
+	return (seq);
+}
+
+/* Keeps the highest, in sequence space (retransmissions go back). */
+static inline void
+seq_advance(uint32_t *cur, uint32_t seq)
+{
+	if ((int32_t)(seq - *cur) > 0)
+		*cur = seq;
+}
+
+/*
  * A TCP packet, not a SYN, of no known flow: dropped, or (by
  * configuration) answered with a RST that takes the packet's place.
  */
@@ -429,7 +659,7 @@ unknown_flow(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 {
 	size_t	 n;
 
-	if (e->reset != NULL &&
+	if (e->reset != NULL && e->unknown_reset &&
 	    (n = reset_make(e->reset, pb->data, pb->len, p, now)) != 0) {
 		pb->len = (uint32_t)n;
 		pb->flags |= PB_RESIZED;
@@ -455,9 +685,22 @@ outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	}
 	f = flow_lookup(&e->ft, h, &p->dst, p->dport, srv->svc);
 	if (f != NULL && &pool->srv[f->srv] == srv) {
-		if (p->proto == PROTO_TCP)
+		if (p->proto == PROTO_TCP) {
+			if (f->state == FS_SYN_SENT ||
+			    f->state == FS_RECOVERED)
+				f->sseq = seq_next(pb->data, p);
+			else
+				seq_advance(&f->sseq, seq_next(pb->data, p));
+			if (f->state == FS_SYN_SENT) {
+				/* Passive health: the server answers. */
+				if (p->tcpflags & TH_RST)
+					srv->refused++;
+				else if (p->tcpflags & TH_SYN)
+					srv->synacks++;
+				srv->syn_pending_ms = 0;
+			}
 			tcp_track(e, f, p->tcpflags, 0, now);
-		else
+		} else
 			f->last = now;
 	} else
 		e->st.return_noflow++;
@@ -751,6 +994,8 @@ engine_tick(struct engine *e, uint32_t now)
 {
 	now = engine_clock(e, now);
 	flow_expire(&e->ft, now, EXPIRE_BUDGET);
+	if (e->sweep_pos != 0)
+		sweep(e, now, SWEEP_BUDGET);
 	if (now != e->sched_tick) {
 		sched_tick(e->pool, now);
 		e->sched_tick = now;

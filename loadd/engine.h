@@ -49,14 +49,34 @@ struct engine_stats {
 	uint64_t	 icmp_translated;	/* ICMP errors translated */
 	uint64_t	 resets;	/* unknown flows answered with a RST */
 	uint64_t	 recovered;	/* unknown flows found again by hash */
+	uint64_t	 refused;	/* new flows, no server: RST or ICMP sent */
+	uint64_t	 flows_reset;	/* flows of a down server reset */
+	uint64_t	 gen_full;	/* packets not generated: queue full */
 	uint64_t	 drop[DROP_NREASONS];
 };
 
 struct resetter;
 
+/*
+ * Packets the engine makes up (resets of a down server's flows, ICMP
+ * unreachables), for the I/O layer to send after the batch.
+ */
+#define ENGINE_GENMAX	64
+#define ENGINE_GENSLOT	1280
+struct engine_gen {
+	uint32_t	 len;
+	uint8_t		 family;
+	uint8_t		 data[ENGINE_GENSLOT];
+};
+
 struct engine {
 	struct pool		*pool;
-	struct resetter		*reset;	/* NULL: unknown flows are dropped */
+	struct resetter		*reset;	/* NULL: nothing is generated */
+	int			 unknown_reset;	/* RST unknown flows */
+	struct engine_gen	*gen;
+	unsigned		 ngen;
+	uint8_t			*sweep;	/* per server: reset its flows */
+	uint32_t		 sweep_pos;	/* 0: no sweep running */
 	struct sticky		 sticky;	/* persistence: client -> server */
 	struct flowtab		 ft;
 	struct engine_stats	 st;
@@ -71,8 +91,16 @@ int		 engine_init(struct engine *, struct pool *, uint32_t maxflows,
 void		 engine_free(struct engine *);
 /* A client table of this many entries for services with sticky set. */
 int		 engine_set_sticky(struct engine *, uint32_t entries);
-/* Answer mid-stream packets of unknown flows with a RST (r owned by e). */
-void		 engine_set_reset(struct engine *, struct resetter *);
+/*
+ * Lets the engine answer with resets and ICMP (r owned by e); unknown
+ * says whether mid-stream packets of unknown flows get a RST too.
+ */
+void		 engine_set_reset(struct engine *, struct resetter *,
+		    int unknown);
+/* A server went down: its flows are reset if its service says so. */
+void		 engine_server_down(struct engine *, unsigned srv);
+/* The packets made up since the last call; *n of them, then forgotten. */
+struct engine_gen *engine_generated(struct engine *, unsigned *n);
 #define ENGINE_BATCH	64
 
 void		 engine_process(struct engine *, struct pktbuf *, uint32_t now);

@@ -15,7 +15,7 @@
 #include "flow.h"
 #include "hash.h"
 
-_Static_assert(sizeof(struct flow) == 48, "a flow entry is 48 bytes");
+_Static_assert(sizeof(struct flow) == 56, "a flow entry is 56 bytes");
 
 static void	 list_link(struct flowtab *, uint32_t, int, uint32_t);
 static void	 list_unlink(struct flowtab *, uint32_t);

@@ -57,6 +57,8 @@ struct flow {
 	uint8_t		cls;		/* enum flow_class */
 	uint8_t		seen;		/* FLOW_CFIN, FLOW_SFIN */
 	uint8_t		synms[3];	/* SYN time, ms modulo 2^24 */
+	uint32_t	cseq;		/* TCP: next sequence number, client */
+	uint32_t	sseq;		/* and server (to reset both ends) */
 };
 
 struct flow_list {

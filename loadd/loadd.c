@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "health.h"
 #include "log.h"
 #include "pktio.h"
 #include "reset.h"
@@ -36,6 +37,8 @@ static void	 usage(FILE *, int) __attribute__((noreturn));
 static void	 on_signal(int);
 static uint32_t	 monotime(void);
 static uint32_t	 monotime_ms(void);
+static uint64_t	 monotime_ms64(void);
+static void	 note_health(const struct config *);
 static void	 stats_log(const struct engine *, const struct pktio *);
 static void	 drops_format(char *, size_t, const uint64_t *);
 static int	 run_replay(struct config *, const char *, const char *);
@@ -98,6 +101,16 @@ monotime_ms(void)
 	    (uint64_t)ts.tv_nsec / 1000000));
 }
 
+/* Milliseconds, not wrapping: for health checks. */
+static uint64_t
+monotime_ms64(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
 static uint32_t
 monotime(void)
 {
@@ -140,7 +153,8 @@ stats_log(const struct engine *e, const struct pktio *io)
 	unsigned		 i;
 
 	log_notice("stats: packets %llu, inbound %llu, outbound %llu, "
-	    "rewritten %llu, icmp translated %llu, resets %llu, passed %llu, "
+	    "rewritten %llu, icmp translated %llu, resets %llu, refused %llu, "
+	    "flows reset %llu, injected %llu, passed %llu, "
 	    "dropped %llu, flows %u/%u, expired %llu, evicted %llu, io errors %llu, "
 	    "io overruns %llu",
 	    (unsigned long long)e->st.pkts, (unsigned long long)e->st.inbound,
@@ -148,6 +162,9 @@ stats_log(const struct engine *e, const struct pktio *io)
 	    (unsigned long long)e->st.rewritten,
 	    (unsigned long long)e->st.icmp_translated,
 	    (unsigned long long)e->st.resets,
+	    (unsigned long long)e->st.refused,
+	    (unsigned long long)e->st.flows_reset,
+	    (unsigned long long)io->st.injected,
 	    (unsigned long long)e->st.passed, (unsigned long long)e->st.dropped,
 	    e->ft.count, e->ft.cap, (unsigned long long)e->ft.st.expired,
 	    (unsigned long long)e->ft.st.evicted,
@@ -170,10 +187,11 @@ stats_log(const struct engine *e, const struct pktio *io)
 	}
 	for (i = 0; i < pool->nsrv; i++) {
 		srv = &pool->srv[i];
-		log_notice("stats: server %s (%s) %s: flows %llu active, "
-		    "%llu total; packets %llu in, %llu out; bytes %llu in, "
-		    "%llu out", srv->name, pool->svc[srv->svc].name,
-		    srv_state_name(srv->state),
+		log_notice("stats: server %s (%s)%s %s (%s): flows %llu "
+		    "active, %llu total; packets %llu in, %llu out; bytes %llu "
+		    "in, %llu out", srv->name, pool->svc[srv->svc].name,
+		    srv->backup ? " backup" : "", srv_state_name(srv->state),
+		    srv_reason_name(srv->reason),
 		    (unsigned long long)srv->flows_active,
 		    (unsigned long long)srv->flows_total,
 		    (unsigned long long)srv->pkts_in,
@@ -201,6 +219,32 @@ note_methods(const struct config *conf)
 	}
 }
 
+/* Says how each service watches its servers. */
+static void
+note_health(const struct config *conf)
+{
+	const struct service	*svc;
+	const struct hcconf	*hc;
+	unsigned		 i;
+
+	for (i = 0; i < conf->pool.nsvc; i++) {
+		svc = &conf->pool.svc[i];
+		hc = svc->hc;
+		if (hc->type == HC_NONE)
+			log_info("service %s %s: no probes; passive detection "
+			    "%s", svc->label, svc->name,
+			    hc->passive ? "on" : "off");
+		else
+			log_info("service %s %s: %s probes every %u ms, timeout "
+			    "%u ms, fall %u, rise %u; servers start %s; passive "
+			    "detection %s", svc->label, svc->name,
+			    hc_type_name(hc->type), hc->interval_ms,
+			    hc->timeout_ms, hc->fall, hc->rise,
+			    hc->start_up ? "up" : "down until probed",
+			    hc->passive ? "on" : "off");
+	}
+}
+
 static int
 enable_reset(struct engine *e, const struct config *conf)
 {
@@ -210,8 +254,20 @@ enable_reset(struct engine *e, const struct config *conf)
 		warnx("cannot set up libnet for resets");
 		return (-1);
 	}
-	engine_set_reset(e, r);
+	engine_set_reset(e, r, conf->unknown_reset);
 	return (0);
+}
+
+/* Sends what the engine made up during the last batch. */
+static void
+flush_generated(struct engine *e, struct pktio *io)
+{
+	struct engine_gen *g;
+	unsigned	 i, n;
+
+	g = engine_generated(e, &n);
+	for (i = 0; i < n; i++)
+		(void)io->ops->inject(io, g[i].data, g[i].len, g[i].family);
 }
 
 static int
@@ -238,7 +294,7 @@ run_replay(struct config *conf, const char *rpath, const char *wpath)
 		    conf->maxflows);
 		return (1);
 	}
-	if ((conf->unknown_reset && enable_reset(&e, conf) == -1) ||
+	if (enable_reset(&e, conf) == -1 ||
 	    (conf->sticky_any &&
 	    engine_set_sticky(&e, conf->sticky_clients) == -1)) {
 		warnx("cannot set up the engine");
@@ -259,6 +315,7 @@ run_replay(struct config *conf, const char *rpath, const char *wpath)
 			engine_process(&e, &pb[i], ts);
 		}
 		io.ops->send(&io, pb, (unsigned)n);
+		flush_generated(&e, &io);
 		engine_tick(&e, ts);
 	}
 	io.ops->close(&io);
@@ -281,10 +338,14 @@ run_live(struct config *conf, struct pidfh *pfh)
 	struct pktio	 io;
 	struct engine	 e;
 	struct pktbuf	 pb[PKTIO_BATCH];
-	struct pollfd	 pfd;
+	struct pollfd	*pfd;
+	struct health	*h;
 	struct sigaction sa;
+	uint8_t		*gone;
+	uint64_t	 ms;
 	uint32_t	 now, lasttick = 0;
-	int		 n, loops, rc = 0;
+	unsigned	 i, npfd, nalloc;
+	int		 n, loops, rc = 0, tmo;
 
 	memset(&io, 0, sizeof(io));
 	io.ops = &PKTIO_LIVE;
@@ -303,7 +364,7 @@ run_live(struct config *conf, struct pidfh *pfh)
 	    arc4random()) == -1)
 		errx(1, "cannot allocate a flow table for %u flows",
 		    conf->maxflows);
-	if (conf->unknown_reset && enable_reset(&e, conf) == -1)
+	if (enable_reset(&e, conf) == -1)
 		exit(1);
 	if (conf->sticky_any &&
 	    engine_set_sticky(&e, conf->sticky_clients) == -1)
@@ -313,6 +374,13 @@ run_live(struct config *conf, struct pidfh *pfh)
 		engine_free(&e);
 		return (1);
 	}
+	/* Probes: every server's socket, the ICMP ones, the packet socket. */
+	nalloc = conf->pool.nsrv + 3;
+	if ((h = health_new(&conf->pool)) == NULL)
+		err(1, "health checks (ICMP probes need a raw socket)");
+	if ((pfd = calloc(nalloc, sizeof(*pfd))) == NULL ||
+	    (gone = calloc(conf->pool.nsrv + 1, 1)) == NULL)
+		err(1, "calloc");
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -335,10 +403,16 @@ run_live(struct config *conf, struct pidfh *pfh)
 	    "queue %d, %u flows", conf->pool.nsvc, conf->pool.nsrv,
 	    conf->method->name, conf->queue, conf->maxflows);
 
-	pfd.fd = io.fd;
-	pfd.events = POLLIN;
+	note_health(conf);
 	while (!quit) {
-		if (poll(&pfd, 1, 1000) == -1 && errno != EINTR) {
+		pfd[0].fd = io.fd;
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		npfd = 1 + health_pollfds(h, pfd + 1, nalloc - 1);
+		tmo = health_timeout(h, monotime_ms64());
+		if (tmo > 1000)
+			tmo = 1000;
+		if (poll(pfd, npfd, tmo) == -1 && errno != EINTR) {
 			log_warn("poll");
 			rc = 1;
 			break;
@@ -356,9 +430,19 @@ run_live(struct config *conf, struct pidfh *pfh)
 			engine_set_ms(&e, monotime_ms());
 			engine_process_batch(&e, pb, (unsigned)n, now);
 			io.ops->send(&io, pb, (unsigned)n);
+			flush_generated(&e, &io);
 		}
-		if (now != lasttick) {
+		/* Probes, passive signs, slow starts; never waits. */
+		ms = monotime_ms64();
+		health_run(h, pfd + 1, npfd - 1, ms, gone);
+		for (i = 0; i < conf->pool.nsrv; i++)
+			if (gone[i]) {
+				gone[i] = 0;
+				engine_server_down(&e, i);
+			}
+		if (now != lasttick || e.sweep_pos != 0) {
 			engine_tick(&e, now);
+			flush_generated(&e, &io);
 			lasttick = now;
 		}
 		if (dumpstats) {
@@ -373,6 +457,9 @@ run_live(struct config *conf, struct pidfh *pfh)
 	}
 	log_notice("stopping");
 	stats_log(&e, &io);
+	health_free(h);
+	free(pfd);
+	free(gone);
 	io.ops->close(&io);
 	engine_free(&e);
 	return (rc);

@@ -20,6 +20,7 @@ struct pktio_stats {
 	uint64_t	 errors;	/* I/O and netlink errors */
 	uint64_t	 overruns;	/* the kernel dropped: socket buffer full */
 	uint64_t	 notip;		/* replay: frames that were not IP */
+	uint64_t	 injected;	/* packets the engine made up, sent */
 };
 
 struct pktio {
@@ -44,6 +45,9 @@ struct pktio_ops {
 	/* Gives every packet of the batch back with its verdict. */
 	int		(*send)(struct pktio *, struct pktbuf *, unsigned n);
 	void		(*close)(struct pktio *);
+	/* Sends a packet the engine made up (an IP datagram); -1 failed. */
+	int		(*inject)(struct pktio *, const uint8_t *, uint32_t len,
+			    int family);
 };
 
 extern const struct pktio_ops	pktio_pcap_ops;

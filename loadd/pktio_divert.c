@@ -56,9 +56,11 @@ static int	 divio_open(struct pktio *);
 static int	 divio_recv(struct pktio *, struct pktbuf *, unsigned);
 static int	 divio_send(struct pktio *, struct pktbuf *, unsigned);
 static void	 divio_close(struct pktio *);
+static int	 divio_inject(struct pktio *, const uint8_t *, uint32_t, int);
 
 const struct pktio_ops pktio_divert_ops = {
-	"divert", divio_open, divio_recv, divio_send, divio_close
+	"divert", divio_open, divio_recv, divio_send, divio_close,
+	divio_inject
 };
 
 #ifdef DIVERT_EMULATION
@@ -214,17 +216,38 @@ ip_header_cksum(uint8_t *ip, uint32_t len)
 	memcpy(ip + 10, &ck, 2);
 }
 
+/* Writes one packet to the divert socket, addressed as to says. */
+static int
+div_out(struct pktio *io, struct sockaddr_in *to, const uint8_t *data,
+    uint32_t len)
+{
+#ifdef DIVERT_EMULATION
+	struct divio	*d = io->priv;
+	struct iovec	 iov[2];
+	struct msghdr	 mh;
+
+	iov[0].iov_base = to;
+	iov[0].iov_len = HDRSZ;
+	iov[1].iov_base = (void *)(uintptr_t)data;
+	iov[1].iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = &d->peer;
+	mh.msg_namelen = sizeof(d->peer);
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	return (sendmsg(io->fd, &mh, 0) == -1 ? -1 : 0);
+#else
+	return (sendto(io->fd, data, len, 0, (struct sockaddr *)to,
+	    sizeof(*to)) == -1 ? -1 : 0);
+#endif
+}
+
 static int
 divio_send(struct pktio *io, struct pktbuf *pb, unsigned n)
 {
 	struct divio	*d = io->priv;
 	unsigned	 i;
-	ssize_t		 r;
 	int		 rc = 0;
-#ifdef DIVERT_EMULATION
-	struct iovec	 iov[2];
-	struct msghdr	 mh;
-#endif
 
 	for (i = 0; i < n; i++) {
 		if (pb[i].verdict == V_DROP || pb[i].len == 0)
@@ -232,22 +255,7 @@ divio_send(struct pktio *io, struct pktbuf *pb, unsigned n)
 		if (d->from[i].sin_addr.s_addr == INADDR_ANY &&
 		    pb[i].verdict == V_REWRITTEN)
 			ip_header_cksum(pb[i].data, pb[i].len);
-#ifdef DIVERT_EMULATION
-		iov[0].iov_base = &d->from[i];
-		iov[0].iov_len = HDRSZ;
-		iov[1].iov_base = pb[i].data;
-		iov[1].iov_len = pb[i].len;
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_name = &d->peer;
-		mh.msg_namelen = sizeof(d->peer);
-		mh.msg_iov = iov;
-		mh.msg_iovlen = 2;
-		r = sendmsg(io->fd, &mh, 0);
-#else
-		r = sendto(io->fd, pb[i].data, pb[i].len, 0,
-		    (struct sockaddr *)&d->from[i], sizeof(d->from[i]));
-#endif
-		if (r == -1) {
+		if (div_out(io, &d->from[i], pb[i].data, pb[i].len) == -1) {
 			io->st.errors++;
 			rc = -1;
 			continue;
@@ -255,6 +263,22 @@ divio_send(struct pktio *io, struct pktbuf *pb, unsigned n)
 		io->st.sent++;
 	}
 	return (rc);
+}
+
+/* A packet of loadd's own: written as outbound (address INADDR_ANY). */
+static int
+divio_inject(struct pktio *io, const uint8_t *data, uint32_t len, int family)
+{
+	struct sockaddr_in	 to;
+
+	memset(&to, 0, sizeof(to));
+	to.sin_family = AF_INET;
+	if (family != 4 || div_out(io, &to, data, len) == -1) {
+		io->st.errors++;
+		return (-1);
+	}
+	io->st.injected++;
+	return (0);
 }
 
 static void

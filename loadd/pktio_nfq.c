@@ -46,18 +46,20 @@ struct nfqio {
 	size_t			 txlimit;
 	struct mnl_nlmsg_batch	*batch;
 	time_t			 lastwarn;
+	int			 raw4, raw6;	/* to send made-up packets */
 };
 
 static int	 nfqio_open(struct pktio *);
 static int	 nfqio_recv(struct pktio *, struct pktbuf *, unsigned);
 static int	 nfqio_send(struct pktio *, struct pktbuf *, unsigned);
 static void	 nfqio_close(struct pktio *);
+static int	 nfqio_inject(struct pktio *, const uint8_t *, uint32_t, int);
 static int	 nfqio_config(struct nfqio *, unsigned, uint8_t, uint32_t,
 		    uint32_t, uint32_t);
 static int	 nfqio_flush(struct pktio *, struct mnl_nlmsg_batch *);
 
 const struct pktio_ops pktio_nfq_ops = {
-	"nfq", nfqio_open, nfqio_recv, nfqio_send, nfqio_close
+	"nfq", nfqio_open, nfqio_recv, nfqio_send, nfqio_close, nfqio_inject
 };
 
 /*
@@ -108,6 +110,16 @@ nfqio_open(struct pktio *io)
 		return (-1);
 	}
 	io->priv = q;
+	/*
+	 * Raw sockets for the packets loadd makes up (resets of a down
+	 * server's flows, ICMP unreachables); IPPROTO_RAW means the header
+	 * is ours.  Without them those packets are counted as errors.
+	 */
+	q->raw4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	q->raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (q->raw4 == -1 || q->raw6 == -1)
+		log_warn("nfq: raw socket: loadd cannot send resets of "
+		    "its own");
 	if ((q->nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL) {
 		log_warn("nfq: netlink socket");
 		return (-1);
@@ -312,9 +324,43 @@ nfqio_close(struct pktio *io)
 	}
 	if (q->batch != NULL)
 		mnl_nlmsg_batch_stop(q->batch);
+	if (q->raw4 != -1)
+		close(q->raw4);
+	if (q->raw6 != -1)
+		close(q->raw6);
 	free(q->rx);
 	free(q->tx);
 	free(q);
 	io->priv = NULL;
 	io->fd = -1;
+}
+
+static int
+nfqio_inject(struct pktio *io, const uint8_t *pkt, uint32_t len, int family)
+{
+	struct nfqio		*q = io->priv;
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+	ssize_t			 r;
+
+	if (family == 4 && len >= 20 && q->raw4 != -1) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		memcpy(&sin.sin_addr, pkt + 16, 4);
+		r = sendto(q->raw4, pkt, len, 0, (struct sockaddr *)&sin,
+		    sizeof(sin));
+	} else if (family == 6 && len >= 40 && q->raw6 != -1) {
+		memset(&sin6, 0, sizeof(sin6));
+		sin6.sin6_family = AF_INET6;
+		memcpy(&sin6.sin6_addr, pkt + 24, 16);
+		r = sendto(q->raw6, pkt, len, 0, (struct sockaddr *)&sin6,
+		    sizeof(sin6));
+	} else
+		r = -1;
+	if (r == -1) {
+		io->st.errors++;
+		return (-1);
+	}
+	io->st.injected++;
+	return (0);
 }

@@ -30,16 +30,19 @@ struct pcapio {
 	pcap_dumper_t	*out;
 	int		 dlt;
 	struct slot	*slots;
+	struct timeval	 lastts;	/* of the last packet read */
 };
 
 static int	 pcapio_open(struct pktio *);
 static int	 pcapio_recv(struct pktio *, struct pktbuf *, unsigned);
 static int	 pcapio_send(struct pktio *, struct pktbuf *, unsigned);
 static void	 pcapio_close(struct pktio *);
+static int	 pcapio_inject(struct pktio *, const uint8_t *, uint32_t, int);
 static int	 linkhdr(int, const uint8_t *, uint32_t, unsigned *);
 
 const struct pktio_ops pktio_pcap_ops = {
-	"pcap", pcapio_open, pcapio_recv, pcapio_send, pcapio_close
+	"pcap", pcapio_open, pcapio_recv, pcapio_send, pcapio_close,
+	pcapio_inject
 };
 
 static int
@@ -165,6 +168,7 @@ pcapio_recv(struct pktio *io, struct pktbuf *pb, unsigned max)
 		}
 		s = &pc->slots[n];
 		s->hdr = *h;
+		pc->lastts = h->ts;
 		if (s->hdr.caplen > sizeof(s->frame))
 			s->hdr.caplen = sizeof(s->frame);
 		memcpy(s->frame, data, s->hdr.caplen);
@@ -209,6 +213,49 @@ pcapio_send(struct pktio *io, struct pktbuf *pb, unsigned n)
 		    pc->slots[i].frame);
 		io->st.sent++;
 	}
+	return (0);
+}
+
+/*
+ * A packet of loadd's own goes into the output capture after the batch
+ * that made it, stamped with the last time read, with a link header of
+ * zeros where the link type wants one.
+ */
+static int
+pcapio_inject(struct pktio *io, const uint8_t *pkt, uint32_t len, int family)
+{
+	struct pcapio		*pc = io->priv;
+	struct pcap_pkthdr	 h;
+	uint8_t			 frame[16 + 1500];
+	uint16_t		 type = family == 4 ? 0x0800 : 0x86dd;
+	unsigned		 off = 0;
+
+	switch (pc->dlt) {
+	case DLT_EN10MB:
+		off = 14;
+		memset(frame, 0, off);
+		frame[12] = (uint8_t)(type >> 8);
+		frame[13] = (uint8_t)type;
+		break;
+	case DLT_LINUX_SLL:
+		off = 16;
+		memset(frame, 0, off);
+		frame[1] = 4;		/* sent by us */
+		frame[14] = (uint8_t)(type >> 8);
+		frame[15] = (uint8_t)type;
+		break;
+	default:
+		break;
+	}
+	if (len > sizeof(frame) - off) {
+		io->st.errors++;
+		return (-1);
+	}
+	memcpy(frame + off, pkt, len);
+	h.ts = pc->lastts;
+	h.caplen = h.len = off + len;
+	pcap_dump((u_char *)pc->out, &h, frame);
+	io->st.injected++;
 	return (0);
 }
 

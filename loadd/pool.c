@@ -30,6 +30,23 @@ srv_state_name(int s)
 	return (srv_state_names[s]);
 }
 
+static const char *const srv_reason_names[] = {
+	[SR_START] = "start",
+	[SR_PROBE] = "probe",
+	[SR_PASSIVE] = "passive",
+	[SR_AGENT] = "agent",
+	[SR_OPERATOR] = "operator",
+	[SR_RETRY] = "retry",
+};
+
+const char *
+srv_reason_name(int r)
+{
+	if (r < 0 || r > SR_RETRY)
+		return ("?");
+	return (srv_reason_names[r]);
+}
+
 static uint32_t
 pool_hash(uint32_t seed, uint8_t family, uint8_t proto, const union addr *a,
     uint16_t port)
@@ -112,6 +129,7 @@ pool_free(struct pool *p)
 		free(p->svc[i].maglev);
 	free(p->svc);
 	free(p->srv);
+	free(p->hcs);
 	free(p->svc_map);
 	free(p->srv_map);
 	free(p->vip_map);

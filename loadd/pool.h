@@ -17,6 +17,7 @@
 #define SRV_NAMELEN		64
 #define SVC_LABELLEN		32
 
+/* What the schedulers see: the worst of health and the operator's word. */
 enum srv_state {
 	SRV_UP = 0,
 	SRV_DOWN,
@@ -24,13 +25,28 @@ enum srv_state {
 	SRV_DISABLED,
 };
 
+/* Why a server is in its state (the last transition's cause). */
+enum srv_reason {
+	SR_START = 0,		/* the state it starts in */
+	SR_PROBE,		/* an active probe */
+	SR_PASSIVE,		/* SYNs unanswered or refused */
+	SR_AGENT,		/* its lmd agent */
+	SR_OPERATOR,		/* configuration or loadctl */
+	SR_RETRY,		/* passive down, tried again (no probes) */
+};
+
 struct server {
 	union addr	 addr;
 	uint16_t	 port;		/* host byte order */
 	uint16_t	 svc;		/* index of its service */
-	uint16_t	 weight;	/* 0: quiescent, no new flows */
+	uint16_t	 weight;	/* in effect (slow start); 0: no new flows */
+	uint16_t	 cweight;	/* configured */
 	uint8_t		 family;
 	uint8_t		 state;		/* enum srv_state */
+	uint8_t		 reason;	/* enum srv_reason */
+	uint8_t		 backup;	/* only while no primary is up */
+	uint8_t		 healthy;	/* health checks say up */
+	uint8_t		 admin;		/* SRV_UP, SRV_DRAINING, SRV_DISABLED */
 	unsigned	 line;		/* where the configuration names it */
 	char		 name[SRV_NAMELEN];	/* "addr:port" */
 
@@ -39,6 +55,11 @@ struct server {
 	uint64_t	 rate;		/* bytes per second, decaying average */
 	uint64_t	 rate_bytes;	/* bytes counted at the last sample */
 	uint32_t	 rtt_us;	/* SYN to SYN+ACK, peak-decaying */
+
+	/* Passive health: written by the engine, read by health.c. */
+	uint32_t	 syn_pending_ms;	/* oldest unanswered SYN; 0: none */
+	uint32_t	 synacks;	/* SYN+ACKs seen */
+	uint32_t	 refused;	/* SYNs answered with a RST */
 
 	/* Counters, written by the engine only. */
 	uint64_t	 flows_active;
@@ -50,6 +71,7 @@ struct server {
 };
 
 struct sched_method;
+struct hcconf;
 
 struct service {
 	union addr	 vip;
@@ -62,6 +84,8 @@ struct service {
 	const struct sched_method *method;
 	uint16_t	 first;		/* its servers: first .. first+nsrv-1 */
 	uint16_t	 nsrv;
+	uint8_t		 use_backup;	/* no primary server takes flows */
+	const struct hcconf *hc;	/* its health settings */
 
 	/* Scheduler state. */
 	uint32_t	 rr_next;
@@ -91,6 +115,7 @@ struct pool {
 	unsigned	 nsvc;
 	struct server	*srv;
 	unsigned	 nsrv;
+	struct hcconf	*hcs;		/* health settings, one per service */
 
 	uint32_t	*svc_map;	/* (proto, vip, port) -> service + 1 */
 	uint32_t	*srv_map;	/* (proto, addr, port) -> server + 1 */
@@ -109,5 +134,6 @@ struct server	*pool_find_server(const struct pool *, uint8_t family,
 int		 pool_is_vip(const struct pool *, uint8_t family,
 		    const union addr *);
 const char	*srv_state_name(int);
+const char	*srv_reason_name(int);
 
 #endif

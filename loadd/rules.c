@@ -100,6 +100,11 @@ print_family(FILE *fp, const struct config *conf, int fam)
 		fprintf(fp, "-A %s -d %s -j NFQUEUE --queue-num %d\n", chain, a,
 		    conf->queue);
 	}
+	/*
+	 * What real servers send this host itself (answers to health
+	 * probes, agent reports) is not loadd's: only what passes through.
+	 */
+	fprintf(fp, "-A %s -m addrtype --dst-type LOCAL -j RETURN\n", chain);
 	/* Replies from each real server's service port. */
 	for (i = 0; i < pool->nsrv; i++) {
 		srv = &pool->srv[i];
@@ -130,7 +135,12 @@ print_family(FILE *fp, const struct config *conf, int fam)
 		fprintf(fp, "-A %s -s %s -p %s -j NFQUEUE --queue-num %d\n",
 		    chain, a, icmp, conf->queue);
 	}
-	/* ICMP errors this host makes about forwarded packets. */
+	/*
+	 * ICMP errors this host makes about forwarded packets; not those
+	 * about its own (to its probes, say), which stay here.
+	 */
+	fprintf(fp, "-A %s-out -m addrtype --dst-type LOCAL -j RETURN\n",
+	    chain);
 	if (fam == 6)
 		for (i = 0; i < sizeof(err6) / sizeof(err6[0]); i++)
 			fprintf(fp, "-A %s-out -p icmpv6 --icmpv6-type %s "
@@ -198,8 +208,9 @@ rules_print_ipfw(FILE *fp, const struct config *conf)
 		if (srv->family != 4)
 			continue;
 		addr_ntop(4, &srv->addr, a, sizeof(a));
+		/* Not what the servers send this host (probe answers). */
 		fprintf(fp, "ipfw -q add %u set %d divert %d %s from %s %u to "
-		    "any in\n", rule + 2, staging, conf->queue,
+		    "not me in\n", rule + 2, staging, conf->queue,
 		    protoname(svc->proto), a, srv->port);
 	}
 	for (i = 0; i < pool->nsrv; i++) {
@@ -213,8 +224,9 @@ rules_print_ipfw(FILE *fp, const struct config *conf)
 		if (j < i)
 			continue;
 		addr_ntop(4, &srv->addr, a, sizeof(a));
-		fprintf(fp, "ipfw -q add %u set %d divert %d icmp from %s to any "
-		    "in icmptypes 3,4,11,12\n", rule + 3, staging, conf->queue,
+		fprintf(fp, "ipfw -q add %u set %d divert %d icmp from %s to "
+		    "not me in icmptypes 3,4,11,12\n", rule + 3, staging,
+		    conf->queue,
 		    a);
 	}
 	fprintf(fp, "ipfw -q add %u set %d divert %d icmp from me to any out "

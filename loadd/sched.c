@@ -56,46 +56,46 @@ static int	 pick_intl(struct pool *, struct service *, const struct pkt *,
 static const struct sched_method methods[] = {
 	{ "roundrobin", "roundrobbin",
 	    "each new flow to the next server in turn",
-	    pick_roundrobin, NULL, 0 },
+	    pick_roundrobin, NULL, 0, 0 },
 	{ "wrr", NULL,
 	    "weighted round-robin, smooth: weights 5,1,1 give a a b a c a a",
-	    pick_wrr, NULL, 0 },
+	    pick_wrr, NULL, 0, 0 },
 	{ "static", NULL,
 	    "fixed proportions by configured weight, as wrr",
-	    pick_static, NULL, 0 },
+	    pick_static, NULL, 0, 0 },
 	{ "leastconn", "lc",
 	    "fewest active flows",
-	    pick_leastconn, NULL, 0 },
+	    pick_leastconn, NULL, 0, 0 },
 	{ "wlc", NULL,
 	    "fewest active flows per weight (IPVS's default)",
-	    pick_wlc, NULL, 0 },
+	    pick_wlc, NULL, 0, 0 },
 	{ "sed", NULL,
 	    "shortest expected delay: least (flows + 1) / weight",
-	    pick_sed, NULL, 0 },
+	    pick_sed, NULL, 0, 0 },
 	{ "nq", NULL,
 	    "never queue: an idle server if any, else sed",
-	    pick_nq, NULL, 0 },
+	    pick_nq, NULL, 0, 0 },
 	{ "random", NULL,
 	    "random, in proportion to weight",
-	    pick_random, NULL, 0 },
+	    pick_random, NULL, 0, 0 },
 	{ "random2", NULL,
 	    "power of two random choices: the less loaded of two",
-	    pick_random2, NULL, 0 },
+	    pick_random2, NULL, 0, 0 },
 	{ "sourcehash", "source-hash",
 	    "same client address, same server (weighted rendezvous hash)",
-	    pick_sourcehash, NULL, 0 },
+	    pick_sourcehash, NULL, 0, 1 },
 	{ "leasttraffic", NULL,
 	    "least bytes per second per weight, decaying average",
-	    pick_leasttraffic, NULL, 0 },
+	    pick_leasttraffic, NULL, 0, 0 },
 	{ "responsetime", NULL,
 	    "least (flows + 1) x measured SYN to SYN+ACK time",
-	    pick_responsetime, NULL, 0 },
+	    pick_responsetime, NULL, 0, 0 },
 	{ "maglev", "mh",
 	    "Maglev consistent hash of the flow; stateless recovery",
-	    pick_maglev, setup_maglev, 1 },
+	    pick_maglev, setup_maglev, 1, 1 },
 	{ "bitmask", NULL,
 	    "pf's bitmask: the client's host bits pick the server",
-	    pick_bitmask, NULL, 0 },
+	    pick_bitmask, NULL, 0, 1 },
 	/*
 	 * The methods of the original loadd that live on agent reports.
 	 * Until lmd reports (its own piece of work), they run on what loadd
@@ -103,13 +103,13 @@ static const struct sched_method methods[] = {
 	 */
 	{ "leastload", NULL,
 	    "least agent-reported load; without agents: wlc",
-	    pick_wlc, NULL, 0 },
+	    pick_wlc, NULL, 0, 0 },
 	{ "loadsharing", NULL,
 	    "weights scaled by agent reports; without agents: wrr",
-	    pick_wrr, NULL, 0 },
+	    pick_wrr, NULL, 0, 0 },
 	{ "intlloadsharing", NULL,
 	    "least (flows + 1) x (response time + 1 ms) / weight, and agents",
-	    pick_intl, NULL, 0 },
+	    pick_intl, NULL, 0, 0 },
 };
 
 #define NMETHODS	(sizeof(methods) / sizeof(methods[0]))
@@ -166,7 +166,8 @@ sched_usable(const struct pool *p, unsigned i)
 {
 	const struct server *s = &p->srv[i];
 
-	return (s->state == SRV_UP && s->weight > 0);
+	return (s->state == SRV_UP && s->weight > 0 &&
+	    s->backup == p->svc[s->svc].use_backup);
 }
 
 int

@@ -27,6 +27,8 @@ struct sched_method {
 	int		(*setup)(struct pool *, struct service *);
 	/* The same server for the same flow, without state (stateless). */
 	int		 consistent;
+	/* Weights shape a hash: changing them moves clients (no slow start). */
+	int		 hashed;
 };
 
 const struct sched_method	*sched_find(const char *name);

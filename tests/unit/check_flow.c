@@ -121,7 +121,7 @@ expires_after(struct flowtab *ft, uint8_t state, uint32_t t0, uint32_t limit)
 START_TEST(test_entry_size)
 {
 	/* Memory per flow is documented in loadd.conf(5). */
-	ck_assert_uint_eq(sizeof(struct flow), 48);
+	ck_assert_uint_eq(sizeof(struct flow), 56);
 }
 END_TEST
 
