@@ -652,6 +652,7 @@ check_health(struct parse *ps, struct svcspec *sp)
 
 	/* The line to blame: the block's own, or the default's. */
 #define HLINE(k)	(sp->seen[k] ? sp->seen[k] : ps->spec[0].seen[k])
+#define OWNLINE(k)	(sp->seen[k])
 	if (hc->type != HC_NONE && hc->timeout_ms > hc->interval_ms) {
 		l = HLINE(K_CHECK_TIMEOUT);
 		cf->line = l ? l : HLINE(K_CHECK_INTERVAL);
@@ -664,18 +665,19 @@ check_health(struct parse *ps, struct svcspec *sp)
 		size_t	 i;
 
 		for (i = 0; i < sizeof(httpkeys) / sizeof(httpkeys[0]); i++)
-			if ((l = HLINE(httpkeys[i])) != 0) {
+			if ((l = OWNLINE(httpkeys[i])) != 0) {
 				cf->line = l;
 				cfg_error(cf, "%s is for \"check = http\", but "
 				    "the check is %s", keys_name(httpkeys[i]),
 				    hc_type_name(hc->type));
 			}
 	}
-	if (hc->type == HC_ICMP && (l = HLINE(K_CHECK_PORT)) != 0) {
+	if (hc->type == HC_ICMP && (l = OWNLINE(K_CHECK_PORT)) != 0) {
 		cf->line = l;
 		cfg_error(cf, "check_port: ICMP echo has no port");
 	}
 #undef HLINE
+#undef OWNLINE
 	cf->line = eof;
 	return (cf->errors == errors ? 0 : -1);
 }
@@ -1060,6 +1062,9 @@ build(struct parse *ps)
 	if (sp->seen[K_IPALIASING] || sp->seen[K_PORTS] ||
 	    sp->seen[K_SERVERS] || ps->nspec == 1)
 		first = 0;
+	/* The defaults at the top are checked even if no service uses them. */
+	if (first == 1)
+		(void)check_health(ps, &ps->spec[0]);
 	for (i = first; i < ps->nspec; i++) {
 		sp = &ps->spec[i];
 		if (check_spec(ps, sp) == -1)

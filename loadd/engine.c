@@ -484,7 +484,8 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 				no_server(e, pb, p, svc, 1, now);
 				return;
 			}
-		}
+		} else
+			e->st.flows_reset++;
 		flow_remove(&e->ft, f);
 		f = NULL;
 	}

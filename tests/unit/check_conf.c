@@ -526,6 +526,50 @@ static const struct {
 	    "is not an absolute path" },
 	{ "facility", BASE "syslog_facility = kitchen\n", 0, 4,
 	    "unknown facility \"kitchen\"" },
+	/* Health checks (loadd.conf(5), HEALTH CHECKS). */
+	{ "check type", BASE "check = ping\n", 0, 4,
+	    "\"ping\" is not tcp, http, icmp or none" },
+	{ "check interval", BASE "check_interval = 2x\n", 0, 4,
+	    "check_interval: \"2x\" is not a time" },
+	{ "check interval too short", BASE "check_interval = 5ms\n", 0, 4,
+	    "is not a time from 10ms" },
+	{ "check interval finer than a millisecond", BASE
+	    "check_interval = 0.0005\n", 0, 4, "is not a time" },
+	{ "check timeout over the interval", BASE "check_interval = 1\n"
+	    "check_timeout = 1.5\n", 0, 5,
+	    "check_timeout (1500 ms) is longer than check_interval (1000 ms)" },
+	{ "check timeout over a service's interval", BASE
+	    "check_timeout = 1.5\nservice = b\nipaliasing = 192.0.2.11\n"
+	    "ports = 80\nservers = 10.0.2.1\ncheck_interval = 1\n", 0, 4,
+	    "is longer than check_interval" },
+	{ "check fall zero", BASE "check_fall = 0\n", 0, 4,
+	    "check_fall: \"0\" is not 1..1000" },
+	{ "server_retry, PLB's name", BASE "server_retry = 0\n", 0, 4,
+	    "server_retry: \"0\" is not a number of seconds" },
+	{ "check path without http", BASE "check_path = /health\n", 0, 4,
+	    "check_path is for \"check = http\", but the check is tcp" },
+	{ "check path not a path", BASE "check = http\ncheck_path = health\n",
+	    0, 5, "check_path: \"health\" is not a path" },
+	{ "check status", BASE "check = http\ncheck_status = 999\n", 0, 5,
+	    "check_status: not a status" },
+	{ "check status range backwards", BASE "check = http\n"
+	    "check_status = 399-200\n", 0, 5, "check_status: not a status" },
+	{ "icmp has no port", BASE "check = icmp\ncheck_port = 80\n", 0, 5,
+	    "check_port: ICMP echo has no port" },
+	{ "check start", BASE "check_start = maybe\n", 0, 4,
+	    "\"maybe\" is not up or down" },
+	{ "passive", BASE "passive = perhaps\n", 0, 4,
+	    "passive: \"perhaps\" is not yes or no" },
+	{ "down_flows", BASE "down_flows = kill\n", 0, 4,
+	    "\"kill\" is not keep or reset" },
+	{ "noserver", BASE "noserver = 503\n", 0, 4,
+	    "\"503\" is not reset, icmp or drop" },
+	{ "slowstart", BASE "slowstart = -1\n", 0, 4,
+	    "slowstart: \"-1\" is not a number of seconds" },
+	{ "server option", "ipaliasing = 192.0.2.10\nports = 80\n"
+	    "servers = 10.0.1.11 spare\n", 0, 3,
+	    "unexpected \"spare\" after an address (weight N, backup, "
+	    "disabled)" },
 };
 
 START_TEST(test_bad)

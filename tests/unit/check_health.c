@@ -1,0 +1,637 @@
+/*
+ * Health: the rise/fall counting alone, server states and backups, and
+ * what the engine does for health: passive signs, new flows no server
+ * takes (RST, ICMP), the flows of a server that went down (RST to both
+ * ends, with the numbers each end expects), slow start.  The packets loadd
+ * makes up are checked with the reference checksum of unit.h.
+ */
+#include <arpa/inet.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "engine.h"
+#include "health.h"
+#include "pkt.h"
+#include "reset.h"
+#include "sched.h"
+#include "unit.h"
+
+#define CLIENT		"198.51.100.7"
+#define VIP		"192.0.2.10"
+#define CONF		"ipaliasing = 192.0.2.10\nports = 80\n" \
+			"servers = 10.0.1.11, 10.0.1.12, 10.0.1.13 backup\n"
+
+struct rig {
+	struct config	 conf;
+	struct engine	 e;
+	uint8_t		 buf[2048];
+	struct pktbuf	 pb;
+	size_t		 len;
+	uint32_t	 now;
+};
+
+static struct rig	 R;
+
+static void
+rig_open(const char *text)
+{
+	struct resetter	*r;
+
+	memset(&R, 0, sizeof(R));
+	conf_load_text(&R.conf, text);
+	ck_assert_int_eq(engine_init(&R.e, &R.conf.pool, R.conf.maxflows,
+	    R.conf.timeout, 0x4ea1), 0);
+	ck_assert_ptr_nonnull(r = reset_new(1000));
+	engine_set_reset(&R.e, r, 0);
+	R.now = 1000;
+}
+
+static void
+rig_close(void)
+{
+	engine_free(&R.e);
+	config_free(&R.conf);
+}
+
+static int
+run(const struct tpkt *t)
+{
+	R.len = tpkt_build(R.buf, sizeof(R.buf), t);
+	ck_assert_uint_ne(R.len, 0);
+	memset(&R.pb, 0, sizeof(R.pb));
+	R.pb.data = R.buf;
+	R.pb.len = (uint32_t)R.len;
+	R.pb.verdict = 0xff;
+	engine_process(&R.e, &R.pb, R.now);
+	return (R.pb.verdict);
+}
+
+/* A TCP segment client -> VIP:80 with 10 bytes, tpkt's sequence numbers. */
+static int
+c2v(uint16_t cport, uint8_t flags)
+{
+	struct tpkt t = {
+		.family = 4, .proto = PROTO_TCP, .src = CLIENT, .dst = VIP,
+		.sport = cport, .dport = 80, .tcpflags = flags, .paylen = 10,
+	};
+
+	return (run(&t));
+}
+
+static int
+s2c(const struct server *srv, uint16_t cport, uint8_t flags)
+{
+	char		 a[ADDR_STRLEN];
+	struct tpkt	 t = {
+		.family = 4, .proto = PROTO_TCP, .dst = CLIENT,
+		.sport = srv->port, .dport = cport, .tcpflags = flags,
+		.paylen = 21,
+	};
+
+	t.src = addr_ntop(4, &srv->addr, a, sizeof(a));
+	return (run(&t));
+}
+
+static struct flow *
+flow_of(uint16_t cport)
+{
+	union addr	 a;
+
+	memset(&a, 0, sizeof(a));
+	inet_pton(AF_INET, CLIENT, a.b);
+	return (flow_lookup(&R.e.ft, flow_hash(&R.e.ft, &a, htons(cport), 0),
+	    &a, htons(cport), 0));
+}
+
+static uint32_t
+be32(const uint8_t *b)
+{
+	return ((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	    (uint32_t)b[2] << 8 | b[3]);
+}
+
+/* Whether the IPv4 packet b is a TCP segment src:sport -> dst:dport. */
+static void
+assert_tcp(const uint8_t *b, size_t len, const char *src, uint16_t sport,
+    const char *dst, uint16_t dport, uint8_t flags)
+{
+	uint8_t	 a[4];
+	char	 why[128];
+
+	ck_assert_uint_eq(len, 40);
+	ck_assert_uint_eq(b[9], PROTO_TCP);
+	inet_pton(AF_INET, src, a);
+	ck_assert_mem_eq(b + 12, a, 4);
+	inet_pton(AF_INET, dst, a);
+	ck_assert_mem_eq(b + 16, a, 4);
+	ck_assert_uint_eq(get_be16(b + 20), sport);
+	ck_assert_uint_eq(get_be16(b + 22), dport);
+	ck_assert_uint_eq(b[33], flags);
+	ck_assert_msg(ref_cksums_ok(b, (unsigned)len, why, sizeof(why)), "%s",
+	    why);
+}
+
+/* Takes a server out by health, as a probe would. */
+static int
+srv_down(unsigned i)
+{
+	R.conf.pool.srv[i].healthy = 0;
+	return (srv_update(&R.conf.pool, i, SR_PROBE, "test"));
+}
+
+static void
+srv_up(unsigned i)
+{
+	R.conf.pool.srv[i].healthy = 1;
+	(void)srv_update(&R.conf.pool, i, SR_PROBE, "test");
+}
+
+START_TEST(test_rise_fall)
+{
+	struct hcount	 c = { 0, 0, 1 };
+	int		 i;
+
+	/* fall - 1 failures, then a success: no change, counts start over. */
+	ck_assert_int_eq(hcount_result(&c, 0, 2, 3), 0);
+	ck_assert_int_eq(hcount_result(&c, 0, 2, 3), 0);
+	ck_assert_int_eq(hcount_result(&c, 1, 2, 3), 0);
+	ck_assert_int_eq(hcount_result(&c, 0, 2, 3), 0);
+	ck_assert_int_eq(hcount_result(&c, 0, 2, 3), 0);
+	ck_assert_uint_eq(c.up, 1);
+	/* The third in a row takes it down, once. */
+	ck_assert_int_eq(hcount_result(&c, 0, 2, 3), 1);
+	ck_assert_uint_eq(c.up, 0);
+	ck_assert_int_eq(hcount_result(&c, 0, 2, 3), 0);
+	/* Flapping below rise keeps it down. */
+	for (i = 0; i < 10; i++) {
+		ck_assert_int_eq(hcount_result(&c, 1, 2, 3), 0);
+		ck_assert_int_eq(hcount_result(&c, 0, 2, 3), 0);
+	}
+	ck_assert_int_eq(hcount_result(&c, 1, 2, 3), 0);
+	ck_assert_int_eq(hcount_result(&c, 1, 2, 3), 1);
+	ck_assert_uint_eq(c.up, 1);
+	/* rise = fall = 1: every result decides. */
+	ck_assert_int_eq(hcount_result(&c, 0, 1, 1), 1);
+	ck_assert_int_eq(hcount_result(&c, 1, 1, 1), 1);
+}
+END_TEST
+
+START_TEST(test_config)
+{
+	struct config		 conf;
+	const struct hcconf	*hc;
+
+	conf_load_text(&conf,
+	    "check = http\ncheck_interval = 0.5\ncheck_timeout = 250ms\n"
+	    "check_path = /health\ncheck_status = 200-204\n"
+	    "check_body = ok\ncheck_fall = 4\nserver_retry = 9\n"
+	    "noserver = icmp\n"
+	    "ipaliasing = 192.0.2.10\nports = 80\n"
+	    "servers = 10.0.1.11 weight 3 backup, 10.0.1.12 disabled, "
+	    "10.0.1.13\n"
+	    "service = b\nipaliasing = 192.0.2.11\nports = 80\n"
+	    "servers = 10.0.2.1\ncheck = tcp\ncheck_start = down\n"
+	    "down_flows = reset\nslowstart = 30\n");
+	hc = conf.pool.svc[0].hc;
+	ck_assert_uint_eq(hc->type, HC_HTTP);
+	ck_assert_uint_eq(hc->interval_ms, 500);
+	ck_assert_uint_eq(hc->timeout_ms, 250);
+	ck_assert_str_eq(hc->path, "/health");
+	ck_assert_str_eq(hc->body, "ok");
+	ck_assert_uint_eq(hc->status_lo, 200);
+	ck_assert_uint_eq(hc->status_hi, 204);
+	ck_assert_uint_eq(hc->fall, 4);
+	ck_assert_uint_eq(hc->rise, 2);
+	ck_assert_uint_eq(hc->passive_retry, 9);
+	ck_assert_uint_eq(hc->noserver, HC_NS_ICMP);
+	ck_assert_uint_eq(hc->down_flows, HC_KEEP);
+	/* The block inherits the defaults above it and overrides some. */
+	hc = conf.pool.svc[1].hc;
+	ck_assert_uint_eq(hc->type, HC_TCP);
+	ck_assert_uint_eq(hc->interval_ms, 500);
+	ck_assert_uint_eq(hc->fall, 4);
+	ck_assert_uint_eq(hc->noserver, HC_NS_ICMP);
+	ck_assert_uint_eq(hc->down_flows, HC_RESET);
+	ck_assert_uint_eq(hc->slowstart, 30);
+	ck_assert_uint_eq(hc->start_up, 0);
+	/* Server options. */
+	ck_assert_uint_eq(conf.pool.srv[0].backup, 1);
+	ck_assert_uint_eq(conf.pool.srv[0].cweight, 3);
+	ck_assert_uint_eq(conf.pool.srv[1].state, SRV_DISABLED);
+	ck_assert_uint_eq(conf.pool.srv[1].reason, SR_OPERATOR);
+	ck_assert_uint_eq(conf.pool.srv[2].state, SRV_UP);
+	ck_assert_uint_eq(conf.pool.svc[0].use_backup, 0);
+	/* check_start = down: down, and with no server up at all. */
+	ck_assert_uint_eq(conf.pool.srv[3].state, SRV_DOWN);
+	ck_assert_uint_eq(conf.pool.svc[1].use_backup, 1);
+	config_free(&conf);
+
+	/* The defaults (loadd.conf(5)). */
+	conf_load_text(&conf, CONF);
+	hc = conf.pool.svc[0].hc;
+	ck_assert_uint_eq(hc->type, HC_TCP);
+	ck_assert_uint_eq(hc->interval_ms, 2000);
+	ck_assert_uint_eq(hc->timeout_ms, 1000);
+	ck_assert_uint_eq(hc->fall, 3);
+	ck_assert_uint_eq(hc->rise, 2);
+	ck_assert_uint_eq(hc->passive, 1);
+	ck_assert_uint_eq(hc->passive_timeout_ms, 3000);
+	ck_assert_uint_eq(hc->passive_fall, 5);
+	ck_assert_uint_eq(hc->noserver, HC_NS_RESET);
+	ck_assert_uint_eq(hc->down_flows, HC_KEEP);
+	config_free(&conf);
+}
+END_TEST
+
+START_TEST(test_backup)
+{
+	unsigned	 i;
+
+	rig_open(CONF);
+	/* Primaries up: the backup gets nothing. */
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(c2v((uint16_t)(40000 + i), TH_SYN),
+		    V_REWRITTEN);
+		ck_assert_uint_ne(flow_of((uint16_t)(40000 + i))->srv, 2);
+	}
+	ck_assert_int_eq(srv_down(0), 1);
+	ck_assert_uint_eq(R.conf.pool.srv[0].state, SRV_DOWN);
+	ck_assert_uint_eq(R.conf.pool.srv[0].reason, SR_PROBE);
+	ck_assert_uint_eq(R.conf.pool.svc[0].use_backup, 0);
+	ck_assert_int_eq(c2v(41000, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_eq(flow_of(41000)->srv, 1);
+	/* The last primary goes: the backup takes new flows. */
+	ck_assert_int_eq(srv_down(1), 1);
+	ck_assert_uint_eq(R.conf.pool.svc[0].use_backup, 1);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(c2v((uint16_t)(42000 + i), TH_SYN),
+		    V_REWRITTEN);
+		ck_assert_uint_eq(flow_of((uint16_t)(42000 + i))->srv, 2);
+	}
+	/* A primary is back: the backup stops taking new flows. */
+	srv_up(1);
+	ck_assert_uint_eq(R.conf.pool.svc[0].use_backup, 0);
+	ck_assert_int_eq(c2v(43000, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_eq(flow_of(43000)->srv, 1);
+	/* Draining and disabled are not "down": no reset of flows. */
+	R.conf.pool.srv[1].admin = SRV_DRAINING;
+	ck_assert_int_eq(srv_update(&R.conf.pool, 1, SR_OPERATOR, NULL), 0);
+	ck_assert_uint_eq(R.conf.pool.srv[1].state, SRV_DRAINING);
+	ck_assert_uint_eq(R.conf.pool.svc[0].use_backup, 1);
+	rig_close();
+}
+END_TEST
+
+/* No server: a SYN is answered by a RST from the VIP, in its place. */
+START_TEST(test_noserver_reset)
+{
+	rig_open(CONF);
+	(void)srv_down(0);
+	(void)srv_down(1);
+	(void)srv_down(2);
+	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_ne(R.pb.flags & PB_RESIZED, 0);
+	assert_tcp(R.buf, R.pb.len, VIP, 80, CLIENT, 40000,
+	    TH_RST | TH_ACK);
+	ck_assert_uint_eq(R.e.st.refused, 1);
+	ck_assert_uint_eq(R.conf.pool.svc[0].drops[DROP_NOSERVER], 1);
+	ck_assert_ptr_null(flow_of(40000));
+	rig_close();
+}
+END_TEST
+
+/* UDP (or "noserver = icmp"): ICMP port unreachable quoting the packet. */
+START_TEST(test_noserver_icmp)
+{
+	static const char *const conf[] = {
+		CONF "protocol = udp\n",
+		CONF "noserver = icmp\n",
+	};
+	struct tpkt	 t = {
+		.family = 4, .src = CLIENT, .dst = VIP, .sport = 40000,
+		.dport = 80, .tcpflags = TH_SYN, .paylen = 10,
+	};
+	struct engine_gen *g;
+	uint8_t		 orig[2048], a[4];
+	unsigned	 n;
+	char		 why[128];
+
+	rig_open(conf[_i]);
+	t.proto = _i == 0 ? PROTO_UDP : PROTO_TCP;
+	(void)srv_down(0);
+	(void)srv_down(1);
+	(void)srv_down(2);
+	ck_assert_int_eq(run(&t), V_DROP);
+	memcpy(orig, R.buf, R.len);
+	g = engine_generated(&R.e, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(g[0].family, 4);
+	ck_assert_uint_eq(g[0].len, 20 + 8 + R.len);
+	ck_assert_uint_eq(g[0].data[9], PROTO_ICMP);
+	inet_pton(AF_INET, VIP, a);
+	ck_assert_mem_eq(g[0].data + 12, a, 4);
+	inet_pton(AF_INET, CLIENT, a);
+	ck_assert_mem_eq(g[0].data + 16, a, 4);
+	ck_assert_uint_eq(g[0].data[20], 3);	/* unreachable */
+	ck_assert_uint_eq(g[0].data[21], 3);	/* port */
+	ck_assert_mem_eq(g[0].data + 28, orig, R.len);
+	ck_assert_msg(ref_cksums_ok(g[0].data, g[0].len, why, sizeof(why)),
+	    "%s", why);
+	ck_assert_uint_eq(R.e.st.refused, 1);
+	/* Taken once. */
+	g = engine_generated(&R.e, &n);
+	ck_assert_uint_eq(n, 0);
+	rig_close();
+}
+END_TEST
+
+START_TEST(test_noserver_drop)
+{
+	unsigned	 n;
+
+	rig_open(CONF "noserver = drop\n");
+	(void)srv_down(0);
+	(void)srv_down(1);
+	(void)srv_down(2);
+	ck_assert_int_eq(c2v(40000, TH_SYN), V_DROP);
+	(void)engine_generated(&R.e, &n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(R.e.st.refused, 0);
+	rig_close();
+}
+END_TEST
+
+/* What the engine tells health.c: SYNs, answers, refusals. */
+START_TEST(test_passive_signs)
+{
+	struct server	*s;
+	struct flow	*f;
+
+	rig_open(CONF);
+	engine_set_ms(&R.e, 5000);
+	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	s = &R.conf.pool.srv[flow_of(40000)->srv];
+	ck_assert_uint_eq(s->syn_pending_ms, 5000 | 1);
+	/* A second SYN does not move the oldest. */
+	engine_set_ms(&R.e, 6000);
+	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_eq(s->syn_pending_ms, 5000 | 1);
+	ck_assert_int_eq(s2c(s, 40000, TH_SYN | TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(s->syn_pending_ms, 0);
+	ck_assert_uint_eq(s->synacks, 1);
+	ck_assert_uint_eq(s->refused, 0);
+	/* A RST answering a SYN is a refusal. */
+	ck_assert_int_eq(c2v(40010, TH_SYN), V_REWRITTEN);
+	f = flow_of(40010);
+	s = &R.conf.pool.srv[f->srv];
+	ck_assert_int_eq(s2c(s, 40010, TH_RST | TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(s->refused, 1);
+	ck_assert_uint_eq(s->syn_pending_ms, 0);
+	rig_close();
+}
+END_TEST
+
+/* Passive detection, judged by health_run(), with probes off. */
+START_TEST(test_passive_down)
+{
+	struct health	*h;
+	struct server	*s;
+	uint8_t		 gone[4] = { 0 };
+
+	rig_open(CONF "check = none\npassive_timeout = 1\npassive_fall = 2\n"
+	    "passive_retry = 5\n");
+	ck_assert_ptr_nonnull(h = health_new(&R.conf.pool));
+	s = &R.conf.pool.srv[0];
+	/* Two refusals in a row. */
+	s->refused += 2;
+	health_run(h, NULL, 0, 100000, gone);
+	ck_assert_uint_eq(s->state, SRV_DOWN);
+	ck_assert_uint_eq(s->reason, SR_PASSIVE);
+	ck_assert_uint_eq(gone[0], 1);
+	/* With no probes it is tried again after passive_retry. */
+	health_run(h, NULL, 0, 104000, gone);
+	ck_assert_uint_eq(s->state, SRV_DOWN);
+	health_run(h, NULL, 0, 105100, gone);
+	ck_assert_uint_eq(s->state, SRV_UP);
+	ck_assert_uint_eq(s->reason, SR_RETRY);
+	/* SYNs left unanswered past passive_timeout, twice. */
+	s = &R.conf.pool.srv[1];
+	s->syn_pending_ms = 200000 | 1;
+	health_run(h, NULL, 0, 200500, gone);
+	ck_assert_uint_eq(s->state, SRV_UP);
+	health_run(h, NULL, 0, 201100, gone);
+	ck_assert_uint_eq(s->syn_pending_ms, 0);
+	ck_assert_uint_eq(s->state, SRV_UP);
+	/* An answer in between starts the count again. */
+	s->synacks++;
+	health_run(h, NULL, 0, 201300, gone);
+	s->syn_pending_ms = 201300 | 1;
+	health_run(h, NULL, 0, 202400, gone);
+	ck_assert_uint_eq(s->state, SRV_UP);
+	s->syn_pending_ms = 202400 | 1;
+	health_run(h, NULL, 0, 203500, gone);
+	ck_assert_uint_eq(s->state, SRV_DOWN);
+	ck_assert_uint_eq(s->reason, SR_PASSIVE);
+	/* Both primaries down: the backup takes over. */
+	ck_assert_uint_eq(R.conf.pool.svc[0].use_backup, 0);
+	health_free(h);
+	rig_close();
+}
+END_TEST
+
+/*
+ * "down_flows = reset": the flows of a server that goes down get a RST
+ * each way, with the sequence number the other end expects next.
+ */
+START_TEST(test_down_reset)
+{
+	struct engine_gen *g;
+	struct server	*s;
+	struct flow	*f;
+	char		 a[ADDR_STRLEN];
+	uint32_t	 cseq, sseq;
+	unsigned	 n, i;
+
+	rig_open(CONF "down_flows = reset\n");
+	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	f = flow_of(40000);
+	s = &R.conf.pool.srv[f->srv];
+	ck_assert_int_eq(s2c(s, 40000, TH_SYN | TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	/*
+	 * tpkt numbers every segment alike, so the highest end is that of
+	 * the SYN with its 10 bytes (and the SYN+ACK with its 21).
+	 */
+	ck_assert_int_eq(c2v(40000, TH_ACK | TH_PUSH), V_REWRITTEN);
+	cseq = be32(R.buf + 24) + 10 + 1;
+	ck_assert_int_eq(s2c(s, 40000, TH_ACK | TH_PUSH), V_REWRITTEN);
+	sseq = be32(R.buf + 24) + 21 + 1;
+	ck_assert_uint_eq(f->cseq, cseq);
+	ck_assert_uint_eq(f->sseq, sseq);
+	/* Another flow, to the other server, stays. */
+	ck_assert_int_eq(c2v(40001, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_ne(flow_of(40001)->srv, f->srv);
+
+	ck_assert_int_eq(srv_down(f->srv), 1);
+	engine_server_down(&R.e, f->srv);
+	/* The sweep looks at a budget of entries per tick. */
+	for (i = 0; i < 100 && R.e.sweep_pos != 0; i++)
+		engine_tick(&R.e, R.now);
+	g = engine_generated(&R.e, &n);
+	ck_assert_uint_eq(n, 2);
+	assert_tcp(g[0].data, g[0].len, VIP, 80, CLIENT, 40000,
+	    TH_RST | TH_ACK);
+	ck_assert_uint_eq(be32(g[0].data + 24), sseq);
+	ck_assert_uint_eq(be32(g[0].data + 28), cseq);
+	addr_ntop(4, &s->addr, a, sizeof(a));
+	assert_tcp(g[1].data, g[1].len, CLIENT, 40000, a, s->port,
+	    TH_RST | TH_ACK);
+	ck_assert_uint_eq(be32(g[1].data + 24), cseq);
+	ck_assert_uint_eq(R.e.st.flows_reset, 1);
+	ck_assert_uint_eq(f->state, FS_CLOSE);
+	ck_assert_uint_eq(flow_of(40001)->state, FS_SYN_SENT);
+	ck_assert_uint_eq(R.e.sweep_pos, 0);
+	/* The sweep is over: nothing more. */
+	engine_tick(&R.e, R.now);
+	(void)engine_generated(&R.e, &n);
+	ck_assert_uint_eq(n, 0);
+	/* What the client still sends is answered with a RST in place. */
+	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	assert_tcp(R.buf, R.pb.len, VIP, 80, CLIENT, 40000, TH_RST);
+	/* A new connection from the same port goes to a live server. */
+	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_ne(flow_of(40000)->srv, s - R.conf.pool.srv);
+	for (i = 0; i < R.conf.pool.nsrv; i++)
+		ck_assert_uint_eq(R.e.sweep[i], 0);
+	rig_close();
+}
+END_TEST
+
+/* "down_flows = keep" (the default): nothing is reset. */
+START_TEST(test_down_keep)
+{
+	struct flow	*f;
+	unsigned	 n;
+
+	rig_open(CONF);
+	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	f = flow_of(40000);
+	ck_assert_int_eq(srv_down(f->srv), 1);
+	engine_server_down(&R.e, f->srv);
+	engine_tick(&R.e, R.now);
+	(void)engine_generated(&R.e, &n);
+	ck_assert_uint_eq(n, 0);
+	/* The flow goes on to its server. */
+	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(R.e.st.flows_reset, 0);
+	rig_close();
+}
+END_TEST
+
+/* A UDP flow of a down server finds a new server with its next datagram. */
+START_TEST(test_down_udp)
+{
+	struct tpkt	 t = {
+		.family = 4, .proto = PROTO_UDP, .src = CLIENT, .dst = VIP,
+		.sport = 40000, .dport = 80, .paylen = 10,
+	};
+	uint16_t	 first;
+
+	rig_open(CONF "protocol = udp\ndown_flows = reset\n");
+	ck_assert_int_eq(run(&t), V_REWRITTEN);
+	first = flow_of(40000)->srv;
+	(void)srv_down(first);
+	ck_assert_int_eq(run(&t), V_REWRITTEN);
+	ck_assert_uint_ne(flow_of(40000)->srv, first);
+	ck_assert_uint_eq(R.e.st.flows_reset, 1);
+	rig_close();
+}
+END_TEST
+
+/* Slow start: from a tenth of the weight to all of it, linearly. */
+START_TEST(test_slowstart)
+{
+	struct health	*h;
+	struct server	*s;
+	uint8_t		 gone[4] = { 0 };
+
+	rig_open("ipaliasing = 192.0.2.10\nports = 80\nbalancingmode = wrr\n"
+	    "servers = 10.0.1.11 weight 100, 10.0.1.12 weight 100\n"
+	    "check = none\nslowstart = 10\n");
+	ck_assert_ptr_nonnull(h = health_new(&R.conf.pool));
+	s = &R.conf.pool.srv[0];
+	health_set_admin(h, 0, SRV_DISABLED, SR_OPERATOR);
+	ck_assert_uint_eq(s->state, SRV_DISABLED);
+	health_set_admin(h, 0, SRV_UP, SR_OPERATOR);
+	ck_assert_uint_eq(s->state, SRV_UP);
+	ck_assert_uint_eq(s->weight, 10);
+	health_run(h, NULL, 0, 50000, gone);	/* the ramp starts */
+	ck_assert_uint_eq(s->weight, 10);
+	health_run(h, NULL, 0, 55000, gone);
+	ck_assert_uint_eq(s->weight, 50);
+	health_run(h, NULL, 0, 60000, gone);
+	ck_assert_uint_eq(s->weight, 100);
+	ck_assert_uint_eq(s->cweight, 100);
+	health_free(h);
+	rig_close();
+
+	/* Not for the hashes: weights there move clients. */
+	rig_open("ipaliasing = 192.0.2.10\nports = 80\n"
+	    "balancingmode = sourcehash\n"
+	    "servers = 10.0.1.11 weight 100, 10.0.1.12 weight 100\n"
+	    "check = none\nslowstart = 10\n");
+	ck_assert_ptr_nonnull(h = health_new(&R.conf.pool));
+	health_set_admin(h, 0, SRV_DISABLED, SR_OPERATOR);
+	health_set_admin(h, 0, SRV_UP, SR_OPERATOR);
+	ck_assert_uint_eq(R.conf.pool.srv[0].weight, 100);
+	health_free(h);
+	rig_close();
+}
+END_TEST
+
+/* Maglev's table follows the servers that take new flows. */
+START_TEST(test_maglev_rebuilt)
+{
+	unsigned	 i, n0 = 0;
+
+	rig_open("ipaliasing = 192.0.2.10\nports = 80\nbalancingmode = maglev\n"
+	    "servers = 10.0.1.11, 10.0.1.12\n");
+	for (i = 0; i < R.conf.pool.svc[0].maglev_size; i++)
+		if (R.conf.pool.svc[0].maglev[i] == 0)
+			n0++;
+	ck_assert_uint_gt(n0, 0);
+	(void)srv_down(0);
+	for (i = 0; i < R.conf.pool.svc[0].maglev_size; i++)
+		ck_assert_uint_eq(R.conf.pool.svc[0].maglev[i], 1);
+	/* Every new flow finds a server. */
+	for (i = 0; i < 50; i++)
+		ck_assert_int_eq(c2v((uint16_t)(40000 + i), TH_SYN),
+		    V_REWRITTEN);
+	rig_close();
+}
+END_TEST
+
+Suite *
+health_suite(void)
+{
+	Suite	*s = suite_create("health");
+	TCase	*tc = tcase_create("health");
+
+	tcase_add_test(tc, test_rise_fall);
+	tcase_add_test(tc, test_config);
+	tcase_add_test(tc, test_backup);
+	tcase_add_test(tc, test_noserver_reset);
+	tcase_add_loop_test(tc, test_noserver_icmp, 0, 2);
+	tcase_add_test(tc, test_noserver_drop);
+	tcase_add_test(tc, test_passive_signs);
+	tcase_add_test(tc, test_passive_down);
+	tcase_add_test(tc, test_down_reset);
+	tcase_add_test(tc, test_down_keep);
+	tcase_add_test(tc, test_down_udp);
+	tcase_add_test(tc, test_slowstart);
+	tcase_add_test(tc, test_maglev_rebuilt);
+	suite_add_tcase(s, tc);
+	return (s);
+}
