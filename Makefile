@@ -34,15 +34,19 @@ LIBS_BSD	:= $(shell $(PKG_CONFIG) --libs libbsd 2>/dev/null || echo -lbsd)
 LIBS_NFQ	:= $(shell $(PKG_CONFIG) --libs libnetfilter_queue libmnl 2>/dev/null || echo -lnetfilter_queue -lmnl)
 LIBS_CHECK	:= $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck)
 LIBS_NET	:= $(shell libnet-config --libs 2>/dev/null || echo -lnet)
+LIBS_SODIUM	:= $(shell $(PKG_CONFIG) --libs libsodium 2>/dev/null || echo -lsodium)
+CFLAGS_SODIUM	:= $(shell $(PKG_CONFIG) --cflags libsodium 2>/dev/null)
 
-ALL_CFLAGS	= $(WARNFLAGS) $(DEFS) $(INCS) $(CPPFLAGS) $(CFLAGS)
+ALL_CFLAGS	= $(WARNFLAGS) $(DEFS) $(INCS) $(CFLAGS_SODIUM) $(CPPFLAGS) $(CFLAGS)
 
 COMMON_SRCS	= common/addr.c common/cfgfile.c common/cksum.c common/log.c \
 		  common/pkt.c
-LOADD_SRCS	= loadd/config.c loadd/engine.c loadd/flow.c loadd/pool.c \
-		  loadd/pktio_pcap.c loadd/reset.c loadd/rules.c loadd/sched.c \
-		  loadd/sticky.c
-LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) -lm
+# The report format (common/report.c) needs libsodium, so it goes with
+# loadd and lmd rather than with every program that uses common/.
+LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/engine.c loadd/flow.c \
+		  loadd/pool.c loadd/pktio_pcap.c loadd/reset.c loadd/rules.c \
+		  loadd/sched.c loadd/sticky.c common/report.c
+LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) $(LIBS_SODIUM) -lm
 ifeq ($(UNAME_S),Linux)
 LOADD_SRCS	+= loadd/pktio_nfq.c
 LOADD_LIBS	+= $(LIBS_NFQ)

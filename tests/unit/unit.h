@@ -24,6 +24,7 @@ Suite	*conf_suite(void);
 Suite	*flow_suite(void);
 Suite	*engine_suite(void);
 Suite	*sched_suite(void);
+Suite	*report_suite(void);
 
 /*
  * A test packet: IPv4 or IPv6, TCP, UDP, ICMP/ICMPv6 echo or a bare IP
