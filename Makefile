@@ -134,7 +134,7 @@ bench: $(O)/engine_bench
 # FUZZTIME seconds starting from the committed corpus; "make fuzz-replay"
 # only runs the committed corpus through the harnesses.  Both build in
 # $(FUZZ_O) with ASan and UBSan.
-FUZZERS		= pkt engine config
+FUZZERS		= pkt engine config report
 FUZZTIME	?= 20
 FUZZ_O		?= build-fuzz
 FUZZ_CFLAGS	?= -O1 -g -fno-omit-frame-pointer \
