@@ -26,7 +26,8 @@ WARNFLAGS	= -std=c11 -Wall -Wextra -Werror -Wstrict-prototypes \
 		  -Wvla
 
 UNAME_S		:= $(shell uname -s)
-DEFS		= -D_GNU_SOURCE -DLOADD_CONF='"$(SYSCONFDIR)/loadd.conf"'
+DEFS		= -D_GNU_SOURCE -DLOADD_CONF='"$(SYSCONFDIR)/loadd.conf"' \
+		  -DLMD_CONF='"$(SYSCONFDIR)/lmd.conf"'
 INCS		= -Icommon -Iloadd
 
 LIBS_PCAP	:= $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
@@ -47,14 +48,20 @@ LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/engine.c loadd/flow.c \
 		  loadd/pool.c loadd/pktio_pcap.c loadd/reset.c loadd/rules.c \
 		  loadd/sched.c loadd/sticky.c common/report.c
 LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) $(LIBS_SODIUM) -lm
+# lmd, the agent: the same configuration syntax, logging and report code.
+LMD_SRCS	= lmd/lmd.c lmd/lmd_conf.c lmd/check.c common/report.c \
+		  common/addr.c common/cfgfile.c common/log.c
 ifeq ($(UNAME_S),Linux)
 LOADD_SRCS	+= loadd/pktio_nfq.c
 LOADD_LIBS	+= $(LIBS_NFQ)
+LMD_SRCS	+= lmd/sample_linux.c
 else
 # FreeBSD: divert(4); pidfile_open comes from libutil, not libbsd.
 LOADD_SRCS	+= loadd/pktio_divert.c
 LIBS_BSD	:= -lutil
+LMD_SRCS	+= lmd/sample_freebsd.c
 endif
+LMD_LIBS	= $(LIBS_BSD) $(LIBS_SODIUM)
 
 UNIT_SRCS	= $(wildcard tests/unit/*.c)
 
@@ -62,9 +69,9 @@ COMMON_OBJS	= $(COMMON_SRCS:%.c=$(O)/obj/%.o)
 LOADD_OBJS	= $(LOADD_SRCS:%.c=$(O)/obj/%.o)
 UNIT_OBJS	= $(UNIT_SRCS:%.c=$(O)/obj/%.o)
 
-PROGS		= $(O)/loadd
-TESTPROGS	= $(O)/check_unit $(O)/gen_fixtures $(O)/verify_replay \
-		  $(O)/pktflood $(O)/engine_bench
+PROGS		= $(O)/loadd $(O)/lmd
+TESTPROGS	= $(O)/check_unit $(O)/report_recv $(O)/gen_fixtures \
+		  $(O)/verify_replay $(O)/pktflood $(O)/engine_bench
 ifeq ($(UNAME_S),Linux)
 TESTPROGS	+= $(O)/nfdelay $(O)/loadd-divemu $(O)/divemu
 endif
@@ -79,6 +86,14 @@ $(O)/obj/%.o: %.c
 
 $(O)/loadd: $(O)/obj/loadd/loadd.o $(LOADD_OBJS) $(COMMON_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LOADD_LIBS)
+
+$(O)/lmd: $(LMD_SRCS:%.c=$(O)/obj/%.o)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LMD_LIBS)
+
+# Receives and decodes reports for the lmd tests (tests/lmd/).
+$(O)/report_recv: $(O)/obj/tests/lmd/report_recv.o $(O)/obj/common/report.o \
+    $(O)/obj/common/cfgfile.o $(O)/obj/common/addr.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SODIUM)
 
 $(O)/check_unit: $(UNIT_OBJS) $(LOADD_OBJS) $(COMMON_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LOADD_LIBS) $(LIBS_CHECK)
@@ -115,6 +130,7 @@ check: tests
 	@rc=0; \
 	$(O)/check_unit || rc=1; \
 	O=$(O) sh tests/cli/run.sh || rc=1; \
+	O=$(O) sh tests/lmd/run.sh || rc=1; \
 	O=$(O) sh tests/replay/run.sh || rc=1; \
 	if [ -x $(O)/divemu ]; then O=$(O) sh tests/divert/run.sh || rc=1; fi; \
 	exit $$rc
@@ -177,11 +193,18 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man5/loadd.conf.5
 	$(INSTALL) -m 0644 etc/loadd.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/loadd.conf.sample
+	$(INSTALL) -m 0755 $(O)/lmd $(DESTDIR)$(SBINDIR)/lmd
+	$(INSTALL) -m 0644 lmd/lmd.8 $(DESTDIR)$(MANDIR)/man8/lmd.8
+	$(INSTALL) -m 0644 lmd/lmd.conf.5 $(DESTDIR)$(MANDIR)/man5/lmd.conf.5
+	$(INSTALL) -m 0644 etc/lmd.conf $(DESTDIR)$(SYSCONFDIR)/lmd.conf.sample
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/loadd $(DESTDIR)$(MANDIR)/man8/loadd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/loadd.conf.5 \
-	    $(DESTDIR)$(SYSCONFDIR)/loadd.conf.sample
+	    $(DESTDIR)$(SYSCONFDIR)/loadd.conf.sample \
+	    $(DESTDIR)$(SBINDIR)/lmd $(DESTDIR)$(MANDIR)/man8/lmd.8 \
+	    $(DESTDIR)$(MANDIR)/man5/lmd.conf.5 \
+	    $(DESTDIR)$(SYSCONFDIR)/lmd.conf.sample
 
 clean:
 	rm -rf $(O)
