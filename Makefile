@@ -26,7 +26,8 @@ WARNFLAGS	= -std=c11 -Wall -Wextra -Werror -Wstrict-prototypes \
 		  -Wvla
 
 UNAME_S		:= $(shell uname -s)
-DEFS		= -D_GNU_SOURCE -DLOADD_CONF='"$(SYSCONFDIR)/loadd.conf"'
+DEFS		= -D_GNU_SOURCE -DLOADD_CONF='"$(SYSCONFDIR)/loadd.conf"' \
+		  -DLMD_CONF='"$(SYSCONFDIR)/lmd.conf"'
 INCS		= -Icommon -Iloadd
 
 LIBS_PCAP	:= $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
@@ -34,24 +35,33 @@ LIBS_BSD	:= $(shell $(PKG_CONFIG) --libs libbsd 2>/dev/null || echo -lbsd)
 LIBS_NFQ	:= $(shell $(PKG_CONFIG) --libs libnetfilter_queue libmnl 2>/dev/null || echo -lnetfilter_queue -lmnl)
 LIBS_CHECK	:= $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck)
 LIBS_NET	:= $(shell libnet-config --libs 2>/dev/null || echo -lnet)
+LIBS_SODIUM	:= $(shell $(PKG_CONFIG) --libs libsodium 2>/dev/null || echo -lsodium)
+CFLAGS_SODIUM	:= $(shell $(PKG_CONFIG) --cflags libsodium 2>/dev/null)
 
-ALL_CFLAGS	= $(WARNFLAGS) $(DEFS) $(INCS) $(CPPFLAGS) $(CFLAGS)
+ALL_CFLAGS	= $(WARNFLAGS) $(DEFS) $(INCS) $(CFLAGS_SODIUM) $(CPPFLAGS) $(CFLAGS)
 
 COMMON_SRCS	= common/addr.c common/cfgfile.c common/cksum.c common/log.c \
 		  common/pkt.c
-LOADD_SRCS	= loadd/config.c loadd/engine.c loadd/flow.c loadd/health.c \
-		  loadd/pool.c \
-		  loadd/pktio_pcap.c loadd/reset.c loadd/rules.c loadd/sched.c \
-		  loadd/sticky.c
-LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) -lm
+# The report format (common/report.c) needs libsodium, so it goes with
+# loadd and lmd rather than with every program that uses common/.
+LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/engine.c loadd/flow.c \
+		  loadd/health.c loadd/pool.c loadd/pktio_pcap.c loadd/reset.c \
+		  loadd/rules.c loadd/sched.c loadd/sticky.c common/report.c
+LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) $(LIBS_SODIUM) -lm
+# lmd, the agent: the same configuration syntax, logging and report code.
+LMD_SRCS	= lmd/lmd.c lmd/lmd_conf.c lmd/check.c common/report.c \
+		  common/addr.c common/cfgfile.c common/log.c
 ifeq ($(UNAME_S),Linux)
 LOADD_SRCS	+= loadd/pktio_nfq.c
 LOADD_LIBS	+= $(LIBS_NFQ)
+LMD_SRCS	+= lmd/sample_linux.c
 else
 # FreeBSD: divert(4); pidfile_open comes from libutil, not libbsd.
 LOADD_SRCS	+= loadd/pktio_divert.c
 LIBS_BSD	:= -lutil
+LMD_SRCS	+= lmd/sample_freebsd.c
 endif
+LMD_LIBS	= $(LIBS_BSD) $(LIBS_SODIUM)
 
 UNIT_SRCS	= $(wildcard tests/unit/*.c)
 
@@ -59,9 +69,9 @@ COMMON_OBJS	= $(COMMON_SRCS:%.c=$(O)/obj/%.o)
 LOADD_OBJS	= $(LOADD_SRCS:%.c=$(O)/obj/%.o)
 UNIT_OBJS	= $(UNIT_SRCS:%.c=$(O)/obj/%.o)
 
-PROGS		= $(O)/loadd
-TESTPROGS	= $(O)/check_unit $(O)/gen_fixtures $(O)/verify_replay \
-		  $(O)/pktflood $(O)/engine_bench
+PROGS		= $(O)/loadd $(O)/lmd
+TESTPROGS	= $(O)/check_unit $(O)/report_recv $(O)/gen_fixtures \
+		  $(O)/verify_replay $(O)/pktflood $(O)/engine_bench
 ifeq ($(UNAME_S),Linux)
 TESTPROGS	+= $(O)/nfdelay $(O)/loadd-divemu $(O)/divemu
 endif
@@ -76,6 +86,14 @@ $(O)/obj/%.o: %.c
 
 $(O)/loadd: $(O)/obj/loadd/loadd.o $(LOADD_OBJS) $(COMMON_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LOADD_LIBS)
+
+$(O)/lmd: $(LMD_SRCS:%.c=$(O)/obj/%.o)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LMD_LIBS)
+
+# Receives and decodes reports for the lmd tests (tests/lmd/).
+$(O)/report_recv: $(O)/obj/tests/lmd/report_recv.o $(O)/obj/common/report.o \
+    $(O)/obj/common/cfgfile.o $(O)/obj/common/addr.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SODIUM)
 
 $(O)/check_unit: $(UNIT_OBJS) $(LOADD_OBJS) $(COMMON_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LOADD_LIBS) $(LIBS_CHECK)
@@ -112,6 +130,7 @@ check: tests
 	@rc=0; \
 	$(O)/check_unit || rc=1; \
 	O=$(O) sh tests/cli/run.sh || rc=1; \
+	O=$(O) sh tests/lmd/run.sh || rc=1; \
 	O=$(O) sh tests/replay/run.sh || rc=1; \
 	if [ -x $(O)/divemu ]; then O=$(O) sh tests/divert/run.sh || rc=1; fi; \
 	exit $$rc
@@ -131,7 +150,7 @@ bench: $(O)/engine_bench
 # FUZZTIME seconds starting from the committed corpus; "make fuzz-replay"
 # only runs the committed corpus through the harnesses.  Both build in
 # $(FUZZ_O) with ASan and UBSan.
-FUZZERS		= pkt engine config
+FUZZERS		= pkt engine config report
 FUZZTIME	?= 20
 FUZZ_O		?= build-fuzz
 FUZZ_CFLAGS	?= -O1 -g -fno-omit-frame-pointer \
@@ -174,11 +193,18 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man5/loadd.conf.5
 	$(INSTALL) -m 0644 etc/loadd.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/loadd.conf.sample
+	$(INSTALL) -m 0755 $(O)/lmd $(DESTDIR)$(SBINDIR)/lmd
+	$(INSTALL) -m 0644 lmd/lmd.8 $(DESTDIR)$(MANDIR)/man8/lmd.8
+	$(INSTALL) -m 0644 lmd/lmd.conf.5 $(DESTDIR)$(MANDIR)/man5/lmd.conf.5
+	$(INSTALL) -m 0644 etc/lmd.conf $(DESTDIR)$(SYSCONFDIR)/lmd.conf.sample
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/loadd $(DESTDIR)$(MANDIR)/man8/loadd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/loadd.conf.5 \
-	    $(DESTDIR)$(SYSCONFDIR)/loadd.conf.sample
+	    $(DESTDIR)$(SYSCONFDIR)/loadd.conf.sample \
+	    $(DESTDIR)$(SBINDIR)/lmd $(DESTDIR)$(MANDIR)/man8/lmd.8 \
+	    $(DESTDIR)$(MANDIR)/man5/lmd.conf.5 \
+	    $(DESTDIR)$(SYSCONFDIR)/lmd.conf.sample
 
 clean:
 	rm -rf $(O)

@@ -98,3 +98,32 @@ conf = {
 for k, c in conf.items():
     with open(os.path.join(top, "config", "seed-" + k), "wb") as f:
         f.write(c)
+
+# Agent reports for fuzz_report.c (layout: doc/report-protocol.md).  The
+# first byte is the harness's mode: 0 as received, 1 the harness signs it,
+# 3 signed and sent from the address the report names.
+import hashlib
+import hmac
+
+
+def report(keyid, family, proto, addr, port, seq, cpu, check, flags, key):
+    body = struct.pack("!IBBBB16sHHQQIHHIIBBHII", 0x4C4D4452, 1, keyid,
+                       family, proto, addr, port, port, seq, 1700000000, 0,
+                       cpu, 500, 150, 20, check, flags, 0, 900, 1000)
+    assert len(body) == 72
+    return body + hmac.new(key, body, hashlib.sha256).digest()
+
+
+os.makedirs(os.path.join(top, "report"), exist_ok=True)
+A11 = bytes([10, 0, 1, 11]) + bytes(12)
+A6 = bytes.fromhex("20010db8000000000000000000000011")
+reports = {
+    "signed": b"\0" + report(1, 4, 6, A11, 80, 1, 250, 1, 0, b"\x42" * 32),
+    "key2": b"\0" + report(2, 4, 6, A11, 80, 2, 900, 2, 1, b"\x99" * 32),
+    "drain": b"\1" + report(1, 4, 6, A11, 80, 3, 10, 1, 1, bytes(32)),
+    "v6": b"\3" + report(1, 6, 17, A6, 53, 4, 0, 0, 0, bytes(32)),
+    "short": b"\0" + report(1, 4, 6, A11, 80, 5, 0, 0, 0, bytes(32))[:50],
+}
+for k, r in reports.items():
+    with open(os.path.join(top, "report", "seed-" + k), "wb") as f:
+        f.write(r)

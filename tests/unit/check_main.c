@@ -20,6 +20,7 @@ main(void)
 	srunner_add_suite(sr, engine_suite());
 	srunner_add_suite(sr, sched_suite());
 	srunner_add_suite(sr, health_suite());
+	srunner_add_suite(sr, report_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -25,6 +25,7 @@ Suite	*flow_suite(void);
 Suite	*engine_suite(void);
 Suite	*sched_suite(void);
 Suite	*health_suite(void);
+Suite	*report_suite(void);
 
 /*
  * A test packet: IPv4 or IPv6, TCP, UDP, ICMP/ICMPv6 echo or a bare IP

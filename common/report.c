@@ -1,0 +1,381 @@
+/*
+ * The load report on the wire.  Fields are copied one by one between the
+ * datagram and struct report, at fixed offsets, in network byte order, as
+ * ntpd does: the received buffer is never cast to a structure, and
+ * nothing from it is used before the length, version, key id and MAC
+ * have been checked, in that order.  The layout is in
+ * doc/report-protocol.md; the offsets below are the only other copy.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cfgfile.h"
+#include "report.h"
+
+/* Byte offsets of the fields. */
+#define OFF_MAGIC	0
+#define OFF_VERSION	4
+#define OFF_KEYID	5
+#define OFF_FAMILY	6
+#define OFF_PROTO	7
+#define OFF_ADDR	8
+#define OFF_PORT	24
+#define OFF_CONNPORT	26
+#define OFF_SEQ		28
+#define OFF_TSSEC	36
+#define OFF_TSNSEC	44
+#define OFF_CPU		48
+#define OFF_MEM		50
+#define OFF_LOAD	52
+#define OFF_CONNS	56
+#define OFF_CHECK	60
+#define OFF_FLAGS	61
+#define OFF_WEIGHT	62
+#define OFF_CHECKUS	64
+#define OFF_INTERVAL	68
+#define OFF_MAC		REPORT_BODYLEN
+
+#define INTERVAL_MAX_MS	3600000u	/* one hour */
+
+/* A key file line is short; anything longer is not a key. */
+#define KEYLINE_MAX	256
+
+static void	 put16(uint8_t *, uint16_t);
+static void	 put32(uint8_t *, uint32_t);
+static void	 put64(uint8_t *, uint64_t);
+static uint16_t	 get16(const uint8_t *);
+static uint32_t	 get32(const uint8_t *);
+static uint64_t	 get64(const uint8_t *);
+static int	 fields_ok(const struct report *);
+static int	 parse_key_line(char *, struct report_key *, const char **);
+
+static const char *const errnames[REPORT_NERR] = {
+	"ok",
+	"wrong length",
+	"bad magic or unknown version",
+	"unknown key id",
+	"bad MAC",
+	"field out of range",
+};
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static uint16_t
+get16(const uint8_t *p)
+{
+	return ((uint16_t)((unsigned)p[0] << 8 | p[1]));
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return ((uint32_t)get16(p) << 16 | get16(p + 2));
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	return ((uint64_t)get32(p) << 32 | get32(p + 4));
+}
+
+int
+report_init(void)
+{
+	return (sodium_init() < 0 ? -1 : 0);
+}
+
+const char *
+report_strerror(int e)
+{
+	if (e < 0 || e >= REPORT_NERR)
+		return ("unknown error");
+	return (errnames[e]);
+}
+
+/*
+ * Both sides hold a report to the same ranges, so that lmd cannot send
+ * what loadd would refuse.
+ */
+static int
+fields_ok(const struct report *r)
+{
+	unsigned	 i;
+
+	if (r->family != 4 && r->family != 6)
+		return (0);
+	if (r->proto != 6 && r->proto != 17)
+		return (0);
+	if (r->family == 4)
+		for (i = 4; i < sizeof(r->addr.b); i++)
+			if (r->addr.b[i] != 0)
+				return (0);
+	if (r->port == 0 || r->ts_nsec >= 1000000000u ||
+	    r->cpu_pm > REPORT_PM_MAX || r->mem_pm > REPORT_PM_MAX ||
+	    r->check > REPORT_CHECK_DOWN || (r->flags & ~REPORT_F_ALL) != 0 ||
+	    r->interval_ms == 0 || r->interval_ms > INTERVAL_MAX_MS)
+		return (0);
+	return (1);
+}
+
+int
+report_encode(uint8_t *buf, size_t len, const struct report *r,
+    const struct report_key *key)
+{
+	if (len < REPORT_LEN || !fields_ok(r))
+		return (-1);
+	memset(buf, 0, REPORT_LEN);
+	put32(buf + OFF_MAGIC, REPORT_MAGIC);
+	buf[OFF_VERSION] = REPORT_VERSION;
+	buf[OFF_KEYID] = key->id;
+	buf[OFF_FAMILY] = r->family;
+	buf[OFF_PROTO] = r->proto;
+	memcpy(buf + OFF_ADDR, r->addr.b, sizeof(r->addr.b));
+	put16(buf + OFF_PORT, r->port);
+	put16(buf + OFF_CONNPORT, r->conn_port);
+	put64(buf + OFF_SEQ, r->seq);
+	put64(buf + OFF_TSSEC, r->ts_sec);
+	put32(buf + OFF_TSNSEC, r->ts_nsec);
+	put16(buf + OFF_CPU, r->cpu_pm);
+	put16(buf + OFF_MEM, r->mem_pm);
+	put32(buf + OFF_LOAD, r->load100);
+	put32(buf + OFF_CONNS, r->conns);
+	buf[OFF_CHECK] = r->check;
+	buf[OFF_FLAGS] = r->flags;
+	put16(buf + OFF_WEIGHT, r->weight);
+	put32(buf + OFF_CHECKUS, r->check_us);
+	put32(buf + OFF_INTERVAL, r->interval_ms);
+	crypto_auth_hmacsha256(buf + OFF_MAC, buf, REPORT_BODYLEN, key->key);
+	return (REPORT_LEN);
+}
+
+int
+report_decode(struct report *out, const uint8_t *buf, size_t len,
+    const struct report_keys *keys)
+{
+	const struct report_key	*key;
+	struct report		 r;
+
+	if (len != REPORT_LEN)
+		return (REPORT_ELEN);
+	if (get32(buf + OFF_MAGIC) != REPORT_MAGIC ||
+	    buf[OFF_VERSION] != REPORT_VERSION)
+		return (REPORT_EVERSION);
+	if ((key = report_keys_find(keys, buf[OFF_KEYID])) == NULL)
+		return (REPORT_EKEYID);
+	/* Constant time: the MAC is compared by libsodium's verify. */
+	if (crypto_auth_hmacsha256_verify(buf + OFF_MAC, buf, REPORT_BODYLEN,
+	    key->key) != 0)
+		return (REPORT_EMAC);
+
+	memset(&r, 0, sizeof(r));
+	r.keyid = buf[OFF_KEYID];
+	r.family = buf[OFF_FAMILY];
+	r.proto = buf[OFF_PROTO];
+	memcpy(r.addr.b, buf + OFF_ADDR, sizeof(r.addr.b));
+	r.port = get16(buf + OFF_PORT);
+	r.conn_port = get16(buf + OFF_CONNPORT);
+	r.seq = get64(buf + OFF_SEQ);
+	r.ts_sec = get64(buf + OFF_TSSEC);
+	r.ts_nsec = get32(buf + OFF_TSNSEC);
+	r.cpu_pm = get16(buf + OFF_CPU);
+	r.mem_pm = get16(buf + OFF_MEM);
+	r.load100 = get32(buf + OFF_LOAD);
+	r.conns = get32(buf + OFF_CONNS);
+	r.check = buf[OFF_CHECK];
+	r.flags = buf[OFF_FLAGS];
+	r.weight = get16(buf + OFF_WEIGHT);
+	r.check_us = get32(buf + OFF_CHECKUS);
+	r.interval_ms = get32(buf + OFF_INTERVAL);
+	if (!fields_ok(&r))
+		return (REPORT_EFIELD);
+	*out = r;
+	return (REPORT_OK);
+}
+
+/*
+ * 2^20 numbers per millisecond of wall clock: an lmd started later
+ * begins above everything an earlier one can have sent, unless that one
+ * sent more than a billion reports a second, or the clock went back.
+ */
+uint64_t
+report_seq_start(uint64_t unix_ms)
+{
+	return (unix_ms << 20);
+}
+
+const struct report_key *
+report_keys_find(const struct report_keys *keys, unsigned id)
+{
+	unsigned	 i;
+
+	for (i = 0; i < keys->n && i < REPORT_MAXKEYS; i++)
+		if (keys->k[i].id == id)
+			return (&keys->k[i]);
+	return (NULL);
+}
+
+void
+report_keys_clear(struct report_keys *keys)
+{
+	sodium_memzero(keys, sizeof(*keys));
+}
+
+/* "ID HEX": fills k, or returns -1 with why set. */
+static int
+parse_key_line(char *s, struct report_key *k, const char **why)
+{
+	char		*idtext, *hex, *end, *save;
+	unsigned long	 id;
+	size_t		 binlen;
+
+	idtext = strtok_r(s, " \t", &save);
+	hex = strtok_r(NULL, " \t", &save);
+	if (idtext == NULL || hex == NULL || strtok_r(NULL, " \t", &save)) {
+		*why = "expected \"ID HEXKEY\"";
+		return (-1);
+	}
+	errno = 0;
+	id = strtoul(idtext, &end, 10);
+	if (!isdigit((unsigned char)*idtext) || *end != '\0' || errno != 0 ||
+	    id < 1 || id > 255) {
+		*why = "key id is not a number from 1 to 255";
+		return (-1);
+	}
+	if (strlen(hex) != REPORT_KEYLEN * 2 ||
+	    sodium_hex2bin(k->key, sizeof(k->key), hex, strlen(hex), NULL,
+	    &binlen, NULL) != 0 || binlen != REPORT_KEYLEN) {
+		*why = "key is not 64 hexadecimal digits (32 bytes)";
+		sodium_memzero(k->key, sizeof(k->key));
+		return (-1);
+	}
+	k->id = (uint8_t)id;
+	return (0);
+}
+
+int
+report_keys_load(struct report_keys *keys, const char *path)
+{
+	struct stat	 st;
+	struct report_key k;
+	FILE		*fp = NULL;
+	char		 line[KEYLINE_MAX + 2], *s, *e;
+	const char	*why;
+	unsigned	 lineno = 0, errors = 0;
+	size_t		 n;
+	int		 fd;
+
+	memset(keys, 0, sizeof(*keys));
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		cfg_report("%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	/* The mode of the file opened, not of whatever the name is now. */
+	if (fstat(fd, &st) == -1) {
+		cfg_report("%s: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cfg_report("%s: not a regular file", path);
+		close(fd);
+		return (-1);
+	}
+	if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
+		cfg_report("%s: mode %04o lets group or others read or write "
+		    "the key; refusing it (chmod 600 %s)", path,
+		    (unsigned)(st.st_mode & 07777), path);
+		close(fd);
+		return (-1);
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		cfg_report("%s: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		n = strlen(line);
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		else if (!feof(fp)) {
+			cfg_report("%s:%u: line too long", path, lineno);
+			errors++;
+			/* Skip the rest of it. */
+			while (fgets(line, sizeof(line), fp) != NULL &&
+			    strchr(line, '\n') == NULL)
+				;
+			continue;
+		}
+		if ((s = strchr(line, '#')) != NULL)
+			*s = '\0';
+		for (s = line; isspace((unsigned char)*s); s++)
+			;
+		for (e = s + strlen(s); e > s && isspace((unsigned char)e[-1]);)
+			*--e = '\0';
+		if (*s == '\0')
+			continue;
+		if (parse_key_line(s, &k, &why) == -1) {
+			cfg_report("%s:%u: %s", path, lineno, why);
+			errors++;
+			continue;
+		}
+		if (report_keys_find(keys, k.id) != NULL) {
+			cfg_report("%s:%u: key id %u given twice", path, lineno,
+			    (unsigned)k.id);
+			errors++;
+			continue;
+		}
+		if (keys->n == REPORT_MAXKEYS) {
+			cfg_report("%s:%u: more than %d keys", path, lineno,
+			    REPORT_MAXKEYS);
+			errors++;
+			continue;
+		}
+		keys->k[keys->n++] = k;
+	}
+	sodium_memzero(line, sizeof(line));
+	sodium_memzero(&k, sizeof(k));
+	if (ferror(fp)) {
+		cfg_report("%s: read error", path);
+		errors++;
+	}
+	fclose(fp);
+	if (errors == 0 && keys->n == 0) {
+		cfg_report("%s: no key in the file", path);
+		errors++;
+	}
+	if (errors > 0) {
+		report_keys_clear(keys);
+		return (-1);
+	}
+	return (0);
+}

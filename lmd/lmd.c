@@ -1,0 +1,465 @@
+/*
+ * lmd: the agent on a real server.  Every interval it samples the
+ * server's load, runs its service check beside, and sends one signed
+ * report (common/report.c) to every loadd of loaddservers; when the
+ * check result or the drain request changes it reports at once.
+ *
+ *   lmd [-dnv] [-f file]          run, or check the configuration
+ *   lmd -D | -U [-f file]         ask the running lmd to drain / undrain
+ *   lmd -k id                     print a new key line for the key file
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cfgfile.h"
+#include "compat.h"
+#include "lmd.h"
+#include "log.h"
+
+struct lmd {
+	struct lmd_conf	*conf;
+	const struct report_key *key;
+	struct sampler	*sampler;
+	struct check	 check;
+	int		 sock4, sock6;
+	int		 drain;
+	uint64_t	 seq;
+	uint64_t	 sent, errors;
+	unsigned	 failing[LMD_MAXLOADD];	/* logged once per outage */
+};
+
+static volatile sig_atomic_t	 quit, drain_req, undrain_req;
+static int			 sigchld_pipe[2] = { -1, -1 };
+
+static void	 usage(FILE *, int) __attribute__((noreturn));
+static void	 on_signal(int);
+static void	 on_sigchld(int);
+static int	 open_socket(const struct lmd_conf *, int);
+static void	 send_report(struct lmd *, const char *);
+static int	 signal_running(struct lmd_conf *, int);
+static int	 genkey(const char *);
+static int	 run(struct lmd_conf *, struct pidfh *, int);
+
+static void
+usage(FILE *fp, int status)
+{
+	fprintf(fp,
+	    "usage: lmd [-dhnv] [-f file]\n"
+	    "       lmd -D | -U [-f file]\n"
+	    "       lmd -k id\n"
+	    "\n"
+	    "  -f file  configuration file (default %s)\n"
+	    "  -d       run as a daemon\n"
+	    "  -v       more verbose (repeat for debug)\n"
+	    "  -n       check the configuration and the key file and exit\n"
+	    "  -D       ask the running lmd to report drain (SIGUSR1)\n"
+	    "  -U       ask the running lmd to stop draining (SIGUSR2)\n"
+	    "  -k id    print a new random key line \"id hexkey\" and exit\n"
+	    "  -h       this help\n", LMD_CONF);
+	exit(status);
+}
+
+static void
+on_signal(int sig)
+{
+	switch (sig) {
+	case SIGUSR1:
+		drain_req = 1;
+		break;
+	case SIGUSR2:
+		undrain_req = 1;
+		break;
+	default:
+		quit = 1;
+		break;
+	}
+}
+
+/* Wakes the loop to reap a command check. */
+static void
+on_sigchld(int sig)
+{
+	int	 saved = errno;
+
+	(void)sig;
+	if (sigchld_pipe[1] != -1)
+		(void)write(sigchld_pipe[1], "c", 1);
+	errno = saved;
+}
+
+/* A UDP socket of one family, bound to the source address if one. */
+static int
+open_socket(const struct lmd_conf *c, int family)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	char			 a[ADDR_STRLEN];
+	int			 fd;
+
+	if ((fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0)) ==
+	    -1)
+		err(1, "socket");
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+		err(1, "fcntl");
+	if (c->src_family != family)
+		return (fd);
+	memset(&ss, 0, sizeof(ss));
+	if (family == 6) {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, c->src.b, 16);
+	} else {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, c->src.b, 4);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, family == 6 ? sizeof(*sin6) :
+	    sizeof(*sin)) == -1)
+		err(1, "bind to %s (reports must come from the server's "
+		    "address; see service and source in lmd.conf(5))",
+		    addr_ntop(family, &c->src, a, sizeof(a)));
+	return (fd);
+}
+
+static void
+send_report(struct lmd *l, const char *why)
+{
+	const struct lmd_conf	*c = l->conf;
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	struct timespec		 ts;
+	struct sample		 s;
+	struct report		 r;
+	uint8_t			 buf[REPORT_LEN];
+	char			 a[ADDR_STRLEN];
+	unsigned		 i;
+	int			 fd;
+
+	sample_take(l->sampler, &s);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memset(&r, 0, sizeof(r));
+	r.family = (uint8_t)c->family;
+	r.proto = c->proto;
+	r.addr = c->addr;
+	r.port = c->port;
+	r.conn_port = c->watch_port;
+	r.seq = ++l->seq;
+	r.ts_sec = (uint64_t)ts.tv_sec;
+	r.ts_nsec = (uint32_t)ts.tv_nsec;
+	r.cpu_pm = s.cpu_pm;
+	r.mem_pm = s.mem_pm;
+	r.load100 = s.load100;
+	r.conns = s.conns;
+	r.check = (uint8_t)l->check.status;
+	r.check_us = l->check.latency_us;
+	r.flags = l->drain ? REPORT_F_DRAIN : 0;
+	r.weight = c->weight;
+	r.interval_ms = c->interval_ms;
+	if (report_encode(buf, sizeof(buf), &r, l->key) != REPORT_LEN)
+		fatalx("report_encode: a field is out of range");
+	log_debug("report %llu (%s): cpu %u, mem %u, load %u.%02u, conns %u, "
+	    "check %s %u us%s", (unsigned long long)r.seq, why, r.cpu_pm,
+	    r.mem_pm, r.load100 / 100, r.load100 % 100, r.conns,
+	    r.check == REPORT_CHECK_UP ? "up" : r.check == REPORT_CHECK_DOWN ?
+	    "down" : "unknown", r.check_us, l->drain ? ", drain" : "");
+
+	for (i = 0; i < c->nloadd; i++) {
+		const struct lmd_dest *d = &c->loadd[i];
+
+		memset(&ss, 0, sizeof(ss));
+		if (d->family == 6) {
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(d->port);
+			memcpy(&sin6->sin6_addr, d->addr.b, 16);
+			fd = l->sock6;
+		} else {
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(d->port);
+			memcpy(&sin->sin_addr, d->addr.b, 4);
+			fd = l->sock4;
+		}
+		if (sendto(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss,
+		    d->family == 6 ? sizeof(*sin6) : sizeof(*sin)) == -1) {
+			l->errors++;
+			if (l->failing[i]++ == 0)
+				log_warn("send to loadd %s port %u",
+				    addr_ntop(d->family, &d->addr, a,
+				    sizeof(a)), d->port);
+			continue;
+		}
+		if (l->failing[i] != 0)
+			log_notice("sending to loadd %s port %u again after "
+			    "%u failures", addr_ntop(d->family, &d->addr, a,
+			    sizeof(a)), d->port, l->failing[i]);
+		l->failing[i] = 0;
+		l->sent++;
+	}
+}
+
+static int
+run(struct lmd_conf *c, struct pidfh *pfh, int daemonize)
+{
+	struct lmd		 l;
+	struct sigaction	 sa;
+	struct pollfd		 pfd[2];
+	struct timespec		 ts;
+	uint64_t		 now, next_report, next_check, wake;
+	char			 drop[64];
+	unsigned		 i;
+	int			 need4 = 0, need6 = 0, nfd, last_status, timeout;
+
+	memset(&l, 0, sizeof(l));
+	l.conf = c;
+	l.sock4 = l.sock6 = -1;
+	l.drain = c->drain;
+	l.key = report_keys_find(&c->keys, (unsigned)c->keyid);
+	for (i = 0; i < c->nloadd; i++) {
+		if (c->loadd[i].family == 6)
+			need6 = 1;
+		else
+			need4 = 1;
+	}
+	if (need4)
+		l.sock4 = open_socket(c, 4);
+	if (need6)
+		l.sock6 = open_socket(c, 6);
+	if ((l.sampler = sample_open(c)) == NULL)
+		exit(1);
+	check_init(&l.check, c);
+	if (pipe(sigchld_pipe) == -1)
+		err(1, "pipe");
+	for (i = 0; i < 2; i++)
+		if (fcntl(sigchld_pipe[i], F_SETFD, FD_CLOEXEC) == -1 ||
+		    fcntl(sigchld_pipe[i], F_SETFL, O_NONBLOCK) == -1)
+			err(1, "fcntl");
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	sa.sa_handler = on_sigchld;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+
+	if (daemonize) {
+		if (daemon(0, 0) == -1)
+			err(1, "daemon");
+		log_init("lmd", 0, c->facility);
+	}
+	if (pfh != NULL)
+		pidfile_write(pfh);
+
+	/* Numbers above those of any earlier run: report_seq_start(). */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	l.seq = report_seq_start((uint64_t)ts.tv_sec * 1000 +
+	    (uint64_t)ts.tv_nsec / 1000000);
+	log_notice("started: reporting every %u ms to %u loadd(s), key %d, "
+	    "check %s%s", c->interval_ms, c->nloadd, c->keyid,
+	    c->check == CHECK_HTTP ? c->check_url : c->check == CHECK_TCP ?
+	    "tcp" : c->check == CHECK_COMMAND ? c->check_command : "none",
+	    l.drain ? ", draining" : "");
+
+	now = lmd_monotime_us();
+	next_check = now;
+	next_report = now;
+	while (!quit) {
+		now = lmd_monotime_us();
+		if (drain_req || undrain_req) {
+			/* The later signal wins if both came in one wakeup. */
+			int d = drain_req && !undrain_req ? 1 :
+			    undrain_req && !drain_req ? 0 : !l.drain;
+
+			drain_req = undrain_req = 0;
+			if (d != l.drain) {
+				l.drain = d;
+				log_notice("%s", d ? "drain: asking loadd for "
+				    "no new flows" : "drain ended");
+				send_report(&l, d ? "drain" : "undrain");
+			}
+		}
+		if (!l.check.running && c->check != CHECK_NONE &&
+		    now >= next_check) {
+			check_start(&l.check, now);
+			next_check += (uint64_t)c->check_interval_ms * 1000;
+			if (next_check <= now)
+				next_check = now +
+				    (uint64_t)c->check_interval_ms * 1000;
+		}
+		last_status = l.check.status;
+		check_step(&l.check, now);
+		if (!l.check.running && l.check.status != last_status) {
+			log_notice("check: service %s (%s)",
+			    l.check.status == REPORT_CHECK_UP ? "up" : "down",
+			    l.check.why);
+			if (now < next_report)
+				send_report(&l, "check changed");
+		}
+		if (now >= next_report) {
+			send_report(&l, "interval");
+			next_report += (uint64_t)c->interval_ms * 1000;
+			if (next_report <= now)
+				next_report = now +
+				    (uint64_t)c->interval_ms * 1000;
+		}
+
+		wake = next_report;
+		if (c->check != CHECK_NONE && !l.check.running &&
+		    next_check < wake)
+			wake = next_check;
+		if (l.check.running && l.check.deadline_us < wake)
+			wake = l.check.deadline_us;
+		now = lmd_monotime_us();
+		timeout = wake > now ? (int)((wake - now + 999) / 1000) : 0;
+		nfd = 0;
+		pfd[nfd].fd = sigchld_pipe[0];
+		pfd[nfd++].events = POLLIN;
+		if (l.check.running && l.check.fd != -1) {
+			pfd[nfd].fd = l.check.fd;
+			pfd[nfd++].events = l.check.events;
+		}
+		if (poll(pfd, (nfds_t)nfd, timeout) == -1 && errno != EINTR)
+			fatal("poll");
+		if (pfd[0].revents & POLLIN)
+			while (read(sigchld_pipe[0], drop, sizeof(drop)) > 0)
+				;
+	}
+	check_abort(&l.check);
+	log_notice("stopping: %llu reports sent, %llu send errors",
+	    (unsigned long long)l.sent, (unsigned long long)l.errors);
+	sample_close(l.sampler);
+	return (0);
+}
+
+/* -D and -U: signal the lmd that holds the pidfile. */
+static int
+signal_running(struct lmd_conf *c, int sig)
+{
+	struct pidfh	*pfh;
+	pid_t		 other = -1;
+
+	if ((pfh = pidfile_open(c->pidfile, 0644, &other)) != NULL) {
+		pidfile_remove(pfh);
+		errx(1, "no lmd is running (%s is not held)", c->pidfile);
+	}
+	if (errno != EEXIST || other <= 0)
+		err(1, "%s", c->pidfile);
+	if (kill(other, sig) == -1)
+		err(1, "kill %d", (int)other);
+	printf("lmd %d asked to %s\n", (int)other,
+	    sig == SIGUSR1 ? "drain" : "stop draining");
+	return (0);
+}
+
+/* -k: a key line; the operator puts it into both key files. */
+static int
+genkey(const char *idtext)
+{
+	uint8_t		 key[REPORT_KEYLEN];
+	char		 hex[REPORT_KEYLEN * 2 + 1], *end;
+	long		 id;
+
+	errno = 0;
+	id = strtol(idtext, &end, 10);
+	if (errno != 0 || *end != '\0' || end == idtext || id < 1 || id > 255)
+		errx(1, "-k %s: a key id is 1..255", idtext);
+	randombytes_buf(key, sizeof(key));
+	sodium_bin2hex(hex, sizeof(hex), key, sizeof(key));
+	printf("%ld %s\n", id, hex);
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(hex, sizeof(hex));
+	return (0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct lmd_conf	 conf;
+	struct pidfh	*pfh;
+	const char	*path = LMD_CONF, *keyid = NULL;
+	pid_t		 other;
+	int		 ch, checkonly = 0, daemonize = 0, verbose = 0, sig = 0;
+	int		 rc;
+
+	log_init("lmd", 1, 0);
+	while ((ch = getopt(argc, argv, "dDf:hk:nUv")) != -1) {
+		switch (ch) {
+		case 'd':
+			daemonize = 1;
+			break;
+		case 'D':
+			sig = SIGUSR1;
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout, 0);
+		case 'k':
+			keyid = optarg;
+			break;
+		case 'n':
+			checkonly = 1;
+			break;
+		case 'U':
+			sig = SIGUSR2;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage(stderr, 1);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, 1);
+	if (report_init() == -1)
+		errx(1, "libsodium cannot be initialised");
+	if (keyid != NULL)
+		return (genkey(keyid));
+
+	if (lmd_conf_load(&conf, path) == -1)
+		exit(1);
+	log_setverbose(verbose > 0 ? verbose : conf.verbose);
+	if (checkonly) {
+		printf("configuration OK\n");
+		lmd_conf_free(&conf);
+		exit(0);
+	}
+	if (sig != 0) {
+		rc = signal_running(&conf, sig);
+		lmd_conf_free(&conf);
+		return (rc);
+	}
+	if ((pfh = pidfile_open(conf.pidfile, 0644, &other)) == NULL) {
+		if (errno == EEXIST)
+			errx(1, "already running as pid %d (%s)", (int)other,
+			    conf.pidfile);
+		err(1, "%s", conf.pidfile);
+	}
+	rc = run(&conf, pfh, daemonize);
+	pidfile_remove(pfh);
+	lmd_conf_free(&conf);
+	return (rc);
+}

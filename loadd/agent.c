@@ -1,0 +1,272 @@
+/*
+ * Agent reports, loadd's side.  A datagram goes through these gates, in
+ * order, and the first it fails is counted and ends its way:
+ *
+ *  1. report_decode(): exact length, magic and version, key id, MAC
+ *     (constant time), field ranges.  Nothing before the MAC is trusted.
+ *  2. Sender: the report names a server by family, protocol, address and
+ *     port, as loadd.conf does ("servers = 10.0.1.11:8080"); that server
+ *     must exist, and the datagram's source address must be its address.
+ *     The MAC already proves the key; this rule keeps a server holding
+ *     the shared key from speaking for another one, unless it can also
+ *     send from the other's address.
+ *  3. Staleness: the report's timestamp must lie within window_ms of
+ *     loadd's wall clock, either way.  This bounds how long a captured
+ *     report stays usable, also right after loadd restarts, when it
+ *     remembers no sequence numbers.
+ *  4. Replay: the sequence number must be larger than that of the last
+ *     report accepted from the same server.
+ *
+ * Only then is the server's state replaced.  A report rejected at any
+ * gate changes nothing, not even the replay state.
+ */
+#include <arpa/inet.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "pool.h"
+
+static const char *const result_names[AGENT_NRESULTS] = {
+	"accepted",
+	"wrong length",
+	"bad version",
+	"unknown key id",
+	"bad MAC",
+	"malformed",
+	"unknown sender",
+	"stale",
+	"replay",
+};
+
+/* The reported interval is trusted only within these bounds. */
+#define INTERVAL_FLOOR_MS	100
+#define INTERVAL_CEIL_MS	60000
+
+int
+agent_init(struct agent *a, const struct pool *pool,
+    const struct report_keys *keys, uint32_t window_ms,
+    uint32_t stale_intervals)
+{
+	memset(a, 0, sizeof(*a));
+	a->keys = keys;
+	a->window_ms = window_ms;
+	a->stale_intervals = stale_intervals > 0 ? stale_intervals : 1;
+	a->nsrv = pool->nsrv;
+	if (a->nsrv > 0 &&
+	    (a->st = calloc(a->nsrv, sizeof(*a->st))) == NULL)
+		return (-1);
+	return (0);
+}
+
+void
+agent_free(struct agent *a)
+{
+	free(a->st);
+	memset(a, 0, sizeof(*a));
+}
+
+const char *
+agent_result_name(int r)
+{
+	if (r < 0 || r >= AGENT_NRESULTS)
+		return ("?");
+	return (result_names[r]);
+}
+
+static int
+count(struct agent *a, int r)
+{
+	a->count[r]++;
+	return (r);
+}
+
+int
+agent_receive(struct agent *a, const struct pool *pool, const uint8_t *buf,
+    size_t len, int family, const union addr *src, uint64_t wall_ms,
+    uint64_t mono_ms, unsigned *srvp)
+{
+	static const uint8_t	 v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+				    0, 0xff, 0xff };
+	struct report		 r;
+	struct agent_state	*st;
+	const struct server	*srv;
+	union addr		 from;
+	uint64_t		 ts_ms;
+	unsigned		 i;
+	int			 e;
+
+	switch ((e = report_decode(&r, buf, len, a->keys))) {
+	case REPORT_OK:
+		break;
+	case REPORT_ELEN:
+		return (count(a, AGENT_ELEN));
+	case REPORT_EVERSION:
+		return (count(a, AGENT_EVERSION));
+	case REPORT_EKEYID:
+		return (count(a, AGENT_EKEYID));
+	case REPORT_EMAC:
+		return (count(a, AGENT_EMAC));
+	default:
+		return (count(a, AGENT_EFIELD));
+	}
+
+	from = *src;
+	if (family == 6 && memcmp(from.b, v4mapped, sizeof(v4mapped)) == 0) {
+		family = 4;
+		memset(&from, 0, sizeof(from));
+		memcpy(from.b, src->b + 12, 4);
+	}
+	srv = pool_find_server(pool, r.family, r.proto, &r.addr,
+	    htons(r.port));
+	if (srv == NULL || family != r.family || !addr_eq(&from, &srv->addr))
+		return (count(a, AGENT_ESENDER));
+	i = (unsigned)(srv - pool->srv);
+	if (i >= a->nsrv)
+		return (count(a, AGENT_ESENDER));
+
+	/* ts_sec is at most 2^64-1: keep the product from wrapping. */
+	if (r.ts_sec > UINT64_MAX / 1000 - 1)
+		return (count(a, AGENT_ESTALE));
+	ts_ms = r.ts_sec * 1000 + r.ts_nsec / 1000000;
+	if ((ts_ms > wall_ms && ts_ms - wall_ms > a->window_ms) ||
+	    (ts_ms < wall_ms && wall_ms - ts_ms > a->window_ms))
+		return (count(a, AGENT_ESTALE));
+
+	st = &a->st[i];
+	if (st->valid && r.seq <= st->seq)
+		return (count(a, AGENT_EREPLAY));
+
+	st->valid = 1;
+	st->seq = r.seq;
+	st->rcvd_ms = mono_ms;
+	st->flows_at = srv->flows_total;
+	st->reports++;
+	st->r = r;
+	if (srvp != NULL)
+		*srvp = i;
+	return (count(a, AGENT_ACCEPTED));
+}
+
+uint64_t
+agent_age(const struct agent *a, unsigned srv, uint64_t mono_ms)
+{
+	const struct agent_state *st;
+
+	if (srv >= a->nsrv || !a->st[srv].valid)
+		return (UINT64_MAX);
+	st = &a->st[srv];
+	return (mono_ms > st->rcvd_ms ? mono_ms - st->rcvd_ms : 0);
+}
+
+/*
+ * Fresh: age < stale_intervals x interval, where interval is what the
+ * agent says it uses, held to 100 ms .. 60 s so that an agent cannot
+ * keep itself fresh for an hour with one report.
+ */
+int
+agent_fresh(const struct agent *a, unsigned srv, uint64_t mono_ms)
+{
+	uint64_t	 age, iv;
+
+	if ((age = agent_age(a, srv, mono_ms)) == UINT64_MAX)
+		return (0);
+	iv = a->st[srv].r.interval_ms;
+	if (iv < INTERVAL_FLOOR_MS)
+		iv = INTERVAL_FLOOR_MS;
+	if (iv > INTERVAL_CEIL_MS)
+		iv = INTERVAL_CEIL_MS;
+	return (age < iv * a->stale_intervals);
+}
+
+/*
+ * A "down" from an agent counts only while fresh: when reports stop,
+ * whether the server lives is up to the health checks.
+ */
+int
+agent_down(const struct agent *a, unsigned srv, uint64_t mono_ms)
+{
+	return (agent_fresh(a, srv, mono_ms) &&
+	    a->st[srv].r.check == REPORT_CHECK_DOWN);
+}
+
+/*
+ * Drain stays in force when reports stop, as HAProxy's agent drain does:
+ * an operator drains a server, then stops lmd with the service, and new
+ * flows must not come back because the reports stopped.  A report
+ * without the drain flag (lmd -U, or lmd restarted) ends it, as does
+ * restarting loadd.
+ */
+int
+agent_drain(const struct agent *a, unsigned srv)
+{
+	if (srv >= a->nsrv || !a->st[srv].valid)
+		return (0);
+	return ((a->st[srv].r.flags & REPORT_F_DRAIN) != 0);
+}
+
+uint16_t
+agent_weight(const struct agent *a, unsigned srv, uint16_t configured,
+    uint64_t mono_ms)
+{
+	if (!agent_fresh(a, srv, mono_ms) || a->st[srv].r.weight == 0)
+		return (configured);
+	return (a->st[srv].r.weight);
+}
+
+/*
+ * Load between reports.  With cpu the reported CPU per mille, conns the
+ * reported established connections and n the flows loadd sent the
+ * server since that report:
+ *
+ *	cost = conns > 0 ? max(cpu / conns, 1) : AGENT_NEWCONN_COST
+ *	load = cpu + n x cost
+ *
+ * Each new flow is assumed to cost what an average existing connection
+ * costs now (at least 1 per mille; 10 per mille when the server reports
+ * none to average over).  So a server that looked idle at its last report
+ * looks busier with every flow sent to it, and the next report replaces
+ * the guess with a measurement.  Without a report the load is 0: the
+ * callers look at agent_fresh() first.
+ */
+uint32_t
+agent_load(const struct agent *a, unsigned srv, uint64_t flows_since)
+{
+	const struct report	*r;
+	uint64_t		 cost, load;
+
+	if (srv >= a->nsrv || !a->st[srv].valid)
+		return (0);
+	r = &a->st[srv].r;
+	if (r->conns > 0) {
+		cost = r->cpu_pm / r->conns;
+		if (cost == 0)
+			cost = 1;
+	} else
+		cost = AGENT_NEWCONN_COST;
+	if (flows_since > (UINT32_MAX - r->cpu_pm) / cost)
+		return (UINT32_MAX);
+	load = r->cpu_pm + flows_since * cost;
+	return ((uint32_t)load);
+}
+
+uint32_t
+agent_load_now(const struct agent *a, const struct pool *pool, unsigned srv)
+{
+	uint64_t	 since;
+
+	if (srv >= a->nsrv || srv >= pool->nsrv || !a->st[srv].valid)
+		return (0);
+	since = pool->srv[srv].flows_total - a->st[srv].flows_at;
+	return (agent_load(a, srv, since));
+}
+
+/* conns + n, the same estimate in connections. */
+uint64_t
+agent_conns(const struct agent *a, unsigned srv, uint64_t flows_since)
+{
+	if (srv >= a->nsrv || !a->st[srv].valid)
+		return (flows_since);
+	return (a->st[srv].r.conns + flows_since);
+}
