@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "agent.h"
 #include "cfgfile.h"
 #include "health.h"
 #include "compat.h"
@@ -41,6 +42,8 @@ enum key {
 	K_CHECK_PORT, K_CHECK_PATH, K_CHECK_HOST, K_CHECK_STATUS, K_CHECK_BODY,
 	K_CHECK_START, K_PASSIVE, K_PASSIVE_TIMEOUT, K_PASSIVE_FALL,
 	K_PASSIVE_RETRY, K_DOWN_FLOWS, K_NOSERVER, K_SLOWSTART,
+	/* Agent reports (global). */
+	K_KEYFILE, K_REPORTPORT, K_REPORTADDRESS, K_AGENT_WINDOW, K_AGENT_STALE,
 	K_NKEYS
 };
 
@@ -103,6 +106,11 @@ static const struct {
 	{ "down_flows",			K_DOWN_FLOWS },
 	{ "noserver",			K_NOSERVER },
 	{ "slowstart",			K_SLOWSTART },
+	{ "keyfile",			K_KEYFILE },
+	{ "reportport",			K_REPORTPORT },
+	{ "reportaddress",		K_REPORTADDRESS },
+	{ "agent_window",		K_AGENT_WINDOW },
+	{ "agent_stale",		K_AGENT_STALE },
 };
 
 static const char *
@@ -792,6 +800,47 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 		else
 			conf->reset_rate = (uint32_t)n;
 		break;
+	case K_KEYFILE:
+		if (*v != '/')
+			cfg_error(&ps->cf, "keyfile: \"%s\" is not an absolute "
+			    "path", v);
+		else if (strlcpy(conf->keyfile, v, sizeof(conf->keyfile)) >=
+		    sizeof(conf->keyfile))
+			cfg_error(&ps->cf, "keyfile: path too long");
+		break;
+	case K_REPORTPORT:
+		if (parse_uint(v, 1, 65535, &n) == -1)
+			cfg_error(&ps->cf, "reportport: \"%s\" is not 1..65535",
+			    v);
+		else
+			conf->reportport = (uint16_t)n;
+		break;
+	case K_REPORTADDRESS:
+	{
+		uint16_t	 port;
+
+		conf->reportfamily = addr_parse(v, &conf->reportaddr, &port);
+		if (conf->reportfamily == 0 || port != 0) {
+			cfg_error(&ps->cf, "reportaddress: \"%s\" is not an IP "
+			    "address", v);
+			conf->reportfamily = 0;
+		}
+		break;
+	}
+	case K_AGENT_WINDOW:
+		if (parse_uint(v, 1, 3600, &n) == -1)
+			cfg_error(&ps->cf, "agent_window: \"%s\" is not a number "
+			    "of seconds (1..3600)", v);
+		else
+			conf->agent_window_ms = (uint32_t)n * 1000;
+		break;
+	case K_AGENT_STALE:
+		if (parse_uint(v, 1, 1000, &n) == -1)
+			cfg_error(&ps->cf, "agent_stale: \"%s\" is not 1..1000",
+			    v);
+		else
+			conf->agent_stale = (uint32_t)n;
+		break;
 	case K_FACILITY:
 		if ((b = log_facility(v)) == -1)
 			cfg_error(&ps->cf, "syslog_facility: unknown facility "
@@ -828,6 +877,9 @@ config_load(struct config *conf, const char *path,
 	conf->timeout[FC_UDP] = 300;
 	conf->facility = LOG_DAEMON;
 	conf->method = sched_default();
+	conf->reportport = REPORT_PORT;
+	conf->agent_window_ms = AGENT_WINDOW_MS;
+	conf->agent_stale = AGENT_STALE_INTERVALS;
 
 	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
 	    (ps->spec = calloc(MAXSPECS, sizeof(*ps->spec))) == NULL) {
@@ -1197,6 +1249,28 @@ build(struct parse *ps)
 	cf->line = eof;
 	if (cf->errors != 0)
 		return (-1);
+	/* The report keys, checked as the configuration is. */
+	if (conf->keyfile[0] == '\0' && (ps->seen[K_REPORTPORT] ||
+	    ps->seen[K_REPORTADDRESS])) {
+		cf->line = ps->seen[K_REPORTPORT] ? ps->seen[K_REPORTPORT] :
+		    ps->seen[K_REPORTADDRESS];
+		cfg_error(cf, "agent reports need \"keyfile = PATH\": loadd "
+		    "takes no report it cannot authenticate");
+		cf->line = eof;
+		return (-1);
+	}
+	if (conf->keyfile[0] != '\0') {
+		if (report_init() == -1) {
+			cfg_report("%s: libsodium cannot start", cf->path);
+			return (-1);
+		}
+		if (report_keys_load(&conf->keys, conf->keyfile) == -1) {
+			cf->line = ps->seen[K_KEYFILE];
+			cfg_error(cf, "keyfile: %s not loaded", conf->keyfile);
+			cf->line = eof;
+			return (-1);
+		}
+	}
 	for (i = 0; i < pool->nsvc; i++) {
 		svc = &pool->svc[i];
 		svc->use_backup = 1;
@@ -1216,5 +1290,6 @@ build(struct parse *ps)
 void
 config_free(struct config *conf)
 {
+	report_keys_clear(&conf->keys);
 	pool_free(&conf->pool);
 }

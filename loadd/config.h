@@ -10,6 +10,7 @@
 
 #include "flow.h"
 #include "pool.h"
+#include "report.h"
 
 #ifndef LOADD_CONF
 #define LOADD_CONF		"/usr/local/etc/loadd.conf"
@@ -39,6 +40,14 @@ struct config {
 	uint32_t	 timeout[FC_N];
 	int		 facility;
 	char		 pidfile[PATH_MAX];
+	/* Agent reports: on when a key file is given. */
+	char		 keyfile[PATH_MAX];
+	struct report_keys keys;
+	union addr	 reportaddr;	/* bind address; family 0: any */
+	int		 reportfamily;
+	uint16_t	 reportport;
+	uint32_t	 agent_window_ms;
+	uint32_t	 agent_stale;	/* intervals */
 	const struct sched_method *method;
 	struct pool	 pool;
 };

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cksum.h"
+#include "agent.h"
 #include "compat.h"
 #include "health.h"
 #include "log.h"
@@ -169,14 +170,15 @@ srv_update(struct pool *p, unsigned i, int reason, const char *why)
 
 	if (s->admin == SRV_DISABLED)
 		st = SRV_DISABLED;
-	else if (s->admin == SRV_DRAINING)
+	else if (s->admin == SRV_DRAINING || s->agent_drain)
 		st = SRV_DRAINING;
-	else if (!s->healthy)
+	else if (!s->healthy || s->agent_down)
 		st = SRV_DOWN;
 	else
 		st = SRV_UP;
 	if (st == s->state)
 		return (0);
+	s->drained = 0;
 	log_notice("service %s %s: server %s%s %s -> %s (%s%s%s)",
 	    svc->label, svc->name, s->name, s->backup ? " (backup)" : "",
 	    srv_state_name(s->state), srv_state_name(st),
@@ -793,6 +795,47 @@ passive(struct health *h, uint64_t now, uint8_t *gone)
 			    "it again");
 			if (was != SRV_UP && s->state == SRV_UP)
 				came_up(h, i, now);
+		}
+	}
+}
+
+/*
+ * What the agents say, applied: a service its agent calls down takes no
+ * new flows (while the reports are fresh: stale ones count for nothing,
+ * and the probes decide); drain takes no new flows and lets the existing
+ * ones finish, and loadd says once when the last one has.
+ */
+void
+health_agents(struct health *h, const struct agent *a, uint64_t now,
+    uint8_t *gone)
+{
+	struct pool	*p = h->pool;
+	struct server	*s;
+	unsigned	 i;
+	int		 down, drain, was;
+
+	for (i = 0; i < p->nsrv; i++) {
+		s = &p->srv[i];
+		down = a != NULL && agent_down(a, i, now);
+		drain = a != NULL && agent_drain(a, i);
+		if (down != s->agent_down || drain != s->agent_drain) {
+			was = s->state;
+			s->agent_down = (uint8_t)down;
+			s->agent_drain = (uint8_t)drain;
+			if (srv_update(p, i, SR_AGENT, down ? "its agent "
+			    "says the service is down" : drain ? "its agent "
+			    "asks for drain" : "its agent says the service "
+			    "is up") && gone != NULL)
+				gone[i] = 1;
+			if (was != SRV_UP && s->state == SRV_UP)
+				came_up(h, i, now);
+		}
+		if (s->state == SRV_DRAINING && !s->drained &&
+		    s->flows_active == 0) {
+			s->drained = 1;
+			log_notice("service %s %s: server %s is drained: no "
+			    "active flows; safe to stop", p->svc[s->svc].label,
+			    p->svc[s->svc].name, s->name);
 		}
 	}
 }

@@ -102,6 +102,11 @@ void		 health_run(struct health *, const struct pollfd *, unsigned n,
 void		 health_set_admin(struct health *, unsigned srv, int admin,
 		    int reason);
 
+struct agent;
+/* Applies what the agents say (down, drain) and says when drained. */
+void		 health_agents(struct health *, const struct agent *,
+		    uint64_t now_ms, uint8_t *gone);
+
 struct health_stats {
 	uint64_t	 probes;
 	uint64_t	 ok;

@@ -4,6 +4,10 @@
  * flags: -f -p -b -d -v -t -h.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <err.h>
 #include <errno.h>
@@ -17,6 +21,7 @@
 
 #include "compat.h"
 
+#include "agent.h"
 #include "config.h"
 #include "engine.h"
 #include "health.h"
@@ -172,6 +177,21 @@ stats_log(const struct engine *e, const struct pktio *io)
 	    (unsigned long long)io->st.overruns);
 	drops_format(drops, sizeof(drops), e->st.drop);
 	log_notice("stats: drops%s", drops);
+	if (pool->agent != NULL) {
+		const struct agent *a = pool->agent;
+		size_t	 off = 0;
+		int	 r;
+
+		for (i = 0; i < AGENT_NRESULTS; i++) {
+			r = snprintf(drops + off, sizeof(drops) - off, " %s=%llu",
+			    agent_result_name((int)i),
+			    (unsigned long long)a->count[i]);
+			if (r < 0 || (size_t)r >= sizeof(drops) - off)
+				break;
+			off += (size_t)r;
+		}
+		log_notice("stats: agent reports:%s", drops);
+	}
 	for (i = 0; i < pool->nsvc; i++) {
 		svc = &pool->svc[i];
 		drops_format(drops, sizeof(drops), svc->drops);
@@ -198,6 +218,23 @@ stats_log(const struct engine *e, const struct pktio *io)
 		    (unsigned long long)srv->pkts_out,
 		    (unsigned long long)srv->bytes_in,
 		    (unsigned long long)srv->bytes_out);
+		if (pool->agent != NULL && pool->agent->st[i].valid) {
+			const struct agent_state *as = &pool->agent->st[i];
+
+			log_notice("stats: server %s agent: %s, age %llu ms, "
+			    "cpu %u.%u%%, load %u.%02u, memory %u.%u%%, "
+			    "connections %u, check %s (%u us)%s, load now %u",
+			    srv->name, agent_fresh(pool->agent, i,
+			    pool->now_ms) ? "fresh" : "stale",
+			    (unsigned long long)agent_age(pool->agent, i,
+			    pool->now_ms), as->r.cpu_pm / 10, as->r.cpu_pm % 10,
+			    as->r.load100 / 100, as->r.load100 % 100,
+			    as->r.mem_pm / 10, as->r.mem_pm % 10, as->r.conns,
+			    as->r.check == REPORT_CHECK_UP ? "up" :
+			    as->r.check == REPORT_CHECK_DOWN ? "down" : "none",
+			    as->r.check_us, (as->r.flags & REPORT_F_DRAIN) ?
+			    ", drain" : "", agent_load_now(pool->agent, pool, i));
+		}
 	}
 }
 
@@ -213,9 +250,14 @@ note_methods(const struct config *conf)
 		svc = &conf->pool.svc[i];
 		if ((how = sched_agent_fallback(svc->method)) == NULL)
 			continue;
-		log_notice("service %s %s: %s: no agent reports (lmd is not "
-		    "part of this loadd yet): balancing %s", svc->label,
-		    svc->name, svc->method->name, how);
+		if (conf->keyfile[0] == '\0')
+			log_notice("service %s %s: %s: agent reports are off "
+			    "(no keyfile): balancing %s", svc->label,
+			    svc->name, svc->method->name, how);
+		else
+			log_notice("service %s %s: %s: until agents report, "
+			    "and for servers whose reports stop: balancing %s",
+			    svc->label, svc->name, svc->method->name, how);
 	}
 }
 
@@ -332,6 +374,97 @@ run_replay(struct config *conf, const char *rpath, const char *wpath)
 	return (rc);
 }
 
+/* The UDP socket agent reports come to; -1 after saying why. */
+static int
+report_socket(const struct config *conf)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t		 sl;
+	char			 a[ADDR_STRLEN];
+	int			 fd, off = 0, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (conf->reportfamily == 4) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(conf->reportport);
+		memcpy(&sin->sin_addr, &conf->reportaddr.w[0], 4);
+		sl = sizeof(*sin);
+	} else {
+		/* Any address: one socket for both families. */
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(conf->reportport);
+		if (conf->reportfamily == 6)
+			memcpy(&sin6->sin6_addr, conf->reportaddr.b, 16);
+		sl = sizeof(*sin6);
+	}
+	if ((fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("report socket");
+		return (-1);
+	}
+	if (ss.ss_family == AF_INET6 && conf->reportfamily == 0)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
+		    sizeof(off));
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) == -1) {
+		log_warn("report socket: bind %s port %u",
+		    conf->reportfamily ? addr_ntop(conf->reportfamily,
+		    &conf->reportaddr, a, sizeof(a)) : "any", conf->reportport);
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* Reads what is waiting on the report socket (a bounded number). */
+static void
+report_read(int fd, struct agent *a, struct pool *pool, uint64_t mono)
+{
+	struct sockaddr_storage ss;
+	socklen_t	 sl;
+	uint8_t		 buf[REPORT_LEN + 1];	/* longer is wrong anyway */
+	union addr	 src;
+	ssize_t		 n;
+	unsigned	 i, srv;
+	int		 family, r;
+
+	for (i = 0; i < 256; i++) {
+		sl = sizeof(ss);
+		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss,
+		    &sl);
+		if (n == -1)
+			return;
+		memset(&src, 0, sizeof(src));
+		if (ss.ss_family == AF_INET) {
+			family = 4;
+			memcpy(&src.w[0],
+			    &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		} else if (ss.ss_family == AF_INET6) {
+			family = 6;
+			memcpy(src.b,
+			    &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		} else
+			continue;
+		r = agent_receive(a, pool, buf, (size_t)n, family, &src,
+		    wall_ms(), mono, &srv);
+		if (r != AGENT_ACCEPTED)
+			log_debug("report from %s: %s", addr_ntop(family, &src,
+			    (char [ADDR_STRLEN]){ 0 }, ADDR_STRLEN),
+			    agent_result_name(r));
+	}
+}
+
 static int
 run_live(struct config *conf, struct pidfh *pfh)
 {
@@ -340,12 +473,13 @@ run_live(struct config *conf, struct pidfh *pfh)
 	struct pktbuf	 pb[PKTIO_BATCH];
 	struct pollfd	*pfd;
 	struct health	*h;
+	struct agent	 agent, *ag = NULL;
 	struct sigaction sa;
 	uint8_t		*gone;
-	uint64_t	 ms;
+	uint64_t	 ms, lastagents = 0;
 	uint32_t	 now, lasttick = 0;
 	unsigned	 i, npfd, nalloc;
-	int		 n, loops, rc = 0, tmo;
+	int		 n, loops, rc = 0, tmo, rfd = -1, ridx = -1;
 
 	memset(&io, 0, sizeof(io));
 	io.ops = &PKTIO_LIVE;
@@ -378,9 +512,20 @@ run_live(struct config *conf, struct pidfh *pfh)
 	nalloc = conf->pool.nsrv + 3;
 	if ((h = health_new(&conf->pool)) == NULL)
 		err(1, "health checks (ICMP probes need a raw socket)");
-	if ((pfd = calloc(nalloc, sizeof(*pfd))) == NULL ||
+	if ((pfd = calloc(nalloc + 1, sizeof(*pfd))) == NULL ||
 	    (gone = calloc(conf->pool.nsrv + 1, 1)) == NULL)
 		err(1, "calloc");
+	if (conf->keyfile[0] != '\0') {
+		if ((rfd = report_socket(conf)) == -1)
+			errx(1, "cannot receive agent reports");
+		if (agent_init(&agent, &conf->pool, &conf->keys,
+		    conf->agent_window_ms, conf->agent_stale) == -1)
+			errx(1, "cannot allocate agent state");
+		ag = &agent;
+		conf->pool.agent = ag;
+		log_info("agent reports: UDP port %u, %u key(s) from %s",
+		    conf->reportport, conf->keys.n, conf->keyfile);
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -408,7 +553,15 @@ run_live(struct config *conf, struct pidfh *pfh)
 		pfd[0].fd = io.fd;
 		pfd[0].events = POLLIN;
 		pfd[0].revents = 0;
-		npfd = 1 + health_pollfds(h, pfd + 1, nalloc - 1);
+		npfd = 1;
+		ridx = -1;
+		if (rfd != -1) {
+			pfd[npfd].fd = rfd;
+			pfd[npfd].events = POLLIN;
+			pfd[npfd].revents = 0;
+			ridx = (int)npfd++;
+		}
+		npfd += health_pollfds(h, pfd + npfd, nalloc - npfd);
 		tmo = health_timeout(h, monotime_ms64());
 		if (tmo > 1000)
 			tmo = 1000;
@@ -432,9 +585,18 @@ run_live(struct config *conf, struct pidfh *pfh)
 			io.ops->send(&io, pb, (unsigned)n);
 			flush_generated(&e, &io);
 		}
-		/* Probes, passive signs, slow starts; never waits. */
+		/* Probes, passive signs, slow starts, agents; never waits. */
 		ms = monotime_ms64();
-		health_run(h, pfd + 1, npfd - 1, ms, gone);
+		conf->pool.now_ms = ms;
+		if (ridx != -1 && (pfd[ridx].revents & POLLIN))
+			report_read(rfd, ag, &conf->pool, ms);
+		health_run(h, pfd + 1 + (ridx != -1), npfd - 1 - (ridx != -1),
+		    ms, gone);
+		if (ag != NULL && (ms >= lastagents + 100 ||
+		    (ridx != -1 && (pfd[ridx].revents & POLLIN)))) {
+			health_agents(h, ag, ms, gone);
+			lastagents = ms;
+		}
 		for (i = 0; i < conf->pool.nsrv; i++)
 			if (gone[i]) {
 				gone[i] = 0;
@@ -457,6 +619,11 @@ run_live(struct config *conf, struct pidfh *pfh)
 	}
 	log_notice("stopping");
 	stats_log(&e, &io);
+	if (ag != NULL) {
+		conf->pool.agent = NULL;
+		agent_free(ag);
+		close(rfd);
+	}
 	health_free(h);
 	free(pfd);
 	free(gone);

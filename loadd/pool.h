@@ -47,6 +47,9 @@ struct server {
 	uint8_t		 backup;	/* only while no primary is up */
 	uint8_t		 healthy;	/* health checks say up */
 	uint8_t		 admin;		/* SRV_UP, SRV_DRAINING, SRV_DISABLED */
+	uint8_t		 agent_down;	/* its agent says its service is down */
+	uint8_t		 agent_drain;	/* its agent asks for drain */
+	uint8_t		 drained;	/* "safe to stop" was said */
 	unsigned	 line;		/* where the configuration names it */
 	char		 name[SRV_NAMELEN];	/* "addr:port" */
 
@@ -72,6 +75,7 @@ struct server {
 
 struct sched_method;
 struct hcconf;
+struct agent;
 
 struct service {
 	union addr	 vip;
@@ -116,6 +120,8 @@ struct pool {
 	struct server	*srv;
 	unsigned	 nsrv;
 	struct hcconf	*hcs;		/* health settings, one per service */
+	const struct agent *agent;	/* lmd reports, or NULL */
+	uint64_t	 now_ms;	/* monotonic, for the agents' freshness */
 
 	uint32_t	*svc_map;	/* (proto, vip, port) -> service + 1 */
 	uint32_t	*srv_map;	/* (proto, addr, port) -> server + 1 */

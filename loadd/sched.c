@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "agent.h"
 #include "hash.h"
 #include "pkt.h"
 #include "pool.h"
@@ -52,6 +53,10 @@ static int	 pick_bitmask(struct pool *, struct service *,
 		    const struct pkt *, uint32_t);
 static int	 pick_intl(struct pool *, struct service *, const struct pkt *,
 		    uint32_t);
+static int	 pick_leastload(struct pool *, struct service *,
+		    const struct pkt *, uint32_t);
+static int	 pick_loadsharing(struct pool *, struct service *,
+		    const struct pkt *, uint32_t);
 
 static const struct sched_method methods[] = {
 	{ "roundrobin", "roundrobbin",
@@ -97,18 +102,18 @@ static const struct sched_method methods[] = {
 	    "pf's bitmask: the client's host bits pick the server",
 	    pick_bitmask, NULL, 0, 1 },
 	/*
-	 * The methods of the original loadd that live on agent reports.
-	 * Until lmd reports (its own piece of work), they run on what loadd
-	 * measures itself; loadd says so at start-up.
+	 * The methods of the original loadd that live on agent reports
+	 * (lmd); while no fresh report is there they run on what loadd
+	 * measures itself, and loadd says so at start-up.
 	 */
 	{ "leastload", NULL,
-	    "least agent-reported load; without agents: wlc",
-	    pick_wlc, NULL, 0, 0 },
+	    "least agent-reported load (estimated between reports); else wlc",
+	    pick_leastload, NULL, 0, 0 },
 	{ "loadsharing", NULL,
-	    "weights scaled by agent reports; without agents: wrr",
-	    pick_wrr, NULL, 0, 0 },
+	    "weights scaled by the agents' spare CPU; else wrr",
+	    pick_loadsharing, NULL, 0, 0 },
 	{ "intlloadsharing", NULL,
-	    "least (flows + 1) x (response time + 1 ms) / weight, and agents",
+	    "least (flows + 1) x (response time + 1 ms) x agent load / weight",
 	    pick_intl, NULL, 0, 0 },
 };
 
@@ -271,8 +276,60 @@ enum lc_kind {
 	LC_SED,		/* (active + 1) / weight */
 	LC_TRAFFIC,	/* bytes per second / weight */
 	LC_RTT,		/* (active + 1) x response time (us) / weight */
-	LC_INTL,	/* (active + 1) x (response time (ms) + 1) / weight */
+	LC_INTL,	/* (active + 1) x (response time (ms) + 1) x
+			   (1000 + agent load) / weight */
+	LC_LOAD,	/* agent load, estimated since the report / weight */
 };
+
+/*
+ * What the agents say of a server for the schedulers: its load in per
+ * mille of CPU, estimated from the flows sent to it since its last report
+ * (agent_load_now), and the weight it asks for.  A server without fresh
+ * reports gets the average load of its fresh neighbours (so that it is
+ * neither shunned nor swamped) and its configured weight.
+ */
+static int
+agent_ok(const struct pool *p, unsigned i)
+{
+	return (p->agent != NULL && agent_fresh(p->agent, i, p->now_ms));
+}
+
+static uint64_t
+svc_avg_load(const struct pool *p, const struct service *svc, int *all)
+{
+	uint64_t	 sum = 0;
+	unsigned	 i, n = 0, u = 0;
+
+	for (i = svc->first; i < svc->first + svc->nsrv; i++) {
+		if (!sched_usable(p, i))
+			continue;
+		u++;
+		if (!agent_ok(p, i))
+			continue;
+		sum += agent_load_now(p->agent, p, i);
+		n++;
+	}
+	if (all != NULL)
+		*all = u > 0 && n == u;
+	return (n ? sum / n : 0);
+}
+
+static uint64_t
+srv_load(const struct pool *p, unsigned i, uint64_t avg)
+{
+	uint64_t	 l;
+
+	l = agent_ok(p, i) ? agent_load_now(p->agent, p, i) : avg;
+	return (l > 10000 ? 10000 : l);
+}
+
+static uint64_t
+srv_weight(const struct pool *p, unsigned i)
+{
+	if (p->agent == NULL)
+		return (p->srv[i].weight);
+	return (agent_weight(p->agent, i, p->srv[i].weight, p->now_ms));
+}
 
 static uint64_t
 lc_cost(const struct server *s, enum lc_kind kind)
@@ -288,6 +345,8 @@ lc_cost(const struct server *s, enum lc_kind kind)
 		    (uint64_t)(s->rtt_us ? s->rtt_us : 1));
 	case LC_INTL:
 		return ((s->flows_active + 1) * (uint64_t)(s->rtt_us / 1000 + 1));
+	case LC_LOAD:
+		return (1);	/* the load comes from the agents: pick_least */
 	default:
 		return (s->flows_active);
 	}
@@ -297,14 +356,32 @@ static int
 pick_least(struct pool *p, struct service *svc, enum lc_kind kind)
 {
 	unsigned	 n, i, best = 0;
-	uint64_t	 c, w, bc = 0, bw = 1;
-	int		 found = 0;
+	uint64_t	 c, w, bc = 0, bw = 1, avg = 0;
+	double		 dc, bdc = 0;
+	int		 found = 0, agents = kind == LC_INTL || kind == LC_LOAD;
 
+	if (agents)
+		avg = svc_avg_load(p, svc, NULL);
 	for (n = 0; n < svc->nsrv; n++) {
 		i = svc->first + (svc->rr_next + n) % svc->nsrv;
 		if (!sched_usable(p, i))
 			continue;
 		c = lc_cost(&p->srv[i], kind);
+		if (agents) {
+			/* Products of several terms: compared as reals. */
+			w = srv_weight(p, i);
+			if (w == 0)
+				continue;
+			dc = (double)c * (double)(kind == LC_LOAD ?
+			    srv_load(p, i, avg) + 1 : 1000 + srv_load(p, i,
+			    avg)) / (double)w;
+			if (!found || dc < bdc) {
+				best = i;
+				bdc = dc;
+				found = 1;
+			}
+			continue;
+		}
 		w = kind == LC_PLAIN ? 1 : p->srv[i].weight;
 		if (!found || c * bw < bc * w) {
 			best = i;
@@ -700,8 +777,62 @@ pick_bitmask(struct pool *p, struct service *svc, const struct pkt *pk,
 }
 
 /*
+ * Least load: the server whose agent reports the least CPU load (with the
+ * flows sent to it since its report counted in, as agent_load_now()
+ * estimates), per weight.  Unless every usable server has fresh reports
+ * it is wlc, so that loads and flow counts are never compared.
+ */
+static int
+pick_leastload(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	int	 all;
+
+	(void)pk;
+	(void)now;
+	(void)svc_avg_load(p, svc, &all);
+	return (pick_least(p, svc, all ? LC_LOAD : LC_WLC));
+}
+
+/*
+ * Load sharing: smooth weighted round-robin on weight x spare capacity,
+ * the weight being the agent's hint if it gives one, the spare capacity
+ * 1001 - load per mille (the estimate between reports); servers without
+ * fresh reports count as loaded as the average of the others.
+ */
+static int
+pick_loadsharing(struct pool *p, struct service *svc, const struct pkt *pk,
+    uint32_t now)
+{
+	struct server	*s, *best = NULL;
+	int64_t		 total = 0, ew;
+	uint64_t	 avg, l;
+	unsigned	 i;
+
+	(void)pk;
+	(void)now;
+	avg = svc_avg_load(p, svc, NULL);
+	for (i = svc->first; i < svc->first + svc->nsrv; i++) {
+		if (!sched_usable(p, i))
+			continue;
+		s = &p->srv[i];
+		l = srv_load(p, i, avg);
+		ew = (int64_t)srv_weight(p, i) * (int64_t)(l >= 1000 ? 1 :
+		    1001 - l);
+		s->cw += ew;
+		total += ew;
+		if (best == NULL || s->cw > best->cw)
+			best = s;
+	}
+	if (best == NULL)
+		return (-1);
+	best->cw -= total;
+	return ((int)(best - p->srv));
+}
+
+/*
  * "Intelligent load sharing": least (active flows + 1) x (response time
- * in ms + 1) / weight.  Agent load will multiply in when lmd reports.
+ * in ms + 1) x (1000 + agent load per mille) / weight; see loadd.conf(5).
  */
 static int
 pick_intl(struct pool *p, struct service *svc, const struct pkt *pk,
