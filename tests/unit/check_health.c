@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "config.h"
 #include "engine.h"
 #include "health.h"
@@ -613,6 +614,211 @@ START_TEST(test_maglev_rebuilt)
 }
 END_TEST
 
+/* An agent whose server i reported cpu per mille, fresh at now_ms. */
+static void
+agent_says(struct agent *a, unsigned i, uint16_t cpu, uint8_t check,
+    uint8_t flags, uint64_t now_ms)
+{
+	struct agent_state *st = &a->st[i];
+
+	memset(st, 0, sizeof(*st));
+	st->valid = 1;
+	st->rcvd_ms = now_ms;
+	st->flows_at = R.conf.pool.srv[i].flows_total;
+	st->r.cpu_pm = cpu;
+	st->r.check = check;
+	st->r.flags = flags;
+	st->r.interval_ms = 1000;
+}
+
+static unsigned
+pick_many(unsigned n, unsigned *count)
+{
+	unsigned	 i;
+
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(c2v((uint16_t)(20000 + i), TH_SYN),
+		    V_REWRITTEN);
+		count[flow_of((uint16_t)(20000 + i))->srv]++;
+	}
+	return (n);
+}
+
+/* leastload: the least loaded by report, with the estimate in between. */
+START_TEST(test_leastload)
+{
+	struct agent	 a;
+	struct report_keys k;
+	unsigned	 count[4] = { 0 };
+
+	rig_open("ipaliasing = 192.0.2.10\nports = 80\n"
+	    "servers = 10.0.1.11, 10.0.1.12, 10.0.1.13\n"
+	    "balancingmode = leastload\n");
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(agent_init(&a, &R.conf.pool, &k, 30000, 3), 0);
+	R.conf.pool.agent = &a;
+	R.conf.pool.now_ms = 100000;
+	/* Not all fresh: wlc, shared evenly. */
+	agent_says(&a, 0, 900, REPORT_CHECK_UP, 0, 100000);
+	pick_many(30, count);
+	ck_assert_uint_eq(count[0], 10);
+	ck_assert_uint_eq(count[1], 10);
+	/* All fresh: s1 at 90% gets nothing while the others are far below. */
+	agent_says(&a, 0, 900, REPORT_CHECK_UP, 0, 100000);
+	agent_says(&a, 1, 100, REPORT_CHECK_UP, 0, 100000);
+	agent_says(&a, 2, 100, REPORT_CHECK_UP, 0, 100000);
+	memset(count, 0, sizeof(count));
+	R.e.ft.st.inserted = 0;
+	{
+		unsigned i;
+
+		for (i = 0; i < 40; i++) {
+			ck_assert_int_eq(c2v((uint16_t)(30000 + i), TH_SYN),
+			    V_REWRITTEN);
+			count[flow_of((uint16_t)(30000 + i))->srv]++;
+		}
+	}
+	/* 40 new flows at 1% each estimated: 80 points to share. */
+	ck_assert_uint_eq(count[0], 0);
+	ck_assert_uint_ge(count[1], 19);
+	ck_assert_uint_ge(count[2], 19);
+	/* Stale reports: back to wlc. */
+	R.conf.pool.now_ms = 100000 + 3 * 1000 + 1;
+	memset(count, 0, sizeof(count));
+	{
+		unsigned i;
+
+		for (i = 0; i < 30; i++) {
+			ck_assert_int_eq(c2v((uint16_t)(31000 + i), TH_SYN),
+			    V_REWRITTEN);
+			count[flow_of((uint16_t)(31000 + i))->srv]++;
+		}
+	}
+	ck_assert_uint_gt(count[0], 0);
+	R.conf.pool.agent = NULL;
+	agent_free(&a);
+	rig_close();
+}
+END_TEST
+
+/* loadsharing: shares follow weight x spare capacity. */
+START_TEST(test_loadsharing)
+{
+	struct agent	 a;
+	struct report_keys k;
+	unsigned	 count[4] = { 0 }, i;
+
+	rig_open("ipaliasing = 192.0.2.10\nports = 80\n"
+	    "servers = 10.0.1.11, 10.0.1.12\nbalancingmode = loadsharing\n"
+	    "maxflows = 100000\n");
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(agent_init(&a, &R.conf.pool, &k, 30000, 3), 0);
+	R.conf.pool.agent = &a;
+	R.conf.pool.now_ms = 5000;
+	/* Busy and idle; the estimate moves little over 100 flows. */
+	agent_says(&a, 0, 750, REPORT_CHECK_UP, 0, 5000);
+	agent_says(&a, 1, 0, REPORT_CHECK_UP, 0, 5000);
+	a.st[0].r.conns = 1000;		/* 0.75 per mille per connection */
+	a.st[1].r.conns = 1000;
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(c2v((uint16_t)(20000 + i), TH_SYN),
+		    V_REWRITTEN);
+		count[flow_of((uint16_t)(20000 + i))->srv]++;
+	}
+	/* Spare 251 against 1001: about 20% and 80%. */
+	ck_assert_uint_ge(count[0], 15);
+	ck_assert_uint_le(count[0], 25);
+	R.conf.pool.agent = NULL;
+	agent_free(&a);
+	rig_close();
+}
+END_TEST
+
+/* intlloadsharing: the agent's load multiplies in. */
+START_TEST(test_intl_agents)
+{
+	struct agent	 a;
+	struct report_keys k;
+	unsigned	 count[4] = { 0 };
+
+	rig_open("ipaliasing = 192.0.2.10\nports = 80\n"
+	    "servers = 10.0.1.11, 10.0.1.12\n"
+	    "balancingmode = intlloadsharing\n");
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(agent_init(&a, &R.conf.pool, &k, 30000, 3), 0);
+	R.conf.pool.agent = &a;
+	R.conf.pool.now_ms = 5000;
+	/*
+	 * s1 at 100% costs (0 + 1) x 1 x 2000; s2, idle, costs
+	 * (n + 1) x 1 x (1000 + n) after n flows: s2, s1 (2000 < 2002),
+	 * then s2 again (2002 < 4000).
+	 */
+	agent_says(&a, 0, 1000, REPORT_CHECK_UP, 0, 5000);
+	agent_says(&a, 1, 0, REPORT_CHECK_UP, 0, 5000);
+	a.st[1].r.conns = 1000000;	/* a negligible cost per connection */
+	a.st[0].r.conns = 1000000;
+	pick_many(3, count);
+	ck_assert_uint_eq(count[0], 1);
+	ck_assert_uint_eq(count[1], 2);
+	ck_assert_uint_eq(flow_of(20000)->srv, 1);
+	ck_assert_uint_eq(flow_of(20001)->srv, 0);
+	R.conf.pool.agent = NULL;
+	agent_free(&a);
+	rig_close();
+}
+END_TEST
+
+/* Agent down and drain as server states; "safe to stop". */
+START_TEST(test_agent_states)
+{
+	struct agent	 a;
+	struct report_keys k;
+	struct health	*h;
+	struct server	*s;
+	uint8_t		 gone[4] = { 0 };
+
+	rig_open(CONF "check = none\n");
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(agent_init(&a, &R.conf.pool, &k, 30000, 3), 0);
+	ck_assert_ptr_nonnull(h = health_new(&R.conf.pool));
+	s = &R.conf.pool.srv[0];
+	agent_says(&a, 0, 100, REPORT_CHECK_DOWN, 0, 1000);
+	health_agents(h, &a, 1000, gone);
+	ck_assert_uint_eq(s->state, SRV_DOWN);
+	ck_assert_uint_eq(s->reason, SR_AGENT);
+	ck_assert_uint_eq(gone[0], 1);
+	/* Its reports stop: what it said counts no more. */
+	health_agents(h, &a, 1000 + 3001, gone);
+	ck_assert_uint_eq(s->state, SRV_UP);
+	/* Drain: no new flows, the existing ones go on. */
+	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_eq(flow_of(40000)->srv, 0);
+	agent_says(&a, 0, 100, REPORT_CHECK_UP, REPORT_F_DRAIN, 9000);
+	health_agents(h, &a, 9000, gone);
+	ck_assert_uint_eq(s->state, SRV_DRAINING);
+	ck_assert_uint_eq(s->drained, 0);
+	ck_assert_int_eq(c2v(40001, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_ne(flow_of(40001)->srv, 0);
+	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(flow_of(40000)->srv, 0);
+	/* Its last flow ends: safe to stop, said once. */
+	ck_assert_int_eq(c2v(40000, TH_RST), V_REWRITTEN);
+	flow_remove(&R.e.ft, flow_of(40000));
+	ck_assert_uint_eq(s->flows_active, 0);
+	health_agents(h, &a, 9100, gone);
+	ck_assert_uint_eq(s->drained, 1);
+	/* Drain stays after the reports stop, until withdrawn. */
+	health_agents(h, &a, 60000, gone);
+	ck_assert_uint_eq(s->state, SRV_DRAINING);
+	agent_says(&a, 0, 100, REPORT_CHECK_UP, 0, 61000);
+	health_agents(h, &a, 61000, gone);
+	ck_assert_uint_eq(s->state, SRV_UP);
+	health_free(h);
+	agent_free(&a);
+	rig_close();
+}
+END_TEST
+
 Suite *
 health_suite(void)
 {
@@ -632,6 +838,12 @@ health_suite(void)
 	tcase_add_test(tc, test_down_udp);
 	tcase_add_test(tc, test_slowstart);
 	tcase_add_test(tc, test_maglev_rebuilt);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("agents");
+	tcase_add_test(tc, test_leastload);
+	tcase_add_test(tc, test_loadsharing);
+	tcase_add_test(tc, test_intl_agents);
+	tcase_add_test(tc, test_agent_states);
 	suite_add_tcase(s, tc);
 	return (s);
 }
