@@ -44,9 +44,10 @@ COMMON_SRCS	= common/addr.c common/cfgfile.c common/cksum.c common/log.c \
 		  common/pkt.c
 # The report format (common/report.c) needs libsodium, so it goes with
 # loadd and lmd rather than with every program that uses common/.
-LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/engine.c loadd/flow.c \
-		  loadd/health.c loadd/pool.c loadd/pktio_pcap.c loadd/reset.c \
-		  loadd/rules.c loadd/sched.c loadd/sticky.c common/report.c
+LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/ctl.c loadd/engine.c \
+		  loadd/flow.c loadd/health.c loadd/pool.c loadd/pktio_pcap.c \
+		  loadd/reload.c loadd/reset.c loadd/rules.c loadd/sched.c \
+		  loadd/sticky.c common/report.c
 LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) $(LIBS_SODIUM) -lm
 # lmd, the agent: the same configuration syntax, logging and report code.
 LMD_SRCS	= lmd/lmd.c lmd/lmd_conf.c lmd/check.c common/report.c \
@@ -69,7 +70,7 @@ COMMON_OBJS	= $(COMMON_SRCS:%.c=$(O)/obj/%.o)
 LOADD_OBJS	= $(LOADD_SRCS:%.c=$(O)/obj/%.o)
 UNIT_OBJS	= $(UNIT_SRCS:%.c=$(O)/obj/%.o)
 
-PROGS		= $(O)/loadd $(O)/lmd
+PROGS		= $(O)/loadd $(O)/lmd $(O)/loadctl
 TESTPROGS	= $(O)/check_unit $(O)/report_recv $(O)/gen_fixtures \
 		  $(O)/verify_replay $(O)/pktflood $(O)/engine_bench
 ifeq ($(UNAME_S),Linux)
@@ -89,6 +90,9 @@ $(O)/loadd: $(O)/obj/loadd/loadd.o $(LOADD_OBJS) $(COMMON_OBJS)
 
 $(O)/lmd: $(LMD_SRCS:%.c=$(O)/obj/%.o)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LMD_LIBS)
+
+$(O)/loadctl: $(O)/obj/loadctl/loadctl.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_BSD)
 
 # Receives and decodes reports for the lmd tests (tests/lmd/).
 $(O)/report_recv: $(O)/obj/tests/lmd/report_recv.o $(O)/obj/common/report.o \
@@ -197,6 +201,8 @@ install: all
 	$(INSTALL) -m 0644 lmd/lmd.8 $(DESTDIR)$(MANDIR)/man8/lmd.8
 	$(INSTALL) -m 0644 lmd/lmd.conf.5 $(DESTDIR)$(MANDIR)/man5/lmd.conf.5
 	$(INSTALL) -m 0644 etc/lmd.conf $(DESTDIR)$(SYSCONFDIR)/lmd.conf.sample
+	$(INSTALL) -m 0755 $(O)/loadctl $(DESTDIR)$(SBINDIR)/loadctl
+	$(INSTALL) -m 0644 loadctl/loadctl.8 $(DESTDIR)$(MANDIR)/man8/loadctl.8
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/loadd $(DESTDIR)$(MANDIR)/man8/loadd.8 \
@@ -204,7 +210,8 @@ uninstall:
 	    $(DESTDIR)$(SYSCONFDIR)/loadd.conf.sample \
 	    $(DESTDIR)$(SBINDIR)/lmd $(DESTDIR)$(MANDIR)/man8/lmd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/lmd.conf.5 \
-	    $(DESTDIR)$(SYSCONFDIR)/lmd.conf.sample
+	    $(DESTDIR)$(SYSCONFDIR)/lmd.conf.sample \
+	    $(DESTDIR)$(SBINDIR)/loadctl $(DESTDIR)$(MANDIR)/man8/loadctl.8
 
 clean:
 	rm -rf $(O)

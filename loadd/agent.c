@@ -67,6 +67,31 @@ agent_free(struct agent *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/*
+ * After a reload: each server's state moves to its new index (srvmap,
+ * UINT16_MAX: gone); the counters stay.  Returns -1 if memory runs out,
+ * with the agent as it was.
+ */
+int
+agent_remap(struct agent *a, const struct pool *pool,
+    const struct report_keys *keys, const uint16_t *srvmap, unsigned nold)
+{
+	struct agent_state *st = NULL;
+	unsigned	 i;
+
+	if (pool->nsrv > 0 &&
+	    (st = calloc(pool->nsrv, sizeof(*st))) == NULL)
+		return (-1);
+	for (i = 0; i < nold && i < a->nsrv; i++)
+		if (srvmap[i] != UINT16_MAX && srvmap[i] < pool->nsrv)
+			st[srvmap[i]] = a->st[i];
+	free(a->st);
+	a->st = st;
+	a->nsrv = pool->nsrv;
+	a->keys = keys;
+	return (0);
+}
+
 const char *
 agent_result_name(int r)
 {

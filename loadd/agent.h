@@ -59,6 +59,10 @@ int		 agent_init(struct agent *, const struct pool *,
 		    const struct report_keys *, uint32_t window_ms,
 		    uint32_t stale_intervals);
 void		 agent_free(struct agent *);
+/* After a reload: states to their servers' new indices (see reload.h). */
+int		 agent_remap(struct agent *, const struct pool *,
+		    const struct report_keys *, const uint16_t *srvmap,
+		    unsigned nold);
 
 /*
  * One received datagram of len bytes from (family, src), at wall-clock

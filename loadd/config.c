@@ -44,6 +44,7 @@ enum key {
 	K_PASSIVE_RETRY, K_DOWN_FLOWS, K_NOSERVER, K_SLOWSTART,
 	/* Agent reports (global). */
 	K_KEYFILE, K_REPORTPORT, K_REPORTADDRESS, K_AGENT_WINDOW, K_AGENT_STALE,
+	K_CTLSOCKET, K_CTLMODE, K_METRICS,
 	K_NKEYS
 };
 
@@ -111,6 +112,9 @@ static const struct {
 	{ "reportaddress",		K_REPORTADDRESS },
 	{ "agent_window",		K_AGENT_WINDOW },
 	{ "agent_stale",		K_AGENT_STALE },
+	{ "ctlsocket",			K_CTLSOCKET },
+	{ "ctlsocket_mode",		K_CTLMODE },
+	{ "metrics",			K_METRICS },
 };
 
 static const char *
@@ -800,6 +804,43 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 		else
 			conf->reset_rate = (uint32_t)n;
 		break;
+	case K_CTLSOCKET:
+		if (*v != '/')
+			cfg_error(&ps->cf, "ctlsocket: \"%s\" is not an absolute "
+			    "path", v);
+		else if (strlen(v) >= 100 || strlcpy(conf->ctlsocket, v,
+		    sizeof(conf->ctlsocket)) >= sizeof(conf->ctlsocket))
+			cfg_error(&ps->cf, "ctlsocket: path too long (a UNIX "
+			    "socket's path is under 100 bytes)");
+		break;
+	case K_CTLMODE:
+	{
+		char	*end;
+
+		errno = 0;
+		n = strtoul(v, &end, 8);
+		if (errno != 0 || *end != '\0' || *v < '0' || *v > '7' ||
+		    n > 0777 || (n & 0111) != 0)
+			cfg_error(&ps->cf, "ctlsocket_mode: \"%s\" is not an "
+			    "octal mode such as 0600 or 0660", v);
+		else
+			conf->ctlmode = (unsigned)n;
+		break;
+	}
+	case K_METRICS:
+	{
+		uint16_t	 port;
+
+		conf->metricsfamily = addr_parse(v, &conf->metricsaddr,
+		    &port);
+		if (conf->metricsfamily == 0 || port == 0) {
+			cfg_error(&ps->cf, "metrics: \"%s\" is not address:port "
+			    "(127.0.0.1:9670, say)", v);
+			conf->metricsfamily = 0;
+		} else
+			conf->metricsport = port;
+		break;
+	}
 	case K_KEYFILE:
 		if (*v != '/')
 			cfg_error(&ps->cf, "keyfile: \"%s\" is not an absolute "
@@ -878,6 +919,8 @@ config_load(struct config *conf, const char *path,
 	conf->facility = LOG_DAEMON;
 	conf->method = sched_default();
 	conf->reportport = REPORT_PORT;
+	strlcpy(conf->ctlsocket, LOADD_CTLSOCKET, sizeof(conf->ctlsocket));
+	conf->ctlmode = 0600;
 	conf->agent_window_ms = AGENT_WINDOW_MS;
 	conf->agent_stale = AGENT_STALE_INTERVALS;
 
@@ -919,6 +962,9 @@ config_load(struct config *conf, const char *path,
 	if (ov != NULL) {
 		if (ov->queue != -1)
 			conf->queue = ov->queue;
+		if (ov->ctlsocket != NULL)
+			strlcpy(conf->ctlsocket, ov->ctlsocket,
+			    sizeof(conf->ctlsocket));
 		if (ov->method != NULL)
 			strlcpy(ps->method, ov->method->name,
 			    sizeof(ps->method));
@@ -1183,6 +1229,7 @@ build(struct parse *ps)
 				    sp->hc.type == HC_NONE;
 				srv->admin = sp->srv[j].disabled ?
 				    SRV_DISABLED : SRV_UP;
+				srv->cfgdisabled = sp->srv[j].disabled;
 				srv->state = srv->admin != SRV_UP ?
 				    srv->admin : srv->healthy ? SRV_UP :
 				    SRV_DOWN;

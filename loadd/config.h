@@ -21,6 +21,9 @@
 #define LOADD_QUEUE_MAXLEN	4096
 #define LOADD_RESET_RATE	1000
 #define LOADD_STICKY_CLIENTS	65536
+#ifndef LOADD_CTLSOCKET
+#define LOADD_CTLSOCKET		"/var/run/loadd.sock"
+#endif
 
 struct sched_method;
 
@@ -48,6 +51,11 @@ struct config {
 	uint16_t	 reportport;
 	uint32_t	 agent_window_ms;
 	uint32_t	 agent_stale;	/* intervals */
+	char		 ctlsocket[108];
+	unsigned	 ctlmode;
+	union addr	 metricsaddr;	/* metrics listener; family 0: none */
+	int		 metricsfamily;
+	uint16_t	 metricsport;
 	const struct sched_method *method;
 	struct pool	 pool;
 };
@@ -58,6 +66,7 @@ struct config_overrides {
 	const struct sched_method *method;
 	int		 verbose;
 	int		 daemon;
+	const char	*ctlsocket;	/* -s; NULL: not given */
 };
 
 /* Returns 0, or -1 after writing every error as "file:line: ...". */

@@ -19,14 +19,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfgfile.h"
 #include "compat.h"
 
 #include "agent.h"
 #include "config.h"
+#include "ctl.h"
 #include "engine.h"
 #include "health.h"
 #include "log.h"
 #include "pktio.h"
+#include "reload.h"
 #include "reset.h"
 #include "rules.h"
 #include "sched.h"
@@ -49,13 +52,14 @@ static void	 drops_format(char *, size_t, const uint64_t *);
 static int	 run_replay(struct config *, const char *, const char *);
 static int	 enable_reset(struct engine *, const struct config *);
 static void	 note_methods(const struct config *);
-static int	 run_live(struct config *, struct pidfh *);
+static int	 run_live(struct config *, const char *,
+		    struct config_overrides *, struct pidfh *);
 
 static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: loadd [-dhntv] [-b method] [-f file] [-p port]\n"
+	    "usage: loadd [-dhntv] [-b method] [-f file] [-p port] [-s socket]\n"
 	    "       loadd -R [-f file] [-p port] [iptables | ipfw]\n"
 	    "       loadd [-v] [-b method] [-f file] -r in.pcap -w out.pcap\n"
 	    "\n"
@@ -63,6 +67,7 @@ usage(FILE *fp, int status)
 	    "  -p port    divert port (FreeBSD) or NFQUEUE number (Linux); "
 	    "default %d\n"
 	    "  -b method  balancing method (overrides balancingmode)\n"
+	    "  -s socket  control socket (overrides ctlsocket; default %s)\n"
 	    "  -d         run as a daemon\n"
 	    "  -v         more verbose (repeat for debug)\n"
 	    "  -t         transparent proxy (always on; accepted for "
@@ -75,7 +80,7 @@ usage(FILE *fp, int status)
 	    "  -w file    ... and write the rewritten ones to this capture\n"
 	    "  -h         this help\n"
 	    "\n"
-	    "balancing methods:\n", LOADD_CONF, LOADD_QUEUE);
+	    "balancing methods:\n", LOADD_CONF, LOADD_QUEUE, LOADD_CTLSOCKET);
 	sched_list(fp, "  ");
 	exit(status);
 }
@@ -114,6 +119,14 @@ monotime_ms64(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* Poll slots: packets, reports, metrics, control clients, probes. */
+#define CTL_CLIENTS_MAX	20
+static unsigned
+nc_nalloc(unsigned nsrv)
+{
+	return (nsrv + 8 + CTL_CLIENTS_MAX);
 }
 
 static uint32_t
@@ -465,24 +478,205 @@ report_read(int fd, struct agent *a, struct pool *pool, uint64_t mono)
 	}
 }
 
-static int
-run_live(struct config *conf, struct pidfh *pfh)
+/* Everything the live loop keeps, for the reload to swap. */
+struct live {
+	struct config		*conf;
+	const char		*path;
+	struct config_overrides	*ov;
+	struct pktio		 io;
+	struct engine		 e;
+	struct health		*h;
+	struct agent		 agent, *ag;
+	struct ctl		*ctl;
+	struct ctlenv		 env;
+	struct pollfd		*pfd;
+	unsigned		 nalloc;
+	uint8_t			*gone;
+	int			 rfd;
+	int			 mfd;	/* metrics listener, or -1 */
+};
+
+static char	 reload_why[256];
+
+/* Configuration errors during a reload: logged, the first one kept. */
+static void
+reload_report(const char *msg)
 {
-	struct pktio	 io;
-	struct engine	 e;
+	log_warnx("reload: %s", msg);
+	if (reload_why[0] == '\0')
+		strlcpy(reload_why, msg, sizeof(reload_why));
+}
+
+static int
+live_reload(void *arg, char *err, size_t errlen)
+{
+	struct live	*L = arg;
+	struct config	*nc;
+	uint16_t	*srvmap;
+	unsigned	 oldnsrv = L->conf->pool.nsrv, room;
+	struct pollfd	*npfd;
+	uint8_t		*ngone;
+	int		 rc;
+
+	log_notice("reload: reading %s", L->path);
+	if ((nc = calloc(1, sizeof(*nc))) == NULL ||
+	    (srvmap = calloc(oldnsrv + 1, sizeof(*srvmap))) == NULL) {
+		free(nc);
+		snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	reload_why[0] = '\0';
+	cfg_set_reporter(reload_report);
+	rc = config_load(nc, L->path, L->ov);
+	cfg_set_reporter(NULL);
+	if (rc == -1) {
+		snprintf(err, errlen, "%s; the running configuration stays",
+		    reload_why[0] ? reload_why : "configuration not loaded");
+		log_warnx("reload: %s", err);
+		free(nc);
+		free(srvmap);
+		return (-1);
+	}
+	/* Room for the merged pool (new and ghosts), first. */
+	room = nc->pool.nsrv + oldnsrv;
+	npfd = calloc(nc_nalloc(room), sizeof(*npfd));
+	ngone = calloc(room + 1, 1);
+	if (npfd == NULL || ngone == NULL ||
+	    reload_swap(&L->e, L->conf, nc, srvmap, err, errlen) == -1) {
+		if (npfd == NULL || ngone == NULL)
+			snprintf(err, errlen, "out of memory");
+		log_warnx("reload: %s; the running configuration stays", err);
+		free(npfd);
+		free(ngone);
+		config_free(nc);
+		free(nc);
+		free(srvmap);
+		return (-1);
+	}
+	/* Health follows the new pool; probes start again, spread out. */
+	health_free(L->h);
+	L->h = NULL;
+	if (L->ag != NULL &&
+	    agent_remap(L->ag, &nc->pool, &L->conf->keys, srvmap, oldnsrv) ==
+	    -1)
+		log_warnx("reload: out of memory: agent reports start afresh");
+	config_free(L->conf);
+	*L->conf = *nc;
+	free(nc);
+	free(srvmap);
+	L->e.pool = &L->conf->pool;
+	L->conf->pool.agent = L->ag;
+	if (L->ag != NULL)
+		L->ag->keys = &L->conf->keys;
+	free(L->pfd);
+	free(L->gone);
+	L->pfd = npfd;
+	L->gone = ngone;
+	L->nalloc = nc_nalloc(room);
+	if ((L->h = health_new(&L->conf->pool)) == NULL)
+		fatal("reload: health checks");
+	L->env.conf = L->conf;
+	L->env.h = L->h;
+	note_health(L->conf);
+	return (0);
+}
+
+/* The metrics listener: HTTP/1.0, one answer per connection, bounded. */
+static int
+metrics_socket(const struct config *conf)
+{
+	struct sockaddr_storage ss;
+	socklen_t	 sl;
+	int		 fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (conf->metricsfamily == 4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(conf->metricsport);
+		memcpy(&sin->sin_addr, &conf->metricsaddr.w[0], 4);
+		sl = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(conf->metricsport);
+		memcpy(&sin6->sin6_addr, conf->metricsaddr.b, 16);
+		sl = sizeof(*sin6);
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) == -1 ||
+	    listen(fd, 8) == -1) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/*
+ * One scrape: the request is read (briefly) and ignored beyond its first
+ * line; the answer is the metrics, sent with a short blocking timeout so
+ * that a client that does not read cannot hold the loop for long.
+ */
+static void
+metrics_serve(struct live *L)
+{
+	struct obuf	 o;
+	struct timeval	 tv = { 0, 200000 };
+	char		 req[1024], hdr[160];
+	ssize_t		 r;
+	size_t		 off;
+	int		 fd, k, n;
+
+	for (k = 0; k < 4; k++) {
+		if ((fd = accept4(L->mfd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+			return;
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		r = recv(fd, req, sizeof(req) - 1, 0);
+		memset(&o, 0, sizeof(o));
+		if (r > 0 && (req[r] = '\0', strncmp(req, "GET /metrics", 12) ==
+		    0)) {
+			ctl_metrics(&L->env, &o);
+			n = snprintf(hdr, sizeof(hdr), "HTTP/1.0 200 OK\r\n"
+			    "Content-Type: text/plain; version=0.0.4\r\n"
+			    "Content-Length: %zu\r\n\r\n", o.len);
+		} else
+			n = snprintf(hdr, sizeof(hdr), "HTTP/1.0 404 Not Found"
+			    "\r\nContent-Length: 0\r\n\r\n");
+		if (send(fd, hdr, (size_t)n, MSG_NOSIGNAL) == n)
+			for (off = 0; off < o.len; off += (size_t)r)
+				if ((r = send(fd, o.b + off, o.len - off,
+				    MSG_NOSIGNAL)) <= 0)
+					break;
+		ob_free(&o);
+		close(fd);
+	}
+}
+
+static int
+run_live(struct config *conf, const char *path, struct config_overrides *ov,
+    struct pidfh *pfh)
+{
+	static struct live L;
 	struct pktbuf	 pb[PKTIO_BATCH];
-	struct pollfd	*pfd;
-	struct health	*h;
-	struct agent	 agent, *ag = NULL;
 	struct sigaction sa;
-	uint8_t		*gone;
+	char		 why[256];
 	uint64_t	 ms, lastagents = 0;
 	uint32_t	 now, lasttick = 0;
-	unsigned	 i, npfd, nalloc;
-	int		 n, loops, rc = 0, tmo, rfd = -1, ridx = -1;
+	unsigned	 i, npfd, base;
+	int		 n, loops, rc = 0, tmo, ridx, midx;
 
-	memset(&io, 0, sizeof(io));
-	io.ops = &PKTIO_LIVE;
+	memset(&L, 0, sizeof(L));
+	L.conf = conf;
+	L.path = path;
+	L.ov = ov;
+	L.rfd = L.mfd = -1;
+	L.io.ops = &PKTIO_LIVE;
 #if !defined(__linux__) || defined(DIVERT_EMULATION)
 	for (n = 0; n < (int)conf->pool.nsvc; n++)
 		if (conf->pool.svc[n].family == 6)
@@ -490,42 +684,55 @@ run_live(struct config *conf, struct pidfh *pfh)
 			    "IPv6 services need Linux and NFQUEUE",
 			    conf->pool.svc[n].label, conf->pool.svc[n].name);
 #endif
-	io.queue = (unsigned)conf->queue;
-	io.queue_maxlen = conf->queue_maxlen;
-	io.failopen = conf->failopen;
+	L.io.queue = (unsigned)conf->queue;
+	L.io.queue_maxlen = conf->queue_maxlen;
+	L.io.failopen = conf->failopen;
 
-	if (engine_init(&e, &conf->pool, conf->maxflows, conf->timeout,
+	if (engine_init(&L.e, &conf->pool, conf->maxflows, conf->timeout,
 	    arc4random()) == -1)
 		errx(1, "cannot allocate a flow table for %u flows",
 		    conf->maxflows);
-	if (enable_reset(&e, conf) == -1)
+	if (enable_reset(&L.e, conf) == -1)
 		exit(1);
-	if (conf->sticky_any &&
-	    engine_set_sticky(&e, conf->sticky_clients) == -1)
+	/* Persistence may be turned on by a reload: the table is always there. */
+	if (engine_set_sticky(&L.e, conf->sticky_clients) == -1)
 		errx(1, "cannot allocate the persistence table");
-	if (io.ops->open(&io) == -1) {
-		io.ops->close(&io);
-		engine_free(&e);
+	if (L.io.ops->open(&L.io) == -1) {
+		L.io.ops->close(&L.io);
+		engine_free(&L.e);
 		return (1);
 	}
-	/* Probes: every server's socket, the ICMP ones, the packet socket. */
-	nalloc = conf->pool.nsrv + 3;
-	if ((h = health_new(&conf->pool)) == NULL)
+	if ((L.h = health_new(&conf->pool)) == NULL)
 		err(1, "health checks (ICMP probes need a raw socket)");
-	if ((pfd = calloc(nalloc + 1, sizeof(*pfd))) == NULL ||
-	    (gone = calloc(conf->pool.nsrv + 1, 1)) == NULL)
+	L.nalloc = nc_nalloc(conf->pool.nsrv);
+	if ((L.pfd = calloc(L.nalloc, sizeof(*L.pfd))) == NULL ||
+	    (L.gone = calloc(conf->pool.nsrv + 1, 1)) == NULL)
 		err(1, "calloc");
 	if (conf->keyfile[0] != '\0') {
-		if ((rfd = report_socket(conf)) == -1)
+		if ((L.rfd = report_socket(conf)) == -1)
 			errx(1, "cannot receive agent reports");
-		if (agent_init(&agent, &conf->pool, &conf->keys,
+		if (agent_init(&L.agent, &conf->pool, &conf->keys,
 		    conf->agent_window_ms, conf->agent_stale) == -1)
 			errx(1, "cannot allocate agent state");
-		ag = &agent;
-		conf->pool.agent = ag;
+		L.ag = &L.agent;
+		conf->pool.agent = L.ag;
 		log_info("agent reports: UDP port %u, %u key(s) from %s",
 		    conf->reportport, conf->keys.n, conf->keyfile);
 	}
+	if ((L.ctl = ctl_open(conf->ctlsocket, conf->ctlmode)) == NULL)
+		errx(1, "cannot open the control socket %s (another loadd? "
+		    "\"ctlsocket =\" or -s chooses another)", conf->ctlsocket);
+	if (conf->metricsfamily != 0 &&
+	    (L.mfd = metrics_socket(conf)) == -1)
+		err(1, "metrics listener on port %u", conf->metricsport);
+	L.env.e = &L.e;
+	L.env.conf = conf;
+	L.env.h = L.h;
+	L.env.agent = L.ag;
+	L.env.io = &L.io;
+	L.env.reload = live_reload;
+	L.env.arg = &L;
+	L.env.started_ms = L.env.now_ms = monotime_ms64();
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -545,27 +752,37 @@ run_live(struct config *conf, struct pidfh *pfh)
 		pidfile_write(pfh);
 	note_methods(conf);
 	log_notice("started: %u service(s), %u server(s), method %s, "
-	    "queue %d, %u flows", conf->pool.nsvc, conf->pool.nsrv,
-	    conf->method->name, conf->queue, conf->maxflows);
-
+	    "queue %d, %u flows, control socket %s", conf->pool.nsvc,
+	    conf->pool.nsrv, conf->method->name, conf->queue, conf->maxflows,
+	    conf->ctlsocket);
 	note_health(conf);
+
 	while (!quit) {
-		pfd[0].fd = io.fd;
-		pfd[0].events = POLLIN;
-		pfd[0].revents = 0;
+		L.pfd[0].fd = L.io.fd;
+		L.pfd[0].events = POLLIN;
+		L.pfd[0].revents = 0;
 		npfd = 1;
-		ridx = -1;
-		if (rfd != -1) {
-			pfd[npfd].fd = rfd;
-			pfd[npfd].events = POLLIN;
-			pfd[npfd].revents = 0;
+		ridx = midx = -1;
+		if (L.rfd != -1) {
+			L.pfd[npfd].fd = L.rfd;
+			L.pfd[npfd].events = POLLIN;
+			L.pfd[npfd].revents = 0;
 			ridx = (int)npfd++;
 		}
-		npfd += health_pollfds(h, pfd + npfd, nalloc - npfd);
-		tmo = health_timeout(h, monotime_ms64());
+		if (L.mfd != -1) {
+			L.pfd[npfd].fd = L.mfd;
+			L.pfd[npfd].events = POLLIN;
+			L.pfd[npfd].revents = 0;
+			midx = (int)npfd++;
+		}
+		base = npfd;
+		npfd += ctl_pollfds(L.ctl, L.pfd + npfd, L.nalloc - npfd);
+		i = npfd;
+		npfd += health_pollfds(L.h, L.pfd + npfd, L.nalloc - npfd);
+		tmo = health_timeout(L.h, monotime_ms64());
 		if (tmo > 1000)
 			tmo = 1000;
-		if (poll(pfd, npfd, tmo) == -1 && errno != EINTR) {
+		if (poll(L.pfd, npfd, tmo) == -1 && errno != EINTR) {
 			log_warn("poll");
 			rc = 1;
 			break;
@@ -573,62 +790,69 @@ run_live(struct config *conf, struct pidfh *pfh)
 		now = monotime();
 		/* Drain what is waiting, a bounded number of batches. */
 		for (loops = 0; loops < 64 && !quit; loops++) {
-			if ((n = io.ops->recv(&io, pb, PKTIO_BATCH)) < 0) {
+			if ((n = L.io.ops->recv(&L.io, pb, PKTIO_BATCH)) < 0) {
 				rc = 1;
 				quit = 1;
 				break;
 			}
 			if (n == 0)
 				break;
-			engine_set_ms(&e, monotime_ms());
-			engine_process_batch(&e, pb, (unsigned)n, now);
-			io.ops->send(&io, pb, (unsigned)n);
-			flush_generated(&e, &io);
+			engine_set_ms(&L.e, monotime_ms());
+			engine_process_batch(&L.e, pb, (unsigned)n, now);
+			L.io.ops->send(&L.io, pb, (unsigned)n);
+			flush_generated(&L.e, &L.io);
 		}
 		/* Probes, passive signs, slow starts, agents; never waits. */
 		ms = monotime_ms64();
-		conf->pool.now_ms = ms;
-		if (ridx != -1 && (pfd[ridx].revents & POLLIN))
-			report_read(rfd, ag, &conf->pool, ms);
-		health_run(h, pfd + 1 + (ridx != -1), npfd - 1 - (ridx != -1),
-		    ms, gone);
-		if (ag != NULL && (ms >= lastagents + 100 ||
-		    (ridx != -1 && (pfd[ridx].revents & POLLIN)))) {
-			health_agents(h, ag, ms, gone);
+		L.conf->pool.now_ms = ms;
+		L.env.now_ms = ms;
+		if (ridx != -1 && (L.pfd[ridx].revents & POLLIN))
+			report_read(L.rfd, L.ag, &L.conf->pool, ms);
+		health_run(L.h, L.pfd + i, npfd - i, ms, L.gone);
+		if (L.ag != NULL && (ms >= lastagents + 100 ||
+		    (ridx != -1 && (L.pfd[ridx].revents & POLLIN)))) {
+			health_agents(L.h, L.ag, ms, L.gone);
 			lastagents = ms;
 		}
-		for (i = 0; i < conf->pool.nsrv; i++)
-			if (gone[i]) {
-				gone[i] = 0;
-				engine_server_down(&e, i);
+		for (i = 0; i < L.conf->pool.nsrv; i++)
+			if (L.gone[i]) {
+				L.gone[i] = 0;
+				engine_server_down(&L.e, i);
 			}
-		if (now != lasttick || e.sweep_pos != 0) {
-			engine_tick(&e, now);
-			flush_generated(&e, &io);
+		if (now != lasttick || L.e.sweep_pos != 0) {
+			engine_tick(&L.e, now);
+			flush_generated(&L.e, &L.io);
 			lasttick = now;
 		}
+		/* The operator: control socket, metrics, signals. */
+		ctl_run(L.ctl, L.pfd + base, npfd - base, &L.env);
+		if (midx != -1 && (L.pfd[midx].revents & POLLIN))
+			metrics_serve(&L);
 		if (dumpstats) {
 			dumpstats = 0;
-			stats_log(&e, &io);
+			stats_log(&L.e, &L.io);
 		}
 		if (hup) {
 			hup = 0;
-			log_warnx("SIGHUP: reloading is not implemented yet; "
-			    "restart loadd to apply a new configuration");
+			log_notice("SIGHUP: reloading");
+			(void)live_reload(&L, why, sizeof(why));
 		}
 	}
 	log_notice("stopping");
-	stats_log(&e, &io);
-	if (ag != NULL) {
-		conf->pool.agent = NULL;
-		agent_free(ag);
-		close(rfd);
+	stats_log(&L.e, &L.io);
+	ctl_close(L.ctl);
+	if (L.mfd != -1)
+		close(L.mfd);
+	if (L.ag != NULL) {
+		L.conf->pool.agent = NULL;
+		agent_free(L.ag);
+		close(L.rfd);
 	}
-	health_free(h);
-	free(pfd);
-	free(gone);
-	io.ops->close(&io);
-	engine_free(&e);
+	health_free(L.h);
+	free(L.pfd);
+	free(L.gone);
+	L.io.ops->close(&L.io);
+	engine_free(&L.e);
 	return (rc);
 }
 
@@ -654,7 +878,7 @@ main(int argc, char *argv[])
 	ov.queue = -1;
 	log_init("loadd", 1, 0);
 
-	while ((ch = getopt(argc, argv, "b:df:hnp:Rr:tvw:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:df:hnp:Rr:s:tvw:")) != -1) {
 		switch (ch) {
 		case 'b':
 			if ((ov.method = sched_find(optarg)) == NULL) {
@@ -689,6 +913,12 @@ main(int argc, char *argv[])
 			break;
 		case 'r':
 			rpath = optarg;
+			break;
+		case 's':
+			if (optarg[0] != '/' || strlen(optarg) >= 100)
+				errx(1, "-s %s: the control socket is an absolute "
+				    "path under 100 bytes", optarg);
+			ov.ctlsocket = optarg;
 			break;
 		case 't':
 			/* Transparent is the only mode there is. */
@@ -748,7 +978,7 @@ main(int argc, char *argv[])
 			err(1, "%s", pidpath);
 		}
 	}
-	rc = run_live(&conf, pfh);
+	rc = run_live(&conf, path, &ov, pfh);
 	if (pfh != NULL)
 		pidfile_remove(pfh);
 	config_free(&conf);

@@ -50,6 +50,7 @@ struct server {
 	uint8_t		 agent_down;	/* its agent says its service is down */
 	uint8_t		 agent_drain;	/* its agent asks for drain */
 	uint8_t		 drained;	/* "safe to stop" was said */
+	uint8_t		 cfgdisabled;	/* "disabled" in the configuration */
 	unsigned	 line;		/* where the configuration names it */
 	char		 name[SRV_NAMELEN];	/* "addr:port" */
 

@@ -187,6 +187,15 @@ sched_setup(struct pool *p)
 	return (0);
 }
 
+void
+sched_weights_changed(struct pool *p, unsigned svc)
+{
+	struct service	*s = &p->svc[svc];
+
+	if (s->method->setup != NULL)
+		(void)s->method->setup(p, s);
+}
+
 /* xorshift64*: cheap, and good enough to spread flows. */
 static uint64_t
 rnd_next(struct service *svc)

@@ -40,6 +40,8 @@ const char			*sched_names(char *, size_t);
 int				 sched_usable(const struct pool *, unsigned);
 /* Builds the setup of every service; -1 if memory runs out. */
 int				 sched_setup(struct pool *);
+/* A weight of one of the service's servers changed: tables follow. */
+void				 sched_weights_changed(struct pool *, unsigned);
 /* Samples each server's traffic: call once a second. */
 void				 sched_tick(struct pool *, uint32_t now);
 /* A measured SYN to SYN+ACK time of a server. */

@@ -142,7 +142,7 @@ CONF
 loadd_up() {
 	"$LOADD" -R -f "$TMP/loadd.conf" | ns_b sh -e
 	ip netns exec "lab$LAB-b" "$LOADD" -f "$TMP/loadd.conf" -v \
-	    > "$TMP/loadd.log" 2>&1 &
+	    -s "$TMP/ctl.sock" > "$TMP/loadd.log" 2>&1 &
 	LOADD_PID=$!
 	_w=0
 	until ns_c curl -s -m 1 -o /dev/null "http://$VIP/"; do

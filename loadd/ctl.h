@@ -1,0 +1,69 @@
+/*
+ * The control socket: a UNIX stream socket, one command per connection
+ * (a line of at most CTL_LINEMAX bytes), the answer, then the connection
+ * is closed -- as HAProxy's stats socket in its non-interactive mode.  It
+ * runs in loadd's loop: every socket is non-blocking, an answer waits in
+ * memory until the client takes it, and a client that sends nothing is
+ * dropped after a few seconds.  loadctl(8) is its client.
+ */
+#ifndef LOADD_CTL_H
+#define LOADD_CTL_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CTL_LINEMAX	1024
+#define CTL_SOCKET	"/var/run/loadd.sock"
+
+struct agent;
+struct config;
+struct engine;
+struct health;
+struct pktio;
+
+/* What the commands look at; the main loop keeps it current. */
+struct ctlenv {
+	struct engine		*e;
+	struct config		*conf;
+	struct health		*h;
+	struct agent		*agent;
+	struct pktio		*io;
+	uint64_t		 now_ms;	/* monotonic */
+	uint64_t		 started_ms;
+	/* Reloads the configuration: 0, or -1 with why in err. */
+	int			(*reload)(void *, char *err, size_t);
+	void			*arg;
+};
+
+/* An append-only text buffer with a size limit. */
+struct obuf {
+	char		*b;
+	size_t		 len;
+	size_t		 cap;
+	int		 full;		/* the limit was reached */
+};
+
+void	 ob_printf(struct obuf *, const char *, ...)
+	    __attribute__((__format__(__printf__, 2, 3)));
+void	 ob_json_str(struct obuf *, const char *);
+void	 ob_free(struct obuf *);
+
+struct ctl;
+
+/* Creates the socket (mode 0600 unless mode says otherwise); NULL fails. */
+struct ctl	*ctl_open(const char *path, unsigned mode);
+void		 ctl_close(struct ctl *);
+unsigned	 ctl_pollfds(struct ctl *, struct pollfd *, unsigned max);
+void		 ctl_run(struct ctl *, const struct pollfd *, unsigned n,
+		    struct ctlenv *);
+
+/*
+ * One command, its answer appended to out; returns 0, or -1 when the
+ * answer is an error.  Exposed for the unit tests and the fuzzer.
+ */
+int		 ctl_command(struct ctlenv *, char *line, struct obuf *out);
+/* The Prometheus text exposition of every counter. */
+void		 ctl_metrics(struct ctlenv *, struct obuf *);
+
+#endif
