@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,23 @@ cfg_open(struct cfgfile *cf, const char *path)
 	memset(cf, 0, sizeof(*cf));
 	cf->path = path;
 	if ((cf->fp = fopen(path, "r")) == NULL) {
+		cfg_report("%s: %s", path, strerror(errno));
+		cf->errors++;
+		return (-1);
+	}
+	return (0);
+}
+
+/* The same, for a file's text already in memory (read by someone else). */
+int
+cfg_open_mem(struct cfgfile *cf, const char *path, const char *text,
+    size_t len)
+{
+	memset(cf, 0, sizeof(*cf));
+	cf->path = path;
+	if (len == 0)
+		text = "\n", len = 1;
+	if ((cf->fp = fmemopen((void *)(uintptr_t)text, len, "r")) == NULL) {
 		cfg_report("%s: %s", path, strerror(errno));
 		cf->errors++;
 		return (-1);

@@ -20,6 +20,8 @@ struct cfgfile {
 };
 
 int	 cfg_open(struct cfgfile *, const char *path);
+int	 cfg_open_mem(struct cfgfile *, const char *path, const char *text,
+	    size_t len);
 /* Returns 1 with key and value set, 0 at end of file. */
 int	 cfg_next(struct cfgfile *, char **key, char **value);
 void	 cfg_close(struct cfgfile *);

@@ -44,7 +44,7 @@ enum key {
 	K_PASSIVE_RETRY, K_DOWN_FLOWS, K_NOSERVER, K_SLOWSTART,
 	/* Agent reports (global). */
 	K_KEYFILE, K_REPORTPORT, K_REPORTADDRESS, K_AGENT_WINDOW, K_AGENT_STALE,
-	K_CTLSOCKET, K_CTLMODE, K_METRICS,
+	K_CTLSOCKET, K_CTLMODE, K_METRICS, K_USER, K_CHROOT, K_PRIVSEP,
 	K_NKEYS
 };
 
@@ -115,6 +115,9 @@ static const struct {
 	{ "ctlsocket",			K_CTLSOCKET },
 	{ "ctlsocket_mode",		K_CTLMODE },
 	{ "metrics",			K_METRICS },
+	{ "user",			K_USER },
+	{ "chroot",			K_CHROOT },
+	{ "privsep",			K_PRIVSEP },
 };
 
 static const char *
@@ -191,6 +194,8 @@ static int	 check_health(struct parse *, struct svcspec *);
 static int	 check_spec(struct parse *, struct svcspec *);
 static int	 expand_bitmask(struct parse *, struct svcspec *);
 static int	 build(struct parse *);
+static int	 config_read(struct config *, const char *, const char *,
+		    size_t, const struct config_overrides *);
 static const char *spec_name(const struct svcspec *, char *, size_t);
 
 static int
@@ -804,6 +809,23 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 		else
 			conf->reset_rate = (uint32_t)n;
 		break;
+	case K_USER:
+		if (strlcpy(conf->user, v, sizeof(conf->user)) >=
+		    sizeof(conf->user) || strpbrk(v, " \t:/") != NULL)
+			cfg_error(&ps->cf, "user: \"%s\" is not a user name", v);
+		break;
+	case K_CHROOT:
+		if (*v != '/' || strlcpy(conf->chroot, v, sizeof(conf->chroot))
+		    >= sizeof(conf->chroot))
+			cfg_error(&ps->cf, "chroot: \"%s\" is not an absolute "
+			    "path", v);
+		break;
+	case K_PRIVSEP:
+		if ((b = cfg_bool(v)) == -1)
+			cfg_error(&ps->cf, "privsep: \"%s\" is not yes or no", v);
+		else
+			conf->privsep = b;
+		break;
 	case K_CTLSOCKET:
 		if (*v != '/')
 			cfg_error(&ps->cf, "ctlsocket: \"%s\" is not an absolute "
@@ -894,9 +916,32 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 	}
 }
 
+/* Keys read by the privileged parent, when the text comes from it too. */
+static const struct report_keys *given_keys;
+
 int
 config_load(struct config *conf, const char *path,
     const struct config_overrides *ov)
+{
+	return (config_load_text(conf, path, NULL, 0, NULL, ov));
+}
+
+int
+config_load_text(struct config *conf, const char *path, const char *text,
+    size_t len, const struct report_keys *rk,
+    const struct config_overrides *ov)
+{
+	int	 rc;
+
+	given_keys = rk;
+	rc = config_read(conf, path, text, len, ov);
+	given_keys = NULL;
+	return (rc);
+}
+
+static int
+config_read(struct config *conf, const char *path, const char *text,
+    size_t len, const struct config_overrides *ov)
 {
 	struct parse	*ps;
 	char		*k, *v;
@@ -920,6 +965,9 @@ config_load(struct config *conf, const char *path,
 	conf->method = sched_default();
 	conf->reportport = REPORT_PORT;
 	strlcpy(conf->ctlsocket, LOADD_CTLSOCKET, sizeof(conf->ctlsocket));
+	strlcpy(conf->user, LOADD_USER, sizeof(conf->user));
+	strlcpy(conf->chroot, LOADD_CHROOT, sizeof(conf->chroot));
+	conf->privsep = 1;
 	conf->ctlmode = 0600;
 	conf->agent_window_ms = AGENT_WINDOW_MS;
 	conf->agent_stale = AGENT_STALE_INTERVALS;
@@ -935,7 +983,8 @@ config_load(struct config *conf, const char *path,
 	hcconf_default(&ps->spec[0].hc);
 	ps->nspec = 1;
 	ps->cur = &ps->spec[0];
-	if (cfg_open(&ps->cf, path) == -1)
+	if ((text != NULL ? cfg_open_mem(&ps->cf, path, text, len) :
+	    cfg_open(&ps->cf, path)) == -1)
 		goto done;
 
 	while (cfg_next(&ps->cf, &k, &v)) {
@@ -1311,7 +1360,9 @@ build(struct parse *ps)
 			cfg_report("%s: libsodium cannot start", cf->path);
 			return (-1);
 		}
-		if (report_keys_load(&conf->keys, conf->keyfile) == -1) {
+		if (given_keys != NULL)
+			conf->keys = *given_keys;
+		else if (report_keys_load(&conf->keys, conf->keyfile) == -1) {
 			cf->line = ps->seen[K_KEYFILE];
 			cfg_error(cf, "keyfile: %s not loaded", conf->keyfile);
 			cf->line = eof;

@@ -21,6 +21,10 @@
 #define LOADD_QUEUE_MAXLEN	4096
 #define LOADD_RESET_RATE	1000
 #define LOADD_STICKY_CLIENTS	65536
+#define LOADD_USER		"nobody"
+#ifndef LOADD_CHROOT
+#define LOADD_CHROOT		"/var/empty"
+#endif
 #ifndef LOADD_CTLSOCKET
 #define LOADD_CTLSOCKET		"/var/run/loadd.sock"
 #endif
@@ -52,6 +56,9 @@ struct config {
 	uint32_t	 agent_window_ms;
 	uint32_t	 agent_stale;	/* intervals */
 	char		 ctlsocket[108];
+	char		 user[64];	/* the packet process's */
+	char		 chroot[PATH_MAX];
+	int		 privsep;
 	unsigned	 ctlmode;
 	union addr	 metricsaddr;	/* metrics listener; family 0: none */
 	int		 metricsfamily;
@@ -71,6 +78,13 @@ struct config_overrides {
 
 /* Returns 0, or -1 after writing every error as "file:line: ...". */
 int	 config_load(struct config *, const char *path,
+	    const struct config_overrides *);
+/*
+ * The same from the file's text in memory, and with the keys already
+ * read (both by loadd's privileged parent); keys NULL: read the key file.
+ */
+int	 config_load_text(struct config *, const char *path, const char *text,
+	    size_t len, const struct report_keys *keys,
 	    const struct config_overrides *);
 void	 config_free(struct config *);
 

@@ -88,6 +88,31 @@ static void	 passive(struct health *, uint64_t, uint8_t *);
 static void	 slowstart(struct health *, uint64_t);
 static void	 came_up(struct health *, unsigned, uint64_t);
 
+/* Raw ICMP sockets opened while loadd could, for every later health_new(). */
+static int	 pre4 = -1, pre6 = -1;
+
+void
+health_preopen(void)
+{
+	if (pre4 == -1)
+		pre4 = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    IPPROTO_ICMP);
+	if (pre6 == -1) {
+		pre6 = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    IPPROTO_ICMPV6);
+#ifdef ICMP6_FILTER
+		if (pre6 != -1) {
+			struct icmp6_filter f;
+
+			ICMP6_FILTER_SETBLOCKALL(&f);
+			ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
+			(void)setsockopt(pre6, IPPROTO_ICMPV6, ICMP6_FILTER,
+			    &f, sizeof(f));
+		}
+#endif
+	}
+}
+
 static const char *const hc_type_names[] = {
 	[HC_TCP] = "tcp",
 	[HC_HTTP] = "http",
@@ -247,13 +272,17 @@ health_new(struct pool *p)
 				need6 = 1;
 		}
 	}
-	if (need4) {
+	if (need4 && pre4 != -1)
+		h->icmp4 = pre4;
+	else if (need4) {
 		if ((fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, IPPROTO_ICMP)) == -1)
 			goto fail;
 		h->icmp4 = fd;
 	}
-	if (need6) {
+	if (need6 && pre6 != -1)
+		h->icmp6 = pre6;
+	else if (need6) {
 #ifdef ICMP6_FILTER
 		struct icmp6_filter f;
 #endif
@@ -284,9 +313,9 @@ health_free(struct health *h)
 		return;
 	for (i = 0; h->pr != NULL && i < h->pool->nsrv; i++)
 		probe_close(&h->pr[i]);
-	if (h->icmp4 != -1)
+	if (h->icmp4 != -1 && h->icmp4 != pre4)
 		close(h->icmp4);
-	if (h->icmp6 != -1)
+	if (h->icmp6 != -1 && h->icmp6 != pre6)
 		close(h->icmp6);
 	free(h->pr);
 	free(h);

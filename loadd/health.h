@@ -85,6 +85,8 @@ struct health;
  * (a raw socket, before privileges go); NULL with errno on failure.
  */
 struct health	*health_new(struct pool *);
+/* Opens the raw ICMP sockets now, for the probes of every later pool. */
+void		 health_preopen(void);
 void		 health_free(struct health *);
 /* The descriptors to poll; returns how many were filled (<= max). */
 unsigned	 health_pollfds(struct health *, struct pollfd *, unsigned max);

@@ -29,6 +29,7 @@
 #include "health.h"
 #include "log.h"
 #include "pktio.h"
+#include "privsep.h"
 #include "reload.h"
 #include "reset.h"
 #include "rules.h"
@@ -53,7 +54,7 @@ static int	 run_replay(struct config *, const char *, const char *);
 static int	 enable_reset(struct engine *, const struct config *);
 static void	 note_methods(const struct config *);
 static int	 run_live(struct config *, const char *,
-		    struct config_overrides *, struct pidfh *);
+		    struct config_overrides *, struct pidfh **);
 
 static void
 usage(FILE *fp, int status)
@@ -494,6 +495,7 @@ struct live {
 	uint8_t			*gone;
 	int			 rfd;
 	int			 mfd;	/* metrics listener, or -1 */
+	int			 privfd;	/* to the privileged parent, or -1 */
 };
 
 static char	 reload_why[256];
@@ -527,7 +529,11 @@ live_reload(void *arg, char *err, size_t errlen)
 	}
 	reload_why[0] = '\0';
 	cfg_set_reporter(reload_report);
-	rc = config_load(nc, L->path, L->ov);
+	if (L->privfd != -1)
+		rc = privsep_fetch(L->privfd, nc, L->path, L->ov, reload_why,
+		    sizeof(reload_why));
+	else
+		rc = config_load(nc, L->path, L->ov);
 	cfg_set_reporter(NULL);
 	if (rc == -1) {
 		snprintf(err, errlen, "%s; the running configuration stays",
@@ -660,7 +666,7 @@ metrics_serve(struct live *L)
 
 static int
 run_live(struct config *conf, const char *path, struct config_overrides *ov,
-    struct pidfh *pfh)
+    struct pidfh **pfhp)
 {
 	static struct live L;
 	struct pktbuf	 pb[PKTIO_BATCH];
@@ -675,7 +681,7 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 	L.conf = conf;
 	L.path = path;
 	L.ov = ov;
-	L.rfd = L.mfd = -1;
+	L.rfd = L.mfd = L.privfd = -1;
 	L.io.ops = &PKTIO_LIVE;
 #if !defined(__linux__) || defined(DIVERT_EMULATION)
 	for (n = 0; n < (int)conf->pool.nsvc; n++)
@@ -702,6 +708,9 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 		engine_free(&L.e);
 		return (1);
 	}
+	/* ICMP probes may come with a reload, when root is gone. */
+	if (geteuid() == 0)
+		health_preopen();
 	if ((L.h = health_new(&conf->pool)) == NULL)
 		err(1, "health checks (ICMP probes need a raw socket)");
 	L.nalloc = nc_nalloc(conf->pool.nsrv);
@@ -748,8 +757,15 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 			err(1, "daemon");
 		log_init("loadd", 0, conf->facility);
 	}
-	if (pfh != NULL)
-		pidfile_write(pfh);
+	/* Everything that needs root is open: root goes. */
+	if (conf->privsep && geteuid() == 0)
+		L.privfd = privsep_split(conf, path, ov, pfhp);
+	else {
+		if (geteuid() == 0)
+			log_warnx("privsep = no: the packet process keeps root");
+		if (*pfhp != NULL)
+			pidfile_write(*pfhp);
+	}
 	note_methods(conf);
 	log_notice("started: %u service(s), %u server(s), method %s, "
 	    "queue %d, %u flows, control socket %s", conf->pool.nsvc,
@@ -978,7 +994,7 @@ main(int argc, char *argv[])
 			err(1, "%s", pidpath);
 		}
 	}
-	rc = run_live(&conf, path, &ov, pfh);
+	rc = run_live(&conf, path, &ov, &pfh);
 	if (pfh != NULL)
 		pidfile_remove(pfh);
 	config_free(&conf);

@@ -23,6 +23,13 @@ ipaliasing = 203.0.113.10
 ports = 80
 servers = 10.0.1.11, 10.0.1.12, 10.0.1.13
 divertport = $PORT
+# The servers are made up: no probe may leave this machine.
+check = none
+passive = no
+# The emulated divert socket is a named UNIX socket, which a chroot would
+# hide; privilege separation is tested in the namespaces.
+privsep = no
+ctlsocket = $T/ctl.sock
 CONF
 
 "$O/loadd-divemu" -v -f "$T/loadd.conf" > "$T/loadd.log" 2>&1 &
