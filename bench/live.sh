@@ -155,9 +155,12 @@ while [ $r -le $RUNS ]; do
 			url=http://$VIP/
 		fi
 		if [ $m = loadd ]; then
-			t0=$(awk '{ print $14 + $15 }' "/proc/$LOADD_PID/stat")
+			# The packet process: loadd's child under privilege
+			# separation, loadd itself without.
+			pp=$(pgrep -P "$LOADD_PID" -x loadd || echo "$LOADD_PID")
+			t0=$(awk '{ print $14 + $15 }' "/proc/$pp/stat")
 			measure $m "$url"
-			t1=$(awk '{ print $14 + $15 }' "/proc/$LOADD_PID/stat")
+			t1=$(awk '{ print $14 + $15 }' "/proc/$pp/stat")
 			kill -USR1 "$LOADD_PID"
 			sleep 0.3
 			pk=$(grep 'stats: packets' "$TMP/loadd.log" | tail -1 |
