@@ -11,6 +11,7 @@ PREFIX		?= /usr/local
 SBINDIR		?= $(PREFIX)/sbin
 MANDIR		?= $(PREFIX)/share/man
 SYSCONFDIR	?= $(PREFIX)/etc
+UNITDIR		?= $(PREFIX)/lib/systemd/system
 DESTDIR		?=
 CFLAGS		?= -O2 -g
 CPPFLAGS	?=
@@ -203,6 +204,15 @@ install: all
 	$(INSTALL) -m 0644 etc/lmd.conf $(DESTDIR)$(SYSCONFDIR)/lmd.conf.sample
 	$(INSTALL) -m 0755 $(O)/loadctl $(DESTDIR)$(SBINDIR)/loadctl
 	$(INSTALL) -m 0644 loadctl/loadctl.8 $(DESTDIR)$(MANDIR)/man8/loadctl.8
+ifeq ($(UNAME_S),Linux)
+	$(INSTALL) -d $(DESTDIR)$(UNITDIR)
+	for u in loadd lmd; do \
+	    sed -e 's|/usr/local/sbin|$(SBINDIR)|g' \
+	        -e 's|/usr/local/etc|$(SYSCONFDIR)|g' etc/systemd/$$u.service \
+	        > $(DESTDIR)$(UNITDIR)/$$u.service && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.service || exit 1; \
+	done
+endif
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/loadd $(DESTDIR)$(MANDIR)/man8/loadd.8 \
@@ -211,7 +221,8 @@ uninstall:
 	    $(DESTDIR)$(SBINDIR)/lmd $(DESTDIR)$(MANDIR)/man8/lmd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/lmd.conf.5 \
 	    $(DESTDIR)$(SYSCONFDIR)/lmd.conf.sample \
-	    $(DESTDIR)$(SBINDIR)/loadctl $(DESTDIR)$(MANDIR)/man8/loadctl.8
+	    $(DESTDIR)$(SBINDIR)/loadctl $(DESTDIR)$(MANDIR)/man8/loadctl.8 \
+	    $(DESTDIR)$(UNITDIR)/loadd.service $(DESTDIR)$(UNITDIR)/lmd.service
 
 clean:
 	rm -rf $(O)

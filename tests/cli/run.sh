@@ -99,5 +99,32 @@ else
 	notok "-R output is valid sh"
 fi
 
+# make install honours PREFIX and DESTDIR, and installs what it says.
+if make -s install O="$O" DESTDIR="$T/inst" PREFIX=/opt/loadd \
+    > "$T/install.log" 2>&1; then
+	missing=
+	for f in sbin/loadd sbin/lmd sbin/loadctl share/man/man8/loadd.8 \
+	    share/man/man8/lmd.8 share/man/man8/loadctl.8 \
+	    share/man/man5/loadd.conf.5 share/man/man5/lmd.conf.5 \
+	    etc/loadd.conf.sample etc/lmd.conf.sample; do
+		[ -f "$T/inst/opt/loadd/$f" ] || missing="$missing $f"
+	done
+	if [ "$(uname -s)" = Linux ] &&
+	    ! grep -q '^ExecStart=/opt/loadd/sbin/loadd -f /opt/loadd/etc/loadd.conf$' \
+	    "$T/inst/opt/loadd/lib/systemd/system/loadd.service"; then
+		missing="$missing loadd.service(paths)"
+	fi
+	check '[ -z "$missing" ]' "make install DESTDIR=... PREFIX=/opt/loadd installs everything${missing:+; missing:$missing}"
+else
+	notok "make install DESTDIR=... PREFIX=/opt/loadd: $(tail -3 "$T/install.log")"
+fi
+
+# The man pages render without a warning.
+for m in loadd/loadd.8 loadd/loadd.conf.5 lmd/lmd.8 lmd/lmd.conf.5 \
+    loadctl/loadctl.8; do
+	w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null)
+	check '[ -z "$w" ]' "man -l $m renders without warnings${w:+: $w}"
+done
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
