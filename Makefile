@@ -72,7 +72,8 @@ LOADD_OBJS	= $(LOADD_SRCS:%.c=$(O)/obj/%.o)
 UNIT_OBJS	= $(UNIT_SRCS:%.c=$(O)/obj/%.o)
 
 PROGS		= $(O)/loadd $(O)/lmd $(O)/loadctl
-TESTPROGS	= $(O)/check_unit $(O)/report_recv $(O)/gen_fixtures \
+TESTPROGS	= $(O)/check_unit $(O)/report_recv $(O)/report_forge \
+		  $(O)/gen_fixtures \
 		  $(O)/verify_replay $(O)/pktflood $(O)/engine_bench
 ifeq ($(UNAME_S),Linux)
 TESTPROGS	+= $(O)/nfdelay $(O)/loadd-divemu $(O)/divemu
@@ -94,6 +95,11 @@ $(O)/lmd: $(LMD_SRCS:%.c=$(O)/obj/%.o)
 
 $(O)/loadctl: $(O)/obj/loadctl/loadctl.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_BSD)
+
+# Forged, garbage and replayed agent reports (tests/integration/agents.sh).
+$(O)/report_forge: $(O)/obj/tests/tools/report_forge.o $(O)/obj/common/report.o \
+    $(O)/obj/common/cfgfile.o $(O)/obj/common/addr.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SODIUM)
 
 # Receives and decodes reports for the lmd tests (tests/lmd/).
 $(O)/report_recv: $(O)/obj/tests/lmd/report_recv.o $(O)/obj/common/report.o \

@@ -443,6 +443,14 @@ main(int argc, char *argv[])
 		exit(1);
 	log_setverbose(verbose > 0 ? verbose : conf.verbose);
 	if (checkonly) {
+		struct sampler	*sm;
+
+		/* What the samples need (a cgroup's files) is checked too. */
+		if ((sm = sample_open(&conf)) == NULL) {
+			lmd_conf_free(&conf);
+			exit(1);
+		}
+		sample_close(sm);
 		printf("configuration OK\n");
 		lmd_conf_free(&conf);
 		exit(0);

@@ -114,7 +114,10 @@ sample_open(const struct lmd_conf *conf)
 		}
 		if (s->cgroup == CG_NONE) {
 			log_warnx("cgroup %s: neither cpu.stat with usage_usec "
-			    "(v2) nor cpuacct.usage (v1)", conf->cgroup);
+			    "(v2) nor cpuacct.usage (v1) (note: \"ip netns exec\" "
+			    "mounts a /sys of its own, without the cgroups; "
+			    "\"nsenter --net=/run/netns/NAME\" does not)",
+			    conf->cgroup);
 			free(s);
 			return (NULL);
 		}

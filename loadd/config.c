@@ -1247,6 +1247,13 @@ build(struct parse *ps)
 			    conf->method;
 			pool->hcs[pool->nsvc] = sp->hc;
 			svc->hc = &pool->hcs[pool->nsvc];
+			/*
+			 * A UDP service says nothing of TCP: unless a check
+			 * is given, its servers are pinged.
+			 */
+			if (svc->proto == PROTO_UDP && !sp->seen[K_CHECK] &&
+			    !ps->spec[0].seen[K_CHECK])
+				pool->hcs[pool->nsvc].type = HC_ICMP;
 			svc->first = (uint16_t)pool->nsrv;
 			svc->nsrv = (uint16_t)sp->nsrv;
 			svc->specline = sp->line;

@@ -98,7 +98,7 @@ ob_json_str(struct obuf *o, const char *s)
 	for (; *s != '\0'; s++) {
 		if (*s == '"' || *s == '\\')
 			ob_printf(o, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
+		else if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
 			ob_printf(o, "\\u%04x", (unsigned char)*s);
 		else
 			ob_printf(o, "%c", *s);
@@ -234,25 +234,28 @@ client_read(struct client *cl, struct ctlenv *env)
 	r = read(cl->fd, cl->in + cl->inlen, CTL_LINEMAX - cl->inlen);
 	if (r == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (r <= 0) {
+	if (r < 0 || (r == 0 && cl->inlen == 0)) {
 		client_close(cl);
 		return;
 	}
 	cl->inlen += (size_t)r;
 	cl->in[cl->inlen] = '\0';
-	if ((nl = memchr(cl->in, '\n', cl->inlen)) == NULL) {
+	nl = memchr(cl->in, '\n', cl->inlen);
+	/* A last line without its newline is a line too. */
+	if (nl == NULL && r == 0)
+		nl = cl->in + cl->inlen;
+	if (nl == NULL) {
 		if (cl->inlen < CTL_LINEMAX)
 			return;
 		ob_printf(&cl->out, "error: command longer than %d bytes\n",
 		    CTL_LINEMAX);
-	} else {
+	} else if (memchr(cl->in, '\0', (size_t)(nl - cl->in)) != NULL)
+		ob_printf(&cl->out, "error: NUL byte in the command\n");
+	else {
 		*nl = '\0';
 		if (nl > cl->in && nl[-1] == '\r')
 			nl[-1] = '\0';
-		if (memchr(cl->in, '\0', (size_t)(nl - cl->in)) != NULL)
-			ob_printf(&cl->out, "error: NUL byte in the command\n");
-		else
-			(void)ctl_command(env, cl->in, &cl->out);
+		(void)ctl_command(env, cl->in, &cl->out);
 	}
 	if (cl->out.full) {
 		ob_free(&cl->out);
@@ -317,8 +320,13 @@ ctl_run(struct ctl *c, const struct pollfd *pfd, unsigned n,
 			if (c->c[i].fd == -1)
 				break;
 		if (i == CTL_MAXCLIENTS) {
+			char	 junk[CTL_LINEMAX];
+
 			(void)send(fd, "error: too many clients\n", 24,
 			    MSG_NOSIGNAL);
+			/* What it sent is read, so that closing is no RST. */
+			(void)shutdown(fd, SHUT_WR);
+			(void)recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
 			close(fd);
 			continue;
 		}
@@ -399,12 +407,15 @@ show_servers(struct cmdctx *x)
 	for (i = 0; i < p->nsrv; i++) {
 		s = &p->srv[i];
 		if (!x->json) {
-			snprintf(ab, sizeof(ab), "%u/%u", s->weight, s->cweight);
+			char	 wb[16];
+
+			snprintf(wb, sizeof(wb), "%u/%u", s->weight, s->cweight);
 			ob_printf(x->o, "%-12s %-24s %-9s %-8s %9s %3s %8llu "
 			    "%10llu %12llu %12llu %7.1f %s\n",
 			    p->svc[s->svc].label, s->name,
+			    s->state == SRV_DRAINING && s->drained ? "drained" :
 			    srv_state_name(s->state), srv_reason_name(s->reason),
-			    ab, s->backup ? "yes" : "-",
+			    wb, s->backup ? "yes" : "-",
 			    (unsigned long long)s->flows_active,
 			    (unsigned long long)s->flows_total,
 			    (unsigned long long)s->bytes_in,
@@ -420,12 +431,15 @@ show_servers(struct cmdctx *x)
 		ob_printf(x->o, ",\"server\":");
 		ob_json_str(x->o, s->name);
 		ob_printf(x->o, ",\"state\":\"%s\",\"reason\":\"%s\","
+		    "\"drained\":%s,\"ghost\":%s,"
 		    "\"weight\":%u,\"configured_weight\":%u,\"backup\":%s,"
 		    "\"healthy\":%s,\"flows_active\":%llu,\"flows_total\":%llu,"
 		    "\"packets_in\":%llu,\"packets_out\":%llu,"
 		    "\"bytes_in\":%llu,\"bytes_out\":%llu,"
 		    "\"response_time_us\":%u",
 		    srv_state_name(s->state), srv_reason_name(s->reason),
+		    s->state == SRV_DRAINING && s->drained ? "true" : "false",
+		    s->ghost ? "true" : "false",
 		    s->weight, s->cweight, s->backup ? "true" : "false",
 		    s->healthy ? "true" : "false",
 		    (unsigned long long)s->flows_active,
@@ -815,6 +829,15 @@ ctl_command(struct ctlenv *env, char *line, struct obuf *out)
 	memset(&x, 0, sizeof(x));
 	x.env = env;
 	x.o = out;
+	if (strncmp(line, "json", 4) == 0 && (line[4] == ' ' ||
+	    line[4] == '\t'))
+		x.json = 1;
+	/* Commands are printable ASCII: nothing else is echoed back. */
+	for (w = line; *w != '\0'; w++)
+		if ((*w < 0x20 && *w != '\t') || (unsigned char)*w >= 0x7f)
+			return (cmd_error(&x, "the command has a byte that is "
+			    "not printable ASCII (0x%02x)", (unsigned char)*w));
+	x.json = 0;
 	for (w = strtok_r(line, " \t", &save); w != NULL;
 	    w = strtok_r(NULL, " \t", &save)) {
 		if (x.nw == CTL_MAXWORDS)

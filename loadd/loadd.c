@@ -224,7 +224,9 @@ stats_log(const struct engine *e, const struct pktio *io)
 		log_notice("stats: server %s (%s)%s %s (%s): flows %llu "
 		    "active, %llu total; packets %llu in, %llu out; bytes %llu "
 		    "in, %llu out", srv->name, pool->svc[srv->svc].name,
-		    srv->backup ? " backup" : "", srv_state_name(srv->state),
+		    srv->backup ? " backup" : "", srv->state == SRV_DRAINING &&
+		    srv->drained ? "drained (safe to stop)" :
+		    srv_state_name(srv->state),
 		    srv_reason_name(srv->reason),
 		    (unsigned long long)srv->flows_active,
 		    (unsigned long long)srv->flows_total,
@@ -728,12 +730,13 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 		log_info("agent reports: UDP port %u, %u key(s) from %s",
 		    conf->reportport, conf->keys.n, conf->keyfile);
 	}
-	if ((L.ctl = ctl_open(conf->ctlsocket, conf->ctlmode)) == NULL)
-		errx(1, "cannot open the control socket %s (another loadd? "
-		    "\"ctlsocket =\" or -s chooses another)", conf->ctlsocket);
 	if (conf->metricsfamily != 0 &&
 	    (L.mfd = metrics_socket(conf)) == -1)
 		err(1, "metrics listener on port %u", conf->metricsport);
+	/* The last thing that may fail: nothing is left behind after it. */
+	if ((L.ctl = ctl_open(conf->ctlsocket, conf->ctlmode)) == NULL)
+		errx(1, "cannot open the control socket %s (another loadd? "
+		    "\"ctlsocket =\" or -s chooses another)", conf->ctlsocket);
 	L.env.e = &L.e;
 	L.env.conf = conf;
 	L.env.h = L.h;

@@ -51,6 +51,7 @@ struct server {
 	uint8_t		 agent_drain;	/* its agent asks for drain */
 	uint8_t		 drained;	/* "safe to stop" was said */
 	uint8_t		 cfgdisabled;	/* "disabled" in the configuration */
+	uint8_t		 ghost;		/* gone by a reload, draining its flows */
 	unsigned	 line;		/* where the configuration names it */
 	char		 name[SRV_NAMELEN];	/* "addr:port" */
 

@@ -60,8 +60,11 @@ carry_server(struct server *to, const struct server *from)
 	to->reason = from->reason;
 	/* A probe's verdict stands, unless the probe now starts down. */
 	to->healthy = from->healthy;
-	/* "disabled" in the file is the file's; loadctl's word stays. */
-	if (!to->cfgdisabled && !from->cfgdisabled)
+	/*
+	 * "disabled" in the file is the file's; loadctl's word stays; a
+	 * ghost's draining was the reload's, not the operator's.
+	 */
+	if (!to->cfgdisabled && !from->cfgdisabled && !from->ghost)
 		to->admin = from->admin;
 }
 
@@ -99,7 +102,8 @@ reload_swap(struct engine *e, struct config *old, struct config *nc,
 	/* What needs a restart. */
 	if (nc->queue != old->queue) {
 		snprintf(err, errlen, "the queue (%d -> %d) changes only with a "
-		    "restart", old->queue, nc->queue);
+		    "restart; the running configuration stays", old->queue,
+		    nc->queue);
 		return (-1);
 	}
 	if ((nc->keyfile[0] != '\0') != (old->keyfile[0] != '\0') ||
@@ -107,12 +111,13 @@ reload_swap(struct engine *e, struct config *old, struct config *nc,
 	    nc->reportfamily != old->reportfamily ||
 	    !addr_eq(&nc->reportaddr, &old->reportaddr)) {
 		snprintf(err, errlen, "turning agent reports on or off, or "
-		    "moving them to another port or address, needs a restart");
+		    "moving them to another port or address, needs a restart; "
+		    "the running configuration stays");
 		return (-1);
 	}
 	if (strcmp(nc->ctlsocket, old->ctlsocket) != 0) {
 		snprintf(err, errlen, "the control socket moves only with a "
-		    "restart");
+		    "restart; the running configuration stays");
 		return (-1);
 	}
 	if (nc->maxflows != old->maxflows)
@@ -237,6 +242,7 @@ reload_swap(struct engine *e, struct config *old, struct config *nc,
 			srv2[k] = *s;
 			srv2[k].svc = (uint16_t)i;
 			srv2[k].admin = SRV_DRAINING;
+			srv2[k].ghost = 1;
 			srv2[k].weight = srv2[k].cweight = 0;
 			srv2[k].backup = 0;
 			final[j] = (uint16_t)k++;
