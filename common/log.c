@@ -103,6 +103,8 @@ log_warn(const char *fmt, ...)
 	va_list	 ap;
 	int	 saved = errno;
 
+	if (log_verbose < -1)
+		return;
 	va_start(ap, fmt);
 	vlog_errno(LOG_ERR, saved, fmt, ap);
 	va_end(ap);
@@ -114,6 +116,8 @@ log_warnx(const char *fmt, ...)
 {
 	va_list	 ap;
 
+	if (log_verbose < -1)
+		return;
 	va_start(ap, fmt);
 	vlog(LOG_ERR, fmt, ap);
 	va_end(ap);
@@ -124,6 +128,8 @@ log_notice(const char *fmt, ...)
 {
 	va_list	 ap;
 
+	if (log_verbose < 0)
+		return;
 	va_start(ap, fmt);
 	vlog(LOG_NOTICE, fmt, ap);
 	va_end(ap);

@@ -10,6 +10,10 @@
 
 /* Verbosity: 0 errors and notices, 1 info (-v), 2 debug (-vv). */
 void	log_init(const char *ident, int foreground, int facility);
+/*
+ * 2 debug, 1 info, 0 notices and up (the default), -1 warnings and up,
+ * -2 fatal errors only.
+ */
 void	log_setverbose(int);
 int	log_getverbose(void);
 int	log_facility(const char *);

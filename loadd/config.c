@@ -720,6 +720,23 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 
 	switch (key) {
 	case K_VERBOSEMODE:
+		/*
+		 * yes or no, or the PLB levels: 0 everything, 1 information,
+		 * 2 warnings, 3 fatal errors only.
+		 */
+		if (parse_uint(v, 0, 3, &n) == 0) {
+			static const int lv[] = { 2, 1, -1, -2 };
+
+			conf->verbose = lv[n];
+			break;
+		}
+		if ((b = cfg_bool(v)) == -1)
+			cfg_error(&ps->cf, "verbosemode: \"%s\" is not yes, no "
+			    "or a level 0 (everything) .. 3 (fatal errors "
+			    "only)", v);
+		else
+			conf->verbose = b;
+		break;
 	case K_DAEMON:
 	case K_TRANSPARENT:
 	case K_FAILOPEN:

@@ -468,8 +468,9 @@ static const struct {
 	    "servers = 10.0.1.11\n", 0, 2, "port 80 given twice" },
 	{ "bad boolean", BASE "daemon = maybe\n", 0, 4,
 	    "daemon: \"maybe\" is not yes or no" },
-	{ "bad boolean 2", BASE "verbosemode = 2\n", 0, 4,
-	    "verbosemode: \"2\" is not yes or no" },
+	{ "bad verbosity", BASE "verbosemode = 4\n", 0, 4,
+	    "verbosemode: \"4\" is not yes, no or a level 0 (everything) .. "
+	    "3 (fatal errors only)" },
 	{ "unknown method", BASE "balancingmode = fastest\n", 0, 4,
 	    "unknown method \"fastest\"" },
 	{ "key twice", BASE "\nPORTS = 443\n", 0, 5,

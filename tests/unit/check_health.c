@@ -243,6 +243,23 @@ START_TEST(test_config)
 	ck_assert_uint_eq(hc->noserver, HC_NS_RESET);
 	ck_assert_uint_eq(hc->down_flows, HC_KEEP);
 	config_free(&conf);
+
+	/* PLB's levels: 0 everything .. 3 fatal errors only. */
+	conf_load_text(&conf, CONF "verbosemode = 0\n");
+	ck_assert_int_eq(conf.verbose, 2);
+	config_free(&conf);
+	conf_load_text(&conf, CONF "verbosemode = 3\n");
+	ck_assert_int_eq(conf.verbose, -2);
+	config_free(&conf);
+
+	/* A UDP service is pinged unless a check is given. */
+	conf_load_text(&conf, CONF "protocol = udp\n");
+	ck_assert_uint_eq(conf.pool.svc[0].hc->type, HC_ICMP);
+	config_free(&conf);
+	conf_load_text(&conf, CONF "protocol = udp\ncheck = tcp\n"
+	    "check_port = 8080\n");
+	ck_assert_uint_eq(conf.pool.svc[0].hc->type, HC_TCP);
+	config_free(&conf);
 }
 END_TEST
 
