@@ -161,7 +161,7 @@ bench: $(O)/engine_bench
 # FUZZTIME seconds starting from the committed corpus; "make fuzz-replay"
 # only runs the committed corpus through the harnesses.  Both build in
 # $(FUZZ_O) with ASan and UBSan.
-FUZZERS		= pkt engine config report
+FUZZERS		= pkt engine config report ctl
 FUZZTIME	?= 20
 FUZZ_O		?= build-fuzz
 FUZZ_CFLAGS	?= -O1 -g -fno-omit-frame-pointer \
