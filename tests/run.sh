@@ -60,9 +60,11 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 stage "build (gcc)" make -j2 O=build tests
 stage "unit and replay tests (gcc)" make O=build check
-stage "BSDmakefile with bmake (divert backend, emulated; lmd)" \
+stage "BSDmakefile with bmake (divert backend, emulated; lmd; loadctl)" \
     sh -c 'bmake -f BSDmakefile >/dev/null && ./obj/loadd -n -f etc/loadd.conf &&
-    bmake -C lmd -f BSDmakefile >/dev/null && ./lmd/obj/lmd -h >/dev/null'
+    bmake -C lmd -f BSDmakefile >/dev/null && ./lmd/obj/lmd -h >/dev/null &&
+    bmake -C loadctl -f BSDmakefile >/dev/null &&
+    ./loadctl/obj/loadctl -h >/dev/null'
 stage "build (clang, ASan+UBSan)" make -j2 O=build-asan CC=clang \
     CFLAGS="$SAN" LDFLAGS="-fsanitize=address,undefined" tests
 stage "unit and replay tests (clang, ASan+UBSan)" make O=build-asan CC=clang \
