@@ -420,6 +420,13 @@ health_run(struct health *h, const struct pollfd *pfd, unsigned n,
 }
 
 void
+health_ramp(struct health *h, unsigned i)
+{
+	if (i < h->pool->nsrv && h->pool->srv[i].state == SRV_UP)
+		came_up(h, i, 0);
+}
+
+void
 health_set_admin(struct health *h, unsigned i, int admin, int reason)
 {
 	struct server	*s = &h->pool->srv[i];

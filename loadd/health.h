@@ -100,6 +100,8 @@ int		 health_timeout(const struct health *, uint64_t now_ms);
  */
 void		 health_run(struct health *, const struct pollfd *, unsigned n,
 		    uint64_t now_ms, uint8_t *gone);
+/* A server new in the pool (a reload added it) ramps up, if slow start. */
+void		 health_ramp(struct health *, unsigned srv);
 /* The operator's word (or the agent's): SRV_UP, SRV_DRAINING, SRV_DISABLED. */
 void		 health_set_admin(struct health *, unsigned srv, int admin,
 		    int reason);

@@ -517,7 +517,8 @@ live_reload(void *arg, char *err, size_t errlen)
 	struct live	*L = arg;
 	struct config	*nc;
 	uint16_t	*srvmap;
-	unsigned	 oldnsrv = L->conf->pool.nsrv, room;
+	unsigned	 oldnsrv = L->conf->pool.nsrv, room, i, j;
+	uint16_t	*kept;
 	struct pollfd	*npfd;
 	uint8_t		*ngone;
 	int		 rc;
@@ -571,7 +572,7 @@ live_reload(void *arg, char *err, size_t errlen)
 	config_free(L->conf);
 	*L->conf = *nc;
 	free(nc);
-	free(srvmap);
+	kept = srvmap;		/* old -> new: what is not in it is new */
 	L->e.pool = &L->conf->pool;
 	L->conf->pool.agent = L->ag;
 	if (L->ag != NULL)
@@ -583,6 +584,14 @@ live_reload(void *arg, char *err, size_t errlen)
 	L->nalloc = nc_nalloc(room);
 	if ((L->h = health_new(&L->conf->pool)) == NULL)
 		fatal("reload: health checks");
+	/* Servers the reload added take their slow start, if any. */
+	for (i = 0; i < L->conf->pool.nsrv; i++) {
+		for (j = 0; j < oldnsrv && kept[j] != i; j++)
+			;
+		if (j == oldnsrv && !L->conf->pool.srv[i].ghost)
+			health_ramp(L->h, i);
+	}
+	free(kept);
 	L->env.conf = L->conf;
 	L->env.h = L->h;
 	note_health(L->conf);

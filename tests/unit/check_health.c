@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "health.h"
 #include "pkt.h"
+#include "reload.h"
 #include "reset.h"
 #include "sched.h"
 #include "unit.h"
@@ -836,6 +837,133 @@ START_TEST(test_agent_states)
 }
 END_TEST
 
+/*
+ * Reload: a server removed (with a flow) stays as a draining ghost, one
+ * added takes new flows, the one that stays keeps its flow and counters,
+ * flows are found again after the renumbering.
+ */
+START_TEST(test_reload)
+{
+	struct config	*nc;
+	struct server	*s;
+	struct flow	*f;
+	uint16_t	 srvmap[8];
+	char		 err[256];
+	unsigned	 i, old11 = 0, old12 = 0, n12 = 0, n14 = 0, n11 = 0;
+	uint64_t	 total11;
+
+	rig_open("ipaliasing = 192.0.2.10\nports = 80\n"
+	    "servers = 10.0.1.11, 10.0.1.12\n");
+	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_int_eq(c2v(40001, TH_SYN), V_REWRITTEN);
+	for (i = 0; i < 2; i++)
+		if (R.conf.pool.srv[i].addr.b[3] == 11)
+			old11 = i;
+		else
+			old12 = i;
+	(void)old12;
+	total11 = R.conf.pool.srv[old11].flows_total;
+	R.conf.pool.srv[old11].admin = SRV_DRAINING;	/* loadctl drain */
+	(void)srv_update(&R.conf.pool, old11, SR_OPERATOR, NULL);
+
+	/* .12 goes, .13 and .14 come, .11 stays; another service too. */
+	nc = calloc(1, sizeof(*nc));
+	ck_assert_ptr_nonnull(nc);
+	conf_load_text(nc, "ipaliasing = 192.0.2.10\nports = 80\n"
+	    "servers = 10.0.1.13, 10.0.1.11 weight 3, 10.0.1.14\n"
+	    "service = b\nipaliasing = 192.0.2.20\nports = 53\n"
+	    "protocol = udp\nservers = 10.0.2.1\n");
+	ck_assert_int_eq(reload_swap(&R.e, &R.conf, nc, srvmap, err,
+	    sizeof(err)), 0);
+	ck_assert_ptr_eq(R.e.pool, &nc->pool);
+	/* 3 new + the ghost of .12, in the first service; then b's. */
+	ck_assert_uint_eq(nc->pool.nsvc, 2);
+	ck_assert_uint_eq(nc->pool.nsrv, 5);
+	for (i = 0; i < nc->pool.nsrv; i++) {
+		s = &nc->pool.srv[i];
+		if (s->addr.b[3] == 11)
+			n11 = i;
+		if (s->addr.b[3] == 12)
+			n12 = i;
+		if (s->addr.b[3] == 14)
+			n14 = i;
+	}
+	ck_assert_uint_eq(srvmap[old11], n11);
+	ck_assert_uint_eq(srvmap[1 - old11], n12);
+	s = &nc->pool.srv[n12];
+	ck_assert_uint_eq(s->ghost, 1);
+	ck_assert_uint_eq(s->state, SRV_DRAINING);
+	ck_assert_uint_eq(s->flows_active, 1);
+	/* .11 keeps its flow, counters and the operator's drain. */
+	s = &nc->pool.srv[n11];
+	ck_assert_uint_eq(s->flows_total, total11);
+	ck_assert_uint_eq(s->state, SRV_DRAINING);
+	ck_assert_uint_eq(s->cweight, 3);
+	/* Both old flows are found, each at its server's new index. */
+	f = flow_of(40000);
+	ck_assert_ptr_nonnull(f);
+	ck_assert(f->srv == n11 || f->srv == n12);
+	f = flow_of(40001);
+	ck_assert_ptr_nonnull(f);
+	ck_assert(f->srv == n11 || f->srv == n12);
+	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	/* New flows: only .13 and .14 (.11 drains, .12 is a ghost). */
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(c2v((uint16_t)(41000 + i), TH_SYN),
+		    V_REWRITTEN);
+		f = flow_of((uint16_t)(41000 + i));
+		ck_assert(f->srv != n11 && f->srv != n12);
+	}
+	(void)n14;
+	/* The old configuration goes, as loadd does it. */
+	config_free(&R.conf);
+	R.conf = *nc;
+	R.e.pool = &R.conf.pool;
+	free(nc);
+	rig_close();
+}
+END_TEST
+
+/* Persistence follows a reload: new indices, gone servers forgotten. */
+START_TEST(test_sticky_remap)
+{
+	struct sticky	 st;
+	union addr	 a, b;
+	uint16_t	 svcmap[1] = { 1 }, srvmap[2] = { UINT16_MAX, 3 };
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	inet_pton(AF_INET, "198.51.100.7", a.b);
+	inet_pton(AF_INET, "198.51.100.8", b.b);
+	ck_assert_int_eq(sticky_init(&st, 64, 7), 0);
+	sticky_put(&st, &a, 0, 1, 100, 300);
+	sticky_put(&st, &b, 0, 0, 100, 300);
+	sticky_remap(&st, svcmap, 1, srvmap, 2);
+	ck_assert_int_eq(sticky_get(&st, &a, 1, 110, 300), 3);
+	ck_assert_int_eq(sticky_get(&st, &a, 0, 110, 300), -1);
+	ck_assert_int_eq(sticky_get(&st, &b, 1, 110, 300), -1);
+	sticky_free(&st);
+}
+END_TEST
+
+/* A reload refuses what needs a restart, and changes nothing. */
+START_TEST(test_reload_refused)
+{
+	struct config	 nc;
+	uint16_t	 srvmap[8];
+	char		 err[256];
+
+	rig_open(CONF);
+	conf_load_text(&nc, CONF "queue = 9000\n");
+	ck_assert_int_eq(reload_swap(&R.e, &R.conf, &nc, srvmap, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "queue"));
+	ck_assert_ptr_eq(R.e.pool, &R.conf.pool);
+	config_free(&nc);
+	rig_close();
+}
+END_TEST
+
 Suite *
 health_suite(void)
 {
@@ -861,6 +989,11 @@ health_suite(void)
 	tcase_add_test(tc, test_loadsharing);
 	tcase_add_test(tc, test_intl_agents);
 	tcase_add_test(tc, test_agent_states);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("reload");
+	tcase_add_test(tc, test_reload);
+	tcase_add_test(tc, test_reload_refused);
+	tcase_add_test(tc, test_sticky_remap);
 	suite_add_tcase(s, tc);
 	return (s);
 }
