@@ -295,6 +295,17 @@ drop(const struct config *conf)
 #endif
 	if (setuid(0) != -1)
 		fatalx("privileges not dropped: setuid(0) worked");
+#if defined(__linux__) && defined(__has_feature)
+#if __has_feature(address_sanitizer)
+	/*
+	 * Sanitizer builds only: LeakSanitizer stops the world with ptrace,
+	 * which a process that changed its user may not undergo.
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
+#elif defined(__linux__) && defined(__SANITIZE_ADDRESS__)
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
 	log_info("packet process: user %s, chroot %s, capabilities: "
 	    "CAP_NET_ADMIN only", conf->user, conf->chroot);
 }

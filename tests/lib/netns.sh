@@ -147,7 +147,7 @@ loadd_up() {
 	_w=0
 	until ns_c curl -s -m 1 -o /dev/null "http://$VIP/"; do
 		_w=$((_w + 1))
-		if [ $_w -ge 50 ]; then
+		if [ $_w -ge 50 ] || ! kill -0 "$LOADD_PID" 2>/dev/null; then
 			echo "loadd did not come up:" >&2
 			cat "$TMP/loadd.log" >&2
 			return 1
