@@ -47,11 +47,14 @@ struct client {
 	struct obuf	 out;
 	size_t		 off;		/* of out, written */
 	int		 answering;
+	int		 http;		/* a metrics scrape */
 };
 
 struct ctl {
 	int		 fd;
 	int		 pidx;
+	int		 hfd;		/* metrics over HTTP, or -1 */
+	int		 hpidx;
 	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct client	 c[CTL_MAXCLIENTS];
 };
@@ -170,6 +173,7 @@ ctl_open(const char *path, unsigned mode)
 		return (NULL);
 	}
 	c->fd = fd;
+	c->hfd = c->hpidx = -1;
 	strlcpy(c->path, path, sizeof(c->path));
 	for (i = 0; i < CTL_MAXCLIENTS; i++)
 		c->c[i].fd = -1;
@@ -196,8 +200,16 @@ ctl_close(struct ctl *c)
 	for (i = 0; i < CTL_MAXCLIENTS; i++)
 		client_close(&c->c[i]);
 	close(c->fd);
+	if (c->hfd != -1)
+		close(c->hfd);
 	(void)unlink(c->path);
 	free(c);
+}
+
+void
+ctl_set_http(struct ctl *c, int fd)
+{
+	c->hfd = fd;
 }
 
 unsigned
@@ -213,6 +225,13 @@ ctl_pollfds(struct ctl *c, struct pollfd *pfd, unsigned max)
 		pfd[n].revents = 0;
 		c->pidx = (int)n++;
 	}
+	c->hpidx = -1;
+	if (c->hfd != -1 && n < max) {
+		pfd[n].fd = c->hfd;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		c->hpidx = (int)n++;
+	}
 	for (i = 0; i < CTL_MAXCLIENTS; i++) {
 		c->c[i].pidx = -1;
 		if (c->c[i].fd == -1 || n == max)
@@ -223,6 +242,45 @@ ctl_pollfds(struct ctl *c, struct pollfd *pfd, unsigned max)
 		c->c[i].pidx = (int)n++;
 	}
 	return (n);
+}
+
+/*
+ * A scrape: HTTP/1.0 or 1.1, GET /metrics, answered once the request's
+ * head is in (or what fits of it), then the connection is closed.
+ */
+static void
+http_read(struct client *cl, struct ctlenv *env, int eof)
+{
+	struct obuf	 body;
+
+	if (memmem(cl->in, cl->inlen, "\r\n\r\n", 4) == NULL &&
+	    memmem(cl->in, cl->inlen, "\n\n", 2) == NULL &&
+	    cl->inlen < CTL_LINEMAX && !eof)
+		return;
+	memset(&body, 0, sizeof(body));
+	if (strncmp(cl->in, "GET /metrics ", 13) == 0 ||
+	    strncmp(cl->in, "GET /metrics?", 13) == 0) {
+		ctl_metrics(env, &body);
+		ob_printf(&cl->out, "HTTP/1.0 200 OK\r\nContent-Type: text/plain; "
+		    "version=0.0.4; charset=utf-8\r\nContent-Length: %zu\r\n"
+		    "Connection: close\r\n\r\n", body.len);
+		if (body.len > 0)
+			ob_printf(&cl->out, "%.*s", (int)body.len, body.b);
+	} else if (strncmp(cl->in, "GET ", 4) == 0)
+		ob_printf(&cl->out, "HTTP/1.0 404 Not Found\r\nContent-Length: "
+		    "10\r\nConnection: close\r\n\r\nnot found\n");
+	else
+		ob_printf(&cl->out, "HTTP/1.0 400 Bad Request\r\n"
+		    "Content-Length: 12\r\nConnection: close\r\n\r\n"
+		    "bad request\n");
+	ob_free(&body);
+	if (cl->out.full) {
+		ob_free(&cl->out);
+		ob_printf(&cl->out, "HTTP/1.0 500 Internal Server Error\r\n"
+		    "Content-Length: 0\r\n\r\n");
+	}
+	cl->answering = 1;
+	cl->off = 0;
 }
 
 static void
@@ -240,6 +298,10 @@ client_read(struct client *cl, struct ctlenv *env)
 	}
 	cl->inlen += (size_t)r;
 	cl->in[cl->inlen] = '\0';
+	if (cl->http) {
+		http_read(cl, env, r == 0);
+		return;
+	}
 	nl = memchr(cl->in, '\n', cl->inlen);
 	/* A last line without its newline is a line too. */
 	if (nl == NULL && r == 0)
@@ -286,12 +348,14 @@ client_write(struct client *cl)
 		client_close(cl);
 }
 
+static void	 accept_clients(struct ctl *, int, int, struct ctlenv *);
+
 void
 ctl_run(struct ctl *c, const struct pollfd *pfd, unsigned n,
     struct ctlenv *env)
 {
 	struct client	*cl;
-	int		 fd, i, k;
+	int		 i;
 
 	for (i = 0; i < CTL_MAXCLIENTS; i++) {
 		cl = &c->c[i];
@@ -309,11 +373,22 @@ ctl_run(struct ctl *c, const struct pollfd *pfd, unsigned n,
 		    (cl->answering ? 6 : 1))
 			client_close(cl);
 	}
-	if (c->pidx < 0 || (unsigned)c->pidx >= n ||
-	    !(pfd[c->pidx].revents & POLLIN))
-		return;
+	if (c->hpidx >= 0 && (unsigned)c->hpidx < n &&
+	    (pfd[c->hpidx].revents & POLLIN))
+		accept_clients(c, c->hfd, 1, env);
+	if (c->pidx >= 0 && (unsigned)c->pidx < n &&
+	    (pfd[c->pidx].revents & POLLIN))
+		accept_clients(c, c->fd, 0, env);
+}
+
+static void
+accept_clients(struct ctl *c, int lfd, int http, struct ctlenv *env)
+{
+	struct client	*cl;
+	int		 fd, i, k;
+
 	for (k = 0; k < CTL_MAXCLIENTS; k++) {
-		if ((fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK |
+		if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
 		    SOCK_CLOEXEC)) == -1)
 			return;
 		for (i = 0; i < CTL_MAXCLIENTS; i++)
@@ -322,8 +397,12 @@ ctl_run(struct ctl *c, const struct pollfd *pfd, unsigned n,
 		if (i == CTL_MAXCLIENTS) {
 			char	 junk[CTL_LINEMAX];
 
-			(void)send(fd, "error: too many clients\n", 24,
-			    MSG_NOSIGNAL);
+			if (http)
+				(void)send(fd, "HTTP/1.0 503 Service "
+				    "Unavailable\r\n\r\n", 38, MSG_NOSIGNAL);
+			else
+				(void)send(fd, "error: too many clients\n", 24,
+				    MSG_NOSIGNAL);
 			/* What it sent is read, so that closing is no RST. */
 			(void)shutdown(fd, SHUT_WR);
 			(void)recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
@@ -334,6 +413,7 @@ ctl_run(struct ctl *c, const struct pollfd *pfd, unsigned n,
 		memset(cl, 0, sizeof(*cl));
 		cl->fd = fd;
 		cl->pidx = -1;
+		cl->http = http;
 		cl->since = env->now_ms;
 	}
 }

@@ -598,7 +598,7 @@ live_reload(void *arg, char *err, size_t errlen)
 	return (0);
 }
 
-/* The metrics listener: HTTP/1.0, one answer per connection, bounded. */
+/* The metrics listener; ctl.c answers its scrapes. */
 static int
 metrics_socket(const struct config *conf)
 {
@@ -634,47 +634,6 @@ metrics_socket(const struct config *conf)
 	return (fd);
 }
 
-/*
- * One scrape: the request is read (briefly) and ignored beyond its first
- * line; the answer is the metrics, sent with a short blocking timeout so
- * that a client that does not read cannot hold the loop for long.
- */
-static void
-metrics_serve(struct live *L)
-{
-	struct obuf	 o;
-	struct timeval	 tv = { 0, 200000 };
-	char		 req[1024], hdr[160];
-	ssize_t		 r;
-	size_t		 off;
-	int		 fd, k, n;
-
-	for (k = 0; k < 4; k++) {
-		if ((fd = accept4(L->mfd, NULL, NULL, SOCK_CLOEXEC)) == -1)
-			return;
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		r = recv(fd, req, sizeof(req) - 1, 0);
-		memset(&o, 0, sizeof(o));
-		if (r > 0 && (req[r] = '\0', strncmp(req, "GET /metrics", 12) ==
-		    0)) {
-			ctl_metrics(&L->env, &o);
-			n = snprintf(hdr, sizeof(hdr), "HTTP/1.0 200 OK\r\n"
-			    "Content-Type: text/plain; version=0.0.4\r\n"
-			    "Content-Length: %zu\r\n\r\n", o.len);
-		} else
-			n = snprintf(hdr, sizeof(hdr), "HTTP/1.0 404 Not Found"
-			    "\r\nContent-Length: 0\r\n\r\n");
-		if (send(fd, hdr, (size_t)n, MSG_NOSIGNAL) == n)
-			for (off = 0; off < o.len; off += (size_t)r)
-				if ((r = send(fd, o.b + off, o.len - off,
-				    MSG_NOSIGNAL)) <= 0)
-					break;
-		ob_free(&o);
-		close(fd);
-	}
-}
-
 static int
 run_live(struct config *conf, const char *path, struct config_overrides *ov,
     struct pidfh **pfhp)
@@ -686,7 +645,7 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 	uint64_t	 ms, lastagents = 0;
 	uint32_t	 now, lasttick = 0;
 	unsigned	 i, npfd, base;
-	int		 n, loops, rc = 0, tmo, ridx, midx;
+	int		 n, loops, rc = 0, tmo, ridx;
 
 	memset(&L, 0, sizeof(L));
 	L.conf = conf;
@@ -746,6 +705,10 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 	if ((L.ctl = ctl_open(conf->ctlsocket, conf->ctlmode)) == NULL)
 		errx(1, "cannot open the control socket %s (another loadd? "
 		    "\"ctlsocket =\" or -s chooses another)", conf->ctlsocket);
+	if (L.mfd != -1) {
+		ctl_set_http(L.ctl, L.mfd);
+		L.mfd = -1;
+	}
 	L.env.e = &L.e;
 	L.env.conf = conf;
 	L.env.h = L.h;
@@ -790,18 +753,12 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 		L.pfd[0].events = POLLIN;
 		L.pfd[0].revents = 0;
 		npfd = 1;
-		ridx = midx = -1;
+		ridx = -1;
 		if (L.rfd != -1) {
 			L.pfd[npfd].fd = L.rfd;
 			L.pfd[npfd].events = POLLIN;
 			L.pfd[npfd].revents = 0;
 			ridx = (int)npfd++;
-		}
-		if (L.mfd != -1) {
-			L.pfd[npfd].fd = L.mfd;
-			L.pfd[npfd].events = POLLIN;
-			L.pfd[npfd].revents = 0;
-			midx = (int)npfd++;
 		}
 		base = npfd;
 		npfd += ctl_pollfds(L.ctl, L.pfd + npfd, L.nalloc - npfd);
@@ -854,8 +811,6 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 		}
 		/* The operator: control socket, metrics, signals. */
 		ctl_run(L.ctl, L.pfd + base, npfd - base, &L.env);
-		if (midx != -1 && (L.pfd[midx].revents & POLLIN))
-			metrics_serve(&L);
 		if (dumpstats) {
 			dumpstats = 0;
 			stats_log(&L.e, &L.io);
