@@ -54,6 +54,33 @@ else
 	exit 1
 fi
 
+LOADCTL="$PWD/$O/loadctl -s $TMP/ctl.sock"
+echo "== loadctl show servers"
+$LOADCTL show servers | sed 's/^/   /'
+
+echo "== nginx on s2 stops; loadd's probes notice (TCP connect every 2 s, down after 3)"
+kill "$(cat "$TMP/s2/nginx.pid")"
+n=0
+until $LOADCTL show servers | grep -q '198.18.1.12:80 *down'; do
+	n=$((n + 1))
+	[ $n -ge 150 ] && break
+	sleep 0.1
+done
+grep 'server 198.18.1.12:80 up -> down' "$TMP/loadd.log" | sed 's/^/   /'
+echo "== 6 requests: none goes to s2"
+for i in 1 2 3 4 5 6; do
+	echo "   request $i: answered by $(ns_c curl -s -m 3 "http://$VIP/")"
+done
+echo "== nginx on s2 is back; after 2 good probes it takes traffic again"
+ns_s 2 nginx -c "$TMP/s2/nginx.conf" -e "$TMP/s2/error.log"
+n=0
+until $LOADCTL show servers | grep -q '198.18.1.12:80 *up'; do
+	n=$((n + 1))
+	[ $n -ge 150 ] && break
+	sleep 0.1
+done
+$LOADCTL show servers | sed 's/^/   /'
+
 echo "== loadd's counters (SIGUSR1):"
 kill -USR1 "$LOADD_PID"
 sleep 0.3

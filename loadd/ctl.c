@@ -491,7 +491,7 @@ show_servers(struct cmdctx *x)
 
 			snprintf(wb, sizeof(wb), "%u/%u", s->weight, s->cweight);
 			ob_printf(x->o, "%-12s %-24s %-9s %-8s %9s %3s %8llu "
-			    "%10llu %12llu %12llu %7.1f %s\n",
+			    "%10llu %12llu %12llu %7.3f %s\n",
 			    p->svc[s->svc].label, s->name,
 			    s->state == SRV_DRAINING && s->drained ? "drained" :
 			    srv_state_name(s->state), srv_reason_name(s->reason),
