@@ -632,7 +632,7 @@ wait $W2
 r1=$(awk '/requests in/ { print $1 }' "$TMP/wrk1")
 r2=$(awk '/requests in/ { print $1 }' "$TMP/wrk2")
 check "[ \${r1:-0} -gt 100 ] && [ \${r2:-0} -gt 100 ] && ! grep -q -e 'Socket errors' -e 'Non-2xx' '$TMP/wrk1' '$TMP/wrk2'" \
-    "both serve at the same time: wrk $VIP ${r1:-0} requests, $VIP2 ${r2:-0}, no errors"
+    "both serve at the same time: wrk $VIP ${r1:-0} requests, $VIP2 ${r2:-0}, no errors$(grep -h -e 'Socket errors' -e 'Non-2xx' "$TMP/wrk1" "$TMP/wrk2" | tr -s ' ' | sed 's/^/; /' | tr -d '\n')"
 hits 20 "$TMP/h1"
 hits 20 "$TMP/h2" "$VIP2"
 check "[ $(cnt s3 "$TMP/h1") -eq 0 ] && [ $(cnt fail "$TMP/h1") -eq 0 ] && [ $(cnt s3 "$TMP/h2") -eq 20 ]" \
