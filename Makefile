@@ -209,6 +209,7 @@ install: all
 	$(INSTALL) -m 0644 lmd/lmd.conf.5 $(DESTDIR)$(MANDIR)/man5/lmd.conf.5
 	$(INSTALL) -m 0644 etc/lmd.conf $(DESTDIR)$(SYSCONFDIR)/lmd.conf.sample
 	$(INSTALL) -m 0755 $(O)/loadctl $(DESTDIR)$(SBINDIR)/loadctl
+	$(INSTALL) -m 0755 etc/loadd-alive.sh $(DESTDIR)$(SBINDIR)/loadd-alive.sh
 	$(INSTALL) -m 0644 loadctl/loadctl.8 $(DESTDIR)$(MANDIR)/man8/loadctl.8
 ifeq ($(UNAME_S),Linux)
 	$(INSTALL) -d $(DESTDIR)$(UNITDIR)
@@ -228,6 +229,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/lmd.conf.5 \
 	    $(DESTDIR)$(SYSCONFDIR)/lmd.conf.sample \
 	    $(DESTDIR)$(SBINDIR)/loadctl $(DESTDIR)$(MANDIR)/man8/loadctl.8 \
+	    $(DESTDIR)$(SBINDIR)/loadd-alive.sh \
 	    $(DESTDIR)$(UNITDIR)/loadd.service $(DESTDIR)$(UNITDIR)/lmd.service
 
 clean:

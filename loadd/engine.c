@@ -568,6 +568,17 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		if (syn && f->state == FS_SYN_SENT &&
 		    pool->srv[f->srv].syn_pending_ms == 0)
 			pool->srv[f->srv].syn_pending_ms = e->ms | 1;
+		else if (f->state == FS_SYN_SENT && (p->tcpflags &
+		    (TH_SYN | TH_ACK | TH_RST)) == TH_ACK) {
+			/*
+			 * The client acknowledges a SYN+ACK this loadd never
+			 * saw (the replies took another balancer): the server
+			 * did answer.  For passive health only: the flow stays
+			 * half-open, evictable (a blind ACK is no proof).
+			 */
+			pool->srv[f->srv].synacks++;
+			pool->srv[f->srv].syn_pending_ms = 0;
+		}
 		tcp_track(e, f, p->tcpflags, 1, now);
 	} else
 		f->last = now;
@@ -745,6 +756,11 @@ tcp_track(struct engine *e, struct flow *f, uint8_t fl, int from_client,
 				sched_rtt_sample(e->pool, f->srv,
 				    ((e->ms - t0) & 0xffffff) * 1000);
 			}
+			/*
+			 * A client's ACK proves nothing here: anybody can
+			 * send one blindly, and a flow that became
+			 * established on its word could not be evicted.
+			 */
 			break;
 		case FS_RECOVERED:
 			/* The server knows the connection: it is real. */

@@ -364,6 +364,7 @@ done
 check "[ $((a + b)) -eq 30 ] && [ $a -ge 16 ]" \
     "30 loadctl at once: $a full answers, $b 'too many clients' (none lost)"
 # Clients that connect and say nothing hold the slots until they time out.
+t0=$(date +%s%N)
 for k in $(seq 1 20); do
 	timeout 12 socat -u -T 10 "UNIX-CONNECT:$TMP/ctl.sock" "OPEN:$TMP/par/idle$k,creat" 2>/dev/null &
 	BG="$BG $!"
@@ -382,8 +383,9 @@ until CTL show services > /dev/null 2>&1 || [ $i -ge 100 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-check "[ $i -lt 100 ] && [ $i -ge 30 ]" \
-    "silent clients are dropped after the idle time: loadctl answered again after $((i / 10)).$((i % 10)) s (5 s idle limit)"
+el=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "[ $i -lt 100 ] && [ $el -ge 4500 ]" \
+    "silent clients are dropped after the idle time: loadctl answered again $el ms after they connected (5 s idle limit)"
 for p in $IDLE; do wait "$p" 2>/dev/null; done
 n=$(cat "$TMP"/par/idle* | grep -c 'too many clients')
 check "[ $n -eq 4 ]" "of 20 silent clients, $n were told 'too many clients' at once (16 slots)"
@@ -439,8 +441,10 @@ rl wrr "198.18.1.11, 198.18.1.12"
 sleep 0.3
 CTL show servers > "$TMP/o"
 v=$(CTL -j show servers | jq -r --arg s $S3 '.[] | select(.server == $s) | "\(.state) \(.weight) \(.flows_active)"')
-check "grep -Eq '^default +198\.18\.1\.13:80 +draining ' '$TMP/o' && [ '${v% *}' = 'draining 0' ] && [ ${v##* } -ge 1 ] && kill -0 $DL" \
-    "reload 2 removes s3: show servers lists it draining (state, weight, active flows: $v) while the download runs"
+# (curl's --limit-rate lets bursts through: the download may be over.)
+dlrun=$(kill -0 $DL 2>/dev/null && echo "while the download runs" || echo "(the download already ended)")
+check "grep -Eq '^default +198\.18\.1\.13:80 +draining ' '$TMP/o' && [ '${v% *}' = 'draining 0' ] && [ ${v##* } -ge 1 ]" \
+    "reload 2 removes s3: show servers lists it draining (state, weight, active flows: $v) $dlrun"
 sleep 2
 rl wrr "198.18.1.11 weight 3, 198.18.1.12"
 sleep 2

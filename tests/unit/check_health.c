@@ -387,6 +387,7 @@ START_TEST(test_passive_signs)
 {
 	struct server	*s;
 	struct flow	*f;
+	uint32_t	 n;
 
 	rig_open(CONF);
 	engine_set_ms(&R.e, 5000);
@@ -408,6 +409,22 @@ START_TEST(test_passive_signs)
 	ck_assert_int_eq(s2c(s, 40010, TH_RST | TH_ACK), V_REWRITTEN);
 	ck_assert_uint_eq(s->refused, 1);
 	ck_assert_uint_eq(s->syn_pending_ms, 0);
+	/*
+	 * Replies through another balancer (scale-out): the client's ACK
+	 * of the SYN+ACK is the server's answer for passive health; the
+	 * flow stays half-open (evictable: an ACK can be sent blindly).
+	 */
+	engine_set_ms(&R.e, 7000);
+	ck_assert_int_eq(c2v(40020, TH_SYN), V_REWRITTEN);
+	f = flow_of(40020);
+	s = &R.conf.pool.srv[f->srv];
+	ck_assert_uint_ne(s->syn_pending_ms, 0);
+	n = s->synacks;
+	ck_assert_int_eq(c2v(40020, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(s->syn_pending_ms, 0);
+	ck_assert_uint_eq(s->synacks, n + 1);
+	ck_assert_uint_eq(f->state, FS_SYN_SENT);
+	ck_assert_uint_eq(f->cls, FC_HALFOPEN);
 	rig_close();
 }
 END_TEST
