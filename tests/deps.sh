@@ -19,6 +19,16 @@ if [ -n "$missing" ]; then
 	echo "deps: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
+	# Daemons among them (nginx, haproxy, keepalived, bird) are for the
+	# tests to start in their namespaces, not for the host: keep the
+	# packages from starting them (policy-rc.d says "not now").
+	prc=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		prc=1
+	fi
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	[ -n "$prc" ] && rm -f /usr/sbin/policy-rc.d
 fi
