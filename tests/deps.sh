@@ -27,6 +27,7 @@ if [ -n "$missing" ]; then
 		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
 		chmod 755 /usr/sbin/policy-rc.d
 		prc=1
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 	fi
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
