@@ -76,7 +76,7 @@ TESTPROGS	= $(O)/check_unit $(O)/report_recv $(O)/report_forge \
 		  $(O)/gen_fixtures \
 		  $(O)/verify_replay $(O)/pktflood $(O)/engine_bench
 ifeq ($(UNAME_S),Linux)
-TESTPROGS	+= $(O)/nfdelay $(O)/loadd-divemu $(O)/divemu
+TESTPROGS	+= $(O)/nfdelay $(O)/loadd-divemu $(O)/divemu $(O)/udpblast
 endif
 
 all: $(PROGS)
@@ -95,6 +95,10 @@ $(O)/lmd: $(LMD_SRCS:%.c=$(O)/obj/%.o)
 
 $(O)/loadctl: $(O)/obj/loadctl/loadctl.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_BSD)
+
+# Small UDP datagrams as fast as it can, for bench/live.sh.
+$(O)/udpblast: $(O)/obj/tests/tools/udpblast.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 # Forged, garbage and replayed agent reports (tests/integration/agents.sh).
 $(O)/report_forge: $(O)/obj/tests/tools/report_forge.o $(O)/obj/common/report.o \

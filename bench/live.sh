@@ -3,43 +3,62 @@
 # balancer, three nginx servers), measured in one run for each way of
 # putting the balancer in the middle:
 #
-#   direct    no balancer: the client talks to one server, routed
+#   direct    no balancer: the client talks to the servers, routed
 #   dnat      kernel iptables DNAT, statistic mode, with conntrack
 #   loadd     loadd, NFQUEUE, the rules "loadd -R" prints
-#   haproxy   HAProxy 2.6, mode tcp, roundrobin
-#   pen       pen 0.34, roundrobin
+#   haproxy   HAProxy 2.6, mode tcp, roundrobin (no UDP)
+#   pen       pen 0.34, roundrobin; for UDP pen -U
 #
 # For each: HTTP requests per second with keep-alive, new connections per
 # second (one request per connection), and latency p50/p99 under a light
-# load (4 connections), all with wrk; for loadd also its CPU time per
-# packet.  Medians over RUNS runs; ratios to kernel DNAT from the same run.
-# A benchmark, not a test: it asserts nothing.
+# load (4 connections), all with wrk; UDP packets per second delivered,
+# 18-byte datagrams sent by udpblast (tests/tools/udpblast.c) as fast as it
+# can from 64 flows (source ports) and from one, counted where they arrive
+# (an iptables counter in each server's raw table, which drops them there);
+# for loadd also its CPU time per packet and its resident memory with its
+# flow table filled (1 000 000 flows; 100 000 in the short mode).  Medians
+# over RUNS runs; ratios to kernel DNAT from the same run.  A benchmark,
+# not a test: it asserts nothing.
 #
 #   sh bench/live.sh            5 runs of 5 s, writes bench/results/live.md
+#                               and bench/results/live.png
 #   sh bench/live.sh --short    1 run of 1 s, prints only (CI checks it runs)
 #
-# Root; installs haproxy and pen if missing.  Nothing leaves this machine.
+# Root; installs haproxy, pen and gnuplot-nox if missing.  Nothing leaves
+# this machine: all traffic stays in the lab's namespaces.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 RUNS=5
 DUR=5
+FILL=1000000
 OUT=bench/results/live.md
+PNG=bench/results/live.png
 if [ "${1:-}" = "--short" ]; then
 	RUNS=1
 	DUR=1
+	FILL=100000
 	OUT=
+	PNG=
 fi
-for p in haproxy pen; do
-	command -v $p > /dev/null || {
+for p in haproxy pen gnuplot:gnuplot-nox; do
+	command -v "${p%%:*}" > /dev/null || {
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		    --no-install-recommends $p > /dev/null
+		    --no-install-recommends "${p#*:}" > /dev/null
 	}
 done
 O=${O:-build}
 make -s O="$O" all
+# The UDP sender: the Makefile's rule if it has one, else built here.
+if ! make -s O="$O" "$O/udpblast" 2> /dev/null || [ ! -x "$O/udpblast" ]
+then
+	${CC:-cc} -O2 -D_GNU_SOURCE -o "$O/udpblast" tests/tools/udpblast.c ||
+	    exit 1
+fi
 LAB=b$$
 TMP=$(mktemp -d)
 LOADD=$PWD/$O/loadd
+LOADCTL=$PWD/$O/loadctl
+BLAST=$PWD/$O/udpblast
 . tests/lib/netns.sh
 PROXY=
 cleanup() {
@@ -50,7 +69,28 @@ trap cleanup EXIT INT TERM
 
 lab_up > /dev/null
 servers_up
-loadd_conf
+# Every UDP datagram to port 5353 that reaches a server is counted and
+# dropped on arrival, so the servers' own work stays out of the numbers.
+for n in 1 2 3; do
+	ns_s $n iptables -t raw -A PREROUTING -p udp --dport 5353 -j DROP
+done
+
+# loadd: the HTTP service of loadd_conf and a UDP service on port 5353
+# (no probes: under a flood their answers would queue behind the flood).
+cat > "$TMP/loadd.conf" <<CONF
+maxflows = 1000000
+ipaliasing = $VIP
+ports = 80
+servers = $(echo $SERVERS | sed 's/ /, /g')
+balancingmode = roundrobin
+
+service = udp
+ipaliasing = $VIP
+protocol = udp
+ports = 5353
+servers = $(echo $SERVERS | sed 's/ /, /g')
+check = none
+CONF
 
 # wrk_run URL ARGS...: prints "requests/s p50_ms p99_ms".
 wrk_run() {
@@ -74,18 +114,77 @@ measure() {
 	echo "${ka%% *} ${nc%% *} $(echo "$lat" | cut -d' ' -f2-)" >> "$TMP/$1"
 }
 
+# udp_run FLOWS PORT DST...: DUR seconds of udpblast from FLOWS sockets
+# bound to source ports PORT, PORT+1, ...; prints "pps_received loss_%
+# sent", the datagrams counted on the servers over the sender's time.
+udp_run() {
+	k=$1
+	port=$2
+	shift 2
+	for n in 1 2 3; do ns_s $n iptables -t raw -Z PREROUTING; done
+	out=$(ns_c "$BLAST" -t "$DUR" -n $((DUR * 20000000)) -k "$k" \
+	    -p "$port" "$@")
+	sleep 0.3	# what a queue still holds
+	got=0
+	for n in 1 2 3; do
+		c=$(ns_s $n iptables -t raw -L PREROUTING -vnx |
+		    awk '/dpt:5353/ { s += $1 } END { print s + 0 }')
+		got=$((got + c))
+	done
+	echo "$out" | awk -v got=$got '{ sent = $2; secs = $4 }
+	    END { if (secs == 0 || sent == 0) { print "0 100.0 0"; exit }
+		loss = 100 * (sent - got) / sent
+		printf "%d %.1f %d\n", got / secs, loss, sent }'
+}
+
+# measure_udp NAME PORT DST...: 64 flows, then one flow (to the first
+# destination); appends "pps64 loss64 pps1 loss1" to TMP/udp.NAME.  Each
+# mode has its own source ports, so that no flow meets a conntrack entry
+# that another mode left in the balancer.
+measure_udp() {
+	name=$1
+	port=$2
+	shift 2
+	many=$(udp_run 64 "$port" "$@")
+	one=$(udp_run 1 $((port + 500)) "$1")
+	echo "$many $one" | awk '{ print $1, $2, $4, $5 }' >> "$TMP/udp.$name"
+	echo "$many $one" | awk '{ print $3 + $6 }' >> "$TMP/sent.$name"
+}
+
+packets() {
+	"$LOADCTL" -s "$TMP/ctl.sock" show stats | awk '$1 == "packets" { print $2 }'
+}
+flows() {
+	"$LOADCTL" -s "$TMP/ctl.sock" show stats | awk '$1 == "flows" { print $2 }'
+}
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+qdrops() {
+	ns_b cat /proc/net/netfilter/nfnetlink_queue |
+	    awk '{ s += $6 + $7 } END { print s + 0 }'
+}
+rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"; }
+pss_kb() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup"; }
+# The packet process: loadd's child under privilege separation, loadd
+# itself without.
+packet_process() { pgrep -P "$LOADD_PID" -x loadd || echo "$LOADD_PID"; }
+
 setup() {
 	case $1 in
 	direct)	;;
 	dnat)
-		ns_b iptables -t nat -A PREROUTING -d $VIP -p tcp --dport 80 \
-		    -m statistic --mode nth --every 3 --packet 0 \
-		    -j DNAT --to-destination 198.18.1.11
-		ns_b iptables -t nat -A PREROUTING -d $VIP -p tcp --dport 80 \
-		    -m statistic --mode nth --every 2 --packet 0 \
-		    -j DNAT --to-destination 198.18.1.12
-		ns_b iptables -t nat -A PREROUTING -d $VIP -p tcp --dport 80 \
-		    -j DNAT --to-destination 198.18.1.13
+		for proto in "tcp --dport 80" "udp --dport 5353"; do
+			# shellcheck disable=SC2086
+			ns_b iptables -t nat -A PREROUTING -d $VIP -p $proto \
+			    -m statistic --mode nth --every 3 --packet 0 \
+			    -j DNAT --to-destination 198.18.1.11
+			# shellcheck disable=SC2086
+			ns_b iptables -t nat -A PREROUTING -d $VIP -p $proto \
+			    -m statistic --mode nth --every 2 --packet 0 \
+			    -j DNAT --to-destination 198.18.1.12
+			# shellcheck disable=SC2086
+			ns_b iptables -t nat -A PREROUTING -d $VIP -p $proto \
+			    -j DNAT --to-destination 198.18.1.13
+		done
 		;;
 	loadd)
 		loadd_up
@@ -120,6 +219,10 @@ CFG
 		    198.18.1.11:80 198.18.1.12:80 198.18.1.13:80 \
 		    > /dev/null 2>&1 &
 		PROXY=$!
+		ip netns exec "lab$LAB-b" pen -U -f -r -x 20000 $VIP:5353 \
+		    198.18.1.11:5353 198.18.1.12:5353 198.18.1.13:5353 \
+		    > /dev/null 2>&1 &
+		PROXY="$PROXY $!"
 		sleep 0.5
 		;;
 	esac
@@ -145,42 +248,106 @@ teardown() {
 }
 
 MODES="direct dnat loadd haproxy pen"
+UDP_MODES="direct dnat loadd pen"
 r=1
 while [ $r -le $RUNS ]; do
 	for m in $MODES; do
 		setup $m
-		if [ $m = direct ]; then
-			url=http://198.18.1.11/
-		else
-			url=http://$VIP/
-		fi
-		if [ $m = loadd ]; then
-			# The packet process: loadd's child under privilege
-			# separation, loadd itself without.
-			pp=$(pgrep -P "$LOADD_PID" -x loadd || echo "$LOADD_PID")
-			t0=$(awk '{ print $14 + $15 }' "/proc/$pp/stat")
-			measure $m "$url"
-			t1=$(awk '{ print $14 + $15 }' "/proc/$pp/stat")
-			kill -USR1 "$LOADD_PID"
-			sleep 0.3
-			pk=$(grep 'stats: packets' "$TMP/loadd.log" | tail -1 |
-			    sed 's/.*packets \([0-9]*\),.*/\1/')
+		case $m in
+		direct)
+			measure $m http://198.18.1.11/
+			measure_udp $m 20000 198.18.1.11:5353 \
+			    198.18.1.12:5353 198.18.1.13:5353
+			;;
+		dnat)
+			measure $m http://$VIP/
+			measure_udp $m 21000 $VIP:5353
+			;;
+		loadd)
+			pp=$(packet_process)
+			t0=$(ticks "$pp")
+			measure $m http://$VIP/
+			t1=$(ticks "$pp")
+			pk=$(packets)
 			echo "$(( (t1 - t0) * 10000000 / (pk > 0 ? pk : 1) ))" \
 			    >> "$TMP/cpu"
-		else
-			measure $m "$url"
-		fi
+			q0=$(qdrops)
+			t0=$(ticks "$pp")
+			measure_udp $m 22000 $VIP:5353
+			t1=$(ticks "$pp")
+			pk2=$(packets)
+			echo "$(( (t1 - t0) * 10000000 / (pk2 - pk > 0 ? pk2 - pk : 1) ))" \
+			    >> "$TMP/cpu_udp"
+			echo $(( $(qdrops) - q0 )) >> "$TMP/qdrops"
+			;;
+		haproxy)
+			measure $m http://$VIP/
+			;;
+		pen)
+			measure $m http://$VIP/
+			measure_udp $m 23000 $VIP:5353
+			;;
+		esac
 		teardown $m
 	done
 	r=$((r + 1))
 done
 
+# loadd's resident memory, idle and with FILL flows in its table: raw
+# datagrams to the UDP service from 250 source addresses of the client's
+# network times FILL/250 source ports, paced below what loadd handles
+# without queue drops, again while flows are missing (at most 4 passes).
+setup loadd
+pp=$(packet_process)
+sleep 0.5
+rss_idle=$(rss_kb "$pp")
+rss_idle_parent=$(rss_kb "$LOADD_PID")
+f0=$(date +%s)
+pass=1
+while [ $pass -le 4 ] && [ "$(flows)" -lt "$FILL" ]; do
+	ns_c "$BLAST" -R -a 198.18.0.3 -A 250 -p 10000 -P $((FILL / 250)) \
+	    -n "$FILL" -r 150000 -t 60 $VIP:5353 > /dev/null
+	sleep 0.3
+	pass=$((pass + 1))
+done
+f1=$(date +%s)
+nflows=$(flows)
+rss_full=$(rss_kb "$pp")
+rss_full_parent=$(rss_kb "$LOADD_PID")
+pss_full=$(( $(pss_kb "$pp") + $(pss_kb "$LOADD_PID") ))
+teardown loadd
+
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 col() { cut -d' ' -f"$2" "$TMP/$1" | median; }
+ratio() { awk "BEGIN { printf \"%.2f\", $1 / ($2 + 0.001) }"; }
+# perrun FILE DNATFILE COLUMN: the ratio in each run, in run order.
+perrun() {
+	awk -v k="$3" 'NR == FNR { a[FNR] = $k; next }
+	    { printf "%s%.2f", (FNR > 1 ? " " : ""), a[FNR] / ($k + 0.001) }' \
+	    "$TMP/$1" "$TMP/$2"
+}
+mb() { awk "BEGIN { printf \"%.1f\", $1 / 1024 }"; }
 dnat_ka=$(col dnat 1)
 dnat_nc=$(col dnat 2)
+dnat_u64=$(col udp.dnat 1)
+dnat_u1=$(col udp.dnat 3)
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+cpu_fms=$(awk -F': ' '/^cpu family/ { f = $2 } /^model\t/ { m = $2 }
+    END { print "family " f ", model " m }' /proc/cpuinfo)
+virt=$(LC_ALL=C lscpu 2>/dev/null |
+    awk -F': *' '/^Hypervisor vendor/ { print $2 }')
 {
-	echo "Live benchmark, $(date -u +%Y-%m-%d), $(nproc) CPUs: $(uname -sr), $RUNS run(s) of ${DUR}s, medians"
+	echo "Live benchmark, $(date -u +%Y-%m-%d), $RUNS run(s) of ${DUR}s, medians"
+	echo
+	echo "Machine: $cpu_model ($cpu_fms), $(nproc) CPUs${virt:+ ($virt guest)}," \
+	    "$(uname -sr), Debian $(cat /etc/debian_version 2>/dev/null)." \
+	    "Peers: $(nginx -v 2>&1 | sed 's|.*/|nginx |')," \
+	    "HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }')," \
+	    "pen $(dpkg-query -W -f='${Version}' pen 2>/dev/null)," \
+	    "wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null)." \
+	    "Client, balancer and servers share the CPUs."
+	echo
+	echo "TCP, HTTP with wrk:"
 	echo
 	echo "| mode    | keep-alive req/s | x DNAT | new conn/s | x DNAT | p50 ms | p99 ms |"
 	echo "|---------|------------------|--------|------------|--------|--------|--------|"
@@ -188,16 +355,107 @@ dnat_nc=$(col dnat 2)
 		ka=$(col $m 1)
 		nc=$(col $m 2)
 		printf "| %-7s | %16s | %6s | %10s | %6s | %6s | %6s |\n" $m \
-		    "$ka" "$(awk "BEGIN { printf \"%.2f\", $ka / ($dnat_ka + 0.001) }")" \
-		    "$nc" "$(awk "BEGIN { printf \"%.2f\", $nc / ($dnat_nc + 0.001) }")" \
+		    "$ka" "$(ratio "$ka" "$dnat_ka")" \
+		    "$nc" "$(ratio "$nc" "$dnat_nc")" \
 		    "$(col $m 3)" "$(col $m 4)"
 	done
 	echo
-	echo "loadd CPU time per packet: $(median < "$TMP/cpu") ns (user+system over the keep-alive, new-connection and latency runs)"
+	echo "UDP, 18-byte datagrams as fast as udpblast sends them, counted on" \
+	    "arrival at the servers (packets/s received; loss = not received / sent):"
+	echo
+	echo "| mode    | 64 flows pps | loss % | x DNAT | 1 flow pps | loss % | x DNAT |"
+	echo "|---------|--------------|--------|--------|------------|--------|--------|"
+	for m in $MODES; do
+		case " $UDP_MODES " in
+		*" $m "*)
+			u64=$(col udp.$m 1)
+			u1=$(col udp.$m 3)
+			printf "| %-7s | %12s | %6s | %6s | %10s | %6s | %6s |\n" \
+			    $m "$u64" "$(col udp.$m 2)" \
+			    "$(ratio "$u64" "$dnat_u64")" \
+			    "$u1" "$(col udp.$m 4)" "$(ratio "$u1" "$dnat_u1")"
+			;;
+		*)
+			# "—" is 3 bytes wide for printf, 1 column on screen.
+			printf "| %-7s | %14s | %8s | %8s | %12s | %8s | %8s |\n" \
+			    $m — — — — — —
+			;;
+		esac
+	done
+	echo
+	echo "HAProxy: — (HAProxy 2.6 proxies TCP and HTTP only, no UDP)."
+	echo "UDP direct: the 64 flows go to the three servers' addresses, the one flow to s1."
+	echo
+	echo "loadd x DNAT in each run: keep-alive $(perrun loadd dnat 1);" \
+	    "new conn $(perrun loadd dnat 2); UDP 64 flows" \
+	    "$(perrun udp.loadd udp.dnat 1); UDP 1 flow $(perrun udp.loadd udp.dnat 3)."
+	echo
+	echo "loadd CPU time per packet: $(median < "$TMP/cpu") ns TCP" \
+	    "(user+system over the keep-alive, new-connection and latency runs)," \
+	    "$(median < "$TMP/cpu_udp") ns UDP (over the UDP runs)."
+	echo "loadd NFQUEUE drops (queue full or netlink buffer full) in the UDP runs: median" \
+	    "$(median < "$TMP/qdrops") of $(median < "$TMP/sent.loadd") datagrams sent."
+	echo "loadd resident memory (VmRSS), maxflows = 1000000: packet process" \
+	    "$(mb "$rss_idle") MB idle, $(mb "$rss_full") MB with $nflows flows" \
+	    "(filled in $((f1 - f0)) s); the privileged parent" \
+	    "$(mb "$rss_idle_parent") MB idle, $(mb "$rss_full_parent") MB then;" \
+	    "both together $(mb "$pss_full") MB proportional (PSS) with the flows in."
+	if [ -n "$PNG" ]; then
+		echo
+		echo "Chart: live.png (the ratios to kernel DNAT)."
+	fi
 } > "$TMP/table"
 cat "$TMP/table"
+
+# The chart: every mode's ratio to kernel DNAT on the four throughputs.
+{
+	echo "measure direct dnat loadd haproxy pen"
+	for c in "keep-alive:1" "new-conn:2" "UDP-64-flows:u1" "UDP-1-flow:u3"; do
+		printf '"%s"' "$(echo "${c%%:*}" | tr '-' ' ')"
+		for m in $MODES; do
+			case ${c#*:} in
+			u*)
+				f=udp.$m
+				k=${c#*:u}
+				[ $m = dnat ] || [ -s "$TMP/$f" ] || { printf ' -'; continue; }
+				d=$(col udp.dnat "$k")
+				;;
+			*)
+				f=$m
+				k=${c#*:}
+				d=$(col dnat "$k")
+				;;
+			esac
+			printf ' %s' "$(ratio "$(col "$f" "$k")" "$d")"
+		done
+		echo
+	done
+} > "$TMP/ratios.dat"
+chart=$TMP/live.png
+if command -v gnuplot > /dev/null; then
+	gnuplot <<GP || echo "gnuplot failed" >&2
+set terminal pngcairo size 960,540 font "sans,11"
+set output "$chart"
+set title "loadd live benchmark, $(date -u +%Y-%m-%d): throughput relative to kernel DNAT (median of $RUNS)\\nHAProxy carries no UDP; dashed line: kernel DNAT"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set datafile missing "-"
+set key top right
+set ylabel "x kernel DNAT"
+set yrange [0:*]
+set grid ytics
+set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 front
+plot for [i=2:6] "$TMP/ratios.dat" using i:xtic(1) title columnheader(i)
+GP
+fi
 if [ -n "$OUT" ]; then
 	mkdir -p bench/results
 	cp "$TMP/table" "$OUT"
 	echo "written to $OUT"
+	if [ -s "$chart" ]; then
+		cp "$chart" "$PNG"
+		echo "written to $PNG"
+	fi
 fi

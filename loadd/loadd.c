@@ -664,18 +664,8 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 	L.io.queue_maxlen = conf->queue_maxlen;
 	L.io.failopen = conf->failopen;
 
-	if (engine_init(&L.e, &conf->pool, conf->maxflows, conf->timeout,
-	    arc4random()) == -1)
-		errx(1, "cannot allocate a flow table for %u flows",
-		    conf->maxflows);
-	if (enable_reset(&L.e, conf) == -1)
-		exit(1);
-	/* Persistence may be turned on by a reload: the table is always there. */
-	if (engine_set_sticky(&L.e, conf->sticky_clients) == -1)
-		errx(1, "cannot allocate the persistence table");
 	if (L.io.ops->open(&L.io) == -1) {
 		L.io.ops->close(&L.io);
-		engine_free(&L.e);
 		return (1);
 	}
 	/* ICMP probes may come with a reload, when root is gone. */
@@ -741,6 +731,19 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 		if (*pfhp != NULL)
 			pidfile_write(*pfhp);
 	}
+	/*
+	 * The flow table is the packet process's alone: made after the
+	 * split, so that the parent holds no copy of it.
+	 */
+	if (engine_init(&L.e, &conf->pool, conf->maxflows, conf->timeout,
+	    arc4random()) == -1)
+		fatalx("cannot allocate a flow table for %u flows",
+		    conf->maxflows);
+	if (enable_reset(&L.e, conf) == -1)
+		fatalx("cannot set up libnet for resets");
+	/* Persistence may be turned on by a reload: the table is always there. */
+	if (engine_set_sticky(&L.e, conf->sticky_clients) == -1)
+		fatalx("cannot allocate the persistence table");
 	note_methods(conf);
 	log_notice("started: %u service(s), %u server(s), method %s, "
 	    "queue %d, %u flows, control socket %s", conf->pool.nsvc,
