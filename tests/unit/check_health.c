@@ -981,6 +981,74 @@ START_TEST(test_reload_refused)
 }
 END_TEST
 
+/*
+ * The batch path (prefetching, the NFQUEUE loop's) decides exactly as the
+ * one-by-one path: same verdicts, same bytes, over a table big enough for
+ * every prefetch pass, with chains of several entries.
+ */
+START_TEST(test_batch_same)
+{
+	static struct config	 ca, cb;
+	static struct engine	 ea, eb;
+	static uint8_t		 ba[ENGINE_BATCH][128], bb[ENGINE_BATCH][128];
+	struct pktbuf		 pa[ENGINE_BATCH], pbb[ENGINE_BATCH];
+	struct tpkt		 t = {
+		.family = 4, .proto = PROTO_TCP, .dst = VIP, .dport = 80,
+		.paylen = 10,
+	};
+	char			 src[32];
+	size_t			 len;
+	unsigned		 round, i, k;
+	uint32_t		 x = 12345;
+	static const char	 text[] = "ipaliasing = 192.0.2.10\n"
+	    "ports = 80\nservers = 10.0.1.11, 10.0.1.12, 10.0.1.13\n"
+	    "maxflows = 200000\ncheck = none\n";
+
+	conf_load_text(&ca, text);
+	conf_load_text(&cb, text);
+	ck_assert_int_eq(engine_init(&ea, &ca.pool, ca.maxflows, ca.timeout,
+	    77), 0);
+	ck_assert_int_eq(engine_init(&eb, &cb.pool, cb.maxflows, cb.timeout,
+	    77), 0);
+	for (round = 0; round < 400; round++) {
+		for (i = 0; i < ENGINE_BATCH; i++) {
+			x = x * 1103515245u + 12345u;
+			/* 2000 clients x 8 ports: new flows and repeats. */
+			snprintf(src, sizeof(src), "198.51.%u.%u",
+			    (x >> 8) % 8, (x >> 16) % 250 + 1);
+			t.src = src;
+			t.sport = (uint16_t)(40000 + (x >> 24) % 8);
+			t.tcpflags = (x & 3) == 0 ? TH_SYN : TH_ACK;
+			len = tpkt_build(ba[i], sizeof(ba[i]), &t);
+			ck_assert_uint_ne(len, 0);
+			memcpy(bb[i], ba[i], len);
+			memset(&pa[i], 0, sizeof(pa[i]));
+			memset(&pbb[i], 0, sizeof(pbb[i]));
+			pa[i].data = ba[i];
+			pbb[i].data = bb[i];
+			pa[i].len = pbb[i].len = (uint32_t)len;
+		}
+		for (i = 0; i < ENGINE_BATCH; i++)
+			engine_process(&ea, &pa[i], 1000 + round);
+		engine_process_batch(&eb, pbb, ENGINE_BATCH, 1000 + round);
+		for (i = 0; i < ENGINE_BATCH; i++) {
+			ck_assert_uint_eq(pa[i].verdict, pbb[i].verdict);
+			ck_assert_uint_eq(pa[i].len, pbb[i].len);
+			ck_assert_mem_eq(ba[i], bb[i], pa[i].len);
+		}
+	}
+	ck_assert_uint_eq(ea.ft.count, eb.ft.count);
+	ck_assert_uint_gt(ea.ft.count, 1000);
+	for (k = 0; k < ca.pool.nsrv; k++)
+		ck_assert_uint_eq(ca.pool.srv[k].flows_total,
+		    cb.pool.srv[k].flows_total);
+	engine_free(&ea);
+	engine_free(&eb);
+	config_free(&ca);
+	config_free(&cb);
+}
+END_TEST
+
 Suite *
 health_suite(void)
 {
@@ -1011,6 +1079,7 @@ health_suite(void)
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_reload_refused);
 	tcase_add_test(tc, test_sticky_remap);
+	tcase_add_test(tc, test_batch_same);
 	suite_add_tcase(s, tc);
 	return (s);
 }
