@@ -984,7 +984,7 @@ END_TEST
 /*
  * The batch path (prefetching, the NFQUEUE loop's) decides exactly as the
  * one-by-one path: same verdicts, same bytes, over a table big enough for
- * every prefetch pass, with chains of several entries.
+ * every prefetch pass.
  */
 START_TEST(test_batch_same)
 {
