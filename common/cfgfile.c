@@ -178,3 +178,55 @@ cfg_bool(const char *v)
 		return (0);
 	return (-1);
 }
+
+int
+cfg_uint(const char *s, unsigned long min, unsigned long max,
+    unsigned long *v)
+{
+	char	*end;
+
+	if (*s < '0' || *s > '9')
+		return (-1);
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || *v < min || *v > max)
+		return (-1);
+	return (0);
+}
+
+int
+cfg_ms(const char *s, uint32_t min, uint32_t max, uint32_t *ms)
+{
+	uint64_t	 v = 0;
+	unsigned	 digits = 0, frac = 0;
+	int		 dot = 0;
+
+	for (; (*s >= '0' && *s <= '9') || (*s == '.' && !dot); s++) {
+		if (*s == '.') {
+			if (digits == 0)
+				return (-1);
+			dot = 1;
+			continue;
+		}
+		if ((dot && frac == 3) || digits > 9)
+			return (-1);	/* finer than 1 ms, or too long */
+		v = v * 10 + (uint64_t)(*s - '0');
+		digits++;
+		if (dot)
+			frac++;
+	}
+	if (digits == 0 || (dot && frac == 0))
+		return (-1);
+	if (strcmp(s, "ms") == 0) {
+		if (dot)
+			return (-1);
+	} else if (*s == '\0' || strcmp(s, "s") == 0) {
+		for (; frac < 3; frac++)
+			v *= 10;
+	} else
+		return (-1);
+	if (v < min || v > max)
+		return (-1);
+	*ms = (uint32_t)v;
+	return (0);
+}

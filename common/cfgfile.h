@@ -6,6 +6,7 @@
 #ifndef LOADD_CFGFILE_H
 #define LOADD_CFGFILE_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #define CFG_MAXLINE	4096
@@ -20,6 +21,14 @@ struct cfgfile {
 };
 
 int	 cfg_open(struct cfgfile *, const char *path);
+/* A decimal number from min to max; 0, or -1. */
+int	 cfg_uint(const char *, unsigned long min, unsigned long max,
+	    unsigned long *);
+/*
+ * A duration into milliseconds, from min to max: seconds with up to three
+ * decimals ("2", "0.5", "1.25s") or milliseconds ("500ms"); 0, or -1.
+ */
+int	 cfg_ms(const char *, uint32_t min, uint32_t max, uint32_t *ms);
 int	 cfg_open_mem(struct cfgfile *, const char *path, const char *text,
 	    size_t len);
 /* Returns 1 with key and value set, 0 at end of file. */

@@ -55,59 +55,10 @@ static const struct {
 	{ "check_interval",	K_CHECK_INTERVAL },
 };
 
-static int	 parse_ms(const char *, uint32_t, uint32_t, uint32_t *);
-static int	 parse_uint(const char *, unsigned long, unsigned long,
-		    unsigned long *);
 static void	 parse_loadd(struct cfgfile *, struct lmd_conf *, char *);
 static int	 parse_url(struct lmd_conf *, const char *);
 static void	 parse_key(struct cfgfile *, struct lmd_conf *, enum key,
 		    char *);
-
-static int
-parse_uint(const char *s, unsigned long min, unsigned long max,
-    unsigned long *v)
-{
-	char	*end;
-
-	if (*s < '0' || *s > '9')
-		return (-1);
-	errno = 0;
-	*v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || *v < min || *v > max)
-		return (-1);
-	return (0);
-}
-
-/* "1", "0.5", "2.25": seconds, at most three decimals, to ms. */
-static int
-parse_ms(const char *s, uint32_t min, uint32_t max, uint32_t *ms)
-{
-	uint64_t	 v = 0;
-	unsigned	 digits = 0, frac = 0;
-	int		 dot = 0;
-
-	for (; *s != '\0'; s++) {
-		if (*s == '.' && !dot && digits > 0) {
-			dot = 1;
-			continue;
-		}
-		if (!isdigit((unsigned char)*s) || (dot && frac == 3) ||
-		    digits > 9)
-			return (-1);
-		v = v * 10 + (uint64_t)(*s - '0');
-		digits++;
-		if (dot)
-			frac++;
-	}
-	if (digits == 0 || (dot && frac == 0))
-		return (-1);
-	for (; frac < 3; frac++)
-		v *= 10;
-	if (v < min || v > max)
-		return (-1);
-	*ms = (uint32_t)v;
-	return (0);
-}
 
 /* "loaddservers = 10.0.0.1, 10.0.0.2:8671, [2001:db8::1]:8671" */
 static void
@@ -188,13 +139,13 @@ parse_key(struct cfgfile *cf, struct lmd_conf *c, enum key k, char *v)
 			cfg_error(cf, "keyfile: not a path");
 		break;
 	case K_KEYID:
-		if (parse_uint(v, 1, 255, &n) == -1)
+		if (cfg_uint(v, 1, 255, &n) == -1)
 			cfg_error(cf, "keyid: \"%s\" is not 1..255", v);
 		else
 			c->keyid = (int)n;
 		break;
 	case K_INTERVAL:
-		if (parse_ms(v, MS_MIN_INTERVAL, MS_MAX_INTERVAL,
+		if (cfg_ms(v, MS_MIN_INTERVAL, MS_MAX_INTERVAL,
 		    &c->interval_ms) == -1)
 			cfg_error(cf, "interval: \"%s\" is not a number of "
 			    "seconds from 0.1 to 3600", v);
@@ -228,7 +179,7 @@ parse_key(struct cfgfile *cf, struct lmd_conf *c, enum key k, char *v)
 		}
 		break;
 	case K_WEIGHT:
-		if (parse_uint(v, 0, 65535, &n) == -1)
+		if (cfg_uint(v, 0, 65535, &n) == -1)
 			cfg_error(cf, "weight: \"%s\" is not 0..65535", v);
 		else
 			c->weight = (uint16_t)n;
@@ -281,7 +232,7 @@ parse_key(struct cfgfile *cf, struct lmd_conf *c, enum key k, char *v)
 			    "http://ADDRESS[:PORT]/PATH", v);
 		break;
 	case K_CHECK_STATUS:
-		if (parse_uint(v, 100, 599, &n) == -1)
+		if (cfg_uint(v, 100, 599, &n) == -1)
 			cfg_error(cf, "check_status: \"%s\" is not an HTTP "
 			    "status (100..599)", v);
 		else
@@ -300,12 +251,12 @@ parse_key(struct cfgfile *cf, struct lmd_conf *c, enum key k, char *v)
 			    "bytes", LMD_CMDLEN - 1);
 		break;
 	case K_CHECK_TIMEOUT:
-		if (parse_ms(v, 1, MS_MAX_TIMEOUT, &c->check_timeout_ms) == -1)
+		if (cfg_ms(v, 1, MS_MAX_TIMEOUT, &c->check_timeout_ms) == -1)
 			cfg_error(cf, "check_timeout: \"%s\" is not a number of "
 			    "seconds from 0.001 to 60", v);
 		break;
 	case K_CHECK_INTERVAL:
-		if (parse_ms(v, MS_MIN_INTERVAL, MS_MAX_INTERVAL,
+		if (cfg_ms(v, MS_MIN_INTERVAL, MS_MAX_INTERVAL,
 		    &c->check_interval_ms) == -1)
 			cfg_error(cf, "check_interval: \"%s\" is not a number "
 			    "of seconds from 0.1 to 3600", v);

@@ -178,8 +178,6 @@ struct parse {
 	uint32_t	 sticky;	/* default persistence */
 };
 
-static int	 parse_uint(const char *, unsigned long, unsigned long,
-		    unsigned long *);
 static void	 parse_servers(struct parse *, struct svcspec *, char *);
 static void	 parse_ports(struct parse *, struct svcspec *, char *);
 static void	 parse_service_key(struct parse *, enum key, const char *,
@@ -189,7 +187,6 @@ static void	 parse_global_key(struct parse *, enum key, const char *,
 static void	 new_service(struct parse *, const char *);
 static void	 parse_health_key(struct parse *, struct svcspec *, enum key,
 		    const char *, char *);
-static int	 parse_ms(const char *, uint32_t, uint32_t, uint32_t *);
 static int	 check_health(struct parse *, struct svcspec *);
 static int	 check_spec(struct parse *, struct svcspec *);
 static int	 expand_bitmask(struct parse *, struct svcspec *);
@@ -197,21 +194,6 @@ static int	 build(struct parse *);
 static int	 config_read(struct config *, const char *, const char *,
 		    size_t, const struct config_overrides *);
 static const char *spec_name(const struct svcspec *, char *, size_t);
-
-static int
-parse_uint(const char *s, unsigned long min, unsigned long max,
-    unsigned long *v)
-{
-	char	*end;
-
-	if (*s < '0' || *s > '9')
-		return (-1);
-	errno = 0;
-	*v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || *v < min || *v > max)
-		return (-1);
-	return (0);
-}
 
 /* "servers = 10.0.1.11, 10.0.1.12:8080 weight 5, [2001:db8::1]:80" */
 static void
@@ -250,7 +232,7 @@ parse_servers(struct parse *ps, struct svcspec *sp, char *v)
 		if ((slash = strchr(w, '/')) != NULL) {
 			/* A network, for the bitmask method. */
 			*slash = '\0';
-			if (parse_uint(slash + 1, 1, 128, &weight) == -1) {
+			if (cfg_uint(slash + 1, 1, 128, &weight) == -1) {
 				cfg_error(&ps->cf, "servers: \"%s\" is not a "
 				    "prefix length", slash + 1);
 				continue;
@@ -271,7 +253,7 @@ parse_servers(struct parse *ps, struct svcspec *sp, char *v)
 				s->disabled = 1;
 			else if (strcmp(w, "weight") == 0) {
 				w = strtok_r(NULL, " \t", &save);
-				if (w == NULL || parse_uint(w, 0, 65535,
+				if (w == NULL || cfg_uint(w, 0, 65535,
 				    &weight) == -1) {
 					cfg_error(&ps->cf, "servers: weight "
 					    "must be 0..65535");
@@ -408,7 +390,7 @@ parse_service_key(struct parse *ps, enum key key, const char *kname,
 		const char	*c;
 		unsigned long	 n;
 
-		if (parse_uint(v, 0, UINT32_MAX, &n) == 0)
+		if (cfg_uint(v, 0, UINT32_MAX, &n) == 0)
 			h = (uint32_t)n;
 		else
 			for (c = v; *c != '\0'; c++)
@@ -423,7 +405,7 @@ parse_service_key(struct parse *ps, enum key key, const char *kname,
 	{
 		unsigned long	 n;
 
-		if (parse_uint(v, 0, 30 * 86400, &n) == -1) {
+		if (cfg_uint(v, 0, 30 * 86400, &n) == -1) {
 			cfg_error(&ps->cf, "sticky: \"%s\" is not a number of "
 			    "seconds (0..2592000)", v);
 			break;
@@ -438,7 +420,7 @@ parse_service_key(struct parse *ps, enum key key, const char *kname,
 	{
 		unsigned long	 n;
 
-		if (parse_uint(v, 251, MAGLEV_SIZE_MAX, &n) == -1 ||
+		if (cfg_uint(v, 251, MAGLEV_SIZE_MAX, &n) == -1 ||
 		    !sched_is_prime((uint32_t)n)) {
 			cfg_error(&ps->cf, "maglev_size: \"%s\" is not a prime "
 			    "from 251 to %d", v, MAGLEV_SIZE_MAX);
@@ -472,46 +454,6 @@ parse_service_key(struct parse *ps, enum key key, const char *kname,
 	}
 }
 
-/*
- * A duration: seconds, with a fraction if wanted ("2", "0.5"), or
- * milliseconds ("500ms"); into *ms, if from min to max milliseconds.
- */
-static int
-parse_ms(const char *s, uint32_t min, uint32_t max, uint32_t *ms)
-{
-	uint64_t	 v = 0, scale = 1000;
-	int		 digits = 0;
-
-	for (; *s >= '0' && *s <= '9'; s++, digits++)
-		if ((v = v * 10 + (uint64_t)(*s - '0')) > UINT32_MAX)
-			return (-1);
-	if (strcmp(s, "ms") == 0 && digits > 0)
-		scale = 1;
-	else {
-		v *= 1000;
-		if (*s == '.') {
-			for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
-				scale /= 10;
-				v += (uint64_t)(*s - '0') * scale;
-			}
-			if (scale == 0)
-				return (-1);	/* finer than 1 ms */
-		}
-		if (*s == 's')
-			s++;
-		if (*s != '\0')
-			return (-1);
-		scale = 1;
-	}
-	if (digits == 0 || (*s != '\0' && strcmp(s, "ms") != 0))
-		return (-1);
-	v *= scale;
-	if (v < min || v > max)
-		return (-1);
-	*ms = (uint32_t)v;
-	return (0);
-}
-
 static void
 parse_health_key(struct parse *ps, struct svcspec *sp, enum key key,
     const char *kname, char *v)
@@ -539,7 +481,7 @@ parse_health_key(struct parse *ps, struct svcspec *sp, enum key key,
 	case K_CHECK_INTERVAL:
 	case K_CHECK_TIMEOUT:
 	case K_PASSIVE_TIMEOUT:
-		if (parse_ms(v, 10, 3600 * 1000, &ms) == -1) {
+		if (cfg_ms(v, 10, 3600 * 1000, &ms) == -1) {
 			cfg_error(&ps->cf, "%s: \"%s\" is not a time from 10ms "
 			    "to 3600 seconds (\"2\", \"0.5\", \"500ms\")", kname,
 			    v);
@@ -555,7 +497,7 @@ parse_health_key(struct parse *ps, struct svcspec *sp, enum key key,
 	case K_CHECK_RISE:
 	case K_CHECK_FALL:
 	case K_PASSIVE_FALL:
-		if (parse_uint(v, 1, 1000, &n) == -1) {
+		if (cfg_uint(v, 1, 1000, &n) == -1) {
 			cfg_error(&ps->cf, "%s: \"%s\" is not 1..1000", kname,
 			    v);
 			break;
@@ -569,7 +511,7 @@ parse_health_key(struct parse *ps, struct svcspec *sp, enum key key,
 		break;
 	case K_PASSIVE_RETRY:
 	case K_SLOWSTART:
-		if (parse_uint(v, key == K_SLOWSTART ? 0 : 1, 86400, &n) ==
+		if (cfg_uint(v, key == K_SLOWSTART ? 0 : 1, 86400, &n) ==
 		    -1) {
 			cfg_error(&ps->cf, "%s: \"%s\" is not a number of "
 			    "seconds (%d..86400)", kname, v,
@@ -608,8 +550,8 @@ parse_health_key(struct parse *ps, struct svcspec *sp, enum key key,
 	case K_CHECK_STATUS:
 		if ((dash = strchr(v, '-')) != NULL)
 			*dash++ = '\0';
-		if (parse_uint(v, 100, 599, &n) == -1 || (dash != NULL &&
-		    parse_uint(dash, n, 599, &m) == -1)) {
+		if (cfg_uint(v, 100, 599, &n) == -1 || (dash != NULL &&
+		    cfg_uint(dash, n, 599, &m) == -1)) {
 			cfg_error(&ps->cf, "check_status: not a status (100..599)"
 			    " or a range of them (\"200-399\")");
 			break;
@@ -724,7 +666,7 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 		 * yes or no, or the PLB levels: 0 everything, 1 information,
 		 * 2 warnings, 3 fatal errors only.
 		 */
-		if (parse_uint(v, 0, 3, &n) == 0) {
+		if (cfg_uint(v, 0, 3, &n) == 0) {
 			static const int lv[] = { 2, 1, -1, -2 };
 
 			conf->verbose = lv[n];
@@ -759,14 +701,14 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 			conf->failopen = b;
 		break;
 	case K_QUEUE:
-		if (parse_uint(v, 0, 65535, &n) == -1)
+		if (cfg_uint(v, 0, 65535, &n) == -1)
 			cfg_error(&ps->cf, "%s: \"%s\" is not 0..65535", kname,
 			    v);
 		else
 			conf->queue = (int)n;
 		break;
 	case K_MAXFLOWS:
-		if (parse_uint(v, 1, LOADD_MAXFLOWS_LIMIT, &n) == -1)
+		if (cfg_uint(v, 1, LOADD_MAXFLOWS_LIMIT, &n) == -1)
 			cfg_error(&ps->cf, "maxflows: \"%s\" is not 1..%u", v,
 			    LOADD_MAXFLOWS_LIMIT);
 		else
@@ -775,7 +717,7 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 	case K_TO_EST:
 	case K_TO_TRANS:
 	case K_TO_UDP:
-		if (parse_uint(v, 1, 30 * 86400, &n) == -1) {
+		if (cfg_uint(v, 1, 30 * 86400, &n) == -1) {
 			cfg_error(&ps->cf, "%s: \"%s\" is not a number of "
 			    "seconds (1..2592000)", kname, v);
 			break;
@@ -789,7 +731,7 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 			    conf->timeout[FC_CLOSING] = (uint32_t)n;
 		break;
 	case K_QUEUE_MAXLEN:
-		if (parse_uint(v, 1, 1u << 20, &n) == -1)
+		if (cfg_uint(v, 1, 1u << 20, &n) == -1)
 			cfg_error(&ps->cf, "queue_maxlen: \"%s\" is not "
 			    "1..1048576", v);
 		else
@@ -804,7 +746,7 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 			cfg_error(&ps->cf, "pidfile: path too long");
 		break;
 	case K_STICKY_CLIENTS:
-		if (parse_uint(v, 16, 1u << 24, &n) == -1)
+		if (cfg_uint(v, 16, 1u << 24, &n) == -1)
 			cfg_error(&ps->cf, "sticky_clients: \"%s\" is not "
 			    "16..16777216", v);
 		else
@@ -820,7 +762,7 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 			    "reset", v);
 		break;
 	case K_RESET_RATE:
-		if (parse_uint(v, 1, 1000000, &n) == -1)
+		if (cfg_uint(v, 1, 1000000, &n) == -1)
 			cfg_error(&ps->cf, "reset_rate: \"%s\" is not "
 			    "1..1000000", v);
 		else
@@ -889,7 +831,7 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 			cfg_error(&ps->cf, "keyfile: path too long");
 		break;
 	case K_REPORTPORT:
-		if (parse_uint(v, 1, 65535, &n) == -1)
+		if (cfg_uint(v, 1, 65535, &n) == -1)
 			cfg_error(&ps->cf, "reportport: \"%s\" is not 1..65535",
 			    v);
 		else
@@ -908,14 +850,14 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 		break;
 	}
 	case K_AGENT_WINDOW:
-		if (parse_uint(v, 1, 3600, &n) == -1)
+		if (cfg_uint(v, 1, 3600, &n) == -1)
 			cfg_error(&ps->cf, "agent_window: \"%s\" is not a number "
 			    "of seconds (1..3600)", v);
 		else
 			conf->agent_window_ms = (uint32_t)n * 1000;
 		break;
 	case K_AGENT_STALE:
-		if (parse_uint(v, 1, 1000, &n) == -1)
+		if (cfg_uint(v, 1, 1000, &n) == -1)
 			cfg_error(&ps->cf, "agent_stale: \"%s\" is not 1..1000",
 			    v);
 		else
