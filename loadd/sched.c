@@ -57,6 +57,7 @@ static int	 pick_leastload(struct pool *, struct service *,
 		    const struct pkt *, uint32_t);
 static int	 pick_loadsharing(struct pool *, struct service *,
 		    const struct pkt *, uint32_t);
+static int	 smooth_wrr(struct pool *, struct service *, int);
 
 static const struct sched_method methods[] = {
 	{ "roundrobin", "roundrobbin",
@@ -240,25 +241,9 @@ static int
 pick_wrr(struct pool *p, struct service *svc, const struct pkt *pk,
     uint32_t now)
 {
-	struct server	*s, *best = NULL;
-	int64_t		 total = 0;
-	unsigned	 i;
-
 	(void)pk;
 	(void)now;
-	for (i = svc->first; i < svc->first + svc->nsrv; i++) {
-		if (!sched_usable(p, i))
-			continue;
-		s = &p->srv[i];
-		s->cw += s->weight;
-		total += s->weight;
-		if (best == NULL || s->cw > best->cw)
-			best = s;
-	}
-	if (best == NULL)
-		return (-1);
-	best->cw -= total;
-	return ((int)(best - p->srv));
+	return (smooth_wrr(p, svc, 0));
 }
 
 /*
@@ -813,21 +798,36 @@ static int
 pick_loadsharing(struct pool *p, struct service *svc, const struct pkt *pk,
     uint32_t now)
 {
-	struct server	*s, *best = NULL;
-	int64_t		 total = 0, ew;
-	uint64_t	 avg, l;
-	unsigned	 i;
-
 	(void)pk;
 	(void)now;
-	avg = svc_avg_load(p, svc, NULL);
+	return (smooth_wrr(p, svc, 1));
+}
+
+/*
+ * The smooth weighted round-robin of pick_wrr(); byload: each weight is
+ * scaled by the server's spare capacity as its agent reports it
+ * (loadsharing).
+ */
+static int
+smooth_wrr(struct pool *p, struct service *svc, int byload)
+{
+	struct server	*s, *best = NULL;
+	int64_t		 total = 0, ew;
+	uint64_t	 avg = 0, l;
+	unsigned	 i;
+
+	if (byload)
+		avg = svc_avg_load(p, svc, NULL);
 	for (i = svc->first; i < svc->first + svc->nsrv; i++) {
 		if (!sched_usable(p, i))
 			continue;
 		s = &p->srv[i];
-		l = srv_load(p, i, avg);
-		ew = (int64_t)srv_weight(p, i) * (int64_t)(l >= 1000 ? 1 :
-		    1001 - l);
+		if (byload) {
+			l = srv_load(p, i, avg);
+			ew = (int64_t)srv_weight(p, i) *
+			    (int64_t)(l >= 1000 ? 1 : 1001 - l);
+		} else
+			ew = s->weight;
 		s->cw += ew;
 		total += ew;
 		if (best == NULL || s->cw > best->cw)
