@@ -635,8 +635,11 @@ no_server(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		pb->len = (uint32_t)n;
 		pb->flags |= PB_RESIZED;
 		pb->verdict = V_REWRITTEN;
-		svc->drops[DROP_NOSERVER]++;
-		e->st.refused++;
+		/* A reset flow was counted as such: this is no refusal. */
+		if (!gone) {
+			svc->drops[DROP_NOSERVER]++;
+			e->st.refused++;
+		}
 		return;
 	}
 	if (e->ngen == ENGINE_GENMAX) {
