@@ -37,18 +37,6 @@ cksum_add(uint32_t sum, const void *buf, size_t len)
 	return ((uint32_t)acc);
 }
 
-uint16_t
-cksum_update_words(uint16_t hc, const uint32_t *old, const uint32_t *new,
-    unsigned n)
-{
-	unsigned i;
-
-	for (i = 0; i < n; i++)
-		if (old[i] != new[i])
-			hc = cksum_update32(hc, old[i], new[i]);
-	return (hc);
-}
-
 uint32_t
 cksum_pseudo(int family, const void *src, const void *dst, uint8_t proto,
     uint32_t l4len)

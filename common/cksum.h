@@ -54,8 +54,17 @@ cksum_update32(uint16_t hc, uint32_t m, uint32_t mp)
 }
 
 /* Updates hc for a change of n 32-bit words (an address). */
-uint16_t	 cksum_update_words(uint16_t hc, const uint32_t *old,
-		    const uint32_t *new, unsigned n);
+static inline uint16_t
+cksum_update_words(uint16_t hc, const uint32_t *old, const uint32_t *new,
+    unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (old[i] != new[i])
+			hc = cksum_update32(hc, old[i], new[i]);
+	return (hc);
+}
 
 /* The pseudo-header sum of RFC 793/768 (IPv4) or RFC 8200 (IPv6). */
 uint32_t	 cksum_pseudo(int family, const void *src, const void *dst,

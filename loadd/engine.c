@@ -93,7 +93,7 @@ engine_drop_name(int r)
 
 int
 engine_init(struct engine *e, struct pool *pool, uint32_t maxflows,
-    const uint32_t timeouts[FC_N], uint32_t seed)
+    const uint32_t timeouts[FC_N], uint64_t seed)
 {
 	int	 i;
 
@@ -117,7 +117,8 @@ int
 engine_set_sticky(struct engine *e, uint32_t entries)
 {
 	sticky_free(&e->sticky);
-	return (sticky_init(&e->sticky, entries, e->ft.seed ^ 0x5717c4));
+	return (sticky_init(&e->sticky, entries,
+	    (uint32_t)(e->ft.hkey.k[0] >> 32) ^ 0x5717c4));
 }
 
 void
@@ -189,11 +190,13 @@ engine_server_down(struct engine *e, unsigned i)
 static inline int
 reset_due(const struct engine *e, const struct flow *f)
 {
-	const struct server *s = &e->pool->srv[f->srv];
-	const struct hcconf *hc = e->pool->svc[f->svc].hc;
+	const struct hcconf *hc;
 
-	return (s->state == SRV_DOWN && hc != NULL &&
-	    hc->down_flows == HC_RESET && e->reset != NULL);
+	/* On every packet: the server's state first, the rest seldom. */
+	if (e->pool->srv[f->srv].state != SRV_DOWN)
+		return (0);
+	hc = e->pool->svc[f->svc].hc;
+	return (hc != NULL && hc->down_flows == HC_RESET && e->reset != NULL);
 }
 
 /*
@@ -332,9 +335,14 @@ classify(struct engine *e, struct pktbuf *pb, struct pctx *c)
 		drop(e, pb, DROP_PARSE + rc);
 		return;
 	}
-	if ((p->proto == PROTO_ICMP && p->family == 4) ||
-	    (p->proto == PROTO_ICMPV6 && p->family == 6)) {
-		if (!(p->flags & PKT_F_FRAG) &&
+	/*
+	 * One field at a time: the parser stored them one by one, and a
+	 * load spanning two of those stores waits for both to reach the
+	 * cache (a store-forwarding stall was a sixth of the engine's time).
+	 */
+	if (p->proto == PROTO_ICMP || p->proto == PROTO_ICMPV6) {
+		if (p->family == (p->proto == PROTO_ICMP ? 4 : 6) &&
+		    !(p->flags & PKT_F_FRAG) &&
 		    pkt_icmp_is_error(p->family, p->icmp_type)) {
 			c->kind = PK_ICMP;
 			return;
@@ -416,53 +424,91 @@ engine_process(struct engine *e, struct pktbuf *pb, uint32_t now)
 }
 
 /*
- * A batch in three passes: classify every packet and prefetch its hash
- * bucket; then prefetch the first entry of each chain; then do the work.
- * With a table far larger than the caches, the misses of a whole batch
- * overlap instead of following one another.
+ * Prefetching for a batch.  The first pass classifies every packet and
+ * prefetches its hash bucket, and the flow entry of the packet PF_ENTRY
+ * places back (whose bucket has arrived by then); the second does the
+ * work, and while it works on packet i it fetches, for a table beyond the
+ * caches, the chain's second entry of packet i + PF_NEXT when the first
+ * entry is another flow's.  So every miss has several packets' work to
+ * hide behind, and only a few are outstanding at once (a core tracks
+ * about ten).
  */
+#define PF_ENTRY	8
+#define PF_NEXT		6
+
+/* A 56-byte entry mostly straddles two cache lines: fetch both. */
+static inline void
+prefetch_flow(const struct flow *f)
+{
+	__builtin_prefetch(f);
+	__builtin_prefetch((const char *)f + sizeof(*f) - 1);
+}
+
+static inline void
+prefetch_entry(struct engine *e, struct pctx *c)
+{
+	uint32_t	 b;
+
+	if (c->kind != PK_IN && c->kind != PK_OUT)
+		return;
+	b = e->ft.bucket[hash_slot(c->hash, e->ft.mask)];
+	c->first = b;
+	if (b != FLOW_NIL)
+		prefetch_flow(&e->ft.f[b]);
+}
+
+static inline void
+prefetch_next(struct engine *e, const struct pctx *c)
+{
+	const struct flow	*f;
+	const union addr	*a;
+	uint16_t		 port, svc;
+
+	if (c->first == FLOW_NIL || (c->kind != PK_IN && c->kind != PK_OUT))
+		return;
+	if (c->kind == PK_IN) {
+		a = &c->p.src;
+		port = c->p.sport;
+		svc = (uint16_t)(c->svc - e->pool->svc);
+	} else {
+		a = &c->p.dst;
+		port = c->p.dport;
+		svc = c->srv->svc;
+	}
+	f = &e->ft.f[c->first];
+	if (f->hnext != FLOW_NIL && (f->cport != port || f->svc != svc ||
+	    f->caddr[3] != a->w[3] || f->caddr[0] != a->w[0] ||
+	    f->caddr[1] != a->w[1] || f->caddr[2] != a->w[2]))
+		prefetch_flow(&e->ft.f[f->hnext]);
+}
+
 void
 engine_process_batch(struct engine *e, struct pktbuf *pb, unsigned n,
     uint32_t now)
 {
 	struct pctx	 c[ENGINE_BATCH];
 	unsigned	 i, base, m;
-	uint32_t	 b;
+	int		 big = e->ft.cap > PREFETCH2_FLOWS;
 
 	now = engine_clock(e, now);
 	for (base = 0; base < n; base += m) {
 		m = n - base < ENGINE_BATCH ? n - base : ENGINE_BATCH;
 		for (i = 0; i < m; i++) {
 			classify(e, &pb[base + i], &c[i]);
+			c[i].first = FLOW_NIL;
 			if (c[i].kind == PK_IN || c[i].kind == PK_OUT)
-				__builtin_prefetch(&e->ft.bucket[c[i].hash &
-				    e->ft.mask]);
+				__builtin_prefetch(&e->ft.bucket[
+				    hash_slot(c[i].hash, e->ft.mask)]);
+			if (i >= PF_ENTRY)
+				prefetch_entry(e, &c[i - PF_ENTRY]);
 		}
+		for (i = m > PF_ENTRY ? m - PF_ENTRY : 0; i < m; i++)
+			prefetch_entry(e, &c[i]);
 		for (i = 0; i < m; i++) {
-			if (c[i].kind != PK_IN && c[i].kind != PK_OUT)
-				continue;
-			b = e->ft.bucket[c[i].hash & e->ft.mask];
-			c[i].first = b;
-			if (b != FLOW_NIL)
-				__builtin_prefetch(&e->ft.f[b]);
-		}
-		/*
-		 * A chain's second entry, when the first is another flow's
-		 * (half the lookups of a full table): fetched before it is
-		 * needed too -- for a table beyond the caches only, where a
-		 * miss costs more than this pass.
-		 */
-		for (i = 0; i < m && e->ft.cap > PREFETCH2_FLOWS; i++) {
-			b = c[i].first;
-			if (b == FLOW_NIL || (c[i].kind != PK_IN &&
-			    c[i].kind != PK_OUT))
-				continue;
-			b = e->ft.f[b].hnext;
-			if (b != FLOW_NIL)
-				__builtin_prefetch(&e->ft.f[b]);
-		}
-		for (i = 0; i < m; i++)
+			if (big && i + PF_NEXT < m)
+				prefetch_next(e, &c[i + PF_NEXT]);
 			finish(e, &pb[base + i], &c[i], now);
+		}
 	}
 }
 

@@ -87,7 +87,7 @@ struct engine {
 };
 
 int		 engine_init(struct engine *, struct pool *, uint32_t maxflows,
-		    const uint32_t timeouts[FC_N], uint32_t seed);
+		    const uint32_t timeouts[FC_N], uint64_t seed);
 void		 engine_free(struct engine *);
 /* A client table of this many entries for services with sticky set. */
 int		 engine_set_sticky(struct engine *, uint32_t entries);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "hash.h"
 
 enum flow_state {
 	FS_NONE = 0,
@@ -79,11 +80,13 @@ typedef void	(*flow_release_fn)(void *arg, const struct flow *);
 struct flowtab {
 	struct flow	*f;		/* f[0] is unused: index 0 is nil */
 	uint32_t	*bucket;
+	size_t		 fsize;		/* mapped sizes, 0 if from malloc */
+	size_t		 bsize;
 	uint32_t	 mask;
 	uint32_t	 cap;
 	uint32_t	 count;
 	uint32_t	 freelist;
-	uint32_t	 seed;
+	struct hkey	 hkey;		/* secret, random at start */
 	uint32_t	 timeout[FC_N];
 	struct flow_list list[FC_N];
 	struct flowtab_stats st;
@@ -92,15 +95,11 @@ struct flowtab {
 };
 
 int		 flowtab_init(struct flowtab *, uint32_t maxflows,
-		    uint32_t seed);
+		    uint64_t seed);
 void		 flowtab_free(struct flowtab *);
 void		 flowtab_set_release(struct flowtab *, flow_release_fn,
 		    void *);
 
-uint32_t	 flow_hash(const struct flowtab *, const union addr *,
-		    uint16_t cport, uint16_t svc);
-struct flow	*flow_lookup(struct flowtab *, uint32_t hash,
-		    const union addr *, uint16_t cport, uint16_t svc);
 /* Inserts a new entry, evicting a half-open or closing one if full. */
 struct flow	*flow_insert(struct flowtab *, uint32_t hash,
 		    const union addr *, uint16_t cport, uint16_t svc,
@@ -117,5 +116,31 @@ int		 flow_class_of(uint8_t state);
 void		 flow_remap(struct flowtab *, const uint16_t *svcmap,
 		    unsigned nsvc, const uint16_t *srvmap, unsigned nsrv);
 const char	*flow_state_name(int);
+
+/* Per packet, so inline: the hash of a flow's key, and the lookup. */
+static inline uint32_t
+flow_hash(const struct flowtab *ft, const union addr *a, uint16_t cport,
+    uint16_t svc)
+{
+	return (hash_words(&ft->hkey, a->w, (uint32_t)cport << 16 | svc));
+}
+
+static inline struct flow *
+flow_lookup(struct flowtab *ft, uint32_t hash, const union addr *a,
+    uint16_t cport, uint16_t svc)
+{
+	uint32_t	 i;
+	struct flow	*f;
+
+	for (i = ft->bucket[hash_slot(hash, ft->mask)]; i != FLOW_NIL;
+	    i = f->hnext) {
+		f = &ft->f[i];
+		if (f->cport == cport && f->svc == svc &&
+		    f->caddr[3] == a->w[3] && f->caddr[0] == a->w[0] &&
+		    f->caddr[1] == a->w[1] && f->caddr[2] == a->w[2])
+			return (f);
+	}
+	return (NULL);
+}
 
 #endif

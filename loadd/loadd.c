@@ -346,7 +346,7 @@ run_replay(struct config *conf, const char *rpath, const char *wpath)
 		return (1);
 	}
 	if (engine_init(&e, &conf->pool, conf->maxflows, conf->timeout,
-	    arc4random()) == -1) {
+	    (uint64_t)arc4random() << 32 | arc4random()) == -1) {
 		io.ops->close(&io);
 		warnx("cannot allocate a flow table for %u flows",
 		    conf->maxflows);
@@ -736,7 +736,7 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 	 * split, so that the parent holds no copy of it.
 	 */
 	if (engine_init(&L.e, &conf->pool, conf->maxflows, conf->timeout,
-	    arc4random()) == -1)
+	    (uint64_t)arc4random() << 32 | arc4random()) == -1)
 		fatalx("cannot allocate a flow table for %u flows",
 		    conf->maxflows);
 	if (enable_reset(&L.e, conf) == -1)

@@ -11,8 +11,6 @@
 #include "pkt.h"
 #include "pool.h"
 
-static uint32_t	 pool_hash(uint32_t, uint8_t, uint8_t, const union addr *,
-		    uint16_t);
 static uint32_t	 roundup_pow2(uint32_t);
 
 static const char *const srv_state_names[] = {
@@ -47,19 +45,6 @@ srv_reason_name(int r)
 	return (srv_reason_names[r]);
 }
 
-static uint32_t
-pool_hash(uint32_t seed, uint8_t family, uint8_t proto, const union addr *a,
-    uint16_t port)
-{
-	uint32_t h = seed;
-
-	h = hash_mix(h, a->w[0]);
-	h = hash_mix(h, a->w[1]);
-	h = hash_mix(h, a->w[2]);
-	h = hash_mix(h, a->w[3]);
-	h = hash_mix(h, (uint32_t)port << 16 | (uint32_t)family << 8 | proto);
-	return (hash_final(h));
-}
 
 static uint32_t
 roundup_pow2(uint32_t v)
@@ -78,6 +63,7 @@ pool_index(struct pool *p, uint32_t seed)
 	uint32_t	 i, h, sz;
 
 	p->seed = seed;
+	hkey_init(&p->hkey, seed);
 	free(p->svc_map);
 	free(p->srv_map);
 	free(p->vip_map);
@@ -95,15 +81,15 @@ pool_index(struct pool *p, uint32_t seed)
 	for (i = 0; i < p->nsvc; i++) {
 		const struct service *s = &p->svc[i];
 
-		h = pool_hash(seed, s->family, s->proto, &s->vip,
-		    htons(s->port));
+		h = pool_hash(&p->hkey, p->svc_mask, s->family, s->proto,
+		    &s->vip, htons(s->port));
 		while (p->svc_map[h & p->svc_mask] != 0)
 			h++;
 		p->svc_map[h & p->svc_mask] = i + 1;
 
 		if (pool_is_vip(p, s->family, &s->vip))
 			continue;
-		h = pool_hash(seed, s->family, 0, &s->vip, 0);
+		h = pool_hash(&p->hkey, p->svc_mask, s->family, 0, &s->vip, 0);
 		while (p->vip_map[h & p->svc_mask] != 0)
 			h++;
 		p->vip_map[h & p->svc_mask] = i + 1;
@@ -111,8 +97,8 @@ pool_index(struct pool *p, uint32_t seed)
 	for (i = 0; i < p->nsrv; i++) {
 		const struct server *s = &p->srv[i];
 
-		h = pool_hash(seed, s->family, p->svc[s->svc].proto, &s->addr,
-		    htons(s->port));
+		h = pool_hash(&p->hkey, p->srv_mask, s->family,
+		    p->svc[s->svc].proto, &s->addr, htons(s->port));
 		while (p->srv_map[h & p->srv_mask] != 0)
 			h++;
 		p->srv_map[h & p->srv_mask] = i + 1;
@@ -136,43 +122,6 @@ pool_free(struct pool *p)
 	memset(p, 0, sizeof(*p));
 }
 
-struct service *
-pool_find_service(const struct pool *p, uint8_t family, uint8_t proto,
-    const union addr *a, uint16_t port_be)
-{
-	uint32_t	 h, i;
-	struct service	*s;
-
-	h = pool_hash(p->seed, family, proto, a, port_be);
-	while ((i = p->svc_map[h & p->svc_mask]) != 0) {
-		s = &p->svc[i - 1];
-		if (s->proto == proto && s->family == family &&
-		    htons(s->port) == port_be &&
-		    addr_eq(&s->vip, a))
-			return (s);
-		h++;
-	}
-	return (NULL);
-}
-
-struct server *
-pool_find_server(const struct pool *p, uint8_t family, uint8_t proto,
-    const union addr *a, uint16_t port_be)
-{
-	uint32_t	 h, i;
-	struct server	*s;
-
-	h = pool_hash(p->seed, family, proto, a, port_be);
-	while ((i = p->srv_map[h & p->srv_mask]) != 0) {
-		s = &p->srv[i - 1];
-		if (p->svc[s->svc].proto == proto && s->family == family &&
-		    htons(s->port) == port_be && addr_eq(&s->addr, a))
-			return (s);
-		h++;
-	}
-	return (NULL);
-}
-
 /* Whether a is the virtual address of some service, any port. */
 int
 pool_is_vip(const struct pool *p, uint8_t family, const union addr *a)
@@ -180,7 +129,7 @@ pool_is_vip(const struct pool *p, uint8_t family, const union addr *a)
 	uint32_t	 h, i;
 	struct service	*s;
 
-	h = pool_hash(p->seed, family, 0, a, 0);
+	h = pool_hash(&p->hkey, p->svc_mask, family, 0, a, 0);
 	while ((i = p->vip_map[h & p->svc_mask]) != 0) {
 		s = &p->svc[i - 1];
 		if (s->family == family && addr_eq(&s->vip, a))

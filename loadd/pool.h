@@ -7,9 +7,12 @@
 #ifndef LOADD_POOL_H
 #define LOADD_POOL_H
 
+#include <arpa/inet.h>
+
 #include <stdint.h>
 
 #include "addr.h"
+#include "hash.h"
 #include "drop.h"
 
 #define POOL_MAXSERVICES	1024
@@ -131,17 +134,64 @@ struct pool {
 	uint32_t	 svc_mask;
 	uint32_t	 srv_mask;
 	uint32_t	 seed;
+	struct hkey	 hkey;		/* from seed */
 };
 
 int		 pool_index(struct pool *, uint32_t seed);
 void		 pool_free(struct pool *);
-struct service	*pool_find_service(const struct pool *, uint8_t family,
-		    uint8_t proto, const union addr *, uint16_t port_be);
-struct server	*pool_find_server(const struct pool *, uint8_t family,
-		    uint8_t proto, const union addr *, uint16_t port_be);
 int		 pool_is_vip(const struct pool *, uint8_t family,
 		    const union addr *);
 const char	*srv_state_name(int);
 const char	*srv_reason_name(int);
+
+/*
+ * The service of a virtual address:port and the server of a real one: on
+ * every packet, so inline.  Open addressing (linear probing from the
+ * hash's slot), at most a quarter full.
+ */
+static inline uint32_t
+pool_hash(const struct hkey *hk, uint32_t mask, uint8_t family,
+    uint8_t proto, const union addr *a, uint16_t port)
+{
+	return (hash_slot(hash_words(hk, a->w,
+	    (uint32_t)port << 16 | (uint32_t)family << 8 | proto), mask));
+}
+
+static inline struct service *
+pool_find_service(const struct pool *p, uint8_t family, uint8_t proto,
+    const union addr *a, uint16_t port_be)
+{
+	uint32_t	 h, i;
+	struct service	*s;
+
+	h = pool_hash(&p->hkey, p->svc_mask, family, proto, a, port_be);
+	while ((i = p->svc_map[h & p->svc_mask]) != 0) {
+		s = &p->svc[i - 1];
+		if (s->proto == proto && s->family == family &&
+		    htons(s->port) == port_be &&
+		    addr_eq(&s->vip, a))
+			return (s);
+		h++;
+	}
+	return (NULL);
+}
+
+static inline struct server *
+pool_find_server(const struct pool *p, uint8_t family, uint8_t proto,
+    const union addr *a, uint16_t port_be)
+{
+	uint32_t	 h, i;
+	struct server	*s;
+
+	h = pool_hash(&p->hkey, p->srv_mask, family, proto, a, port_be);
+	while ((i = p->srv_map[h & p->srv_mask]) != 0) {
+		s = &p->srv[i - 1];
+		if (p->svc[s->svc].proto == proto && s->family == family &&
+		    htons(s->port) == port_be && addr_eq(&s->addr, a))
+			return (s);
+		h++;
+	}
+	return (NULL);
+}
 
 #endif
