@@ -54,7 +54,7 @@ LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) $(LIBS_SODIUM) -lm
 LMD_SRCS	= lmd/lmd.c lmd/lmd_conf.c lmd/check.c common/report.c \
 		  common/addr.c common/cfgfile.c common/log.c
 ifeq ($(UNAME_S),Linux)
-LOADD_SRCS	+= loadd/pktio_nfq.c
+LOADD_SRCS	+= loadd/pktio_nfq.c loadd/ctevents.c
 LOADD_LIBS	+= $(LIBS_NFQ)
 LMD_SRCS	+= lmd/sample_linux.c
 else
@@ -124,7 +124,7 @@ $(O)/pktflood: $(O)/obj/tests/tools/pktflood.o
 
 # loadd with the FreeBSD divert backend over an emulated divert socket,
 # and the emulator that plays the kernel (tests/divert/).
-DIVEMU_SRCS	= $(filter-out loadd/pktio_nfq.c,$(LOADD_SRCS)) \
+DIVEMU_SRCS	= $(filter-out loadd/pktio_nfq.c loadd/ctevents.c,$(LOADD_SRCS)) \
 		  loadd/pktio_divert.c loadd/loadd.c $(COMMON_SRCS)
 
 $(O)/obj-divemu/%.o: %.c

@@ -6,6 +6,8 @@
 #   direct    no balancer: the client talks to the servers, routed
 #   dnat      kernel iptables DNAT, statistic mode, with conntrack
 #   loadd     loadd, NFQUEUE, the rules "loadd -R" prints
+#   offload   loadd with offload = yes: it decides each connection's first
+#             packet, the kernel (conntrack, DNAT by loadd's mark) the rest
 #   haproxy   HAProxy 2.6, mode tcp, roundrobin (no UDP)
 #   pen       pen 0.34, roundrobin; for UDP pen -U
 #
@@ -91,6 +93,9 @@ ports = 5353
 servers = $(echo $SERVERS | sed 's/ /, /g')
 check = none
 CONF
+# The same with offload = yes, in its own directory.
+mkdir -p "$TMP/off"
+{ echo "offload = yes"; cat "$TMP/loadd.conf"; } > "$TMP/off/loadd.conf"
 
 # wrk_run URL ARGS...: prints "requests/s p50_ms p99_ms".
 wrk_run() {
@@ -189,6 +194,12 @@ setup() {
 	loadd)
 		loadd_up
 		;;
+	offload)
+		TMP0=$TMP
+		TMP=$TMP/off
+		loadd_up
+		TMP=$TMP0
+		;;
 	haproxy)
 		ns_b ip addr add $VIP/32 dev lo
 		cat > "$TMP/haproxy.cfg" <<CFG
@@ -238,6 +249,14 @@ teardown() {
 		"$LOADD" -R -f "$TMP/loadd.conf" | grep '^# remove with:' |
 		    sed 's/^# remove with: //' | ns_b sh 2>/dev/null
 		;;
+	offload)
+		kill "$LOADD_PID"
+		wait "$LOADD_PID" 2>/dev/null
+		LOADD_PID=
+		"$LOADD" -R -f "$TMP/off/loadd.conf" | grep '^# remove with:' |
+		    sed 's/^# remove with: //' | ns_b sh 2>/dev/null
+		ns_b conntrack -F 2>/dev/null
+		;;
 	haproxy|pen)
 		kill $PROXY
 		wait $PROXY 2>/dev/null
@@ -247,8 +266,8 @@ teardown() {
 	esac
 }
 
-MODES="direct dnat loadd haproxy pen"
-UDP_MODES="direct dnat loadd pen"
+MODES="direct dnat loadd offload haproxy pen"
+UDP_MODES="direct dnat loadd offload pen"
 r=1
 while [ $r -le $RUNS ]; do
 	for m in $MODES; do
@@ -279,6 +298,15 @@ while [ $r -le $RUNS ]; do
 			echo "$(( (t1 - t0) * 10000000 / (pk2 - pk > 0 ? pk2 - pk : 1) ))" \
 			    >> "$TMP/cpu_udp"
 			echo $(( $(qdrops) - q0 )) >> "$TMP/qdrops"
+			;;
+		offload)
+			pk0=$("$LOADCTL" -s "$TMP/off/ctl.sock" show stats |
+			    awk '$1 == "packets" { print $2 }')
+			measure $m http://$VIP/
+			measure_udp $m 24000 $VIP:5353
+			pk1=$("$LOADCTL" -s "$TMP/off/ctl.sock" show stats |
+			    awk '$1 == "packets" { print $2 }')
+			echo $((pk1 - pk0)) >> "$TMP/offload_pkts"
 			;;
 		haproxy)
 			measure $m http://$VIP/
@@ -390,6 +418,12 @@ virt=$(LC_ALL=C lscpu 2>/dev/null |
 	    "new conn $(perrun loadd dnat 2); UDP 64 flows" \
 	    "$(perrun udp.loadd udp.dnat 1); UDP 1 flow $(perrun udp.loadd udp.dnat 3)."
 	echo
+	echo "offload x DNAT in each run: keep-alive $(perrun offload dnat 1);" \
+	    "new conn $(perrun offload dnat 2); UDP 64 flows" \
+	    "$(perrun udp.offload udp.dnat 1); UDP 1 flow $(perrun udp.offload udp.dnat 3)."
+	echo "offload: packets loadd itself saw per run (the first of each" \
+	    "connection and UDP flow): median $(median < "$TMP/offload_pkts")."
+	echo
 	echo "loadd CPU time per packet: $(median < "$TMP/cpu") ns TCP" \
 	    "(user+system over the keep-alive, new-connection and latency runs)," \
 	    "$(median < "$TMP/cpu_udp") ns UDP (over the UDP runs)."
@@ -409,7 +443,7 @@ cat "$TMP/table"
 
 # The chart: every mode's ratio to kernel DNAT on the four throughputs.
 {
-	echo "measure direct dnat loadd haproxy pen"
+	echo "measure $MODES"
 	for c in "keep-alive:1" "new-conn:2" "UDP-64-flows:u1" "UDP-1-flow:u3"; do
 		printf '"%s"' "$(echo "${c%%:*}" | tr '-' ' ')"
 		for m in $MODES; do
@@ -447,7 +481,7 @@ set ylabel "x kernel DNAT"
 set yrange [0:*]
 set grid ytics
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 front
-plot for [i=2:6] "$TMP/ratios.dat" using i:xtic(1) title columnheader(i)
+plot for [i=2:$(($(echo $MODES | wc -w) + 1))] "$TMP/ratios.dat" using i:xtic(1) title columnheader(i)
 GP
 fi
 if [ -n "$OUT" ]; then

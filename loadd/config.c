@@ -21,6 +21,7 @@
 
 #include "agent.h"
 #include "cfgfile.h"
+#include "hash.h"
 #include "health.h"
 #include "compat.h"
 #include "config.h"
@@ -45,6 +46,7 @@ enum key {
 	/* Agent reports (global). */
 	K_KEYFILE, K_REPORTPORT, K_REPORTADDRESS, K_AGENT_WINDOW, K_AGENT_STALE,
 	K_CTLSOCKET, K_CTLMODE, K_METRICS, K_USER, K_CHROOT, K_PRIVSEP,
+	K_OFFLOAD, K_OFFLOAD_SALT,
 	K_NKEYS
 };
 
@@ -118,6 +120,8 @@ static const struct {
 	{ "user",			K_USER },
 	{ "chroot",			K_CHROOT },
 	{ "privsep",			K_PRIVSEP },
+	{ "offload",			K_OFFLOAD },
+	{ "offload_salt",		K_OFFLOAD_SALT },
 };
 
 static const char *
@@ -191,6 +195,9 @@ static int	 check_health(struct parse *, struct svcspec *);
 static int	 check_spec(struct parse *, struct svcspec *);
 static int	 expand_bitmask(struct parse *, struct svcspec *);
 static int	 build(struct parse *);
+static void	 check_offload(struct parse *, const struct svcspec *,
+		    const struct service *, struct hcconf *);
+static void	 offload_marks(struct parse *);
 static int	 config_read(struct config *, const char *, const char *,
 		    size_t, const struct config_overrides *);
 static const char *spec_name(const struct svcspec *, char *, size_t);
@@ -679,6 +686,20 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 		else
 			conf->verbose = b;
 		break;
+	case K_OFFLOAD:
+		if ((b = cfg_bool(v)) == -1)
+			cfg_error(&ps->cf, "offload: \"%s\" is not yes or no",
+			    v);
+		else
+			conf->offload = b;
+		break;
+	case K_OFFLOAD_SALT:
+		if (cfg_uint(v, 0, UINT32_MAX, &n) == -1)
+			cfg_error(&ps->cf, "offload_salt: \"%s\" is not "
+			    "0..4294967295", v);
+		else
+			conf->offload_salt = (uint32_t)n;
+		break;
 	case K_DAEMON:
 	case K_TRANSPARENT:
 	case K_FAILOPEN:
@@ -1147,6 +1168,92 @@ out:
 	return (cf->errors == errors ? 0 : -1);
 }
 
+/*
+ * offload = yes: loadd sees a connection's first packets only (the rules
+ * queue what conntrack calls NEW), the kernel the rest.  What needs more
+ * than the first packets cannot work, and says so: passive health (the
+ * servers' answers), resetting a dead server's connections (their
+ * sequence numbers), and the methods that measure answer times or
+ * traffic.
+ */
+static void
+check_offload(struct parse *ps, const struct svcspec *sp,
+    const struct service *svc, struct hcconf *hc)
+{
+	struct cfgfile	*cf = &ps->cf;
+	const char	*m = svc->method->name;
+	unsigned	 line = sp->line ? sp->line : cf->line;
+
+	if (hc->passive && (sp->seen[K_PASSIVE] ||
+	    ps->spec[0].seen[K_PASSIVE])) {
+		cf->line = sp->seen[K_PASSIVE] ? sp->seen[K_PASSIVE] :
+		    ps->spec[0].seen[K_PASSIVE];
+		cfg_error(cf, "passive: with offload = yes loadd never sees "
+		    "the servers' answers; say passive = no (active checks "
+		    "still run)");
+	}
+	hc->passive = 0;
+	if (hc->down_flows == HC_RESET) {
+		cf->line = sp->seen[K_DOWN_FLOWS] ? sp->seen[K_DOWN_FLOWS] :
+		    ps->spec[0].seen[K_DOWN_FLOWS];
+		cfg_error(cf, "down_flows = reset: with offload = yes the "
+		    "kernel carries established connections and loadd knows "
+		    "no sequence numbers to reset them with");
+	}
+	if (strcmp(m, "responsetime") == 0 || strcmp(m, "leasttraffic") == 0 ||
+	    strcmp(m, "intlloadsharing") == 0) {
+		cf->line = sp->seen[K_BALANCINGMODE] ?
+		    sp->seen[K_BALANCINGMODE] :
+		    ps->spec[0].seen[K_BALANCINGMODE] ?
+		    ps->spec[0].seen[K_BALANCINGMODE] : line;
+		cfg_error(cf, "service %s: method %s measures what only the "
+		    "kernel sees with offload = yes (answer times, traffic)",
+		    svc->name, m);
+	}
+}
+
+/*
+ * Each server's mark: a hash of what the server is (its service's address,
+ * port and protocol, its own address and port), so that a reload or a
+ * restart keeps every mark and the DNAT rules of loadd -R stay right; the
+ * top byte 0x4c says loadd.  Two servers with one mark would be one to the
+ * rules: offload_salt chooses other marks.
+ */
+static void
+offload_marks(struct parse *ps)
+{
+	struct pool	*pool = &ps->conf->pool;
+	struct server	*s, *o;
+	struct service	*v;
+	unsigned	 i, j, k;
+	uint32_t	 h;
+
+	for (i = 0; i < pool->nsrv; i++) {
+		s = &pool->srv[i];
+		v = &pool->svc[s->svc];
+		h = hash_mix(0x4c6f6164u, ps->conf->offload_salt);
+		for (k = 0; k < 4; k++)
+			h = hash_mix(h, v->vip.w[k]);
+		h = hash_mix(h, (uint32_t)v->port << 16 | v->proto);
+		for (k = 0; k < 4; k++)
+			h = hash_mix(h, s->addr.w[k]);
+		h = hash_mix(h, s->port);
+		s->mark = OFFLOAD_MARK_TAG | (hash_final(h) &
+		    ~OFFLOAD_MARK_MASK);
+		for (j = 0; j < i; j++) {
+			o = &pool->srv[j];
+			if (o->mark != s->mark)
+				continue;
+			ps->cf.line = s->line;
+			cfg_error(&ps->cf, "offload: servers %s (%s) and %s (%s, "
+			    "line %u) would share the mark 0x%08x; set "
+			    "offload_salt to any other number", s->name,
+			    v->name, o->name, pool->svc[o->svc].name, o->line,
+			    s->mark);
+		}
+	}
+}
+
 /* Checks what needs every service, and builds services and servers. */
 static int
 build(struct parse *ps)
@@ -1213,6 +1320,7 @@ build(struct parse *ps)
 			if (svc->proto == PROTO_UDP && !sp->seen[K_CHECK] &&
 			    !ps->spec[0].seen[K_CHECK])
 				pool->hcs[pool->nsvc].type = HC_ICMP;
+
 			svc->first = (uint16_t)pool->nsrv;
 			svc->nsrv = (uint16_t)sp->nsrv;
 			svc->specline = sp->line;
@@ -1230,6 +1338,9 @@ build(struct parse *ps)
 			snprintf(svc->name, sizeof(svc->name),
 			    svc->family == 6 ? "[%s]:%u/%s" : "%s:%u/%s", a,
 			    svc->port, svc->proto == PROTO_TCP ? "tcp" : "udp");
+			if (conf->offload)
+				check_offload(ps, sp, svc,
+				    &pool->hcs[pool->nsvc]);
 			for (j = 0; j < sp->nsrv; j++) {
 				srv = &pool->srv[pool->nsrv++];
 				srv->addr = sp->srv[j].addr;
@@ -1309,6 +1420,19 @@ build(struct parse *ps)
 		}
 	}
 	cf->line = eof;
+	if (conf->offload)
+		offload_marks(ps);
+	/*
+	 * loadd hears when the kernel forgets an offloaded flow; should the
+	 * event be lost, the entry goes after conntrack's own default for an
+	 * established connection (5 days) and an hour, or loadd's timeouts
+	 * if longer.  It is evicted for newcomers before that if need be.
+	 */
+	conf->timeout[FC_OFFLOADED] = 5 * 86400 + 3600;
+	for (i = 0; i < FC_N; i++)
+		if (i != FC_OFFLOADED &&
+		    conf->timeout[i] > conf->timeout[FC_OFFLOADED])
+			conf->timeout[FC_OFFLOADED] = conf->timeout[i];
 	if (cf->errors != 0)
 		return (-1);
 	/* The report keys, checked as the configuration is. */

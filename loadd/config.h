@@ -63,9 +63,15 @@ struct config {
 	union addr	 metricsaddr;	/* metrics listener; family 0: none */
 	int		 metricsfamily;
 	uint16_t	 metricsport;
+	int		 offload;	/* established flows to the kernel */
+	uint32_t	 offload_salt;	/* changes every server's mark */
 	const struct sched_method *method;
 	struct pool	 pool;
 };
+
+/* offload: a server's mark; the top byte says loadd (0x4c, 'L'). */
+#define OFFLOAD_MARK_TAG	0x4c000000u
+#define OFFLOAD_MARK_MASK	0xff000000u
 
 /* What the command line says; it wins over the file. */
 struct config_overrides {

@@ -733,6 +733,12 @@ show_stats(struct cmdctx *x)
 		{ "refused", e->st.refused },
 		{ "flows_reset", e->st.flows_reset },
 		{ "recovered", e->st.recovered },
+		{ "offloaded", e->st.offloaded },
+		{ "offload_packets", e->st.offload_pkts },
+		{ "offload_ended", e->st.ct_ended },
+		{ "offload_end_unknown", e->st.ct_unknown },
+		{ "conntrack_events_bad", e->st.ct_bad },
+		{ "conntrack_events_lost", e->st.ct_lost },
 		{ "return_noflow", e->st.return_noflow },
 		{ "csum_partial", e->st.csum_partial },
 		{ "flows", e->ft.count },
@@ -1046,6 +1052,18 @@ ctl_metrics(struct ctlenv *env, struct obuf *o)
 	    "Flows reset because their server went down.");
 	ob_printf(o, "loadd_flows_reset_total %llu\n",
 	    (unsigned long long)e->st.flows_reset);
+	metric_head(o, "offloaded_total", "counter",
+	    "Flows handed to the kernel (offload = yes).");
+	ob_printf(o, "loadd_offloaded_total %llu\n",
+	    (unsigned long long)e->st.offloaded);
+	metric_head(o, "offload_ended_total", "counter",
+	    "Offloaded flows the kernel ended (conntrack destroy events).");
+	ob_printf(o, "loadd_offload_ended_total %llu\n",
+	    (unsigned long long)e->st.ct_ended);
+	metric_head(o, "conntrack_events_lost_total", "counter",
+	    "Times conntrack events were lost (socket buffer full).");
+	ob_printf(o, "loadd_conntrack_events_lost_total %llu\n",
+	    (unsigned long long)e->st.ct_lost);
 	metric_head(o, "icmp_translated_total", "counter",
 	    "ICMP errors translated.");
 	ob_printf(o, "loadd_icmp_translated_total %llu\n",

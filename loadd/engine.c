@@ -325,6 +325,7 @@ classify(struct engine *e, struct pktbuf *pb, struct pctx *c)
 	e->st.pkts++;
 	e->st.bytes += pb->len;
 	pb->verdict = V_ACCEPT;
+	pb->mark = 0;
 	if (pb->flags & PB_CSUM_PARTIAL)
 		e->st.csum_partial++;
 	if (pb->flags & PB_TRUNCATED) {
@@ -411,6 +412,57 @@ engine_clock(struct engine *e, uint32_t now)
 		e->clock_set = 1;
 	}
 	return (e->now);
+}
+
+/*
+ * offload: what conntrack says of a connection loadd handed over.  Its
+ * entry was confirmed ("new": the id it has, so that the destroy event of
+ * an older connection on the same ports is not taken for this one's), or
+ * destroyed: the flow leaves loadd's table, and its traffic, as conntrack
+ * counted it, goes to its server's counters.
+ */
+int
+engine_offload_event(struct engine *e, const struct ct_end *ce)
+{
+	struct service	*svc;
+	struct server	*srv;
+	struct flow	*f;
+	uint16_t	 si;
+
+	svc = pool_find_service(e->pool, ce->family, ce->proto, &ce->vip,
+	    ce->vport);
+	f = NULL;
+	if (svc != NULL) {
+		si = (uint16_t)(svc - e->pool->svc);
+		f = flow_lookup(&e->ft, flow_hash(&e->ft, &ce->client,
+		    ce->cport, si), &ce->client, ce->cport, si);
+	}
+	if (f == NULL || f->state != FS_OFFLOADED) {
+		e->st.ct_unknown++;
+		return (0);
+	}
+	if (!ce->destroyed) {
+		if (f->sseq == 0)
+			f->sseq = ce->ctid;
+		return (1);
+	}
+	/* The end of an older connection, or of one never heard of. */
+	if (f->sseq == 0 || f->sseq != ce->ctid) {
+		e->st.ct_unknown++;
+		return (0);
+	}
+	srv = &e->pool->srv[f->srv];
+	srv->pkts_in += ce->pkts[0];
+	srv->bytes_in += ce->bytes[0];
+	srv->pkts_out += ce->pkts[1];
+	srv->bytes_out += ce->bytes[1];
+	svc->pkts_in += ce->pkts[0];
+	svc->bytes_in += ce->bytes[0];
+	svc->pkts_out += ce->pkts[1];
+	svc->bytes_out += ce->bytes[1];
+	flow_remove(&e->ft, f);
+	e->st.ct_ended++;
+	return (1);
 }
 
 void
@@ -533,6 +585,18 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		return;
 	}
 	f = flow_lookup(&e->ft, h, &p->src, p->sport, si);
+	if (f != NULL && f->state == FS_OFFLOADED && (p->proto != PROTO_TCP ||
+	    !(p->tcpflags & TH_SYN) || f->cseq != seq_next(pb->data, p))) {
+		/*
+		 * The rules queue only the first packet of each conntrack
+		 * entry: the kernel has forgotten this flow's (its destroy
+		 * event is on its way), and this is a new one -- a new
+		 * decision, as when a flow expires.  Only a SYN sent again
+		 * before the first was let through is the same connection.
+		 */
+		flow_remove(&e->ft, f);
+		f = NULL;
+	}
 	if (f != NULL && reset_due(e, f)) {
 		/*
 		 * Its server is down and the service resets such flows: the
@@ -602,7 +666,8 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 			return;
 		}
 		f = flow_insert(&e->ft, h, &p->src, p->sport, si,
-		    (uint16_t)pick, p->proto != PROTO_TCP ? FS_UDP :
+		    (uint16_t)pick, e->offload ? FS_OFFLOADED :
+		    p->proto != PROTO_TCP ? FS_UDP :
 		    recover ? FS_RECOVERED : FS_SYN_SENT, now);
 		if (f == NULL) {
 			drop_svc(e, pb, svc, DROP_TABLEFULL);
@@ -615,7 +680,10 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 			f->cseq = seq_next(pb->data, p);
 		if (recover)
 			e->st.recovered++;
-		else if (p->proto == PROTO_TCP &&
+		if (e->offload) {
+			f->sseq = 0;	/* its conntrack id: not known yet */
+			e->st.offloaded++;
+		} else if (!recover && p->proto == PROTO_TCP &&
 		    pool->srv[pick].syn_pending_ms == 0)
 			/* Passive health: is this SYN answered in time? */
 			pool->srv[pick].syn_pending_ms = e->ms | 1;
@@ -627,7 +695,9 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		srv->flows_total++;
 		svc->flows_active++;
 		svc->flows_total++;
-	} else if (p->proto == PROTO_TCP) {
+	} else if (f->state == FS_OFFLOADED)
+		f->last = now;
+	else if (p->proto == PROTO_TCP) {
 		seq_advance(&f->cseq, seq_next(pb->data, p));
 		if (syn && f->state == FS_SYN_SENT &&
 		    pool->srv[f->srv].syn_pending_ms == 0)
@@ -648,6 +718,16 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		f->last = now;
 
 	srv = &pool->srv[f->srv];
+	if (f->state == FS_OFFLOADED) {
+		/*
+		 * The kernel's DNAT rule for this mark rewrites the packet,
+		 * and conntrack every later one of the connection, both ways.
+		 * Its packets and bytes are counted when the kernel ends it.
+		 */
+		pb->mark = srv->mark;
+		e->st.offload_pkts++;
+		return;
+	}
 	srv->pkts_in++;
 	srv->bytes_in += p->len;
 	svc->pkts_in++;
@@ -763,6 +843,11 @@ outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		return;
 	}
 	f = flow_lookup(&e->ft, h, &p->dst, p->dport, srv->svc);
+	if (f != NULL && f->state == FS_OFFLOADED) {
+		/* conntrack translates it (rules of another mode queued it). */
+		e->st.offload_pkts++;
+		return;
+	}
 	if (f != NULL && &pool->srv[f->srv] == srv) {
 		if (p->proto == PROTO_TCP) {
 			if (f->state == FS_SYN_SENT ||

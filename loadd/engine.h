@@ -34,6 +34,7 @@ struct pktbuf {
 	uint16_t	 flags;		/* PB_* */
 	uint8_t		 verdict;	/* enum verdict, set by the engine */
 	uint8_t		 linkhdr;	/* bytes of link header before data */
+	uint32_t	 mark;		/* set by the engine (offload); 0: none */
 };
 
 struct engine_stats {
@@ -52,6 +53,12 @@ struct engine_stats {
 	uint64_t	 refused;	/* new flows, no server: RST or ICMP sent */
 	uint64_t	 flows_reset;	/* flows of a down server reset */
 	uint64_t	 gen_full;	/* packets not generated: queue full */
+	uint64_t	 offloaded;	/* flows handed to the kernel */
+	uint64_t	 offload_pkts;	/* their packets loadd saw (marked) */
+	uint64_t	 ct_ended;	/* offloaded flows the kernel ended */
+	uint64_t	 ct_unknown;	/* ends of no flow of loadd's */
+	uint64_t	 ct_bad;	/* conntrack events that did not parse */
+	uint64_t	 ct_lost;	/* their socket overflowed: some lost */
 	uint64_t	 drop[DROP_NREASONS];
 };
 
@@ -73,6 +80,7 @@ struct engine {
 	struct pool		*pool;
 	struct resetter		*reset;	/* NULL: nothing is generated */
 	int			 unknown_reset;	/* RST unknown flows */
+	int			 offload;	/* new flows go to the kernel */
 	struct engine_gen	*gen;
 	unsigned		 ngen;
 	uint8_t			*sweep;	/* per server: reset its flows */
@@ -112,5 +120,25 @@ void		 engine_set_ms(struct engine *, uint32_t ms);
 /* Housekeeping between batches: flow expiry with a work budget. */
 void		 engine_tick(struct engine *, uint32_t now);
 const char	*engine_drop_name(int);
+
+/*
+ * A conntrack event about an offloaded connection (ctevents.c reads
+ * them): its entry was confirmed (new) or destroyed.
+ */
+struct ct_end {
+	union addr	 client;
+	union addr	 vip;		/* where the client sent it */
+	uint16_t	 cport;		/* network byte order */
+	uint16_t	 vport;
+	uint8_t		 family;
+	uint8_t		 proto;
+	uint32_t	 ctid;		/* 0: not given */
+	int		 destroyed;	/* 0: new */
+	uint64_t	 pkts[2];	/* client -> server, server -> client */
+	uint64_t	 bytes[2];	/* (0 without nf_conntrack_acct) */
+};
+
+/* Returns 1 if it was about one of loadd's offloaded flows. */
+int		 engine_offload_event(struct engine *, const struct ct_end *);
 
 #endif

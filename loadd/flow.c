@@ -33,6 +33,7 @@ static const char *const flow_state_names[FS_NSTATES] = {
 	[FS_CLOSE] = "close",
 	[FS_UDP] = "udp",
 	[FS_RECOVERED] = "recovered",
+	[FS_OFFLOADED] = "offloaded",
 };
 
 const char *
@@ -55,6 +56,8 @@ flow_class_of(uint8_t state)
 		return (FC_CLOSING);
 	case FS_UDP:
 		return (FC_UDP);
+	case FS_OFFLOADED:
+		return (FC_OFFLOADED);
 	default:
 		return (FC_HALFOPEN);
 	}
@@ -141,6 +144,7 @@ flowtab_init(struct flowtab *ft, uint32_t maxflows, uint64_t seed)
 	ft->timeout[FC_CLOSING] = 240;
 	ft->timeout[FC_ESTABLISHED] = 7440;
 	ft->timeout[FC_UDP] = 300;
+	ft->timeout[FC_OFFLOADED] = 5 * 86400 + 3600;
 	return (0);
 }
 
@@ -232,7 +236,8 @@ flow_room(const struct flowtab *ft)
 {
 	return (ft->freelist != FLOW_NIL ||
 	    ft->list[FC_HALFOPEN].head != FLOW_NIL ||
-	    ft->list[FC_CLOSING].head != FLOW_NIL);
+	    ft->list[FC_CLOSING].head != FLOW_NIL ||
+	    ft->list[FC_OFFLOADED].head != FLOW_NIL);
 }
 
 struct flow *
@@ -245,13 +250,17 @@ flow_insert(struct flowtab *ft, uint32_t hash, const union addr *a,
 	if (ft->freelist == FLOW_NIL) {
 		/*
 		 * Full: give up the oldest half-open entry, else the oldest
-		 * closing one.  Established TCP and UDP flows are never
-		 * evicted for a newcomer.
+		 * closing one, else the oldest offloaded one (the kernel
+		 * carries its packets: only loadd's bookkeeping of it goes).
+		 * Established TCP and UDP flows are never evicted for a
+		 * newcomer.
 		 */
 		if (ft->list[FC_HALFOPEN].head != FLOW_NIL)
 			i = ft->list[FC_HALFOPEN].head;
 		else if (ft->list[FC_CLOSING].head != FLOW_NIL)
 			i = ft->list[FC_CLOSING].head;
+		else if (ft->list[FC_OFFLOADED].head != FLOW_NIL)
+			i = ft->list[FC_OFFLOADED].head;
 		else {
 			ft->st.full++;
 			return (NULL);

@@ -26,6 +26,7 @@ enum flow_state {
 	FS_CLOSE,		/* RST seen */
 	FS_UDP,
 	FS_RECOVERED,		/* mid-stream, server found again by hash */
+	FS_OFFLOADED,		/* handed to the kernel (offload = yes) */
 	FS_NSTATES
 };
 
@@ -35,6 +36,7 @@ enum flow_class {
 	FC_CLOSING,		/* FIN_WAIT, TIME_WAIT, CLOSE: evicted next */
 	FC_ESTABLISHED,		/* never evicted */
 	FC_UDP,			/* never evicted */
+	FC_OFFLOADED,		/* the kernel's: evicted last (bookkeeping) */
 	FC_N
 };
 

@@ -29,6 +29,9 @@
 #include "health.h"
 #include "log.h"
 #include "pktio.h"
+#ifdef LOADD_OFFLOAD
+#include "ctevents.h"
+#endif
 #include "privsep.h"
 #include "reload.h"
 #include "reset.h"
@@ -498,6 +501,7 @@ struct live {
 	int			 rfd;
 	int			 mfd;	/* metrics listener, or -1 */
 	int			 privfd;	/* to the privileged parent, or -1 */
+	struct ctev		*ctev;	/* offload: conntrack's ends, or NULL */
 };
 
 static char	 reload_why[256];
@@ -645,7 +649,7 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 	uint64_t	 ms, lastagents = 0;
 	uint32_t	 now, lasttick = 0;
 	unsigned	 i, npfd, base;
-	int		 n, loops, rc = 0, tmo, ridx;
+	int		 n, loops, rc = 0, tmo, ridx, cidx;
 
 	memset(&L, 0, sizeof(L));
 	L.conf = conf;
@@ -660,6 +664,10 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 			    "IPv6 services need Linux and NFQUEUE",
 			    conf->pool.svc[n].label, conf->pool.svc[n].name);
 #endif
+#ifndef LOADD_OFFLOAD
+	if (conf->offload)
+		errx(1, "offload = yes needs Linux (NFQUEUE and conntrack)");
+#endif
 	L.io.queue = (unsigned)conf->queue;
 	L.io.queue_maxlen = conf->queue_maxlen;
 	L.io.failopen = conf->failopen;
@@ -668,6 +676,11 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 		L.io.ops->close(&L.io);
 		return (1);
 	}
+#ifdef LOADD_OFFLOAD
+	if (conf->offload && (L.ctev = ctev_open()) == NULL)
+		errx(1, "offload: cannot hear conntrack's events (is "
+		    "nf_conntrack_netlink loaded?)");
+#endif
 	/* ICMP probes may come with a reload, when root is gone. */
 	if (geteuid() == 0)
 		health_preopen();
@@ -739,6 +752,7 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 	    (uint64_t)arc4random() << 32 | arc4random()) == -1)
 		fatalx("cannot allocate a flow table for %u flows",
 		    conf->maxflows);
+	L.e.offload = conf->offload;
 	if (enable_reset(&L.e, conf) == -1)
 		fatalx("cannot set up libnet for resets");
 	/* Persistence may be turned on by a reload: the table is always there. */
@@ -756,13 +770,21 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 		L.pfd[0].events = POLLIN;
 		L.pfd[0].revents = 0;
 		npfd = 1;
-		ridx = -1;
+		ridx = cidx = -1;
 		if (L.rfd != -1) {
 			L.pfd[npfd].fd = L.rfd;
 			L.pfd[npfd].events = POLLIN;
 			L.pfd[npfd].revents = 0;
 			ridx = (int)npfd++;
 		}
+#ifdef LOADD_OFFLOAD
+		if (L.ctev != NULL) {
+			L.pfd[npfd].fd = ctev_fd(L.ctev);
+			L.pfd[npfd].events = POLLIN;
+			L.pfd[npfd].revents = 0;
+			cidx = (int)npfd++;
+		}
+#endif
 		base = npfd;
 		npfd += ctl_pollfds(L.ctl, L.pfd + npfd, L.nalloc - npfd);
 		i = npfd;
@@ -796,6 +818,10 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 		L.env.now_ms = ms;
 		if (ridx != -1 && (L.pfd[ridx].revents & POLLIN))
 			report_read(L.rfd, L.ag, &L.conf->pool, ms);
+#ifdef LOADD_OFFLOAD
+		if (cidx != -1 && (L.pfd[cidx].revents & POLLIN))
+			ctev_read(L.ctev, &L.e);
+#endif
 		health_run(L.h, L.pfd + i, npfd - i, ms, L.gone);
 		if (L.ag != NULL && (ms >= lastagents + 100 ||
 		    (ridx != -1 && (L.pfd[ridx].revents & POLLIN)))) {
@@ -837,6 +863,9 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 	health_free(L.h);
 	free(L.pfd);
 	free(L.gone);
+#ifdef LOADD_OFFLOAD
+	ctev_close(L.ctev);
+#endif
 	L.io.ops->close(&L.io);
 	engine_free(&L.e);
 	return (rc);

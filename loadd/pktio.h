@@ -54,6 +54,7 @@ extern const struct pktio_ops	pktio_pcap_ops;
 #if defined(__linux__) && !defined(DIVERT_EMULATION)
 extern const struct pktio_ops	pktio_nfq_ops;
 #define PKTIO_LIVE	pktio_nfq_ops
+#define LOADD_OFFLOAD	1	/* conntrack carries established flows */
 #else
 extern const struct pktio_ops	pktio_divert_ops;
 #define PKTIO_LIVE	pktio_divert_ops

@@ -294,6 +294,9 @@ nfqio_send(struct pktio *io, struct pktbuf *pb, unsigned n)
 		    NFQNL_MSG_VERDICT, (int)io->queue);
 		nfq_nlmsg_verdict_put(nlh, (int)pb[i].id,
 		    pb[i].verdict == V_DROP ? NF_DROP : NF_ACCEPT);
+		/* offload: the mark picks the kernel's DNAT rule. */
+		if (pb[i].mark != 0)
+			nfq_nlmsg_verdict_put_mark(nlh, pb[i].mark);
 		if (pb[i].verdict == V_REWRITTEN)
 			nfq_nlmsg_verdict_put_pkt(nlh, pb[i].data, pb[i].len);
 		io->st.sent++;

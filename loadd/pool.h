@@ -55,6 +55,7 @@ struct server {
 	uint8_t		 drained;	/* "safe to stop" was said */
 	uint8_t		 cfgdisabled;	/* "disabled" in the configuration */
 	uint8_t		 ghost;		/* gone by a reload, draining its flows */
+	uint32_t	 mark;		/* offload: the first packet's mark */
 	unsigned	 line;		/* where the configuration names it */
 	char		 name[SRV_NAMELEN];	/* "addr:port" */
 

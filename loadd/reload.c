@@ -115,6 +115,15 @@ reload_swap(struct engine *e, struct config *old, struct config *nc,
 		    "the running configuration stays");
 		return (-1);
 	}
+	if (nc->offload != old->offload) {
+		snprintf(err, errlen, "offload is turned %s only with a restart "
+		    "(and the rules of loadd -R); the running configuration "
+		    "stays", nc->offload ? "on" : "off");
+		return (-1);
+	}
+	if (nc->offload && nc->offload_salt != old->offload_salt)
+		log_warnx("reload: offload_salt changed: every server has a "
+		    "new mark; apply the rules of loadd -R again");
 	if (strcmp(nc->ctlsocket, old->ctlsocket) != 0) {
 		snprintf(err, errlen, "the control socket moves only with a "
 		    "restart; the running configuration stays");

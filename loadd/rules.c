@@ -2,8 +2,8 @@
  * loadd -R: the firewall rules a configuration needs, as shell commands
  * an operator can read and pipe into sh.
  *
- * Linux: everything sits in the raw table's PREROUTING, in a chain of its
- * own so that it can be removed in one go.  The raw table runs before
+ * Linux (offload = no): everything sits in the raw table's PREROUTING,
+ * in a chain of its own so that it can be removed in one go.  The raw table runs before
  * connection tracking and before the routing decision: the rewritten
  * packet is then routed to its new destination, and conntrack never sees
  * one flow as two halves because the balanced traffic is not tracked.
@@ -27,6 +27,7 @@ protoname(uint8_t proto)
 }
 
 static void	 print_family(FILE *, const struct config *, int);
+static void	 print_offload(FILE *, const struct config *, int);
 
 void
 rules_print_iptables(FILE *fp, const struct config *conf)
@@ -41,12 +42,80 @@ rules_print_iptables(FILE *fp, const struct config *conf)
 		else
 			have4 = 1;
 	}
-	fprintf(fp, "# loadd: firewall rules for %s, queue %d\n",
-	    conf->path, conf->queue);
+	fprintf(fp, "# loadd: firewall rules for %s, queue %d%s\n",
+	    conf->path, conf->queue, conf->offload ? ", offload" : "");
 	if (have4)
-		print_family(fp, conf, 4);
+		(conf->offload ? print_offload : print_family)(fp, conf, 4);
 	if (have6)
-		print_family(fp, conf, 6);
+		(conf->offload ? print_offload : print_family)(fp, conf, 6);
+}
+
+/*
+ * offload = yes: conntrack tracks the balanced traffic, and only the
+ * first packet of each conntrack entry (NEW and not yet confirmed: a
+ * connection's SYN, a UDP flow's first datagram) goes to loadd, from the
+ * mangle table (after conntrack, before NAT).  loadd's verdict marks the
+ * packet with its server's mark; in the nat table the mark is copied to
+ * the conntrack entry (so that its events say it is loadd's) and the
+ * DNAT rule for it rewrites the packet, and conntrack every later packet
+ * of the connection both ways, and the ICMP errors about it (RFC 5508),
+ * in the kernel.  The marks depend only on what each server
+ * is, so the rules stay right across reloads; a reload that adds servers
+ * needs them applied again (running them again is harmless).
+ */
+static void
+print_offload(FILE *fp, const struct config *conf, int fam)
+{
+	const struct pool	*pool = &conf->pool;
+	const struct service	*svc;
+	const struct server	*srv;
+	char			 a[ADDR_STRLEN], chain[32];
+	const char		*ipt, *fwd;
+	unsigned		 i;
+
+	snprintf(chain, sizeof(chain), "loadd-%d", conf->queue);
+	ipt = fam == 6 ? "ip6tables" : "iptables";
+	fwd = fam == 6 ? "net.ipv6.conf.all.forwarding" :
+	    "net.ipv4.ip_forward";
+	fprintf(fp, "# remove with: %s -t mangle -D PREROUTING -j %s; "
+	    "%s -t nat -D PREROUTING -j %s; %s -t mangle -F %s; "
+	    "%s -t mangle -X %s; %s -t nat -F %s; %s -t nat -X %s\n",
+	    ipt, chain, ipt, chain, ipt, chain, ipt, chain, ipt, chain, ipt,
+	    chain);
+	fprintf(fp, "sysctl -qw %s=1\n", fwd);
+	/* Each connection's packets and bytes, for loadd's counters. */
+	fprintf(fp, "sysctl -qw net.netfilter.nf_conntrack_acct=1\n");
+	fprintf(fp, "%s-restore --noflush <<'EOF'\n*mangle\n:%s - [0:0]\n",
+	    ipt, chain);
+	for (i = 0; i < pool->nsvc; i++) {
+		svc = &pool->svc[i];
+		if (svc->family != fam)
+			continue;
+		addr_ntop(svc->family, &svc->vip, a, sizeof(a));
+		fprintf(fp, "-A %s -d %s -p %s --dport %u -m conntrack "
+		    "--ctstate NEW ! --ctstatus CONFIRMED -j NFQUEUE "
+		    "--queue-num %d\n", chain, a, protoname(svc->proto),
+		    svc->port, conf->queue);
+	}
+	fprintf(fp, "COMMIT\n*nat\n:%s - [0:0]\n", chain);
+	fprintf(fp, "-A %s -m mark --mark 0x%08x/0x%08x -j CONNMARK "
+	    "--save-mark\n", chain, OFFLOAD_MARK_TAG, OFFLOAD_MARK_MASK);
+	for (i = 0; i < pool->nsrv; i++) {
+		srv = &pool->srv[i];
+		svc = &pool->svc[srv->svc];
+		if (srv->family != fam || srv->ghost)
+			continue;
+		addr_ntop(srv->family, &srv->addr, a, sizeof(a));
+		fprintf(fp, "-A %s -m mark --mark 0x%08x -p %s -j DNAT "
+		    "--to-destination %s%s%s:%u\n", chain, srv->mark,
+		    protoname(svc->proto), fam == 6 ? "[" : "", a,
+		    fam == 6 ? "]" : "", srv->port);
+	}
+	fprintf(fp, "COMMIT\nEOF\n");
+	fprintf(fp, "%s -t mangle -C PREROUTING -j %s 2>/dev/null || "
+	    "%s -t mangle -I PREROUTING -j %s\n", ipt, chain, ipt, chain);
+	fprintf(fp, "%s -t nat -C PREROUTING -j %s 2>/dev/null || "
+	    "%s -t nat -I PREROUTING -j %s\n", ipt, chain, ipt, chain);
 }
 
 /* The rules for the services of one address family. */
@@ -179,6 +248,9 @@ rules_print_ipfw(FILE *fp, const struct config *conf)
 	fprintf(fp, "# loadd: ipfw rules for %s, divert port %d, in set %d\n",
 	    conf->path, conf->queue, live);
 	fprintf(fp, "# remove with: ipfw -q delete set %d\n", live);
+	if (conf->offload)
+		fprintf(fp, "# offload = yes needs Linux (conntrack): loadd "
+		    "on FreeBSD refuses it\n");
 	fprintf(fp, "sysctl net.inet.ip.forwarding=1\n");
 	fprintf(fp, "ipfw -q set disable %d\n", staging);
 	fprintf(fp, "ipfw -q delete set %d\n", staging);

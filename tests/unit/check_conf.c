@@ -571,6 +571,21 @@ static const struct {
 	    "servers = 10.0.1.11 spare\n", 0, 3,
 	    "unexpected \"spare\" after an address (weight N, backup, "
 	    "disabled)" },
+	{ "offload value", "offload = maybe\n" BASE, 0, 1,
+	    "offload: \"maybe\" is not yes or no" },
+	{ "offload salt", "offload_salt = -3\n" BASE, 0, 1,
+	    "offload_salt: \"-3\" is not 0..4294967295" },
+	{ "offload and passive", "offload = yes\n" BASE "passive = yes\n", 0,
+	    5, "loadd never sees the servers' answers" },
+	{ "offload and down_flows", "offload = yes\ndown_flows = reset\n" BASE,
+	    0, 2, "down_flows = reset: with offload = yes" },
+	{ "offload and responsetime", "offload = yes\n" BASE
+	    "balancingmode = responsetime\n", 0, 5,
+	    "method responsetime measures what only the kernel sees" },
+	{ "offload and leasttraffic", "offload = yes\n"
+	    "service = a\nipaliasing = 192.0.2.10\nports = 80\n"
+	    "servers = 10.0.1.11\nbalancingmode = leasttraffic\n", 0, 6,
+	    "method leasttraffic measures" },
 };
 
 START_TEST(test_bad)

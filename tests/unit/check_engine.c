@@ -15,7 +15,19 @@
 #include "config.h"
 #include "engine.h"
 #include "pkt.h"
+#include "pktio.h"
 #include "unit.h"
+
+#ifdef LOADD_OFFLOAD
+#include <sys/socket.h>
+
+#include <endian.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+
+#include "ctevents.h"
+#endif
 
 #define CLIENT		"198.51.100.7"
 #define VIP		"192.0.2.10"
@@ -969,6 +981,245 @@ START_TEST(test_huge_ipv6_datagram)
 }
 END_TEST
 
+/*
+ * offload = yes: a new flow's packet goes back untouched with its
+ * server's mark (the kernel's DNAT rule for the mark rewrites it);
+ * conntrack's events give the entry's id and then end the flow, with
+ * the connection's counters.
+ */
+static void
+ct_event(struct ct_end *ce, uint16_t cport, uint32_t ctid, int destroyed)
+{
+	memset(ce, 0, sizeof(*ce));
+	ce->family = 4;
+	ce->proto = PROTO_TCP;
+	inet_pton(AF_INET, CLIENT, ce->client.b);
+	inet_pton(AF_INET, VIP, ce->vip.b);
+	ce->cport = htons(cport);
+	ce->vport = htons(80);
+	ce->ctid = ctid;
+	ce->destroyed = destroyed;
+}
+
+/* A SYN from cport with sequence number seq. */
+static int
+syn_seq(uint16_t cport, uint32_t seq)
+{
+	struct tpkt	 t = {
+		.family = 4, .proto = PROTO_TCP, .src = CLIENT, .dst = VIP,
+		.sport = cport, .dport = 80, .tcpflags = TH_SYN,
+	};
+
+	R.len = tpkt_build(R.buf, sizeof(R.buf), &t);
+	ck_assert_uint_ne(R.len, 0);
+	R.buf[24] = (uint8_t)(seq >> 24);
+	R.buf[25] = (uint8_t)(seq >> 16);
+	R.buf[26] = (uint8_t)(seq >> 8);
+	R.buf[27] = (uint8_t)seq;
+	tpkt_set_cksums(R.buf, 20, (unsigned)R.len, PROTO_TCP);
+	memcpy(R.orig, R.buf, R.len);
+	memset(&R.pb, 0, sizeof(R.pb));
+	R.pb.data = R.buf;
+	R.pb.len = (uint32_t)R.len;
+	engine_process(&R.e, &R.pb, R.now);
+	return (R.pb.verdict);
+}
+
+START_TEST(test_offload)
+{
+	struct ct_end	 ce;
+	struct server	*s1, *s2;
+	struct flow	*f;
+
+	rig_open("offload = yes\n" CONF "balancingmode = leastconn\n");
+	R.e.offload = R.conf.offload;	/* as loadd does */
+	ck_assert_int_eq(syn_seq(1000, 5000), V_ACCEPT);
+	assert_unchanged();
+	f = flow_of(1000);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->state, FS_OFFLOADED);
+	s1 = srv_of(1000);
+	ck_assert_uint_eq(R.pb.mark, s1->mark);
+	ck_assert_uint_eq(R.pb.mark & OFFLOAD_MARK_MASK, OFFLOAD_MARK_TAG);
+	ck_assert_uint_eq(s1->flows_active, 1);
+	/* The same SYN again (sent before the first got through). */
+	ck_assert_int_eq(syn_seq(1000, 5000), V_ACCEPT);
+	ck_assert_uint_eq(R.pb.mark, s1->mark);
+	ck_assert_uint_eq(s1->flows_active, 1);
+	ck_assert_uint_eq(R.e.st.offloaded, 1);
+	/* Least connections: the next one elsewhere, with its own mark. */
+	ck_assert_int_eq(syn_seq(1001, 7000), V_ACCEPT);
+	s2 = srv_of(1001);
+	ck_assert_ptr_ne(s1, s2);
+	ck_assert_uint_eq(R.pb.mark, s2->mark);
+	ck_assert_uint_ne(s1->mark, s2->mark);
+	/* No byte counted yet: conntrack counts them. */
+	ck_assert_uint_eq(s1->pkts_in, 0);
+
+	/* The entry's id, then its end; another id is another entry's. */
+	ct_event(&ce, 1000, 77, 0);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 1);
+	ck_assert_uint_eq(flow_of(1000)->sseq, 77);
+	ct_event(&ce, 1000, 76, 1);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 0);
+	ck_assert_ptr_nonnull(flow_of(1000));
+	ct_event(&ce, 1000, 77, 1);
+	ce.pkts[0] = 10;
+	ce.bytes[0] = 1000;
+	ce.pkts[1] = 8;
+	ce.bytes[1] = 5000;
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 1);
+	ck_assert_ptr_null(flow_of(1000));
+	ck_assert_uint_eq(s1->flows_active, 0);
+	ck_assert_uint_eq(s1->pkts_in, 10);
+	ck_assert_uint_eq(s1->bytes_out, 5000);
+	ck_assert_uint_eq(R.e.st.ct_ended, 1);
+
+	/*
+	 * A new connection on port 1001 (another ISN: conntrack made a new
+	 * entry) is a new decision; the old entry's end, heard late, does
+	 * not end it.
+	 */
+	ct_event(&ce, 1001, 5, 0);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 1);
+	ck_assert_int_eq(syn_seq(1001, 9000), V_ACCEPT);
+	ck_assert_uint_eq(R.e.st.offloaded, 3);
+	ck_assert_uint_eq(flow_of(1001)->sseq, 0);
+	ct_event(&ce, 1001, 5, 1);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 0);
+	ck_assert_ptr_nonnull(flow_of(1001));
+	ct_event(&ce, 1001, 6, 0);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 1);
+	ck_assert_uint_eq(flow_of(1001)->sseq, 6);
+
+	/* A queued mid-stream packet: conntrack lost the flow; not ours. */
+	ck_assert_int_eq(syn_seq(1002, 1), V_ACCEPT);
+	ck_assert_int_eq(c2v(1002, TH_ACK), V_DROP);
+	ck_assert_ptr_null(flow_of(1002));
+	/* Events about other flows are counted and change nothing. */
+	ct_event(&ce, 4444, 9, 1);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 0);
+	ck_assert_uint_eq(R.e.ft.count, 1);
+	rig_close();
+}
+END_TEST
+
+/* Marks follow what a server is, not where the file lists it. */
+START_TEST(test_offload_marks)
+{
+	struct config	 a, b, c;
+	unsigned	 i, j;
+
+	conf_load_text(&a, "offload = yes\n" CONF);
+	conf_load_text(&b, "offload = yes\nipaliasing = 192.0.2.10\n"
+	    "ports = 80\nservers = 10.0.1.13:8080, 10.0.1.11, 10.0.1.12\n");
+	conf_load_text(&c, "offload = yes\noffload_salt = 1\n" CONF);
+	for (i = 0; i < a.pool.nsrv; i++) {
+		ck_assert_uint_eq(a.pool.srv[i].mark & OFFLOAD_MARK_MASK,
+		    OFFLOAD_MARK_TAG);
+		for (j = 0; j < b.pool.nsrv; j++)
+			if (strcmp(a.pool.srv[i].name, b.pool.srv[j].name) == 0)
+				break;
+		ck_assert_uint_lt(j, b.pool.nsrv);
+		ck_assert_uint_eq(a.pool.srv[i].mark, b.pool.srv[j].mark);
+		ck_assert_uint_ne(a.pool.srv[i].mark, c.pool.srv[i].mark);
+		for (j = 0; j < i; j++)
+			ck_assert_uint_ne(a.pool.srv[i].mark,
+			    a.pool.srv[j].mark);
+	}
+	config_free(&a);
+	config_free(&b);
+	config_free(&c);
+}
+END_TEST
+
+#ifdef LOADD_OFFLOAD
+/* conntrack's event messages, as the kernel writes them. */
+static struct nlmsghdr *
+ct_msg(uint8_t *buf, int type, uint8_t proto, uint32_t mark)
+{
+	struct nlmsghdr	*nlh;
+	struct nfgenmsg	*nfg;
+	struct nlattr	*t, *n;
+	uint32_t	 a;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = NFNL_SUBSYS_CTNETLINK << 8 | type;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_INET;
+	t = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+	n = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	inet_pton(AF_INET, CLIENT, &a);
+	mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, a);
+	inet_pton(AF_INET, VIP, &a);
+	mnl_attr_put_u32(nlh, CTA_IP_V4_DST, a);
+	mnl_attr_nest_end(nlh, n);
+	n = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, proto);
+	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(1000));
+	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(80));
+	mnl_attr_nest_end(nlh, n);
+	mnl_attr_nest_end(nlh, t);
+	n = mnl_attr_nest_start(nlh, CTA_COUNTERS_ORIG);
+	mnl_attr_put_u64(nlh, CTA_COUNTERS_PACKETS, htobe64(12));
+	mnl_attr_put_u64(nlh, CTA_COUNTERS_BYTES, htobe64(3456));
+	mnl_attr_nest_end(nlh, n);
+	mnl_attr_put_u32(nlh, CTA_ID, htonl(4242));
+	if (mark != 0)
+		mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));
+	return (nlh);
+}
+
+START_TEST(test_ctev_parse)
+{
+	uint8_t		 buf[1024];
+	struct nlmsghdr	*nlh;
+	struct nlattr	*a;
+	struct ct_end	 ce;
+	size_t		 len, cut;
+
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, PROTO_TCP, 0x4c123456);
+	ck_assert_int_eq(ctev_parse(nlh, &ce), 1);
+	ck_assert_int_eq(ce.destroyed, 1);
+	ck_assert_uint_eq(ce.family, 4);
+	ck_assert_uint_eq(ce.proto, PROTO_TCP);
+	ck_assert_uint_eq(ntohs(ce.cport), 1000);
+	ck_assert_uint_eq(ntohs(ce.vport), 80);
+	ck_assert_uint_eq(ce.ctid, 4242);
+	ck_assert_uint_eq(ce.pkts[0], 12);
+	ck_assert_uint_eq(ce.bytes[0], 3456);
+	ck_assert_uint_eq(ce.client.b[3], 7);
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_NEW, PROTO_TCP, 0x4c123456);
+	ck_assert_int_eq(ctev_parse(nlh, &ce), 1);
+	ck_assert_int_eq(ce.destroyed, 0);
+	/* Not loadd's: other marks, no mark, other message types. */
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, PROTO_TCP, 0x12345678);
+	ck_assert_int_eq(ctev_parse(nlh, &ce), 0);
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, PROTO_TCP, 0);
+	ck_assert_int_eq(ctev_parse(nlh, &ce), 0);
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_GET, PROTO_TCP, 0x4c123456);
+	ck_assert_int_eq(ctev_parse(nlh, &ce), 0);
+	/* loadd's mark on what loadd never balances, or bent: bad. */
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, PROTO_ICMP, 0x4c123456);
+	ck_assert_int_eq(ctev_parse(nlh, &ce), -1);
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, PROTO_TCP, 0x4c123456);
+	a = (struct nlattr *)((uint8_t *)mnl_nlmsg_get_payload(nlh) +
+	    MNL_ALIGN(sizeof(struct nfgenmsg)));
+	a = (struct nlattr *)((uint8_t *)a + MNL_ATTR_HDRLEN);	/* TUPLE_IP */
+	a = (struct nlattr *)((uint8_t *)a + MNL_ATTR_HDRLEN);	/* V4_SRC */
+	a->nla_len = MNL_ATTR_HDRLEN + 3;
+	ck_assert_int_eq(ctev_parse(nlh, &ce), -1);
+	/* Cut anywhere: never read past the end. */
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, PROTO_TCP, 0x4c123456);
+	len = nlh->nlmsg_len;
+	for (cut = 0; cut < len; cut++) {
+		nlh->nlmsg_len = (uint32_t)cut;
+		(void)ctev_parse(nlh, &ce);
+	}
+}
+END_TEST
+#endif
+
 Suite *
 engine_suite(void)
 {
@@ -1006,6 +1257,14 @@ engine_suite(void)
 	tcase_add_test(tc, test_table_full_evicts);
 	tcase_add_test(tc, test_clock_backwards);
 	tcase_add_test(tc, test_clock_late_start);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("offload");
+	tcase_add_test(tc, test_offload);
+	tcase_add_test(tc, test_offload_marks);
+#ifdef LOADD_OFFLOAD
+	tcase_add_test(tc, test_ctev_parse);
+#endif
 	suite_add_tcase(s, tc);
 	return (s);
 }

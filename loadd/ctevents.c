@@ -1,0 +1,257 @@
+/*
+ * offload = yes: what conntrack says of the connections loadd handed
+ * over.  loadd sees only the first packet of each conntrack entry; the
+ * kernel carries the rest and multicasts (ctnetlink) an event when it
+ * confirms an entry and another when it forgets it.  Those carrying
+ * loadd's mark (the nat rules copy the packet's mark to the entry) give
+ * the entry's id, then end loadd's flow: least-connection counts stay
+ * true, and the connection's packets and bytes (nf_conntrack_acct) reach
+ * its server's counters.
+ *
+ * Every event is parsed as untrusted input; what does not parse is
+ * counted and skipped.  A full socket buffer loses events (counted): the
+ * flows they would have ended expire with loadd's own timeout instead.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+
+#include "config.h"
+#include "ctevents.h"
+#include "log.h"
+#include "pkt.h"
+
+#define CTEV_RCVBUF	(4 * 1024 * 1024)
+
+struct ctev {
+	struct mnl_socket	*nl;
+	uint8_t			 buf[65536];
+};
+
+static int	 ctev_tuple(const struct nlattr *, struct ct_end *);
+static void	 ctev_counters(const struct nlattr *, uint64_t *,
+		    uint64_t *);
+
+struct ctev *
+ctev_open(void)
+{
+	struct ctev	*c;
+	int		 sz = CTEV_RCVBUF, fd;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (NULL);
+	if ((c->nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL ||
+	    mnl_socket_bind(c->nl, NF_NETLINK_CONNTRACK_NEW |
+	    NF_NETLINK_CONNTRACK_DESTROY, MNL_SOCKET_AUTOPID) < 0) {
+		log_warn("offload: conntrack events");
+		ctev_close(c);
+		return (NULL);
+	}
+	fd = mnl_socket_get_fd(c->nl);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) == -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	return (c);
+}
+
+int
+ctev_fd(const struct ctev *c)
+{
+	return (mnl_socket_get_fd(c->nl));
+}
+
+void
+ctev_close(struct ctev *c)
+{
+	if (c == NULL)
+		return;
+	if (c->nl != NULL)
+		mnl_socket_close(c->nl);
+	free(c);
+}
+
+/* Reads what is waiting, at most a few datagrams' worth per call. */
+void
+ctev_read(struct ctev *c, struct engine *e)
+{
+	struct ct_end		 ce;
+	const struct nlmsghdr	*nlh;
+	ssize_t			 n;
+	int			 loops, len, rc;
+
+	for (loops = 0; loops < 64; loops++) {
+		n = recv(mnl_socket_get_fd(c->nl), c->buf, sizeof(c->buf),
+		    MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno == ENOBUFS) {
+				e->st.ct_lost++;
+				continue;
+			}
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("offload: reading conntrack events");
+			return;
+		}
+		len = (int)n;
+		for (nlh = (const struct nlmsghdr *)c->buf;
+		    mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			rc = ctev_parse(nlh, &ce);
+			if (rc == -1)
+				e->st.ct_bad++;
+			else if (rc == 1)
+				(void)engine_offload_event(e, &ce);
+		}
+	}
+}
+
+/*
+ * One netlink message: 1 and ce filled if it is a new or destroyed entry
+ * with loadd's mark, 0 if it is something else, -1 if it does not parse.
+ */
+int
+ctev_parse(const struct nlmsghdr *nlh, struct ct_end *ce)
+{
+	const struct nfgenmsg	*nfg;
+	const struct nlattr	*a;
+	int			 tuple = 0;
+	uint32_t		 mark = 0;
+
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*nfg))
+		return (-1);
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK ||
+	    (NFNL_MSG_TYPE(nlh->nlmsg_type) != IPCTNL_MSG_CT_DELETE &&
+	    NFNL_MSG_TYPE(nlh->nlmsg_type) != IPCTNL_MSG_CT_NEW))
+		return (0);
+	nfg = mnl_nlmsg_get_payload(nlh);
+	memset(ce, 0, sizeof(*ce));
+	ce->destroyed = NFNL_MSG_TYPE(nlh->nlmsg_type) == IPCTNL_MSG_CT_DELETE;
+	if (nfg->nfgen_family == AF_INET)
+		ce->family = 4;
+	else if (nfg->nfgen_family == AF_INET6)
+		ce->family = 6;
+	else
+		return (0);
+	mnl_attr_for_each(a, nlh, sizeof(*nfg)) {
+		switch (mnl_attr_get_type(a)) {
+		case CTA_TUPLE_ORIG:
+			tuple = mnl_attr_validate(a, MNL_TYPE_NESTED) == -1 ||
+			    ctev_tuple(a, ce) == -1 ? -1 : 1;
+			break;
+		case CTA_ID:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) == -1)
+				return (-1);
+			ce->ctid = ntohl(mnl_attr_get_u32(a));
+			break;
+		case CTA_MARK:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) == -1)
+				return (-1);
+			mark = ntohl(mnl_attr_get_u32(a));
+			break;
+		case CTA_COUNTERS_ORIG:
+			if (mnl_attr_validate(a, MNL_TYPE_NESTED) == -1)
+				return (-1);
+			ctev_counters(a, &ce->pkts[0], &ce->bytes[0]);
+			break;
+		case CTA_COUNTERS_REPLY:
+			if (mnl_attr_validate(a, MNL_TYPE_NESTED) == -1)
+				return (-1);
+			ctev_counters(a, &ce->pkts[1], &ce->bytes[1]);
+			break;
+		default:
+			break;
+		}
+	}
+	/* Not loadd's (other protocols, other connections): not looked at. */
+	if ((mark & OFFLOAD_MARK_MASK) != OFFLOAD_MARK_TAG)
+		return (0);
+	return (tuple == 1 ? 1 : -1);
+}
+
+/* The original direction: client -> virtual address. */
+static int
+ctev_tuple(const struct nlattr *tuple, struct ct_end *ce)
+{
+	const struct nlattr	*a, *b;
+	int			 src = 0, dst = 0, sport = 0, dport = 0;
+	size_t			 alen = ce->family == 4 ? 4 : 16;
+
+	mnl_attr_for_each_nested(a, tuple) {
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == -1)
+			return (-1);
+		switch (mnl_attr_get_type(a)) {
+		case CTA_TUPLE_IP:
+			mnl_attr_for_each_nested(b, a) {
+				switch (mnl_attr_get_type(b)) {
+				case CTA_IP_V4_SRC:
+				case CTA_IP_V6_SRC:
+					if (mnl_attr_get_payload_len(b) != alen)
+						return (-1);
+					memcpy(ce->client.b,
+					    mnl_attr_get_payload(b), alen);
+					src = 1;
+					break;
+				case CTA_IP_V4_DST:
+				case CTA_IP_V6_DST:
+					if (mnl_attr_get_payload_len(b) != alen)
+						return (-1);
+					memcpy(ce->vip.b,
+					    mnl_attr_get_payload(b), alen);
+					dst = 1;
+					break;
+				}
+			}
+			break;
+		case CTA_TUPLE_PROTO:
+			mnl_attr_for_each_nested(b, a) {
+				switch (mnl_attr_get_type(b)) {
+				case CTA_PROTO_NUM:
+					if (mnl_attr_validate(b,
+					    MNL_TYPE_U8) == -1)
+						return (-1);
+					ce->proto = mnl_attr_get_u8(b);
+					break;
+				case CTA_PROTO_SRC_PORT:
+					if (mnl_attr_validate(b,
+					    MNL_TYPE_U16) == -1)
+						return (-1);
+					ce->cport = mnl_attr_get_u16(b);
+					sport = 1;
+					break;
+				case CTA_PROTO_DST_PORT:
+					if (mnl_attr_validate(b,
+					    MNL_TYPE_U16) == -1)
+						return (-1);
+					ce->vport = mnl_attr_get_u16(b);
+					dport = 1;
+					break;
+				}
+			}
+			break;
+		}
+	}
+	if (!src || !dst || !sport || !dport ||
+	    (ce->proto != PROTO_TCP && ce->proto != PROTO_UDP))
+		return (-1);
+	return (0);
+}
+
+static void
+ctev_counters(const struct nlattr *nest, uint64_t *pkts, uint64_t *bytes)
+{
+	const struct nlattr	*a;
+
+	mnl_attr_for_each_nested(a, nest) {
+		if (mnl_attr_validate(a, MNL_TYPE_U64) == -1)
+			continue;
+		if (mnl_attr_get_type(a) == CTA_COUNTERS_PACKETS)
+			*pkts = be64toh(mnl_attr_get_u64(a));
+		else if (mnl_attr_get_type(a) == CTA_COUNTERS_BYTES)
+			*bytes = be64toh(mnl_attr_get_u64(a));
+	}
+}
