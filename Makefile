@@ -166,6 +166,9 @@ bench: $(O)/engine_bench
 # only runs the committed corpus through the harnesses.  Both build in
 # $(FUZZ_O) with ASan and UBSan.
 FUZZERS		= pkt engine config report ctl
+ifeq ($(UNAME_S),Linux)
+FUZZERS		+= ctev
+endif
 FUZZTIME	?= 20
 FUZZ_O		?= build-fuzz
 FUZZ_CFLAGS	?= -O1 -g -fno-omit-frame-pointer \

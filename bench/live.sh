@@ -128,7 +128,7 @@ udp_run() {
 	shift 2
 	for n in 1 2 3; do ns_s $n iptables -t raw -Z PREROUTING; done
 	out=$(ns_c "$BLAST" -t "$DUR" -n $((DUR * 20000000)) -k "$k" \
-	    -p "$port" "$@")
+	    -p "$port" ${RATE:+-r "$RATE"} "$@")
 	sleep 0.3	# what a queue still holds
 	got=0
 	for n in 1 2 3; do
@@ -298,6 +298,15 @@ while [ $r -le $RUNS ]; do
 			echo "$(( (t1 - t0) * 10000000 / (pk2 - pk > 0 ? pk2 - pk : 1) ))" \
 			    >> "$TMP/cpu_udp"
 			echo $(( $(qdrops) - q0 )) >> "$TMP/qdrops"
+			# 80 % of this run's peak (64 flows), paced: what is
+			# lost, and what the queue drops (fail-open is off).
+			peak=$(tail -1 "$TMP/udp.loadd" | cut -d' ' -f1)
+			q0=$(qdrops)
+			paced=$(RATE=$((peak * 8 / 10)) udp_run 64 22700 \
+			    $VIP:5353)
+			echo "$((peak * 8 / 10)) $(echo "$paced" |
+			    cut -d' ' -f1,2) $(( $(qdrops) - q0 ))" \
+			    >> "$TMP/paced"
 			;;
 		offload)
 			pk0=$("$LOADCTL" -s "$TMP/off/ctl.sock" show stats |
@@ -345,6 +354,9 @@ rss_full_parent=$(rss_kb "$LOADD_PID")
 pss_full=$(( $(pss_kb "$pp") + $(pss_kb "$LOADD_PID") ))
 teardown loadd
 
+csumerr() { "$@" nstat -asz TcpInCsumErrors | awk '/TcpInCsumErrors/ { print $2 }'; }
+csum_c=$(csumerr ns_c)
+csum_s=$(( $(csumerr ns_s 1) + $(csumerr ns_s 2) + $(csumerr ns_s 3) ))
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 col() { cut -d' ' -f"$2" "$TMP/$1" | median; }
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / ($2 + 0.001) }"; }
@@ -429,6 +441,11 @@ virt=$(LC_ALL=C lscpu 2>/dev/null |
 	    "$(median < "$TMP/cpu_udp") ns UDP (over the UDP runs)."
 	echo "loadd NFQUEUE drops (queue full or netlink buffer full) in the UDP runs: median" \
 	    "$(median < "$TMP/qdrops") of $(median < "$TMP/sent.loadd") datagrams sent."
+	echo "loadd at 80 % of its UDP peak (64 flows, paced at $(col paced 1) pps," \
+	    "median): $(col paced 2) pps arrived, loss $(col paced 3) %," \
+	    "NFQUEUE drops $(col paced 4) (per run: $(cut -d' ' -f4 "$TMP/paced" | tr '\n' ' '))."
+	echo "TCP checksum errors over all runs (TcpInCsumErrors): client $csum_c," \
+	    "servers $csum_s."
 	echo "loadd resident memory (VmRSS), maxflows = 1000000: packet process" \
 	    "$(mb "$rss_idle") MB idle, $(mb "$rss_full") MB with $nflows flows" \
 	    "(filled in $((f1 - f0)) s); the privileged parent" \

@@ -36,9 +36,19 @@ struct ctev {
 	uint8_t			 buf[65536];
 };
 
-static int	 ctev_tuple(const struct nlattr *, struct ct_end *);
-static void	 ctev_counters(const struct nlattr *, uint64_t *,
-		    uint64_t *);
+/* Not const: libmnl's iterating macros cast it away. */
+static int	 ctev_tuple(struct nlattr *, struct ct_end *);
+static void	 ctev_counters(struct nlattr *, uint64_t *, uint64_t *);
+
+/*
+ * mnl_nlmsg_ok() casts the message's length to int: a length above 2^31
+ * passes it, and mnl_nlmsg_next() then walks backwards for ever.
+ */
+int
+ctev_msg_ok(const struct nlmsghdr *nlh, int len)
+{
+	return (mnl_nlmsg_ok(nlh, len) && nlh->nlmsg_len <= (unsigned)len);
+}
 
 struct ctev *
 ctev_open(void)
@@ -77,9 +87,38 @@ ctev_close(struct ctev *c)
 	free(c);
 }
 
+/*
+ * Asks conntrack for every entry with loadd's mark (a dump, filtered in
+ * the kernel): after a restart, loadd learns again the connections it
+ * handed over before, so that least connections counts them and their
+ * ends are heard.  The answers come in with the events.
+ */
+int
+ctev_dump(struct ctev *c)
+{
+	uint8_t		 buf[256];
+	struct nlmsghdr	*nlh;
+	struct nfgenmsg	*nfg;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = 1;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_UNSPEC;
+	nfg->version = NFNETLINK_V0;
+	mnl_attr_put_u32(nlh, CTA_MARK, htonl(OFFLOAD_MARK_TAG));
+	mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(OFFLOAD_MARK_MASK));
+	if (mnl_socket_sendto(c->nl, nlh, nlh->nlmsg_len) < 0) {
+		log_warn("offload: asking conntrack for its entries");
+		return (-1);
+	}
+	return (0);
+}
+
 /* Reads what is waiting, at most a few datagrams' worth per call. */
 void
-ctev_read(struct ctev *c, struct engine *e)
+ctev_read(struct ctev *c, struct engine *e, uint32_t now)
 {
 	struct ct_end		 ce;
 	const struct nlmsghdr	*nlh;
@@ -100,12 +139,12 @@ ctev_read(struct ctev *c, struct engine *e)
 		}
 		len = (int)n;
 		for (nlh = (const struct nlmsghdr *)c->buf;
-		    mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		    ctev_msg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
 			rc = ctev_parse(nlh, &ce);
 			if (rc == -1)
 				e->st.ct_bad++;
 			else if (rc == 1)
-				(void)engine_offload_event(e, &ce);
+				(void)engine_offload_event(e, &ce, now);
 		}
 	}
 }
@@ -118,7 +157,7 @@ int
 ctev_parse(const struct nlmsghdr *nlh, struct ct_end *ce)
 {
 	const struct nfgenmsg	*nfg;
-	const struct nlattr	*a;
+	struct nlattr		*a;
 	int			 tuple = 0;
 	uint32_t		 mark = 0;
 
@@ -170,14 +209,15 @@ ctev_parse(const struct nlmsghdr *nlh, struct ct_end *ce)
 	/* Not loadd's (other protocols, other connections): not looked at. */
 	if ((mark & OFFLOAD_MARK_MASK) != OFFLOAD_MARK_TAG)
 		return (0);
+	ce->mark = mark;
 	return (tuple == 1 ? 1 : -1);
 }
 
 /* The original direction: client -> virtual address. */
 static int
-ctev_tuple(const struct nlattr *tuple, struct ct_end *ce)
+ctev_tuple(struct nlattr *tuple, struct ct_end *ce)
 {
-	const struct nlattr	*a, *b;
+	struct nlattr		*a, *b;
 	int			 src = 0, dst = 0, sport = 0, dport = 0;
 	size_t			 alen = ce->family == 4 ? 4 : 16;
 
@@ -242,9 +282,9 @@ ctev_tuple(const struct nlattr *tuple, struct ct_end *ce)
 }
 
 static void
-ctev_counters(const struct nlattr *nest, uint64_t *pkts, uint64_t *bytes)
+ctev_counters(struct nlattr *nest, uint64_t *pkts, uint64_t *bytes)
 {
-	const struct nlattr	*a;
+	struct nlattr		*a;
 
 	mnl_attr_for_each_nested(a, nest) {
 		if (mnl_attr_validate(a, MNL_TYPE_U64) == -1)

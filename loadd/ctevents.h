@@ -14,8 +14,10 @@ struct nlmsghdr;
 
 struct ctev	*ctev_open(void);
 int		 ctev_fd(const struct ctev *);
-void		 ctev_read(struct ctev *, struct engine *);
+void		 ctev_read(struct ctev *, struct engine *, uint32_t now);
+int		 ctev_dump(struct ctev *);
 void		 ctev_close(struct ctev *);
 int		 ctev_parse(const struct nlmsghdr *, struct ct_end *);
+int		 ctev_msg_ok(const struct nlmsghdr *, int len);
 
 #endif

@@ -737,6 +737,7 @@ show_stats(struct cmdctx *x)
 		{ "offload_packets", e->st.offload_pkts },
 		{ "offload_ended", e->st.ct_ended },
 		{ "offload_end_unknown", e->st.ct_unknown },
+		{ "offload_adopted", e->st.ct_adopted },
 		{ "conntrack_events_bad", e->st.ct_bad },
 		{ "conntrack_events_lost", e->st.ct_lost },
 		{ "return_noflow", e->st.return_noflow },

@@ -415,6 +415,47 @@ engine_clock(struct engine *e, uint32_t now)
 }
 
 /*
+ * offload: a connection conntrack has and loadd does not -- one handed
+ * over before a restart (listed by ctev_dump), or whose entry was evicted
+ * -- goes back into the table, with the server its mark names.
+ */
+static int
+offload_adopt(struct engine *e, const struct ct_end *ce, struct service *svc,
+    uint32_t now)
+{
+	struct pool	*pool = e->pool;
+	struct server	*srv = NULL;
+	struct flow	*f;
+	uint16_t	 si = (uint16_t)(svc - pool->svc);
+	unsigned	 i;
+
+	for (i = svc->first; i < (unsigned)svc->first + svc->nsrv; i++)
+		if (pool->srv[i].mark == ce->mark) {
+			srv = &pool->srv[i];
+			break;
+		}
+	if (srv == NULL || !flow_room(&e->ft)) {
+		e->st.ct_unknown++;
+		return (0);
+	}
+	f = flow_insert(&e->ft, flow_hash(&e->ft, &ce->client, ce->cport, si),
+	    &ce->client, ce->cport, si, (uint16_t)i, FS_OFFLOADED, now);
+	if (f == NULL) {
+		e->st.ct_unknown++;
+		return (0);
+	}
+	f->sseq = ce->ctid;
+	f->cseq = 0;
+	memset(f->synms, 0, sizeof(f->synms));
+	srv->flows_active++;
+	srv->flows_total++;
+	svc->flows_active++;
+	svc->flows_total++;
+	e->st.ct_adopted++;
+	return (1);
+}
+
+/*
  * offload: what conntrack says of a connection loadd handed over.  Its
  * entry was confirmed ("new": the id it has, so that the destroy event of
  * an older connection on the same ports is not taken for this one's), or
@@ -422,7 +463,7 @@ engine_clock(struct engine *e, uint32_t now)
  * counted it, goes to its server's counters.
  */
 int
-engine_offload_event(struct engine *e, const struct ct_end *ce)
+engine_offload_event(struct engine *e, const struct ct_end *ce, uint32_t now)
 {
 	struct service	*svc;
 	struct server	*srv;
@@ -437,6 +478,9 @@ engine_offload_event(struct engine *e, const struct ct_end *ce)
 		f = flow_lookup(&e->ft, flow_hash(&e->ft, &ce->client,
 		    ce->cport, si), &ce->client, ce->cport, si);
 	}
+	now = engine_clock(e, now);
+	if (f == NULL && svc != NULL && !ce->destroyed)
+		return (offload_adopt(e, ce, svc, now));
 	if (f == NULL || f->state != FS_OFFLOADED) {
 		e->st.ct_unknown++;
 		return (0);

@@ -57,6 +57,7 @@ struct engine_stats {
 	uint64_t	 offload_pkts;	/* their packets loadd saw (marked) */
 	uint64_t	 ct_ended;	/* offloaded flows the kernel ended */
 	uint64_t	 ct_unknown;	/* ends of no flow of loadd's */
+	uint64_t	 ct_adopted;	/* conntrack's, taken back (restart) */
 	uint64_t	 ct_bad;	/* conntrack events that did not parse */
 	uint64_t	 ct_lost;	/* their socket overflowed: some lost */
 	uint64_t	 drop[DROP_NREASONS];
@@ -133,12 +134,14 @@ struct ct_end {
 	uint8_t		 family;
 	uint8_t		 proto;
 	uint32_t	 ctid;		/* 0: not given */
-	int		 destroyed;	/* 0: new */
+	uint32_t	 mark;		/* the entry's: loadd's server mark */
+	int		 destroyed;	/* 0: new (or listed by a dump) */
 	uint64_t	 pkts[2];	/* client -> server, server -> client */
 	uint64_t	 bytes[2];	/* (0 without nf_conntrack_acct) */
 };
 
 /* Returns 1 if it was about one of loadd's offloaded flows. */
-int		 engine_offload_event(struct engine *, const struct ct_end *);
+int		 engine_offload_event(struct engine *, const struct ct_end *,
+		    uint32_t now);
 
 #endif

@@ -758,6 +758,11 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 	/* Persistence may be turned on by a reload: the table is always there. */
 	if (engine_set_sticky(&L.e, conf->sticky_clients) == -1)
 		fatalx("cannot allocate the persistence table");
+#ifdef LOADD_OFFLOAD
+	/* What this loadd handed over before a restart, conntrack still has. */
+	if (L.ctev != NULL)
+		(void)ctev_dump(L.ctev);
+#endif
 	note_methods(conf);
 	log_notice("started: %u service(s), %u server(s), method %s, "
 	    "queue %d, %u flows, control socket %s", conf->pool.nsvc,
@@ -820,7 +825,7 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 			report_read(L.rfd, L.ag, &L.conf->pool, ms);
 #ifdef LOADD_OFFLOAD
 		if (cidx != -1 && (L.pfd[cidx].revents & POLLIN))
-			ctev_read(L.ctev, &L.e);
+			ctev_read(L.ctev, &L.e, now);
 #endif
 		health_run(L.h, L.pfd + i, npfd - i, ms, L.gone);
 		if (L.ag != NULL && (ms >= lastagents + 100 ||

@@ -211,7 +211,9 @@ nfqio_recv(struct pktio *io, struct pktbuf *pb, unsigned max)
 	}
 	for (i = 0; i < (unsigned)got; i++) {
 		len = (int)q->msgs[i].msg_len;
-		for (nlh = q->iov[i].iov_base; mnl_nlmsg_ok(nlh, len);
+		/* (a length above 2^31 would pass mnl_nlmsg_ok) */
+		for (nlh = q->iov[i].iov_base; mnl_nlmsg_ok(nlh, len) &&
+		    nlh->nlmsg_len <= (unsigned)len;
 		    nlh = mnl_nlmsg_next(nlh, &len)) {
 			if (nlh->nlmsg_type == NLMSG_ERROR) {
 				/* A verdict the kernel refused. */

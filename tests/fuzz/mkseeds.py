@@ -127,3 +127,43 @@ reports = {
 for k, r in reports.items():
     with open(os.path.join(top, "report", "seed-" + k), "wb") as f:
         f.write(r)
+
+
+# conntrack events for fuzz_ctev.c: netlink messages as the kernel sends
+# them (ctnetlink, linux/netfilter/nfnetlink_conntrack.h), with loadd's
+# marks for the servers of the harness's configuration.
+def nla(t, payload, nested=False):
+    n = struct.pack("=HH", 4 + len(payload), t | (0x8000 if nested else 0))
+    return n + payload + bytes((4 - len(payload) % 4) % 4)
+
+
+def ctmsg(kind, src, sport, dst, dport, proto, ctid, mark, pkts=0, nbytes=0):
+    ip = nla(1, bytes(src)) + nla(2, bytes(dst))             # V4_SRC, V4_DST
+    pr = nla(1, bytes([proto])) + nla(2, struct.pack("!H", sport)) + \
+        nla(3, struct.pack("!H", dport))                    # NUM, ports
+    tup = nla(1, ip, True) + nla(2, pr, True)               # TUPLE_IP, _PROTO
+    cnt = nla(1, struct.pack("!Q", pkts)) + nla(2, struct.pack("!Q", nbytes))
+    body = nla(1, tup, True) + nla(12, struct.pack("!I", ctid)) + \
+        nla(8, struct.pack("!I", mark)) + nla(9, cnt, True)  # ORIG, ID, MARK
+    payload = struct.pack("=BBH", 2, 0, 0) + body           # nfgenmsg AF_INET
+    mtype = (1 << 8) | kind                                 # CTNETLINK
+    return struct.pack("=IHHII", 16 + len(payload), mtype, 0, 0, 0) + payload
+
+
+os.makedirs(os.path.join(top, "ctev"), exist_ok=True)
+CL = [198, 51, 100, 7]
+VIP = [10, 0, 0, 1]
+# The harness reads mark 0x4c0000NN as server NN's (the real marks are a
+# hash); services 10.0.0.1:80 (servers 0-2) and :53 (3-5).
+evs = {
+    "new": ctmsg(0, CL, 1000, VIP, 80, 6, 7, 0x4C000001),
+    "new-destroy": ctmsg(0, CL, 1000, VIP, 80, 6, 7, 0x4C000001) +
+    ctmsg(2, CL, 1000, VIP, 80, 6, 7, 0x4C000001, 10, 5000),
+    "other-mark": ctmsg(2, CL, 1001, VIP, 80, 17, 8, 0x12345678),
+    "udp": ctmsg(0, CL, 5353, VIP, 53, 17, 9, 0x4C000004),
+    "stale-id": ctmsg(0, CL, 1002, VIP, 80, 6, 11, 0x4C000002) +
+    ctmsg(2, CL, 1002, VIP, 80, 6, 10, 0x4C000002),
+}
+for k, m in evs.items():
+    with open(os.path.join(top, "ctev", "seed-" + k), "wb") as f:
+        f.write(m)

@@ -29,18 +29,7 @@ r=$(ns_b iptables -t raw -S loadd-8670 | grep -c NFQUEUE)
 check "[ $j -eq 1 ] && [ $r -eq 7 ]" "loadd -R | sh applied twice: one jump ($j), 7 queue rules ($r)"
 
 # 1. Every server gets its share: 300 requests, 100 +- 10 each.
-: > "$TMP/answers"
-i=0
-while [ $i -lt 300 ]; do
-	ns_c curl -s -m 3 "http://$VIP/" >> "$TMP/answers" || echo fail >> "$TMP/answers"
-	i=$((i + 1))
-done
-for n in 1 2 3; do
-	c=$(grep -c "^s$n\$" "$TMP/answers" || true)
-	check "[ $c -ge 90 ] && [ $c -le 110 ]" "server s$n answered $c of 300 requests (90..110)"
-done
-c=$(grep -c '^fail$' "$TMP/answers" || true)
-check "[ $c -eq 0 ]" "no failed request among 300 ($c failed)"
+rr_shares
 
 # 2. wrk with keep-alive through the VIP: no errors, no non-2xx.
 ns_c wrk -t2 -c16 -d3s "http://$VIP/" > "$TMP/wrk" 2>&1 || true

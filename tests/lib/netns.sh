@@ -156,6 +156,26 @@ loadd_up() {
 	done
 }
 
+# rr_shares: 300 requests through the VIP, one connection each; every
+# server answers 100 +- 10 of them (round-robin) and none fails.  Needs
+# tests/lib/tap.sh.
+rr_shares() {
+	: > "$TMP/answers"
+	_i=0
+	while [ $_i -lt 300 ]; do
+		ns_c curl -s -m 3 "http://$VIP/" >> "$TMP/answers" ||
+		    echo fail >> "$TMP/answers"
+		_i=$((_i + 1))
+	done
+	for _n in 1 2 3; do
+		_c=$(grep -c "^s$_n\$" "$TMP/answers" || true)
+		check "[ $_c -ge 90 ] && [ $_c -le 110 ]" \
+		    "server s$_n answered $_c of 300 requests (90..110)"
+	done
+	_c=$(grep -c '^fail$' "$TMP/answers" || true)
+	check "[ $_c -eq 0 ]" "no failed request among 300 ($_c failed)"
+}
+
 lab_down() {
 	[ -n "${LOADD_PID:-}" ] && kill "$LOADD_PID" 2>/dev/null && \
 	    wait "$LOADD_PID" 2>/dev/null

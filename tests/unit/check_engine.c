@@ -1058,17 +1058,17 @@ START_TEST(test_offload)
 
 	/* The entry's id, then its end; another id is another entry's. */
 	ct_event(&ce, 1000, 77, 0);
-	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 1);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
 	ck_assert_uint_eq(flow_of(1000)->sseq, 77);
 	ct_event(&ce, 1000, 76, 1);
-	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 0);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 0);
 	ck_assert_ptr_nonnull(flow_of(1000));
 	ct_event(&ce, 1000, 77, 1);
 	ce.pkts[0] = 10;
 	ce.bytes[0] = 1000;
 	ce.pkts[1] = 8;
 	ce.bytes[1] = 5000;
-	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 1);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
 	ck_assert_ptr_null(flow_of(1000));
 	ck_assert_uint_eq(s1->flows_active, 0);
 	ck_assert_uint_eq(s1->pkts_in, 10);
@@ -1081,15 +1081,15 @@ START_TEST(test_offload)
 	 * not end it.
 	 */
 	ct_event(&ce, 1001, 5, 0);
-	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 1);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
 	ck_assert_int_eq(syn_seq(1001, 9000), V_ACCEPT);
 	ck_assert_uint_eq(R.e.st.offloaded, 3);
 	ck_assert_uint_eq(flow_of(1001)->sseq, 0);
 	ct_event(&ce, 1001, 5, 1);
-	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 0);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 0);
 	ck_assert_ptr_nonnull(flow_of(1001));
 	ct_event(&ce, 1001, 6, 0);
-	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 1);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
 	ck_assert_uint_eq(flow_of(1001)->sseq, 6);
 
 	/* A queued mid-stream packet: conntrack lost the flow; not ours. */
@@ -1098,8 +1098,27 @@ START_TEST(test_offload)
 	ck_assert_ptr_null(flow_of(1002));
 	/* Events about other flows are counted and change nothing. */
 	ct_event(&ce, 4444, 9, 1);
-	ck_assert_int_eq(engine_offload_event(&R.e, &ce), 0);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 0);
 	ck_assert_uint_eq(R.e.ft.count, 1);
+
+	/*
+	 * After a restart conntrack lists what it carries for loadd: each
+	 * entry comes back with the server its mark names, active.
+	 */
+	ct_event(&ce, 5555, 31, 0);
+	ce.mark = s2->mark;
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
+	ck_assert_ptr_eq(srv_of(5555), s2);
+	ck_assert_uint_eq(flow_of(5555)->state, FS_OFFLOADED);
+	ck_assert_uint_eq(flow_of(5555)->sseq, 31);
+	ck_assert_uint_eq(R.e.st.ct_adopted, 1);
+	ct_event(&ce, 5556, 32, 0);
+	ce.mark = OFFLOAD_MARK_TAG | 1;		/* no server's */
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 0);
+	ck_assert_ptr_null(flow_of(5556));
+	ct_event(&ce, 5555, 31, 1);
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
+	ck_assert_ptr_null(flow_of(5555));
 	rig_close();
 }
 END_TEST
@@ -1209,6 +1228,11 @@ START_TEST(test_ctev_parse)
 	a = (struct nlattr *)((uint8_t *)a + MNL_ATTR_HDRLEN);	/* V4_SRC */
 	a->nla_len = MNL_ATTR_HDRLEN + 3;
 	ck_assert_int_eq(ctev_parse(nlh, &ce), -1);
+	/* A length above 2^31 passes mnl_nlmsg_ok(), not ctev_msg_ok(). */
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, PROTO_TCP, 0x4c123456);
+	ck_assert_int_eq(ctev_msg_ok(nlh, (int)nlh->nlmsg_len), 1);
+	nlh->nlmsg_len = 0xfffffff0u;
+	ck_assert_int_eq(ctev_msg_ok(nlh, 64), 0);
 	/* Cut anywhere: never read past the end. */
 	nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, PROTO_TCP, 0x4c123456);
 	len = nlh->nlmsg_len;
