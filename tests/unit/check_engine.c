@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "pkt.h"
 #include "pktio.h"
+#include "rig.h"
 #include "unit.h"
 
 #ifdef LOADD_OFFLOAD
@@ -29,114 +30,23 @@
 #include "ctevents.h"
 #endif
 
-#define CLIENT		"198.51.100.7"
-#define VIP		"192.0.2.10"
 #define CONF		"ipaliasing = 192.0.2.10\nports = 80\n" \
 			"servers = 10.0.1.11, 10.0.1.12, 10.0.1.13:8080\n"
 
-struct rig {
-	struct config	 conf;
-	struct engine	 e;
-	uint8_t		 buf[2048];
-	uint8_t		 orig[2048];	/* before the engine */
-	struct pktbuf	 pb;
-	size_t		 len;
-	uint32_t	 now;
-};
-
-/* Each test runs in its own process: one rig per test is enough. */
-static struct rig	 R;
-
-static void		 rig_open(const char *);
-static void		 rig_close(void);
-static int		 run(const struct tpkt *);
-static int		 c2v(uint16_t, uint8_t);
-static int		 s2c(const struct server *, uint16_t, uint8_t);
 static struct server	*srv_of(uint16_t);
-static struct flow	*flow_of(uint16_t);
 static const struct server *dst_server(void);
 static void		 assert_unchanged(void);
 static void		 assert_cksums(void);
 static void		 assert_src(const char *, uint16_t);
 static void		 establish(uint16_t);
 
-static void
-rig_open(const char *text)
-{
-	memset(&R, 0, sizeof(R));
-	conf_load_text(&R.conf, text);
-	ck_assert_int_eq(engine_init(&R.e, &R.conf.pool, R.conf.maxflows,
-	    R.conf.timeout, 0xe0e0), 0);
-	R.now = 1000;
-}
-
-static void
-rig_close(void)
-{
-	engine_free(&R.e);
-	config_free(&R.conf);
-}
-
-/* Builds a packet, hands it to the engine and returns the verdict. */
-static int
-run(const struct tpkt *t)
-{
-	R.len = tpkt_build(R.buf, sizeof(R.buf), t);
-	ck_assert_uint_ne(R.len, 0);
-	memcpy(R.orig, R.buf, R.len);
-	memset(&R.pb, 0, sizeof(R.pb));
-	R.pb.data = R.buf;
-	R.pb.len = (uint32_t)R.len;
-	R.pb.verdict = 0xff;
-	engine_process(&R.e, &R.pb, R.now);
-	return (R.pb.verdict);
-}
-
-/* A TCP segment from the client's port to VIP:80. */
-static int
-c2v(uint16_t cport, uint8_t flags)
-{
-	struct tpkt t = {
-		.family = 4, .proto = PROTO_TCP, .src = CLIENT, .dst = VIP,
-		.sport = cport, .dport = 80, .tcpflags = flags, .paylen = 10,
-	};
-
-	return (run(&t));
-}
-
-/* A TCP segment from a server to the client's port. */
-static int
-s2c(const struct server *srv, uint16_t cport, uint8_t flags)
-{
-	char		 a[ADDR_STRLEN];
-	struct tpkt	 t = {
-		.family = 4, .proto = PROTO_TCP, .dst = CLIENT,
-		.sport = srv->port, .dport = cport, .tcpflags = flags,
-		.paylen = 21,
-	};
-
-	t.src = addr_ntop(4, &srv->addr, a, sizeof(a));
-	return (run(&t));
-}
-
 static struct server *
 srv_of(uint16_t cport)
 {
-	struct flow	*f = flow_of(cport);
+	struct flow	*f = rig_flow(cport);
 
 	ck_assert_ptr_nonnull(f);
 	return (&R.conf.pool.srv[f->srv]);
-}
-
-static struct flow *
-flow_of(uint16_t cport)
-{
-	union addr	 a;
-
-	memset(&a, 0, sizeof(a));
-	inet_pton(AF_INET, CLIENT, a.b);
-	return (flow_lookup(&R.e.ft, flow_hash(&R.e.ft, &a, htons(cport), 0),
-	    &a, htons(cport), 0));
 }
 
 /* The server an inbound packet was sent to, from its rewritten bytes. */
@@ -193,11 +103,11 @@ establish(uint16_t cport)
 {
 	struct server	*srv;
 
-	ck_assert_int_eq(c2v(cport, TH_SYN), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(cport, TH_SYN), V_REWRITTEN);
 	srv = srv_of(cport);
-	ck_assert_int_eq(s2c(srv, cport, TH_SYN | TH_ACK), V_REWRITTEN);
-	ck_assert_int_eq(c2v(cport, TH_ACK), V_REWRITTEN);
-	ck_assert_uint_eq(flow_of(cport)->state, FS_ESTABLISHED);
+	ck_assert_int_eq(rig_s2c(srv, cport, TH_SYN | TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(cport, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(rig_flow(cport)->state, FS_ESTABLISHED);
 }
 
 START_TEST(test_round_robin)
@@ -207,14 +117,14 @@ START_TEST(test_round_robin)
 
 	rig_open(CONF);
 	for (i = 0; i < 9; i++) {
-		ck_assert_int_eq(c2v((uint16_t)(40000 + i), TH_SYN),
+		ck_assert_int_eq(rig_c2v((uint16_t)(40000 + i), TH_SYN),
 		    V_REWRITTEN);
 		s = dst_server();
 		ck_assert_msg(s == &R.conf.pool.srv[i % 3], "SYN %u went to "
 		    "%s", i, s->name);
 		ck_assert_uint_eq(get_be16(R.buf + 22), i % 3 == 2 ? 8080 :
 		    80);
-		ck_assert_uint_eq(flow_of((uint16_t)(40000 + i))->state,
+		ck_assert_uint_eq(rig_flow((uint16_t)(40000 + i))->state,
 		    FS_SYN_SENT);
 	}
 	for (i = 0; i < 3; i++) {
@@ -241,14 +151,14 @@ START_TEST(test_flow_sticks)
 
 	rig_open(CONF);
 	for (i = 0; i < 5; i++) {
-		ck_assert_int_eq(c2v((uint16_t)(40000 + i), TH_SYN),
+		ck_assert_int_eq(rig_c2v((uint16_t)(40000 + i), TH_SYN),
 		    V_REWRITTEN);
 		first[i] = dst_server();
 	}
 	for (round = 0; round < 10; round++)
 		for (i = 0; i < 5; i++) {
 			p = (uint16_t)(40000 + (i * 3 + round) % 5);
-			ck_assert_int_eq(c2v(p, round == 0 ? TH_SYN :
+			ck_assert_int_eq(rig_c2v(p, round == 0 ? TH_SYN :
 			    TH_ACK | TH_PUSH), V_REWRITTEN);
 			ck_assert_ptr_eq(dst_server(), first[p - 40000]);
 		}
@@ -267,9 +177,9 @@ START_TEST(test_reply)
 
 	rig_open(CONF);
 	for (p = 40000; p < 40003; p++) {
-		ck_assert_int_eq(c2v(p, TH_SYN), V_REWRITTEN);
+		ck_assert_int_eq(rig_c2v(p, TH_SYN), V_REWRITTEN);
 		srv = srv_of(p);
-		ck_assert_int_eq(s2c(srv, p, TH_SYN | TH_ACK), V_REWRITTEN);
+		ck_assert_int_eq(rig_s2c(srv, p, TH_SYN | TH_ACK), V_REWRITTEN);
 		/* 10.0.1.13 answers from 8080: still VIP:80 to the client. */
 		assert_src(VIP, 80);
 		ck_assert_uint_eq(srv->pkts_out, 1);
@@ -278,13 +188,13 @@ START_TEST(test_reply)
 	ck_assert_uint_eq(R.e.st.return_noflow, 0);
 
 	/* Without a flow (loadd restarted, say), still translated. */
-	ck_assert_int_eq(s2c(&R.conf.pool.srv[1], 50000, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_s2c(&R.conf.pool.srv[1], 50000, TH_ACK), V_REWRITTEN);
 	assert_src(VIP, 80);
 	ck_assert_uint_eq(R.e.st.return_noflow, 1);
 	/* A server's packet to a client port of another server's flow. */
-	ck_assert_int_eq(s2c(&R.conf.pool.srv[0], 40001, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_s2c(&R.conf.pool.srv[0], 40001, TH_ACK), V_REWRITTEN);
 	ck_assert_uint_eq(R.e.st.return_noflow, 2);
-	ck_assert_uint_eq(flow_of(40001)->state, FS_SYN_RECV);
+	ck_assert_uint_eq(rig_flow(40001)->state, FS_SYN_RECV);
 	rig_close();
 }
 END_TEST
@@ -300,9 +210,9 @@ START_TEST(test_noflow)
 
 	rig_open(CONF);
 	for (i = 0; i < sizeof(flags); i++) {
-		ck_assert_int_eq(c2v((uint16_t)(41000 + i), flags[i]), V_DROP);
+		ck_assert_int_eq(rig_c2v((uint16_t)(41000 + i), flags[i]), V_DROP);
 		assert_unchanged();
-		ck_assert_ptr_null(flow_of((uint16_t)(41000 + i)));
+		ck_assert_ptr_null(rig_flow((uint16_t)(41000 + i)));
 	}
 	ck_assert_uint_eq(R.e.st.drop[DROP_NOFLOW], sizeof(flags));
 	ck_assert_uint_eq(R.e.st.dropped, sizeof(flags));
@@ -322,17 +232,17 @@ START_TEST(test_noservice)
 	};
 
 	rig_open(CONF);
-	ck_assert_int_eq(run(&t), V_DROP);
+	ck_assert_int_eq(rig_run(&t), V_DROP);
 	assert_unchanged();
 	t.proto = PROTO_UDP;
 	t.dport = 80;
-	ck_assert_int_eq(run(&t), V_DROP);
+	ck_assert_int_eq(rig_run(&t), V_DROP);
 	assert_unchanged();
 	t.proto = PROTO_ICMP;
-	ck_assert_int_eq(run(&t), V_DROP);
+	ck_assert_int_eq(rig_run(&t), V_DROP);
 	assert_unchanged();
 	t.proto = 47;	/* GRE */
-	ck_assert_int_eq(run(&t), V_DROP);
+	ck_assert_int_eq(rig_run(&t), V_DROP);
 	ck_assert_uint_eq(R.e.st.drop[DROP_NOSERVICE], 4);
 	ck_assert_uint_eq(R.e.st.dropped, 4);
 	ck_assert_uint_eq(R.e.ft.count, 0);
@@ -350,26 +260,26 @@ START_TEST(test_unrelated)
 	};
 
 	rig_open(CONF);
-	ck_assert_int_eq(run(&t), V_ACCEPT);
+	ck_assert_int_eq(rig_run(&t), V_ACCEPT);
 	assert_unchanged();
 	t.proto = PROTO_ICMP;
-	ck_assert_int_eq(run(&t), V_ACCEPT);
+	ck_assert_int_eq(rig_run(&t), V_ACCEPT);
 	assert_unchanged();
 	/* From a server, but not from its service port. */
 	t.proto = PROTO_TCP;
 	t.src = "10.0.1.11";
 	t.sport = 22;
-	ck_assert_int_eq(run(&t), V_ACCEPT);
+	ck_assert_int_eq(rig_run(&t), V_ACCEPT);
 	assert_unchanged();
 	/* 10.0.1.13 serves on 8080, not 80. */
 	t.src = "10.0.1.13";
 	t.sport = 80;
-	ck_assert_int_eq(run(&t), V_ACCEPT);
+	ck_assert_int_eq(rig_run(&t), V_ACCEPT);
 	assert_unchanged();
 	/* The right port, the wrong protocol. */
 	t.src = "10.0.1.11";
 	t.proto = PROTO_UDP;
-	ck_assert_int_eq(run(&t), V_ACCEPT);
+	ck_assert_int_eq(rig_run(&t), V_ACCEPT);
 	assert_unchanged();
 	/* To a server directly (an administrator's ssh). */
 	t.src = CLIENT;
@@ -377,7 +287,7 @@ START_TEST(test_unrelated)
 	t.proto = PROTO_TCP;
 	t.sport = 50000;
 	t.dport = 22;
-	ck_assert_int_eq(run(&t), V_ACCEPT);
+	ck_assert_int_eq(rig_run(&t), V_ACCEPT);
 	assert_unchanged();
 	ck_assert_uint_eq(R.e.st.passed, 6);
 	ck_assert_uint_eq(R.e.st.rewritten, 0);
@@ -412,7 +322,7 @@ START_TEST(test_garbage)
 
 	rig_open(CONF);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		c2v(40000, TH_SYN);
+		rig_c2v(40000, TH_SYN);
 		ck_assert_uint_eq(R.len, 50);
 		memcpy(R.buf, R.orig, R.len);
 		if (bad[i].off >= 0)
@@ -438,7 +348,7 @@ START_TEST(test_garbage)
 	ck_assert_uint_eq(R.e.st.dropped, 9);
 
 	/* What the capture layer could not give in full. */
-	c2v(40001, TH_SYN);
+	rig_c2v(40001, TH_SYN);
 	memcpy(R.buf, R.orig, R.len);
 	memset(&R.pb, 0, sizeof(R.pb));
 	R.pb.data = R.buf;
@@ -475,10 +385,10 @@ START_TEST(test_fragments)
 	};
 
 	rig_open(CONF);
-	ck_assert_int_eq(run(&t), V_DROP);		/* first */
+	ck_assert_int_eq(rig_run(&t), V_DROP);		/* first */
 	assert_unchanged();
 	t.frag = 0x0008;
-	ck_assert_int_eq(run(&t), V_DROP);		/* later */
+	ck_assert_int_eq(rig_run(&t), V_DROP);		/* later */
 	assert_unchanged();
 	/* A server's reply in fragments. */
 	t.src = "10.0.1.11";
@@ -486,15 +396,15 @@ START_TEST(test_fragments)
 	t.sport = 80;
 	t.dport = 40000;
 	t.frag = 0x2000;
-	ck_assert_int_eq(run(&t), V_DROP);
+	ck_assert_int_eq(rig_run(&t), V_DROP);
 	assert_unchanged();
 	ck_assert_uint_eq(R.e.st.drop[DROP_FRAGMENT], 3);
 	ck_assert_uint_eq(R.e.ft.count, 0);
 	/* Someone else's fragments are someone else's business. */
 	t.src = "203.0.113.5";
-	ck_assert_int_eq(run(&t), V_ACCEPT);
+	ck_assert_int_eq(rig_run(&t), V_ACCEPT);
 	t.frag = 0x0010;
-	ck_assert_int_eq(run(&t), V_ACCEPT);
+	ck_assert_int_eq(rig_run(&t), V_ACCEPT);
 	ck_assert_uint_eq(R.e.st.passed, 2);
 	rig_close();
 }
@@ -506,50 +416,50 @@ START_TEST(test_tcp_states)
 	struct flow	*f;
 
 	rig_open(CONF);
-	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
-	f = flow_of(40000);
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
+	f = rig_flow(40000);
 	srv = srv_of(40000);
 	ck_assert_uint_eq(f->state, FS_SYN_SENT);
 	ck_assert_uint_eq(f->cls, FC_HALFOPEN);
 	/* A retransmitted SYN changes nothing. */
-	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
 	ck_assert_uint_eq(f->state, FS_SYN_SENT);
-	ck_assert_int_eq(s2c(srv, 40000, TH_SYN | TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_s2c(srv, 40000, TH_SYN | TH_ACK), V_REWRITTEN);
 	ck_assert_uint_eq(f->state, FS_SYN_RECV);
-	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
 	ck_assert_uint_eq(f->state, FS_ESTABLISHED);
 	ck_assert_uint_eq(f->cls, FC_ESTABLISHED);
-	ck_assert_int_eq(c2v(40000, TH_ACK | TH_PUSH), V_REWRITTEN);
-	ck_assert_int_eq(s2c(srv, 40000, TH_ACK | TH_PUSH), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK | TH_PUSH), V_REWRITTEN);
+	ck_assert_int_eq(rig_s2c(srv, 40000, TH_ACK | TH_PUSH), V_REWRITTEN);
 	ck_assert_uint_eq(f->state, FS_ESTABLISHED);
-	ck_assert_int_eq(c2v(40000, TH_FIN | TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_FIN | TH_ACK), V_REWRITTEN);
 	ck_assert_uint_eq(f->state, FS_FIN_WAIT);
 	ck_assert_uint_eq(f->cls, FC_CLOSING);
-	ck_assert_int_eq(s2c(srv, 40000, TH_FIN | TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_s2c(srv, 40000, TH_FIN | TH_ACK), V_REWRITTEN);
 	ck_assert_uint_eq(f->state, FS_TIME_WAIT);
-	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
 	ck_assert_uint_eq(f->state, FS_TIME_WAIT);
 
 	/* The server closes first. */
 	establish(40001);
-	f = flow_of(40001);
-	ck_assert_int_eq(s2c(srv_of(40001), 40001, TH_FIN | TH_ACK),
+	f = rig_flow(40001);
+	ck_assert_int_eq(rig_s2c(srv_of(40001), 40001, TH_FIN | TH_ACK),
 	    V_REWRITTEN);
 	ck_assert_uint_eq(f->state, FS_FIN_WAIT);
-	ck_assert_int_eq(c2v(40001, TH_FIN | TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40001, TH_FIN | TH_ACK), V_REWRITTEN);
 	ck_assert_uint_eq(f->state, FS_TIME_WAIT);
 
 	/* A reset from either side. */
 	establish(40002);
-	ck_assert_int_eq(c2v(40002, TH_RST), V_REWRITTEN);
-	ck_assert_uint_eq(flow_of(40002)->state, FS_CLOSE);
+	ck_assert_int_eq(rig_c2v(40002, TH_RST), V_REWRITTEN);
+	ck_assert_uint_eq(rig_flow(40002)->state, FS_CLOSE);
 	establish(40003);
-	ck_assert_int_eq(s2c(srv_of(40003), 40003, TH_RST | TH_ACK),
+	ck_assert_int_eq(rig_s2c(srv_of(40003), 40003, TH_RST | TH_ACK),
 	    V_REWRITTEN);
-	ck_assert_uint_eq(flow_of(40003)->state, FS_CLOSE);
-	ck_assert_uint_eq(flow_of(40003)->cls, FC_CLOSING);
+	ck_assert_uint_eq(rig_flow(40003)->state, FS_CLOSE);
+	ck_assert_uint_eq(rig_flow(40003)->cls, FC_CLOSING);
 	/* A reset does not take the mapping away at once. */
-	ck_assert_int_eq(c2v(40003, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40003, TH_ACK), V_REWRITTEN);
 	rig_close();
 }
 END_TEST
@@ -565,20 +475,20 @@ START_TEST(test_port_reuse)
 		establish(p);
 		old = srv_of(p);
 		if (p == 40000) {
-			c2v(p, TH_FIN | TH_ACK);
-			s2c(old, p, TH_FIN | TH_ACK);
-			ck_assert_uint_eq(flow_of(p)->state, FS_TIME_WAIT);
+			rig_c2v(p, TH_FIN | TH_ACK);
+			rig_s2c(old, p, TH_FIN | TH_ACK);
+			ck_assert_uint_eq(rig_flow(p)->state, FS_TIME_WAIT);
 		} else {
-			c2v(p, TH_RST);
-			ck_assert_uint_eq(flow_of(p)->state, FS_CLOSE);
+			rig_c2v(p, TH_RST);
+			ck_assert_uint_eq(rig_flow(p)->state, FS_CLOSE);
 		}
 		/* Closing is no load: the least-* methods count it out. */
 		ck_assert_uint_eq(old->flows_active, 0);
-		ck_assert_int_eq(c2v(p, TH_SYN), V_REWRITTEN);
+		ck_assert_int_eq(rig_c2v(p, TH_SYN), V_REWRITTEN);
 		neu = srv_of(p);
 		ck_assert_ptr_eq(dst_server(), neu);
 		ck_assert_ptr_ne(neu, old);
-		ck_assert_uint_eq(flow_of(p)->state, FS_SYN_SENT);
+		ck_assert_uint_eq(rig_flow(p)->state, FS_SYN_SENT);
 		ck_assert_uint_eq(old->flows_active, 0);
 		ck_assert_uint_eq(neu->flows_active, 1);
 	}
@@ -588,9 +498,9 @@ START_TEST(test_port_reuse)
 	/* A SYN in the middle of a live connection is no new decision. */
 	establish(40005);
 	old = srv_of(40005);
-	ck_assert_int_eq(c2v(40005, TH_SYN), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40005, TH_SYN), V_REWRITTEN);
 	ck_assert_ptr_eq(srv_of(40005), old);
-	ck_assert_uint_eq(flow_of(40005)->state, FS_ESTABLISHED);
+	ck_assert_uint_eq(rig_flow(40005)->state, FS_ESTABLISHED);
 	rig_close();
 }
 END_TEST
@@ -604,7 +514,7 @@ START_TEST(test_flows_expire)
 	for (p = 40000; p < 40006; p++)
 		establish(p);
 	for (p = 40006; p < 40009; p++)
-		ck_assert_int_eq(c2v(p, TH_SYN), V_REWRITTEN);
+		ck_assert_int_eq(rig_c2v(p, TH_SYN), V_REWRITTEN);
 	for (i = 0; i < 3; i++)
 		ck_assert_uint_eq(R.conf.pool.srv[i].flows_active, 3);
 	/* Not yet: the half-open flows have 240 s, the others 7440 s. */
@@ -623,7 +533,7 @@ START_TEST(test_flows_expire)
 	}
 	ck_assert_uint_eq(R.e.ft.st.expired, 9);
 	/* The engine's clock moved on: a late packet has no flow. */
-	ck_assert_int_eq(c2v(40000, TH_ACK), V_DROP);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_DROP);
 	ck_assert_uint_eq(R.e.st.drop[DROP_NOFLOW], 1);
 	rig_close();
 }
@@ -638,7 +548,7 @@ START_TEST(test_busy_flow_lives)
 	establish(40000);
 	for (i = 0; i < 1000; i++) {
 		R.now += 60;
-		ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+		ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
 		engine_tick(&R.e, R.now);
 	}
 	ck_assert_uint_eq(R.e.ft.count, 1);
@@ -670,16 +580,16 @@ START_TEST(test_server_unusable)
 	s1->state = unusable[_i][0];
 	s1->weight = unusable[_i][1];
 	for (i = 0; i < 8; i++) {
-		ck_assert_int_eq(c2v((uint16_t)(41000 + i), TH_SYN),
+		ck_assert_int_eq(rig_c2v((uint16_t)(41000 + i), TH_SYN),
 		    V_REWRITTEN);
 		ck_assert_ptr_ne(dst_server(), s1);
 	}
 	ck_assert_uint_eq(R.conf.pool.srv[0].flows_active, 1 + 4);
 	ck_assert_uint_eq(R.conf.pool.srv[2].flows_active, 1 + 4);
 	ck_assert_uint_eq(s1->flows_active, 1);
-	ck_assert_int_eq(c2v(40001, TH_ACK | TH_PUSH), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40001, TH_ACK | TH_PUSH), V_REWRITTEN);
 	ck_assert_ptr_eq(dst_server(), s1);
-	ck_assert_int_eq(s2c(s1, 40001, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_s2c(s1, 40001, TH_ACK), V_REWRITTEN);
 	assert_src(VIP, 80);
 	ck_assert_uint_eq(R.e.st.return_noflow, 0);
 	rig_close();
@@ -696,17 +606,17 @@ START_TEST(test_no_server)
 		R.conf.pool.srv[i].state = unusable[_i][0];
 		R.conf.pool.srv[i].weight = unusable[_i][1];
 	}
-	ck_assert_int_eq(c2v(40001, TH_SYN), V_DROP);
+	ck_assert_int_eq(rig_c2v(40001, TH_SYN), V_DROP);
 	assert_unchanged();
 	ck_assert_uint_eq(R.e.st.drop[DROP_NOSERVER], 1);
 	ck_assert_uint_eq(R.conf.pool.svc[0].drops[DROP_NOSERVER], 1);
-	ck_assert_ptr_null(flow_of(40001));
+	ck_assert_ptr_null(rig_flow(40001));
 	/* The established flow is not affected. */
-	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
 	/* One server back: new flows go to it. */
 	R.conf.pool.srv[2].state = SRV_UP;
 	R.conf.pool.srv[2].weight = 1;
-	ck_assert_int_eq(c2v(40001, TH_SYN), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40001, TH_SYN), V_REWRITTEN);
 	ck_assert_ptr_eq(dst_server(), &R.conf.pool.srv[2]);
 	rig_close();
 }
@@ -719,7 +629,7 @@ START_TEST(test_table_full)
 	rig_open(CONF "maxflows = 4\n");
 	for (p = 40000; p < 40004; p++)
 		establish(p);
-	ck_assert_int_eq(c2v(40004, TH_SYN), V_DROP);
+	ck_assert_int_eq(rig_c2v(40004, TH_SYN), V_DROP);
 	assert_unchanged();
 	ck_assert_uint_eq(R.e.st.drop[DROP_TABLEFULL], 1);
 	ck_assert_uint_eq(R.e.ft.st.full, 1);
@@ -727,7 +637,7 @@ START_TEST(test_table_full)
 	    R.conf.pool.srv[1].flows_active + R.conf.pool.srv[2].flows_active,
 	    4);
 	for (p = 40000; p < 40004; p++)
-		ck_assert_int_eq(c2v(p, TH_ACK), V_REWRITTEN);
+		ck_assert_int_eq(rig_c2v(p, TH_ACK), V_REWRITTEN);
 	rig_close();
 }
 END_TEST
@@ -740,18 +650,18 @@ START_TEST(test_table_full_evicts)
 
 	rig_open(CONF "maxflows = 4\n");
 	for (p = 40000; p < 40004; p++) {
-		ck_assert_int_eq(c2v(p, TH_SYN), V_REWRITTEN);
+		ck_assert_int_eq(rig_c2v(p, TH_SYN), V_REWRITTEN);
 		R.now++;
 	}
 	oldest = srv_of(40000);
 	ck_assert_uint_eq(oldest->flows_active, 2);
-	ck_assert_int_eq(c2v(40004, TH_SYN), V_REWRITTEN);
-	ck_assert_ptr_null(flow_of(40000));
+	ck_assert_int_eq(rig_c2v(40004, TH_SYN), V_REWRITTEN);
+	ck_assert_ptr_null(rig_flow(40000));
 	ck_assert_uint_eq(R.e.ft.st.evicted, 1);
 	ck_assert_uint_eq(R.conf.pool.srv[0].flows_active +
 	    R.conf.pool.srv[1].flows_active + R.conf.pool.srv[2].flows_active,
 	    4);
-	ck_assert_int_eq(c2v(40000, TH_ACK), V_DROP);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_DROP);
 	ck_assert_uint_eq(R.e.st.drop[DROP_NOFLOW], 1);
 	rig_close();
 }
@@ -770,12 +680,12 @@ START_TEST(test_udp)
 
 	rig_open("ipaliasing = 192.0.2.10\nports = 53\nprotocol = udp\n"
 	    "servers = 10.0.1.11, 10.0.1.12\ntimeout_udp = 30\n");
-	ck_assert_int_eq(run(&t), V_REWRITTEN);
+	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
 	s = dst_server();
 	ck_assert_ptr_eq(s, &R.conf.pool.srv[0]);
-	ck_assert_uint_eq(flow_of(5000)->state, FS_UDP);
+	ck_assert_uint_eq(rig_flow(5000)->state, FS_UDP);
 	for (i = 0; i < 5; i++) {
-		ck_assert_int_eq(run(&t), V_REWRITTEN);
+		ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
 		ck_assert_ptr_eq(dst_server(), s);
 	}
 	/* The reply. */
@@ -784,18 +694,18 @@ START_TEST(test_udp)
 	t.dst = CLIENT;
 	t.sport = 53;
 	t.dport = 5000;
-	ck_assert_int_eq(run(&t), V_REWRITTEN);
+	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
 	assert_src(VIP, 53);
 	/* TCP to the UDP service's port is no service. */
-	ck_assert_int_eq(c2v(40000, TH_SYN), V_DROP);
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_DROP);
 	ck_assert_uint_eq(R.e.st.drop[DROP_NOSERVICE], 1);
 	/* A reply keeps the flow alive; silence ends it. */
 	R.now += 20;
-	ck_assert_int_eq(run(&t), V_REWRITTEN);
+	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
 	engine_tick(&R.e, R.now + 25);
-	ck_assert_ptr_nonnull(flow_of(5000));
+	ck_assert_ptr_nonnull(rig_flow(5000));
 	engine_tick(&R.e, R.now + 40);
-	ck_assert_ptr_null(flow_of(5000));
+	ck_assert_ptr_null(rig_flow(5000));
 	ck_assert_uint_eq(srv->flows_active, 0);
 	rig_close();
 }
@@ -821,7 +731,7 @@ START_TEST(test_ipv6)
 			t.next = 2;
 		}
 		t.sport = (uint16_t)(40000 + i);
-		ck_assert_int_eq(run(&t), V_REWRITTEN);
+		ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
 		inet_pton(AF_INET6, i % 2 ? "2001:db8:1::12" :
 		    "2001:db8:1::11", want);
 		ck_assert_mem_eq(R.buf + 24, want, 16);
@@ -837,7 +747,7 @@ START_TEST(test_ipv6)
 	t.sport = 8443;
 	t.dport = 40003;
 	t.tcpflags = TH_SYN | TH_ACK;
-	ck_assert_int_eq(run(&t), V_REWRITTEN);
+	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
 	inet_pton(AF_INET6, "2001:db8::10", want);
 	ck_assert_mem_eq(R.buf + 8, want, 16);
 	ck_assert_uint_eq(get_be16(R.buf + 40 + 8 * t.next), 443);
@@ -853,9 +763,9 @@ START_TEST(test_ipv6)
 	t.dport = 443;
 	t.tcpflags = TH_SYN;
 	t.fragoff = 0x0001;
-	ck_assert_int_eq(run(&t), V_DROP);
+	ck_assert_int_eq(rig_run(&t), V_DROP);
 	t.fragoff = 0x0100;
-	ck_assert_int_eq(run(&t), V_DROP);
+	ck_assert_int_eq(rig_run(&t), V_DROP);
 	ck_assert_uint_eq(R.e.st.drop[DROP_FRAGMENT], 2);
 	rig_close();
 }
@@ -890,8 +800,8 @@ START_TEST(test_clock_backwards)
 	R.now = 5000;
 	establish(40000);
 	R.now = 4000;
-	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
-	ck_assert_uint_eq(flow_of(40000)->last, 5000);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(rig_flow(40000)->last, 5000);
 	ck_assert_uint_eq(R.e.now, 5000);
 	rig_close();
 }
@@ -907,7 +817,7 @@ START_TEST(test_clock_late_start)
 {
 	rig_open(CONF);
 	R.now = 2200000000u;	/* 2039-09-20 */
-	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
 	ck_assert_uint_eq(R.e.now, R.now);
 	engine_tick(&R.e, R.now + 100000);
 	ck_assert_msg(R.e.ft.count == 0, "a flow idle for 100000 s is still "
@@ -935,7 +845,7 @@ START_TEST(test_huge_ipv6_datagram)
 
 	rig_open("ipaliasing = 2001:db8::10\nports = 443\n"
 	    "servers = 2001:db8:1::11\n");
-	ck_assert_int_eq(run(&t), V_REWRITTEN);
+	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
 	ip = calloc(1, len);
 	ck_assert_ptr_nonnull(ip);
 	/* Outer header: a router on the client's side to the VIP. */
@@ -1035,7 +945,7 @@ START_TEST(test_offload)
 	R.e.offload = R.conf.offload;	/* as loadd does */
 	ck_assert_int_eq(syn_seq(1000, 5000), V_ACCEPT);
 	assert_unchanged();
-	f = flow_of(1000);
+	f = rig_flow(1000);
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(f->state, FS_OFFLOADED);
 	s1 = srv_of(1000);
@@ -1059,17 +969,17 @@ START_TEST(test_offload)
 	/* The entry's id, then its end; another id is another entry's. */
 	ct_event(&ce, 1000, 77, 0);
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
-	ck_assert_uint_eq(flow_of(1000)->sseq, 77);
+	ck_assert_uint_eq(rig_flow(1000)->sseq, 77);
 	ct_event(&ce, 1000, 76, 1);
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 0);
-	ck_assert_ptr_nonnull(flow_of(1000));
+	ck_assert_ptr_nonnull(rig_flow(1000));
 	ct_event(&ce, 1000, 77, 1);
 	ce.pkts[0] = 10;
 	ce.bytes[0] = 1000;
 	ce.pkts[1] = 8;
 	ce.bytes[1] = 5000;
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
-	ck_assert_ptr_null(flow_of(1000));
+	ck_assert_ptr_null(rig_flow(1000));
 	ck_assert_uint_eq(s1->flows_active, 0);
 	ck_assert_uint_eq(s1->pkts_in, 10);
 	ck_assert_uint_eq(s1->bytes_out, 5000);
@@ -1084,18 +994,18 @@ START_TEST(test_offload)
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
 	ck_assert_int_eq(syn_seq(1001, 9000), V_ACCEPT);
 	ck_assert_uint_eq(R.e.st.offloaded, 3);
-	ck_assert_uint_eq(flow_of(1001)->sseq, 0);
+	ck_assert_uint_eq(rig_flow(1001)->sseq, 0);
 	ct_event(&ce, 1001, 5, 1);
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 0);
-	ck_assert_ptr_nonnull(flow_of(1001));
+	ck_assert_ptr_nonnull(rig_flow(1001));
 	ct_event(&ce, 1001, 6, 0);
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
-	ck_assert_uint_eq(flow_of(1001)->sseq, 6);
+	ck_assert_uint_eq(rig_flow(1001)->sseq, 6);
 
 	/* A queued mid-stream packet: conntrack lost the flow; not ours. */
 	ck_assert_int_eq(syn_seq(1002, 1), V_ACCEPT);
-	ck_assert_int_eq(c2v(1002, TH_ACK), V_DROP);
-	ck_assert_ptr_null(flow_of(1002));
+	ck_assert_int_eq(rig_c2v(1002, TH_ACK), V_DROP);
+	ck_assert_ptr_null(rig_flow(1002));
 	/* Events about other flows are counted and change nothing. */
 	ct_event(&ce, 4444, 9, 1);
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 0);
@@ -1109,16 +1019,16 @@ START_TEST(test_offload)
 	ce.mark = s2->mark;
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
 	ck_assert_ptr_eq(srv_of(5555), s2);
-	ck_assert_uint_eq(flow_of(5555)->state, FS_OFFLOADED);
-	ck_assert_uint_eq(flow_of(5555)->sseq, 31);
+	ck_assert_uint_eq(rig_flow(5555)->state, FS_OFFLOADED);
+	ck_assert_uint_eq(rig_flow(5555)->sseq, 31);
 	ck_assert_uint_eq(R.e.st.ct_adopted, 1);
 	ct_event(&ce, 5556, 32, 0);
 	ce.mark = OFFLOAD_MARK_TAG | 1;		/* no server's */
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 0);
-	ck_assert_ptr_null(flow_of(5556));
+	ck_assert_ptr_null(rig_flow(5556));
 	ct_event(&ce, 5555, 31, 1);
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
-	ck_assert_ptr_null(flow_of(5555));
+	ck_assert_ptr_null(rig_flow(5555));
 	rig_close();
 }
 END_TEST

@@ -18,93 +18,21 @@
 #include "reload.h"
 #include "reset.h"
 #include "sched.h"
+#include "rig.h"
 #include "unit.h"
 
-#define CLIENT		"198.51.100.7"
-#define VIP		"192.0.2.10"
 #define CONF		"ipaliasing = 192.0.2.10\nports = 80\n" \
 			"servers = 10.0.1.11, 10.0.1.12, 10.0.1.13 backup\n"
 
-struct rig {
-	struct config	 conf;
-	struct engine	 e;
-	uint8_t		 buf[2048];
-	struct pktbuf	 pb;
-	size_t		 len;
-	uint32_t	 now;
-};
-
-static struct rig	 R;
-
+/* The rig, with a resetter: the engine may make up packets. */
 static void
-rig_open(const char *text)
+open_rig(const char *text)
 {
 	struct resetter	*r;
 
-	memset(&R, 0, sizeof(R));
-	conf_load_text(&R.conf, text);
-	ck_assert_int_eq(engine_init(&R.e, &R.conf.pool, R.conf.maxflows,
-	    R.conf.timeout, 0x4ea1), 0);
+	rig_open(text);
 	ck_assert_ptr_nonnull(r = reset_new(1000));
 	engine_set_reset(&R.e, r, 0);
-	R.now = 1000;
-}
-
-static void
-rig_close(void)
-{
-	engine_free(&R.e);
-	config_free(&R.conf);
-}
-
-static int
-run(const struct tpkt *t)
-{
-	R.len = tpkt_build(R.buf, sizeof(R.buf), t);
-	ck_assert_uint_ne(R.len, 0);
-	memset(&R.pb, 0, sizeof(R.pb));
-	R.pb.data = R.buf;
-	R.pb.len = (uint32_t)R.len;
-	R.pb.verdict = 0xff;
-	engine_process(&R.e, &R.pb, R.now);
-	return (R.pb.verdict);
-}
-
-/* A TCP segment client -> VIP:80 with 10 bytes, tpkt's sequence numbers. */
-static int
-c2v(uint16_t cport, uint8_t flags)
-{
-	struct tpkt t = {
-		.family = 4, .proto = PROTO_TCP, .src = CLIENT, .dst = VIP,
-		.sport = cport, .dport = 80, .tcpflags = flags, .paylen = 10,
-	};
-
-	return (run(&t));
-}
-
-static int
-s2c(const struct server *srv, uint16_t cport, uint8_t flags)
-{
-	char		 a[ADDR_STRLEN];
-	struct tpkt	 t = {
-		.family = 4, .proto = PROTO_TCP, .dst = CLIENT,
-		.sport = srv->port, .dport = cport, .tcpflags = flags,
-		.paylen = 21,
-	};
-
-	t.src = addr_ntop(4, &srv->addr, a, sizeof(a));
-	return (run(&t));
-}
-
-static struct flow *
-flow_of(uint16_t cport)
-{
-	union addr	 a;
-
-	memset(&a, 0, sizeof(a));
-	inet_pton(AF_INET, CLIENT, a.b);
-	return (flow_lookup(&R.e.ft, flow_hash(&R.e.ft, &a, htons(cport), 0),
-	    &a, htons(cport), 0));
 }
 
 static uint32_t
@@ -268,32 +196,32 @@ START_TEST(test_backup)
 {
 	unsigned	 i;
 
-	rig_open(CONF);
+	open_rig(CONF);
 	/* Primaries up: the backup gets nothing. */
 	for (i = 0; i < 6; i++) {
-		ck_assert_int_eq(c2v((uint16_t)(40000 + i), TH_SYN),
+		ck_assert_int_eq(rig_c2v((uint16_t)(40000 + i), TH_SYN),
 		    V_REWRITTEN);
-		ck_assert_uint_ne(flow_of((uint16_t)(40000 + i))->srv, 2);
+		ck_assert_uint_ne(rig_flow((uint16_t)(40000 + i))->srv, 2);
 	}
 	ck_assert_int_eq(srv_down(0), 1);
 	ck_assert_uint_eq(R.conf.pool.srv[0].state, SRV_DOWN);
 	ck_assert_uint_eq(R.conf.pool.srv[0].reason, SR_PROBE);
 	ck_assert_uint_eq(R.conf.pool.svc[0].use_backup, 0);
-	ck_assert_int_eq(c2v(41000, TH_SYN), V_REWRITTEN);
-	ck_assert_uint_eq(flow_of(41000)->srv, 1);
+	ck_assert_int_eq(rig_c2v(41000, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_eq(rig_flow(41000)->srv, 1);
 	/* The last primary goes: the backup takes new flows. */
 	ck_assert_int_eq(srv_down(1), 1);
 	ck_assert_uint_eq(R.conf.pool.svc[0].use_backup, 1);
 	for (i = 0; i < 3; i++) {
-		ck_assert_int_eq(c2v((uint16_t)(42000 + i), TH_SYN),
+		ck_assert_int_eq(rig_c2v((uint16_t)(42000 + i), TH_SYN),
 		    V_REWRITTEN);
-		ck_assert_uint_eq(flow_of((uint16_t)(42000 + i))->srv, 2);
+		ck_assert_uint_eq(rig_flow((uint16_t)(42000 + i))->srv, 2);
 	}
 	/* A primary is back: the backup stops taking new flows. */
 	srv_up(1);
 	ck_assert_uint_eq(R.conf.pool.svc[0].use_backup, 0);
-	ck_assert_int_eq(c2v(43000, TH_SYN), V_REWRITTEN);
-	ck_assert_uint_eq(flow_of(43000)->srv, 1);
+	ck_assert_int_eq(rig_c2v(43000, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_eq(rig_flow(43000)->srv, 1);
 	/* Draining and disabled are not "down": no reset of flows. */
 	R.conf.pool.srv[1].admin = SRV_DRAINING;
 	ck_assert_int_eq(srv_update(&R.conf.pool, 1, SR_OPERATOR, NULL), 0);
@@ -306,17 +234,17 @@ END_TEST
 /* No server: a SYN is answered by a RST from the VIP, in its place. */
 START_TEST(test_noserver_reset)
 {
-	rig_open(CONF);
+	open_rig(CONF);
 	(void)srv_down(0);
 	(void)srv_down(1);
 	(void)srv_down(2);
-	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
 	ck_assert_uint_ne(R.pb.flags & PB_RESIZED, 0);
 	assert_tcp(R.buf, R.pb.len, VIP, 80, CLIENT, 40000,
 	    TH_RST | TH_ACK);
 	ck_assert_uint_eq(R.e.st.refused, 1);
 	ck_assert_uint_eq(R.conf.pool.svc[0].drops[DROP_NOSERVER], 1);
-	ck_assert_ptr_null(flow_of(40000));
+	ck_assert_ptr_null(rig_flow(40000));
 	rig_close();
 }
 END_TEST
@@ -337,12 +265,12 @@ START_TEST(test_noserver_icmp)
 	unsigned	 n;
 	char		 why[128];
 
-	rig_open(conf[_i]);
+	open_rig(conf[_i]);
 	t.proto = _i == 0 ? PROTO_UDP : PROTO_TCP;
 	(void)srv_down(0);
 	(void)srv_down(1);
 	(void)srv_down(2);
-	ck_assert_int_eq(run(&t), V_DROP);
+	ck_assert_int_eq(rig_run(&t), V_DROP);
 	memcpy(orig, R.buf, R.len);
 	g = engine_generated(&R.e, &n);
 	ck_assert_uint_eq(n, 1);
@@ -370,11 +298,11 @@ START_TEST(test_noserver_drop)
 {
 	unsigned	 n;
 
-	rig_open(CONF "noserver = drop\n");
+	open_rig(CONF "noserver = drop\n");
 	(void)srv_down(0);
 	(void)srv_down(1);
 	(void)srv_down(2);
-	ck_assert_int_eq(c2v(40000, TH_SYN), V_DROP);
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_DROP);
 	(void)engine_generated(&R.e, &n);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_uint_eq(R.e.st.refused, 0);
@@ -389,24 +317,24 @@ START_TEST(test_passive_signs)
 	struct flow	*f;
 	uint32_t	 n;
 
-	rig_open(CONF);
+	open_rig(CONF);
 	engine_set_ms(&R.e, 5000);
-	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
-	s = &R.conf.pool.srv[flow_of(40000)->srv];
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
+	s = &R.conf.pool.srv[rig_flow(40000)->srv];
 	ck_assert_uint_eq(s->syn_pending_ms, 5000 | 1);
 	/* A second SYN does not move the oldest. */
 	engine_set_ms(&R.e, 6000);
-	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
 	ck_assert_uint_eq(s->syn_pending_ms, 5000 | 1);
-	ck_assert_int_eq(s2c(s, 40000, TH_SYN | TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_s2c(s, 40000, TH_SYN | TH_ACK), V_REWRITTEN);
 	ck_assert_uint_eq(s->syn_pending_ms, 0);
 	ck_assert_uint_eq(s->synacks, 1);
 	ck_assert_uint_eq(s->refused, 0);
 	/* A RST answering a SYN is a refusal. */
-	ck_assert_int_eq(c2v(40010, TH_SYN), V_REWRITTEN);
-	f = flow_of(40010);
+	ck_assert_int_eq(rig_c2v(40010, TH_SYN), V_REWRITTEN);
+	f = rig_flow(40010);
 	s = &R.conf.pool.srv[f->srv];
-	ck_assert_int_eq(s2c(s, 40010, TH_RST | TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_s2c(s, 40010, TH_RST | TH_ACK), V_REWRITTEN);
 	ck_assert_uint_eq(s->refused, 1);
 	ck_assert_uint_eq(s->syn_pending_ms, 0);
 	/*
@@ -415,12 +343,12 @@ START_TEST(test_passive_signs)
 	 * flow stays half-open (evictable: an ACK can be sent blindly).
 	 */
 	engine_set_ms(&R.e, 7000);
-	ck_assert_int_eq(c2v(40020, TH_SYN), V_REWRITTEN);
-	f = flow_of(40020);
+	ck_assert_int_eq(rig_c2v(40020, TH_SYN), V_REWRITTEN);
+	f = rig_flow(40020);
 	s = &R.conf.pool.srv[f->srv];
 	ck_assert_uint_ne(s->syn_pending_ms, 0);
 	n = s->synacks;
-	ck_assert_int_eq(c2v(40020, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40020, TH_ACK), V_REWRITTEN);
 	ck_assert_uint_eq(s->syn_pending_ms, 0);
 	ck_assert_uint_eq(s->synacks, n + 1);
 	ck_assert_uint_eq(f->state, FS_SYN_SENT);
@@ -436,7 +364,7 @@ START_TEST(test_passive_down)
 	struct server	*s;
 	uint8_t		 gone[4] = { 0 };
 
-	rig_open(CONF "check = none\npassive_timeout = 1\npassive_fall = 2\n"
+	open_rig(CONF "check = none\npassive_timeout = 1\npassive_fall = 2\n"
 	    "passive_retry = 5\n");
 	ck_assert_ptr_nonnull(h = health_new(&R.conf.pool));
 	s = &R.conf.pool.srv[0];
@@ -490,25 +418,25 @@ START_TEST(test_down_reset)
 	uint32_t	 cseq, sseq;
 	unsigned	 n, i;
 
-	rig_open(CONF "down_flows = reset\n");
-	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
-	f = flow_of(40000);
+	open_rig(CONF "down_flows = reset\n");
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
+	f = rig_flow(40000);
 	s = &R.conf.pool.srv[f->srv];
-	ck_assert_int_eq(s2c(s, 40000, TH_SYN | TH_ACK), V_REWRITTEN);
-	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_s2c(s, 40000, TH_SYN | TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
 	/*
 	 * tpkt numbers every segment alike, so the highest end is that of
 	 * the SYN with its 10 bytes (and the SYN+ACK with its 21).
 	 */
-	ck_assert_int_eq(c2v(40000, TH_ACK | TH_PUSH), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK | TH_PUSH), V_REWRITTEN);
 	cseq = be32(R.buf + 24) + 10 + 1;
-	ck_assert_int_eq(s2c(s, 40000, TH_ACK | TH_PUSH), V_REWRITTEN);
+	ck_assert_int_eq(rig_s2c(s, 40000, TH_ACK | TH_PUSH), V_REWRITTEN);
 	sseq = be32(R.buf + 24) + 21 + 1;
 	ck_assert_uint_eq(f->cseq, cseq);
 	ck_assert_uint_eq(f->sseq, sseq);
 	/* Another flow, to the other server, stays. */
-	ck_assert_int_eq(c2v(40001, TH_SYN), V_REWRITTEN);
-	ck_assert_uint_ne(flow_of(40001)->srv, f->srv);
+	ck_assert_int_eq(rig_c2v(40001, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_ne(rig_flow(40001)->srv, f->srv);
 
 	ck_assert_int_eq(srv_down(f->srv), 1);
 	engine_server_down(&R.e, f->srv);
@@ -527,18 +455,18 @@ START_TEST(test_down_reset)
 	ck_assert_uint_eq(be32(g[1].data + 24), cseq);
 	ck_assert_uint_eq(R.e.st.flows_reset, 1);
 	ck_assert_uint_eq(f->state, FS_CLOSE);
-	ck_assert_uint_eq(flow_of(40001)->state, FS_SYN_SENT);
+	ck_assert_uint_eq(rig_flow(40001)->state, FS_SYN_SENT);
 	ck_assert_uint_eq(R.e.sweep_pos, 0);
 	/* The sweep is over: nothing more. */
 	engine_tick(&R.e, R.now);
 	(void)engine_generated(&R.e, &n);
 	ck_assert_uint_eq(n, 0);
 	/* What the client still sends is answered with a RST in place. */
-	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
 	assert_tcp(R.buf, R.pb.len, VIP, 80, CLIENT, 40000, TH_RST);
 	/* A new connection from the same port goes to a live server. */
-	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
-	ck_assert_uint_ne(flow_of(40000)->srv, s - R.conf.pool.srv);
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_ne(rig_flow(40000)->srv, s - R.conf.pool.srv);
 	for (i = 0; i < R.conf.pool.nsrv; i++)
 		ck_assert_uint_eq(R.e.sweep[i], 0);
 	rig_close();
@@ -551,16 +479,16 @@ START_TEST(test_down_keep)
 	struct flow	*f;
 	unsigned	 n;
 
-	rig_open(CONF);
-	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
-	f = flow_of(40000);
+	open_rig(CONF);
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
+	f = rig_flow(40000);
 	ck_assert_int_eq(srv_down(f->srv), 1);
 	engine_server_down(&R.e, f->srv);
 	engine_tick(&R.e, R.now);
 	(void)engine_generated(&R.e, &n);
 	ck_assert_uint_eq(n, 0);
 	/* The flow goes on to its server. */
-	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
 	ck_assert_uint_eq(R.e.st.flows_reset, 0);
 	rig_close();
 }
@@ -575,12 +503,12 @@ START_TEST(test_down_udp)
 	};
 	uint16_t	 first;
 
-	rig_open(CONF "protocol = udp\ndown_flows = reset\n");
-	ck_assert_int_eq(run(&t), V_REWRITTEN);
-	first = flow_of(40000)->srv;
+	open_rig(CONF "protocol = udp\ndown_flows = reset\n");
+	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
+	first = rig_flow(40000)->srv;
 	(void)srv_down(first);
-	ck_assert_int_eq(run(&t), V_REWRITTEN);
-	ck_assert_uint_ne(flow_of(40000)->srv, first);
+	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
+	ck_assert_uint_ne(rig_flow(40000)->srv, first);
 	ck_assert_uint_eq(R.e.st.flows_reset, 1);
 	rig_close();
 }
@@ -593,7 +521,7 @@ START_TEST(test_slowstart)
 	struct server	*s;
 	uint8_t		 gone[4] = { 0 };
 
-	rig_open("ipaliasing = 192.0.2.10\nports = 80\nbalancingmode = wrr\n"
+	open_rig("ipaliasing = 192.0.2.10\nports = 80\nbalancingmode = wrr\n"
 	    "servers = 10.0.1.11 weight 100, 10.0.1.12 weight 100\n"
 	    "check = none\nslowstart = 10\n");
 	ck_assert_ptr_nonnull(h = health_new(&R.conf.pool));
@@ -614,7 +542,7 @@ START_TEST(test_slowstart)
 	rig_close();
 
 	/* Not for the hashes: weights there move clients. */
-	rig_open("ipaliasing = 192.0.2.10\nports = 80\n"
+	open_rig("ipaliasing = 192.0.2.10\nports = 80\n"
 	    "balancingmode = sourcehash\n"
 	    "servers = 10.0.1.11 weight 100, 10.0.1.12 weight 100\n"
 	    "check = none\nslowstart = 10\n");
@@ -632,7 +560,7 @@ START_TEST(test_maglev_rebuilt)
 {
 	unsigned	 i, n0 = 0;
 
-	rig_open("ipaliasing = 192.0.2.10\nports = 80\nbalancingmode = maglev\n"
+	open_rig("ipaliasing = 192.0.2.10\nports = 80\nbalancingmode = maglev\n"
 	    "servers = 10.0.1.11, 10.0.1.12\n");
 	for (i = 0; i < R.conf.pool.svc[0].maglev_size; i++)
 		if (R.conf.pool.svc[0].maglev[i] == 0)
@@ -643,7 +571,7 @@ START_TEST(test_maglev_rebuilt)
 		ck_assert_uint_eq(R.conf.pool.svc[0].maglev[i], 1);
 	/* Every new flow finds a server. */
 	for (i = 0; i < 50; i++)
-		ck_assert_int_eq(c2v((uint16_t)(40000 + i), TH_SYN),
+		ck_assert_int_eq(rig_c2v((uint16_t)(40000 + i), TH_SYN),
 		    V_REWRITTEN);
 	rig_close();
 }
@@ -672,9 +600,9 @@ pick_many(unsigned n, unsigned *count)
 	unsigned	 i;
 
 	for (i = 0; i < n; i++) {
-		ck_assert_int_eq(c2v((uint16_t)(20000 + i), TH_SYN),
+		ck_assert_int_eq(rig_c2v((uint16_t)(20000 + i), TH_SYN),
 		    V_REWRITTEN);
-		count[flow_of((uint16_t)(20000 + i))->srv]++;
+		count[rig_flow((uint16_t)(20000 + i))->srv]++;
 	}
 	return (n);
 }
@@ -686,7 +614,7 @@ START_TEST(test_leastload)
 	struct report_keys k;
 	unsigned	 count[4] = { 0 };
 
-	rig_open("ipaliasing = 192.0.2.10\nports = 80\n"
+	open_rig("ipaliasing = 192.0.2.10\nports = 80\n"
 	    "servers = 10.0.1.11, 10.0.1.12, 10.0.1.13\n"
 	    "balancingmode = leastload\n");
 	memset(&k, 0, sizeof(k));
@@ -708,9 +636,9 @@ START_TEST(test_leastload)
 		unsigned i;
 
 		for (i = 0; i < 40; i++) {
-			ck_assert_int_eq(c2v((uint16_t)(30000 + i), TH_SYN),
+			ck_assert_int_eq(rig_c2v((uint16_t)(30000 + i), TH_SYN),
 			    V_REWRITTEN);
-			count[flow_of((uint16_t)(30000 + i))->srv]++;
+			count[rig_flow((uint16_t)(30000 + i))->srv]++;
 		}
 	}
 	/* 40 new flows at 1% each estimated: 80 points to share. */
@@ -724,9 +652,9 @@ START_TEST(test_leastload)
 		unsigned i;
 
 		for (i = 0; i < 30; i++) {
-			ck_assert_int_eq(c2v((uint16_t)(31000 + i), TH_SYN),
+			ck_assert_int_eq(rig_c2v((uint16_t)(31000 + i), TH_SYN),
 			    V_REWRITTEN);
-			count[flow_of((uint16_t)(31000 + i))->srv]++;
+			count[rig_flow((uint16_t)(31000 + i))->srv]++;
 		}
 	}
 	ck_assert_uint_gt(count[0], 0);
@@ -743,7 +671,7 @@ START_TEST(test_loadsharing)
 	struct report_keys k;
 	unsigned	 count[4] = { 0 }, i;
 
-	rig_open("ipaliasing = 192.0.2.10\nports = 80\n"
+	open_rig("ipaliasing = 192.0.2.10\nports = 80\n"
 	    "servers = 10.0.1.11, 10.0.1.12\nbalancingmode = loadsharing\n"
 	    "maxflows = 100000\n");
 	memset(&k, 0, sizeof(k));
@@ -756,9 +684,9 @@ START_TEST(test_loadsharing)
 	a.st[0].r.conns = 1000;		/* 0.75 per mille per connection */
 	a.st[1].r.conns = 1000;
 	for (i = 0; i < 100; i++) {
-		ck_assert_int_eq(c2v((uint16_t)(20000 + i), TH_SYN),
+		ck_assert_int_eq(rig_c2v((uint16_t)(20000 + i), TH_SYN),
 		    V_REWRITTEN);
-		count[flow_of((uint16_t)(20000 + i))->srv]++;
+		count[rig_flow((uint16_t)(20000 + i))->srv]++;
 	}
 	/* Spare 251 against 1001: about 20% and 80%. */
 	ck_assert_uint_ge(count[0], 15);
@@ -776,7 +704,7 @@ START_TEST(test_intl_agents)
 	struct report_keys k;
 	unsigned	 count[4] = { 0 };
 
-	rig_open("ipaliasing = 192.0.2.10\nports = 80\n"
+	open_rig("ipaliasing = 192.0.2.10\nports = 80\n"
 	    "servers = 10.0.1.11, 10.0.1.12\n"
 	    "balancingmode = intlloadsharing\n");
 	memset(&k, 0, sizeof(k));
@@ -795,8 +723,8 @@ START_TEST(test_intl_agents)
 	pick_many(3, count);
 	ck_assert_uint_eq(count[0], 1);
 	ck_assert_uint_eq(count[1], 2);
-	ck_assert_uint_eq(flow_of(20000)->srv, 1);
-	ck_assert_uint_eq(flow_of(20001)->srv, 0);
+	ck_assert_uint_eq(rig_flow(20000)->srv, 1);
+	ck_assert_uint_eq(rig_flow(20001)->srv, 0);
 	R.conf.pool.agent = NULL;
 	agent_free(&a);
 	rig_close();
@@ -812,7 +740,7 @@ START_TEST(test_agent_states)
 	struct server	*s;
 	uint8_t		 gone[4] = { 0 };
 
-	rig_open(CONF "check = none\n");
+	open_rig(CONF "check = none\n");
 	memset(&k, 0, sizeof(k));
 	ck_assert_int_eq(agent_init(&a, &R.conf.pool, &k, 30000, 3), 0);
 	ck_assert_ptr_nonnull(h = health_new(&R.conf.pool));
@@ -826,19 +754,19 @@ START_TEST(test_agent_states)
 	health_agents(h, &a, 1000 + 3001, gone);
 	ck_assert_uint_eq(s->state, SRV_UP);
 	/* Drain: no new flows, the existing ones go on. */
-	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
-	ck_assert_uint_eq(flow_of(40000)->srv, 0);
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_eq(rig_flow(40000)->srv, 0);
 	agent_says(&a, 0, 100, REPORT_CHECK_UP, REPORT_F_DRAIN, 9000);
 	health_agents(h, &a, 9000, gone);
 	ck_assert_uint_eq(s->state, SRV_DRAINING);
 	ck_assert_uint_eq(s->drained, 0);
-	ck_assert_int_eq(c2v(40001, TH_SYN), V_REWRITTEN);
-	ck_assert_uint_ne(flow_of(40001)->srv, 0);
-	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
-	ck_assert_uint_eq(flow_of(40000)->srv, 0);
+	ck_assert_int_eq(rig_c2v(40001, TH_SYN), V_REWRITTEN);
+	ck_assert_uint_ne(rig_flow(40001)->srv, 0);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(rig_flow(40000)->srv, 0);
 	/* Its last flow ends: safe to stop, said once. */
-	ck_assert_int_eq(c2v(40000, TH_RST), V_REWRITTEN);
-	flow_remove(&R.e.ft, flow_of(40000));
+	ck_assert_int_eq(rig_c2v(40000, TH_RST), V_REWRITTEN);
+	flow_remove(&R.e.ft, rig_flow(40000));
 	ck_assert_uint_eq(s->flows_active, 0);
 	health_agents(h, &a, 9100, gone);
 	ck_assert_uint_eq(s->drained, 1);
@@ -869,10 +797,10 @@ START_TEST(test_reload)
 	unsigned	 i, old11 = 0, old12 = 0, n12 = 0, n14 = 0, n11 = 0;
 	uint64_t	 total11;
 
-	rig_open("ipaliasing = 192.0.2.10\nports = 80\n"
+	open_rig("ipaliasing = 192.0.2.10\nports = 80\n"
 	    "servers = 10.0.1.11, 10.0.1.12\n");
-	ck_assert_int_eq(c2v(40000, TH_SYN), V_REWRITTEN);
-	ck_assert_int_eq(c2v(40001, TH_SYN), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40001, TH_SYN), V_REWRITTEN);
 	for (i = 0; i < 2; i++)
 		if (R.conf.pool.srv[i].addr.b[3] == 11)
 			old11 = i;
@@ -917,18 +845,18 @@ START_TEST(test_reload)
 	ck_assert_uint_eq(s->state, SRV_DRAINING);
 	ck_assert_uint_eq(s->cweight, 3);
 	/* Both old flows are found, each at its server's new index. */
-	f = flow_of(40000);
+	f = rig_flow(40000);
 	ck_assert_ptr_nonnull(f);
 	ck_assert(f->srv == n11 || f->srv == n12);
-	f = flow_of(40001);
+	f = rig_flow(40001);
 	ck_assert_ptr_nonnull(f);
 	ck_assert(f->srv == n11 || f->srv == n12);
-	ck_assert_int_eq(c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
 	/* New flows: only .13 and .14 (.11 drains, .12 is a ghost). */
 	for (i = 0; i < 6; i++) {
-		ck_assert_int_eq(c2v((uint16_t)(41000 + i), TH_SYN),
+		ck_assert_int_eq(rig_c2v((uint16_t)(41000 + i), TH_SYN),
 		    V_REWRITTEN);
-		f = flow_of((uint16_t)(41000 + i));
+		f = rig_flow((uint16_t)(41000 + i));
 		ck_assert(f->srv != n11 && f->srv != n12);
 	}
 	(void)n14;
@@ -970,7 +898,7 @@ START_TEST(test_reload_refused)
 	uint16_t	 srvmap[8];
 	char		 err[256];
 
-	rig_open(CONF);
+	open_rig(CONF);
 	conf_load_text(&nc, CONF "queue = 9000\n");
 	ck_assert_int_eq(reload_swap(&R.e, &R.conf, &nc, srvmap, err,
 	    sizeof(err)), -1);
