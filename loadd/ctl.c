@@ -1020,20 +1020,56 @@ ctl_metrics(struct ctlenv *env, struct obuf *o)
 		    "Bytes from the server to clients." },
 	};
 
-	metric_head(o, "up_seconds", "gauge", "Seconds since loadd started.");
-	ob_printf(o, "loadd_up_seconds %llu\n",
-	    (unsigned long long)((env->now_ms - env->started_ms) / 1000));
-	metric_head(o, "packets_total", "counter", "Packets handled.");
-	ob_printf(o, "loadd_packets_total %llu\n",
-	    (unsigned long long)e->st.pkts);
-	metric_head(o, "rewritten_packets_total", "counter",
-	    "Packets rewritten.");
-	ob_printf(o, "loadd_rewritten_packets_total %llu\n",
-	    (unsigned long long)e->st.rewritten);
-	metric_head(o, "passed_packets_total", "counter",
-	    "Packets not ours, passed untouched.");
-	ob_printf(o, "loadd_passed_packets_total %llu\n",
-	    (unsigned long long)e->st.passed);
+	const struct {
+		const char	*name;
+		const char	*type;
+		const char	*help;
+		uint64_t	 v;
+	} one[] = {
+		{ "up_seconds", "gauge", "Seconds since loadd started.",
+		    (env->now_ms - env->started_ms) / 1000 },
+		{ "packets_total", "counter", "Packets handled.", e->st.pkts },
+		{ "rewritten_packets_total", "counter", "Packets rewritten.",
+		    e->st.rewritten },
+		{ "passed_packets_total", "counter",
+		    "Packets not ours, passed untouched.", e->st.passed },
+		{ "resets_total", "counter",
+		    "RSTs sent for packets of unknown flows.", e->st.resets },
+		{ "refused_total", "counter",
+		    "New flows refused (RST or ICMP) for want of a server.",
+		    e->st.refused },
+		{ "flows_reset_total", "counter",
+		    "Flows reset because their server went down.",
+		    e->st.flows_reset },
+		{ "offloaded_total", "counter",
+		    "Flows handed to the kernel (offload = yes).",
+		    e->st.offloaded },
+		{ "offload_ended_total", "counter",
+		    "Offloaded flows the kernel ended (conntrack events).",
+		    e->st.ct_ended },
+		{ "conntrack_events_lost_total", "counter",
+		    "Times conntrack events were lost (socket buffer full).",
+		    e->st.ct_lost },
+		{ "icmp_translated_total", "counter", "ICMP errors translated.",
+		    e->st.icmp_translated },
+		{ "flows", "gauge", "Flows in the table.", e->ft.count },
+		{ "flows_max", "gauge", "Size of the flow table.", e->ft.cap },
+		{ "flows_expired_total", "counter", "Flows expired.",
+		    e->ft.st.expired },
+		{ "flows_evicted_total", "counter",
+		    "Flows evicted to make room.", e->ft.st.evicted },
+		{ "io_errors_total", "counter", "Packet I/O errors.",
+		    env->io->st.errors },
+		{ "io_overruns_total", "counter",
+		    "Packets the kernel dropped: loadd's socket was full.",
+		    env->io->st.overruns },
+	};
+
+	for (i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
+		metric_head(o, one[i].name, one[i].type, one[i].help);
+		ob_printf(o, "loadd_%s %llu\n", one[i].name,
+		    (unsigned long long)one[i].v);
+	}
 	metric_head(o, "dropped_packets_total", "counter",
 	    "Packets dropped, by reason.");
 	for (d = 0; d < DROP_NREASONS; d++)
@@ -1041,52 +1077,6 @@ ctl_metrics(struct ctlenv *env, struct obuf *o)
 			ob_printf(o, "loadd_dropped_packets_total{reason=\"%s\"} "
 			    "%llu\n", engine_drop_name((int)d),
 			    (unsigned long long)e->st.drop[d]);
-	metric_head(o, "resets_total", "counter",
-	    "RSTs sent for packets of unknown flows.");
-	ob_printf(o, "loadd_resets_total %llu\n",
-	    (unsigned long long)e->st.resets);
-	metric_head(o, "refused_total", "counter",
-	    "New flows refused (RST or ICMP) for want of a server.");
-	ob_printf(o, "loadd_refused_total %llu\n",
-	    (unsigned long long)e->st.refused);
-	metric_head(o, "flows_reset_total", "counter",
-	    "Flows reset because their server went down.");
-	ob_printf(o, "loadd_flows_reset_total %llu\n",
-	    (unsigned long long)e->st.flows_reset);
-	metric_head(o, "offloaded_total", "counter",
-	    "Flows handed to the kernel (offload = yes).");
-	ob_printf(o, "loadd_offloaded_total %llu\n",
-	    (unsigned long long)e->st.offloaded);
-	metric_head(o, "offload_ended_total", "counter",
-	    "Offloaded flows the kernel ended (conntrack destroy events).");
-	ob_printf(o, "loadd_offload_ended_total %llu\n",
-	    (unsigned long long)e->st.ct_ended);
-	metric_head(o, "conntrack_events_lost_total", "counter",
-	    "Times conntrack events were lost (socket buffer full).");
-	ob_printf(o, "loadd_conntrack_events_lost_total %llu\n",
-	    (unsigned long long)e->st.ct_lost);
-	metric_head(o, "icmp_translated_total", "counter",
-	    "ICMP errors translated.");
-	ob_printf(o, "loadd_icmp_translated_total %llu\n",
-	    (unsigned long long)e->st.icmp_translated);
-	metric_head(o, "flows", "gauge", "Flows in the table.");
-	ob_printf(o, "loadd_flows %u\n", e->ft.count);
-	metric_head(o, "flows_max", "gauge", "Size of the flow table.");
-	ob_printf(o, "loadd_flows_max %u\n", e->ft.cap);
-	metric_head(o, "flows_expired_total", "counter", "Flows expired.");
-	ob_printf(o, "loadd_flows_expired_total %llu\n",
-	    (unsigned long long)e->ft.st.expired);
-	metric_head(o, "flows_evicted_total", "counter",
-	    "Flows evicted to make room.");
-	ob_printf(o, "loadd_flows_evicted_total %llu\n",
-	    (unsigned long long)e->ft.st.evicted);
-	metric_head(o, "io_errors_total", "counter", "Packet I/O errors.");
-	ob_printf(o, "loadd_io_errors_total %llu\n",
-	    (unsigned long long)env->io->st.errors);
-	metric_head(o, "io_overruns_total", "counter",
-	    "Packets the kernel dropped: loadd's socket was full.");
-	ob_printf(o, "loadd_io_overruns_total %llu\n",
-	    (unsigned long long)env->io->st.overruns);
 	metric_head(o, "probes_total", "counter", "Health probes, by result.");
 	ob_printf(o, "loadd_probes_total{result=\"ok\"} %llu\n"
 	    "loadd_probes_total{result=\"failed\"} %llu\n",
