@@ -1228,6 +1228,16 @@ offload_marks(struct parse *ps)
 	unsigned	 i, j, k;
 	uint32_t	 h;
 
+	/*
+	 * A full queue would let a first packet through unmarked: conntrack
+	 * would then carry the whole connection untranslated.
+	 */
+	if (ps->conf->failopen) {
+		ps->cf.line = ps->seen[K_FAILOPEN];
+		cfg_error(&ps->cf, "failopen: with offload = yes a first "
+		    "packet let through unmarked takes its whole connection "
+		    "untranslated; say failopen = no");
+	}
 	for (i = 0; i < pool->nsrv; i++) {
 		s = &pool->srv[i];
 		v = &pool->svc[s->svc];

@@ -42,12 +42,14 @@ static void	 ctev_counters(struct nlattr *, uint64_t *, uint64_t *);
 
 /*
  * mnl_nlmsg_ok() casts the message's length to int: a length above 2^31
- * passes it, and mnl_nlmsg_next() then walks backwards for ever.
+ * passes it, and mnl_nlmsg_next() then walks backwards for ever.  And the
+ * attributes are read up to the aligned length.
  */
 int
 ctev_msg_ok(const struct nlmsghdr *nlh, int len)
 {
-	return (mnl_nlmsg_ok(nlh, len) && nlh->nlmsg_len <= (unsigned)len);
+	return (mnl_nlmsg_ok(nlh, len) && nlh->nlmsg_len <= (unsigned)len &&
+	    MNL_ALIGN(nlh->nlmsg_len) <= (unsigned)len);
 }
 
 struct ctev *
@@ -116,30 +118,52 @@ ctev_dump(struct ctev *c)
 	return (0);
 }
 
-/* Reads what is waiting, at most a few datagrams' worth per call. */
+/*
+ * Reads what is waiting: every event is a datagram of its own, and each
+ * new connection makes two, so up to CTEV_BUDGET per call.  After a loss
+ * conntrack is asked for its entries again: the flows whose "new" event
+ * was lost learn their ids (lost ends are not found again: those flows
+ * wait for eviction or their timeout).
+ */
+#define CTEV_BUDGET	8192
+
 void
 ctev_read(struct ctev *c, struct engine *e, uint32_t now)
 {
 	struct ct_end		 ce;
 	const struct nlmsghdr	*nlh;
+	const struct nlmsgerr	*err;
 	ssize_t			 n;
-	int			 loops, len, rc;
+	int			 loops, len, rc, lost = 0;
 
-	for (loops = 0; loops < 64; loops++) {
+	for (loops = 0; loops < CTEV_BUDGET; loops++) {
 		n = recv(mnl_socket_get_fd(c->nl), c->buf, sizeof(c->buf),
 		    MSG_DONTWAIT);
 		if (n == -1) {
 			if (errno == ENOBUFS) {
 				e->st.ct_lost++;
+				lost = 1;
 				continue;
 			}
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("offload: reading conntrack events");
-			return;
+			break;
 		}
 		len = (int)n;
 		for (nlh = (const struct nlmsghdr *)c->buf;
 		    ctev_msg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				/* The dump refused: nothing is taken back. */
+				err = mnl_nlmsg_get_payload(nlh);
+				if (nlh->nlmsg_len >= MNL_NLMSG_HDRLEN +
+				    sizeof(*err) && err->error != 0) {
+					e->st.ct_bad++;
+					log_warnx("offload: conntrack refused "
+					    "to list its entries: %s",
+					    strerror(-err->error));
+				}
+				continue;
+			}
 			rc = ctev_parse(nlh, &ce);
 			if (rc == -1)
 				e->st.ct_bad++;
@@ -147,6 +171,8 @@ ctev_read(struct ctev *c, struct engine *e, uint32_t now)
 				(void)engine_offload_event(e, &ce, now);
 		}
 	}
+	if (lost)
+		(void)ctev_dump(c);
 }
 
 /*
@@ -222,7 +248,10 @@ ctev_tuple(struct nlattr *tuple, struct ct_end *ce)
 	size_t			 alen = ce->family == 4 ? 4 : 16;
 
 	mnl_attr_for_each_nested(a, tuple) {
-		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == -1)
+		/* Others (a zone, say) are not looked at. */
+		if ((mnl_attr_get_type(a) == CTA_TUPLE_IP ||
+		    mnl_attr_get_type(a) == CTA_TUPLE_PROTO) &&
+		    mnl_attr_validate(a, MNL_TYPE_NESTED) == -1)
 			return (-1);
 		switch (mnl_attr_get_type(a)) {
 		case CTA_TUPLE_IP:

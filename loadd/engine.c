@@ -486,7 +486,8 @@ engine_offload_event(struct engine *e, const struct ct_end *ce, uint32_t now)
 		return (0);
 	}
 	if (!ce->destroyed) {
-		if (f->sseq == 0)
+		/* (A late event of an older connection to another server.) */
+		if (f->sseq == 0 && ce->mark == e->pool->srv[f->srv].mark)
 			f->sseq = ce->ctid;
 		return (1);
 	}

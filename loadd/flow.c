@@ -11,6 +11,7 @@
  */
 #include <sys/mman.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,7 +116,9 @@ flowtab_init(struct flowtab *ft, uint32_t maxflows, uint64_t seed)
 	uint32_t	 i, nb;
 
 	memset(ft, 0, sizeof(*ft));
-	if (maxflows == 0 || maxflows > (1u << 30))
+	/* The sizes below must fit a 32-bit size_t too. */
+	if (maxflows == 0 || maxflows > (1u << 30) || (uint64_t)maxflows + 1 >
+	    (uint64_t)(SIZE_MAX / 2 / sizeof(struct flow)))
 		return (-1);
 	/*
 	 * Buckets: the power of two at or above twice the capacity, so that

@@ -582,6 +582,8 @@ static const struct {
 	{ "offload and responsetime", "offload = yes\n" BASE
 	    "balancingmode = responsetime\n", 0, 5,
 	    "method responsetime measures what only the kernel sees" },
+	{ "offload and failopen", "offload = yes\nfailopen = yes\n" BASE, 0,
+	    2, "failopen: with offload = yes" },
 	{ "offload and leasttraffic", "offload = yes\n"
 	    "service = a\nipaliasing = 192.0.2.10\nports = 80\n"
 	    "servers = 10.0.1.11\nbalancingmode = leasttraffic\n", 0, 6,

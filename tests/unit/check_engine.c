@@ -968,6 +968,10 @@ START_TEST(test_offload)
 
 	/* The entry's id, then its end; another id is another entry's. */
 	ct_event(&ce, 1000, 77, 0);
+	ce.mark = s2->mark;	/* another server's: not this flow's entry */
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
+	ck_assert_uint_eq(rig_flow(1000)->sseq, 0);
+	ce.mark = s1->mark;
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
 	ck_assert_uint_eq(rig_flow(1000)->sseq, 77);
 	ct_event(&ce, 1000, 76, 1);
@@ -991,6 +995,7 @@ START_TEST(test_offload)
 	 * not end it.
 	 */
 	ct_event(&ce, 1001, 5, 0);
+	ce.mark = s2->mark;
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
 	ck_assert_int_eq(syn_seq(1001, 9000), V_ACCEPT);
 	ck_assert_uint_eq(R.e.st.offloaded, 3);
@@ -999,6 +1004,7 @@ START_TEST(test_offload)
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 0);
 	ck_assert_ptr_nonnull(rig_flow(1001));
 	ct_event(&ce, 1001, 6, 0);
+	ce.mark = srv_of(1001)->mark;
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
 	ck_assert_uint_eq(rig_flow(1001)->sseq, 6);
 
