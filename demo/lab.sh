@@ -15,25 +15,46 @@ if [ "$(id -u)" != 0 ]; then
 	echo "demo/lab.sh: run me as root (network namespaces)" >&2
 	exit 1
 fi
+
+# set -e ends the script at the first failing command; say where, never
+# exit silently.
+STEP="starting"
+step() { STEP=$*; }
+finish() {
+	rc=$?
+	[ -n "${LAB:-}" ] && lab_down
+	if [ $rc -ne 0 ]; then
+		echo "demo/lab.sh: failed while $STEP (exit status $rc)" >&2
+	fi
+	exit $rc
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+step "installing the Debian packages (tests/deps.sh)"
 [ "${1:-}" = "--no-deps" ] || sh tests/deps.sh
 O=${O:-build}
+step "building loadd (make O=$O all)"
 make -s O="$O" all
 
-LAB=d$$
 TMP=$(mktemp -d)
 LOADD=$PWD/$O/loadd
 . tests/lib/netns.sh
-trap lab_down EXIT INT TERM
+LAB=d$$
 
 echo "== building the lab: client, balancer, three nginx servers"
+step "building the namespace lab (tests/lib/netns.sh lab_up)"
 lab_up
+step "starting nginx in the server namespaces"
 servers_up
 loadd_conf
 echo "== loadd.conf:"
 sed 's/^/   /' "$TMP/loadd.conf"
 echo "== firewall rules (loadd -R), applied in the balancer:"
 "$LOADD" -R -f "$TMP/loadd.conf" | sed 's/^/   /'
+step "starting loadd (its log: $TMP/loadd.log)"
 loadd_up
+step "sending requests to the virtual address"
 
 echo "== 9 requests from the client to http://$VIP/"
 for i in 1 2 3 4 5 6 7 8 9; do
@@ -46,6 +67,7 @@ for i in 1 2 3 4 5 6 7 8 9; do
 done
 
 echo "== a 10 MB download through the virtual address"
+step "downloading 10 MB through the virtual address"
 ns_c curl -s -m 30 -o "$TMP/got" "http://$VIP/big"
 if cmp -s "$TMP/got" "$TMP/big"; then
 	echo "   identical to the file on the servers"
@@ -58,6 +80,7 @@ LOADCTL="$PWD/$O/loadctl -s $TMP/ctl.sock"
 echo "== loadctl show servers"
 $LOADCTL show servers | sed 's/^/   /'
 
+step "showing a failover"
 echo "== nginx on s2 stops; loadd's probes notice (TCP connect every 2 s, down after 3)"
 kill "$(cat "$TMP/s2/nginx.pid")"
 n=0
@@ -83,6 +106,10 @@ $LOADCTL show servers | sed 's/^/   /'
 
 echo "== loadd's counters (SIGUSR1):"
 kill -USR1 "$LOADD_PID"
-sleep 0.3
+n=0
+until grep -q 'stats:' "$TMP/loadd.log" || [ $n -ge 50 ]; do
+	n=$((n + 1))
+	sleep 0.1
+done
 grep 'stats:' "$TMP/loadd.log" | sed 's/^/   /'
 echo "== done; cleaning up"

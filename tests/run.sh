@@ -15,7 +15,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "tests/run.sh: run me as root (packages, network namespaces)" >&2
 	exit 1
 fi
-sh tests/deps.sh || exit 1
+sh tests/deps.sh || { echo "tests/run.sh: installing the packages failed (see above)" >&2; exit 1; }
 
 LOG=$(mktemp -d)
 trap 'rm -rf "$LOG"' EXIT
