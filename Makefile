@@ -19,6 +19,8 @@ LDFLAGS		?=
 PKG_CONFIG	?= pkg-config
 INSTALL		?= install
 O		?= build
+# The packet process's own user (loadd.conf "user"), made by install.
+LOADD_USER	?= loadd
 
 # Always on, whatever CFLAGS says (relayd's set plus C11).
 WARNFLAGS	= -std=c11 -Wall -Wextra -Werror -Wstrict-prototypes \
@@ -28,6 +30,7 @@ WARNFLAGS	= -std=c11 -Wall -Wextra -Werror -Wstrict-prototypes \
 
 UNAME_S		:= $(shell uname -s)
 DEFS		= -D_GNU_SOURCE -DLOADD_CONF='"$(SYSCONFDIR)/loadd.conf"' \
+		  -DLOADD_USER='"$(LOADD_USER)"' \
 		  -DLMD_CONF='"$(SYSCONFDIR)/lmd.conf"'
 INCS		= -Icommon -Iloadd
 
@@ -76,7 +79,8 @@ TESTPROGS	= $(O)/check_unit $(O)/report_recv $(O)/report_forge \
 		  $(O)/gen_fixtures \
 		  $(O)/verify_replay $(O)/pktflood $(O)/engine_bench
 ifeq ($(UNAME_S),Linux)
-TESTPROGS	+= $(O)/nfdelay $(O)/loadd-divemu $(O)/divemu $(O)/udpblast
+TESTPROGS	+= $(O)/nfdelay $(O)/loadd-divemu $(O)/divemu $(O)/udpblast \
+		   $(O)/slowconn
 endif
 
 all: $(PROGS)
@@ -98,6 +102,10 @@ $(O)/loadctl: $(O)/obj/loadctl/loadctl.o
 
 # Small UDP datagrams as fast as it can, for bench/live.sh.
 $(O)/udpblast: $(O)/obj/tests/tools/udpblast.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+# Idle and slowloris connections, for tests/integration/metrics.sh.
+$(O)/slowconn: $(O)/obj/tests/tools/slowconn.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 # Forged, garbage and replayed agent reports (tests/integration/agents.sh).
@@ -227,6 +235,18 @@ ifeq ($(UNAME_S),Linux)
 	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.service || exit 1; \
 	done
 endif
+	@$(MAKE) -s install-user
+
+# The system user of loadd's packet process, when installing for real (no
+# DESTDIR: a package's scripts make it there) as root, if it is missing.
+install-user:
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && \
+	    ! id -u $(LOADD_USER) >/dev/null 2>&1; then \
+		echo "creating the system user $(LOADD_USER)"; \
+		useradd --system --user-group --home-dir /var/empty \
+		    --no-create-home --shell /usr/sbin/nologin \
+		    --comment "loadd packet process" $(LOADD_USER) || exit 1; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/loadd $(DESTDIR)$(MANDIR)/man8/loadd.8 \
@@ -242,7 +262,7 @@ uninstall:
 clean:
 	rm -rf $(O)
 
-.PHONY: all tests check check-integration demo install uninstall clean \
+.PHONY: all tests check check-integration demo install install-user uninstall clean \
 	fuzz fuzz-bins fuzz-replay bench
 
 -include $(shell find $(O)/obj $(O)/obj-divemu -name "*.d" 2>/dev/null)

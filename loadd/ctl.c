@@ -31,12 +31,43 @@
 #include "pktio.h"
 #include "sched.h"
 
-#define CTL_MAXCLIENTS	16
 #define CTL_IDLE_MS	5000		/* to send a command */
 #define CTL_OUTMAX	(64u << 20)	/* the longest answer */
 #define CTL_MAXWORDS	16
 #define FLOWS_DEFAULT	100
 #define FLOWS_MAX	1000000
+
+/*
+ * Metrics scrapes come from the network, the control socket from the
+ * operator: each has its own clients, so that no number of connections
+ * to the metrics port can keep loadctl out.  A scraper must send its
+ * request's head within HTTP_HEAD_MS (slowloris) and take the answer
+ * within HTTP_SEND_MS; one source address holds at most
+ * HTTP_PER_SOURCE connections.  The page is rendered at most once per
+ * HTTP_PAGE_MS, HTTP_SLICE server rows per pass of the loop, and every
+ * scraper in that time gets the same copy.
+ */
+#define HTTP_HEAD_MS	2000
+#define HTTP_SEND_MS	10000
+#define HTTP_PER_SOURCE	4
+#define HTTP_PAGE_MS	1000
+#define HTTP_SLICE	256
+#define HTTP_HDRROOM	128		/* room left for the HTTP head */
+#define CTL_SEND_SLICE	(64u << 10)	/* bytes to one client per pass */
+
+/* A rendered page, shared by the scrapers that asked for it. */
+struct mpage {
+	char		*b;		/* head and body */
+	size_t		 len;
+	char		*mem;		/* what to free */
+	unsigned	 refs;
+	uint64_t	 born_ms;
+};
+
+struct mcursor {
+	unsigned	 fam;		/* 0: the global part, then 1 + MS_* */
+	unsigned	 row;		/* the next server */
+};
 
 struct client {
 	int		 fd;
@@ -45,9 +76,12 @@ struct client {
 	size_t		 inlen;
 	char		 in[CTL_LINEMAX + 1];
 	struct obuf	 out;
-	size_t		 off;		/* of out, written */
+	struct mpage	*page;		/* or out is the answer */
+	size_t		 off;		/* of the answer, written */
 	int		 answering;
+	int		 waiting;	/* for the page being rendered */
 	int		 http;		/* a metrics scrape */
+	union addr	 peer;		/* its source address */
 };
 
 struct ctl {
@@ -57,7 +91,18 @@ struct ctl {
 	int		 hpidx;
 	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct client	 c[CTL_MAXCLIENTS];
+	struct client	 h[HTTP_MAXCLIENTS];
+	/* The page being rendered, and the last one. */
+	int		 rendering;
+	struct obuf	 rbuf;
+	struct mcursor	 rcur;
+	unsigned	 rreloads;
+	struct mpage	*page;
+	struct ctl_http_stats st;
 };
+
+static int	 metrics_step(struct ctlenv *, struct obuf *, struct mcursor *,
+		    unsigned);
 
 void
 ob_printf(struct obuf *o, const char *fmt, ...)
@@ -116,6 +161,51 @@ ob_free(struct obuf *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/*
+ * The directory of the socket must be one that no other user can write
+ * to: there, another user could put a socket, a file or a symbolic link
+ * of theirs in the socket's place between loadd's steps.  A sticky
+ * directory (/tmp) is refused too: the operator's socket belongs in a
+ * directory of root's (/var/run) or of loadd's own user.
+ */
+static int
+ctl_dir_ok(const char *path)
+{
+	struct stat	 st;
+	char		 dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char		*sl;
+
+	strlcpy(dir, path, sizeof(dir));
+	if ((sl = strrchr(dir, '/')) == NULL)
+		strlcpy(dir, ".", sizeof(dir));
+	else if (sl == dir)
+		dir[1] = '\0';
+	else
+		*sl = '\0';
+	if (stat(dir, &st) == -1) {
+		log_warn("control socket %s: directory %s", path, dir);
+		return (-1);
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_warnx("control socket %s: %s is not a directory", path, dir);
+		return (-1);
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		log_warnx("control socket %s: directory %s belongs to uid %u, "
+		    "neither root nor loadd's user", path, dir,
+		    (unsigned)st.st_uid);
+		return (-1);
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		log_warnx("control socket %s: other users may write to "
+		    "directory %s (mode %04o); put the socket in a directory "
+		    "only root can write to (ctlsocket, -s)", path, dir,
+		    (unsigned)(st.st_mode & 07777));
+		return (-1);
+	}
+	return (0);
+}
+
 struct ctl *
 ctl_open(const char *path, unsigned mode)
 {
@@ -131,6 +221,8 @@ ctl_open(const char *path, unsigned mode)
 		log_warnx("control socket %s: path too long", path);
 		return (NULL);
 	}
+	if (ctl_dir_ok(path) == -1)
+		return (NULL);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
 		log_warn("control socket");
@@ -153,7 +245,11 @@ ctl_open(const char *path, unsigned mode)
 		log_warn("control socket");
 		return (NULL);
 	}
-	old = umask(0177);
+	/*
+	 * The socket is born with its mode: no chmod() by name afterwards,
+	 * which would follow whatever the name had become by then.
+	 */
+	old = umask((mode_t)(~mode & 0777));
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		umask(old);
 		log_warn("control socket %s", path);
@@ -161,7 +257,7 @@ ctl_open(const char *path, unsigned mode)
 		return (NULL);
 	}
 	umask(old);
-	if (chmod(path, (mode_t)mode) == -1 || listen(fd, 16) == -1) {
+	if (listen(fd, 16) == -1) {
 		log_warn("control socket %s", path);
 		close(fd);
 		(void)unlink(path);
@@ -177,7 +273,18 @@ ctl_open(const char *path, unsigned mode)
 	strlcpy(c->path, path, sizeof(c->path));
 	for (i = 0; i < CTL_MAXCLIENTS; i++)
 		c->c[i].fd = -1;
+	for (i = 0; i < HTTP_MAXCLIENTS; i++)
+		c->h[i].fd = -1;
 	return (c);
+}
+
+static void
+page_put(struct mpage *pg)
+{
+	if (pg != NULL && --pg->refs == 0) {
+		free(pg->mem);
+		free(pg);
+	}
 }
 
 static void
@@ -186,6 +293,7 @@ client_close(struct client *cl)
 	if (cl->fd != -1)
 		close(cl->fd);
 	ob_free(&cl->out);
+	page_put(cl->page);
 	memset(cl, 0, sizeof(*cl));
 	cl->fd = -1;
 }
@@ -199,6 +307,10 @@ ctl_close(struct ctl *c)
 		return;
 	for (i = 0; i < CTL_MAXCLIENTS; i++)
 		client_close(&c->c[i]);
+	for (i = 0; i < HTTP_MAXCLIENTS; i++)
+		client_close(&c->h[i]);
+	ob_free(&c->rbuf);
+	page_put(c->page);
 	close(c->fd);
 	if (c->hfd != -1)
 		close(c->hfd);
@@ -212,11 +324,34 @@ ctl_set_http(struct ctl *c, int fd)
 	c->hfd = fd;
 }
 
+int
+ctl_busy(const struct ctl *c)
+{
+	return (c->rendering);
+}
+
+static unsigned
+clients_pollfds(struct client *cl, int ncl, struct pollfd *pfd, unsigned n,
+    unsigned max)
+{
+	int	 i;
+
+	for (i = 0; i < ncl; i++) {
+		cl[i].pidx = -1;
+		if (cl[i].fd == -1 || cl[i].waiting || n == max)
+			continue;
+		pfd[n].fd = cl[i].fd;
+		pfd[n].events = cl[i].answering ? POLLOUT : POLLIN;
+		pfd[n].revents = 0;
+		cl[i].pidx = (int)n++;
+	}
+	return (n);
+}
+
 unsigned
 ctl_pollfds(struct ctl *c, struct pollfd *pfd, unsigned max)
 {
 	unsigned	 n = 0;
-	int		 i;
 
 	c->pidx = -1;
 	if (n < max) {
@@ -232,59 +367,129 @@ ctl_pollfds(struct ctl *c, struct pollfd *pfd, unsigned max)
 		pfd[n].revents = 0;
 		c->hpidx = (int)n++;
 	}
-	for (i = 0; i < CTL_MAXCLIENTS; i++) {
-		c->c[i].pidx = -1;
-		if (c->c[i].fd == -1 || n == max)
-			continue;
-		pfd[n].fd = c->c[i].fd;
-		pfd[n].events = c->c[i].answering ? POLLOUT : POLLIN;
-		pfd[n].revents = 0;
-		c->c[i].pidx = (int)n++;
-	}
+	n = clients_pollfds(c->c, CTL_MAXCLIENTS, pfd, n, max);
+	n = clients_pollfds(c->h, HTTP_MAXCLIENTS, pfd, n, max);
 	return (n);
+}
+
+static void
+answer(struct client *cl, uint64_t now_ms)
+{
+	cl->answering = 1;
+	cl->waiting = 0;
+	cl->off = 0;
+	cl->since = now_ms;	/* the answer has its own deadline */
 }
 
 /*
  * A scrape: HTTP/1.0 or 1.1, GET /metrics, answered once the request's
- * head is in (or what fits of it), then the connection is closed.
+ * head is in (or what fits of it), then the connection is closed.  The
+ * page is the last one rendered if it is recent enough; otherwise the
+ * client waits for the one being rendered.
  */
 static void
-http_read(struct client *cl, struct ctlenv *env, int eof)
+http_read(struct ctl *c, struct client *cl, struct ctlenv *env, int eof)
 {
-	struct obuf	 body;
-
 	if (memmem(cl->in, cl->inlen, "\r\n\r\n", 4) == NULL &&
 	    memmem(cl->in, cl->inlen, "\n\n", 2) == NULL &&
 	    cl->inlen < CTL_LINEMAX && !eof)
 		return;
-	memset(&body, 0, sizeof(body));
+	(void)shutdown(cl->fd, SHUT_RD);
 	if (strncmp(cl->in, "GET /metrics ", 13) == 0 ||
 	    strncmp(cl->in, "GET /metrics?", 13) == 0) {
-		ctl_metrics(env, &body);
-		ob_printf(&cl->out, "HTTP/1.0 200 OK\r\nContent-Type: text/plain; "
-		    "version=0.0.4; charset=utf-8\r\nContent-Length: %zu\r\n"
-		    "Connection: close\r\n\r\n", body.len);
-		if (body.len > 0)
-			ob_printf(&cl->out, "%.*s", (int)body.len, body.b);
-	} else if (strncmp(cl->in, "GET ", 4) == 0)
+		if (c->page != NULL &&
+		    env->now_ms < c->page->born_ms + HTTP_PAGE_MS &&
+		    c->rreloads == env->reloads) {
+			cl->page = c->page;
+			c->page->refs++;
+			c->st.served++;
+			answer(cl, env->now_ms);
+			return;
+		}
+		if (!c->rendering) {
+			c->rendering = 1;
+			memset(&c->rcur, 0, sizeof(c->rcur));
+			c->rreloads = env->reloads;
+			ob_free(&c->rbuf);
+			/* Room for the HTTP head, written in front at the end. */
+			ob_printf(&c->rbuf, "%*s", HTTP_HDRROOM, "");
+		}
+		cl->waiting = 1;
+		return;
+	}
+	if (strncmp(cl->in, "GET ", 4) == 0)
 		ob_printf(&cl->out, "HTTP/1.0 404 Not Found\r\nContent-Length: "
 		    "10\r\nConnection: close\r\n\r\nnot found\n");
 	else
 		ob_printf(&cl->out, "HTTP/1.0 400 Bad Request\r\n"
 		    "Content-Length: 12\r\nConnection: close\r\n\r\n"
 		    "bad request\n");
-	ob_free(&body);
-	if (cl->out.full) {
-		ob_free(&cl->out);
-		ob_printf(&cl->out, "HTTP/1.0 500 Internal Server Error\r\n"
-		    "Content-Length: 0\r\n\r\n");
+	c->st.served++;
+	answer(cl, env->now_ms);
+}
+
+/*
+ * One slice of the page being rendered; when it is complete, every
+ * scraper waiting for it gets it.  A reload in the middle starts it
+ * again: a page shows one configuration's servers.
+ */
+static void
+render_slice(struct ctl *c, struct ctlenv *env)
+{
+	struct mpage	*pg;
+	char		 head[HTTP_HDRROOM + 1];
+	int		 hl, i;
+
+	if (!c->rendering)
+		return;
+	if (c->rreloads != env->reloads) {
+		memset(&c->rcur, 0, sizeof(c->rcur));
+		c->rreloads = env->reloads;
+		ob_free(&c->rbuf);
+		ob_printf(&c->rbuf, "%*s", HTTP_HDRROOM, "");
 	}
-	cl->answering = 1;
-	cl->off = 0;
+	if (!metrics_step(env, &c->rbuf, &c->rcur, HTTP_SLICE))
+		return;
+	c->rendering = 0;
+	c->st.renders++;
+	pg = calloc(1, sizeof(*pg));
+	if (c->rbuf.full || c->rbuf.b == NULL || pg == NULL) {
+		free(pg);
+		ob_free(&c->rbuf);
+		for (i = 0; i < HTTP_MAXCLIENTS; i++)
+			if (c->h[i].waiting) {
+				ob_printf(&c->h[i].out, "HTTP/1.0 500 Internal "
+				    "Server Error\r\nContent-Length: 0\r\n\r\n");
+				c->st.served++;
+				answer(&c->h[i], env->now_ms);
+			}
+		return;
+	}
+	hl = snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\nContent-Type: "
+	    "text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n", c->rbuf.len - HTTP_HDRROOM);
+	if (hl < 0 || hl > HTTP_HDRROOM)
+		hl = HTTP_HDRROOM;	/* cannot be: the head is short */
+	pg->mem = c->rbuf.b;
+	pg->b = c->rbuf.b + HTTP_HDRROOM - hl;
+	memcpy(pg->b, head, (size_t)hl);
+	pg->len = c->rbuf.len - HTTP_HDRROOM + (size_t)hl;
+	pg->born_ms = env->now_ms;
+	pg->refs = 1;
+	memset(&c->rbuf, 0, sizeof(c->rbuf));
+	page_put(c->page);
+	c->page = pg;
+	for (i = 0; i < HTTP_MAXCLIENTS; i++)
+		if (c->h[i].waiting) {
+			c->h[i].page = pg;
+			pg->refs++;
+			c->st.served++;
+			answer(&c->h[i], env->now_ms);
+		}
 }
 
 static void
-client_read(struct client *cl, struct ctlenv *env)
+client_read(struct ctl *c, struct client *cl, struct ctlenv *env)
 {
 	ssize_t	 r;
 	char	*nl;
@@ -299,7 +504,7 @@ client_read(struct client *cl, struct ctlenv *env)
 	cl->inlen += (size_t)r;
 	cl->in[cl->inlen] = '\0';
 	if (cl->http) {
-		http_read(cl, env, r == 0);
+		http_read(c, cl, env, r == 0);
 		return;
 	}
 	nl = memchr(cl->in, '\n', cl->inlen);
@@ -323,19 +528,21 @@ client_read(struct client *cl, struct ctlenv *env)
 		ob_free(&cl->out);
 		ob_printf(&cl->out, "error: answer too long\n");
 	}
-	cl->answering = 1;
-	cl->off = 0;
+	answer(cl, env->now_ms);
 	(void)shutdown(cl->fd, SHUT_RD);
 }
 
 static void
 client_write(struct client *cl)
 {
-	ssize_t	 w;
+	const char	*b = cl->page != NULL ? cl->page->b : cl->out.b;
+	size_t		 len = cl->page != NULL ? cl->page->len : cl->out.len;
+	ssize_t		 w;
 
-	if (cl->off < cl->out.len) {
-		w = send(cl->fd, cl->out.b + cl->off, cl->out.len - cl->off,
-		    MSG_NOSIGNAL);
+	if (cl->off < len) {
+		/* A slice per pass: a big page is copied out bit by bit. */
+		w = send(cl->fd, b + cl->off, len - cl->off > CTL_SEND_SLICE ?
+		    CTL_SEND_SLICE : len - cl->off, MSG_NOSIGNAL);
 		if (w == -1 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (w <= 0) {
@@ -344,8 +551,37 @@ client_write(struct client *cl)
 		}
 		cl->off += (size_t)w;
 	}
-	if (cl->off >= cl->out.len)
+	if (cl->off >= len)
 		client_close(cl);
+}
+
+static void
+clients_run(struct ctl *c, struct client *cls, int ncl, uint64_t read_ms,
+    uint64_t send_ms, const struct pollfd *pfd, unsigned n,
+    struct ctlenv *env)
+{
+	struct client	*cl;
+	int		 i;
+
+	for (i = 0; i < ncl; i++) {
+		cl = &cls[i];
+		if (cl->fd == -1)
+			continue;
+		if (cl->pidx >= 0 && (unsigned)cl->pidx < n &&
+		    pfd[cl->pidx].revents != 0) {
+			if (cl->answering)
+				client_write(cl);
+			else
+				client_read(c, cl, env);
+		}
+		/* Slow clients go: the loop is for packets. */
+		if (cl->fd != -1 && !cl->waiting && env->now_ms >
+		    cl->since + (cl->answering ? send_ms : read_ms)) {
+			if (cl->http)
+				c->st.timeouts++;
+			client_close(cl);
+		}
+	}
 }
 
 static void	 accept_clients(struct ctl *, int, int, struct ctlenv *);
@@ -354,25 +590,12 @@ void
 ctl_run(struct ctl *c, const struct pollfd *pfd, unsigned n,
     struct ctlenv *env)
 {
-	struct client	*cl;
-	int		 i;
-
-	for (i = 0; i < CTL_MAXCLIENTS; i++) {
-		cl = &c->c[i];
-		if (cl->fd == -1)
-			continue;
-		if (cl->pidx >= 0 && (unsigned)cl->pidx < n &&
-		    pfd[cl->pidx].revents != 0) {
-			if (cl->answering)
-				client_write(cl);
-			else
-				client_read(cl, env);
-		}
-		/* Slow clients go: the loop is for packets. */
-		if (cl->fd != -1 && env->now_ms > cl->since + CTL_IDLE_MS *
-		    (cl->answering ? 6 : 1))
-			client_close(cl);
-	}
+	env->http = &c->st;
+	clients_run(c, c->c, CTL_MAXCLIENTS, CTL_IDLE_MS, 6 * CTL_IDLE_MS,
+	    pfd, n, env);
+	clients_run(c, c->h, HTTP_MAXCLIENTS, HTTP_HEAD_MS, HTTP_SEND_MS,
+	    pfd, n, env);
+	render_slice(c, env);
 	if (c->hpidx >= 0 && (unsigned)c->hpidx < n &&
 	    (pfd[c->hpidx].revents & POLLIN))
 		accept_clients(c, c->hfd, 1, env);
@@ -381,39 +604,81 @@ ctl_run(struct ctl *c, const struct pollfd *pfd, unsigned n,
 		accept_clients(c, c->fd, 0, env);
 }
 
+/* Says no to a connection without an RST, and closes it. */
+static void
+refuse(int fd, int http)
+{
+	static const char busy_http[] = "HTTP/1.0 503 Service Unavailable\r\n"
+			    "Content-Length: 0\r\n\r\n";
+	static const char busy_ctl[] = "error: too many clients\n";
+	char	 junk[CTL_LINEMAX];
+
+	if (http)
+		(void)send(fd, busy_http, sizeof(busy_http) - 1, MSG_NOSIGNAL);
+	else
+		(void)send(fd, busy_ctl, sizeof(busy_ctl) - 1, MSG_NOSIGNAL);
+	/* What it sent is read, so that closing is no RST. */
+	(void)shutdown(fd, SHUT_WR);
+	(void)recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+	close(fd);
+}
+
+static void
+peer_addr(const struct sockaddr_storage *ss, union addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET)
+		memcpy(a->b, &((const struct sockaddr_in *)(const void *)ss)->
+		    sin_addr, 4);
+	else if (ss->ss_family == AF_INET6)
+		memcpy(a->b, &((const struct sockaddr_in6 *)(const void *)ss)->
+		    sin6_addr, 16);
+}
+
+/* At most a slot's worth of connections per pass, for each listener. */
 static void
 accept_clients(struct ctl *c, int lfd, int http, struct ctlenv *env)
 {
-	struct client	*cl;
-	int		 fd, i, k;
+	struct sockaddr_storage ss;
+	socklen_t	 sl;
+	struct client	*cls = http ? c->h : c->c, *cl;
+	union addr	 peer;
+	int		 ncl = http ? HTTP_MAXCLIENTS : CTL_MAXCLIENTS;
+	int		 fd, i, k, free_i, same;
 
 	for (k = 0; k < CTL_MAXCLIENTS; k++) {
-		if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
-		    SOCK_CLOEXEC)) == -1)
+		sl = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
 			return;
-		for (i = 0; i < CTL_MAXCLIENTS; i++)
-			if (c->c[i].fd == -1)
-				break;
-		if (i == CTL_MAXCLIENTS) {
-			char	 junk[CTL_LINEMAX];
-
-			if (http)
-				(void)send(fd, "HTTP/1.0 503 Service "
-				    "Unavailable\r\n\r\n", 38, MSG_NOSIGNAL);
-			else
-				(void)send(fd, "error: too many clients\n", 24,
-				    MSG_NOSIGNAL);
-			/* What it sent is read, so that closing is no RST. */
-			(void)shutdown(fd, SHUT_WR);
-			(void)recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
-			close(fd);
+		peer_addr(&ss, &peer);
+		free_i = -1;
+		same = 0;
+		for (i = 0; i < ncl; i++) {
+			if (cls[i].fd == -1) {
+				if (free_i == -1)
+					free_i = i;
+			} else if (http && addr_eq(&cls[i].peer, &peer))
+				same++;
+		}
+		if (http && same >= HTTP_PER_SOURCE) {
+			c->st.per_source++;
+			refuse(fd, http);
 			continue;
 		}
-		cl = &c->c[i];
+		if (free_i == -1) {
+			if (http)
+				c->st.full++;
+			refuse(fd, http);
+			continue;
+		}
+		cl = &cls[free_i];
 		memset(cl, 0, sizeof(*cl));
 		cl->fd = fd;
 		cl->pidx = -1;
 		cl->http = http;
+		cl->peer = peer;
 		cl->since = env->now_ms;
 	}
 }
@@ -993,33 +1258,15 @@ metric_head(struct obuf *o, const char *name, const char *type,
 	    helptext, name, type);
 }
 
-void
-ctl_metrics(struct ctlenv *env, struct obuf *o)
+/* Everything but the per-server families: a few dozen lines. */
+static void
+metrics_global(struct ctlenv *env, struct obuf *o)
 {
 	const struct engine	*e = env->e;
 	const struct pool	*p = &env->conf->pool;
 	const struct health_stats *hs = health_stats(env->h);
-	const struct server	*s;
 	const struct service	*svc;
-	unsigned		 i, d, st;
-	static const struct {
-		const char	*name;
-		size_t		 off;
-		const char	*help;
-	} sc[] = {
-		{ "server_flows_started_total",
-		    offsetof(struct server, flows_total),
-		    "Flows sent to the server." },
-		{ "server_packets_in_total", offsetof(struct server, pkts_in),
-		    "Packets from clients to the server." },
-		{ "server_packets_out_total", offsetof(struct server, pkts_out),
-		    "Packets from the server to clients." },
-		{ "server_bytes_in_total", offsetof(struct server, bytes_in),
-		    "Bytes from clients to the server." },
-		{ "server_bytes_out_total", offsetof(struct server, bytes_out),
-		    "Bytes from the server to clients." },
-	};
-
+	unsigned		 i, d;
 	const struct {
 		const char	*name;
 		const char	*type;
@@ -1077,6 +1324,25 @@ ctl_metrics(struct ctlenv *env, struct obuf *o)
 			ob_printf(o, "loadd_dropped_packets_total{reason=\"%s\"} "
 			    "%llu\n", engine_drop_name((int)d),
 			    (unsigned long long)e->st.drop[d]);
+	if (env->http != NULL) {
+		const struct ctl_http_stats *hst = env->http;
+
+		metric_head(o, "metrics_connections_total", "counter",
+		    "Connections to the metrics port, by outcome.");
+		ob_printf(o, "loadd_metrics_connections_total{outcome=\"served\"} "
+		    "%llu\nloadd_metrics_connections_total{outcome=\"full\"} "
+		    "%llu\nloadd_metrics_connections_total{outcome="
+		    "\"per_source\"} %llu\nloadd_metrics_connections_total{"
+		    "outcome=\"timeout\"} %llu\n",
+		    (unsigned long long)hst->served,
+		    (unsigned long long)hst->full,
+		    (unsigned long long)hst->per_source,
+		    (unsigned long long)hst->timeouts);
+		metric_head(o, "metrics_renders_total", "counter",
+		    "Metrics pages rendered (at most one a second).");
+		ob_printf(o, "loadd_metrics_renders_total %llu\n",
+		    (unsigned long long)hst->renders);
+	}
 	metric_head(o, "probes_total", "counter", "Health probes, by result.");
 	ob_printf(o, "loadd_probes_total{result=\"ok\"} %llu\n"
 	    "loadd_probes_total{result=\"failed\"} %llu\n",
@@ -1114,63 +1380,139 @@ ctl_metrics(struct ctlenv *env, struct obuf *o)
 				    "{service=\"%s\",reason=\"%s\"} %llu\n",
 				    p->svc[i].label, engine_drop_name((int)d),
 				    (unsigned long long)p->svc[i].drops[d]);
-	metric_head(o, "server_up", "gauge",
-	    "1 if the server takes new flows.");
-	for (i = 0; i < p->nsrv; i++) {
-		s = &p->srv[i];
-		ob_printf(o, "loadd_server_up{service=\"%s\",server=\"%s\"} "
-		    "%d\n", p->svc[s->svc].label, s->name,
-		    s->state == SRV_UP);
-	}
-	metric_head(o, "server_state", "gauge",
-	    "The server's state: 1 for the one it is in.");
-	for (i = 0; i < p->nsrv; i++) {
-		s = &p->srv[i];
+}
+
+/*
+ * The per-server families, one line (or one line per state) per server
+ * and family.  A page for thousands of servers is megabytes: it is
+ * rendered a slice of rows at a time (metrics_step), so that a scrape
+ * never holds packets up for longer than one slice takes.
+ */
+enum {
+	MS_UP, MS_STATE, MS_WEIGHT, MS_ACTIVE, MS_FLOWS, MS_PKTS_IN,
+	MS_PKTS_OUT, MS_BYTES_IN, MS_BYTES_OUT, MS_RESPONSE, MS_AGENT_CPU,
+	MS_N
+};
+
+static const struct {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+	size_t		 off;		/* of a uint64_t counter in server */
+} server_fam[MS_N] = {
+	[MS_UP] = { "server_up", "gauge", "1 if the server takes new flows.",
+	    0 },
+	[MS_STATE] = { "server_state", "gauge",
+	    "The server's state: 1 for the one it is in.", 0 },
+	[MS_WEIGHT] = { "server_weight", "gauge", "Weight in effect.", 0 },
+	[MS_ACTIVE] = { "server_flows_active", "gauge", "Active flows.",
+	    offsetof(struct server, flows_active) },
+	[MS_FLOWS] = { "server_flows_started_total", "counter",
+	    "Flows sent to the server.", offsetof(struct server, flows_total) },
+	[MS_PKTS_IN] = { "server_packets_in_total", "counter",
+	    "Packets from clients to the server.",
+	    offsetof(struct server, pkts_in) },
+	[MS_PKTS_OUT] = { "server_packets_out_total", "counter",
+	    "Packets from the server to clients.",
+	    offsetof(struct server, pkts_out) },
+	[MS_BYTES_IN] = { "server_bytes_in_total", "counter",
+	    "Bytes from clients to the server.",
+	    offsetof(struct server, bytes_in) },
+	[MS_BYTES_OUT] = { "server_bytes_out_total", "counter",
+	    "Bytes from the server to clients.",
+	    offsetof(struct server, bytes_out) },
+	[MS_RESPONSE] = { "server_response_seconds", "gauge",
+	    "Measured SYN to SYN+ACK time, decaying average.", 0 },
+	[MS_AGENT_CPU] = { "server_agent_cpu_ratio", "gauge",
+	    "CPU use its agent reported (0..1), while fresh.", 0 },
+};
+
+static void
+metrics_server(struct ctlenv *env, struct obuf *o, unsigned f, unsigned i)
+{
+	const struct pool	*p = &env->conf->pool;
+	const struct server	*s = &p->srv[i];
+	const char		*svc = p->svc[s->svc].label;
+	const char		*nm = server_fam[f].name;
+	unsigned		 st;
+
+	switch (f) {
+	case MS_UP:
+		ob_printf(o, "loadd_%s{service=\"%s\",server=\"%s\"} %d\n",
+		    nm, svc, s->name, s->state == SRV_UP);
+		break;
+	case MS_STATE:
 		for (st = SRV_UP; st <= SRV_DISABLED; st++)
-			ob_printf(o, "loadd_server_state{service=\"%s\","
-			    "server=\"%s\",state=\"%s\"} %d\n",
-			    p->svc[s->svc].label, s->name, srv_state_name(
-			    (int)st), s->state == st);
-	}
-	metric_head(o, "server_weight", "gauge", "Weight in effect.");
-	for (i = 0; i < p->nsrv; i++) {
-		s = &p->srv[i];
-		ob_printf(o, "loadd_server_weight{service=\"%s\",server=\"%s\"} "
-		    "%u\n", p->svc[s->svc].label, s->name, s->weight);
-	}
-	metric_head(o, "server_flows_active", "gauge", "Active flows.");
-	for (i = 0; i < p->nsrv; i++) {
-		s = &p->srv[i];
-		ob_printf(o, "loadd_server_flows_active{service=\"%s\","
-		    "server=\"%s\"} %llu\n", p->svc[s->svc].label, s->name,
-		    (unsigned long long)s->flows_active);
-	}
-	for (d = 0; d < sizeof(sc) / sizeof(sc[0]); d++) {
-		metric_head(o, sc[d].name, "counter", sc[d].help);
-		for (i = 0; i < p->nsrv; i++) {
-			s = &p->srv[i];
+			ob_printf(o, "loadd_%s{service=\"%s\",server=\"%s\","
+			    "state=\"%s\"} %d\n", nm, svc, s->name,
+			    srv_state_name((int)st), s->state == st);
+		break;
+	case MS_WEIGHT:
+		ob_printf(o, "loadd_%s{service=\"%s\",server=\"%s\"} %u\n",
+		    nm, svc, s->name, s->weight);
+		break;
+	case MS_RESPONSE:
+		ob_printf(o, "loadd_%s{service=\"%s\",server=\"%s\"} %.6f\n",
+		    nm, svc, s->name, s->rtt_us / 1e6);
+		break;
+	case MS_AGENT_CPU:
+		if (agent_fresh(env->agent, i, env->now_ms))
 			ob_printf(o, "loadd_%s{service=\"%s\",server=\"%s\"} "
-			    "%llu\n", sc[d].name, p->svc[s->svc].label, s->name,
-			    (unsigned long long)*(const uint64_t *)(const void *)
-			    ((const char *)s + sc[d].off));
+			    "%.3f\n", nm, svc, s->name,
+			    env->agent->st[i].r.cpu_pm / 1000.0);
+		break;
+	default:
+		ob_printf(o, "loadd_%s{service=\"%s\",server=\"%s\"} %llu\n",
+		    nm, svc, s->name, (unsigned long long)
+		    *(const uint64_t *)(const void *)
+		    ((const char *)s + server_fam[f].off));
+		break;
+	}
+}
+
+/*
+ * Renders the page from where mc says, at most budget server rows;
+ * returns 1 when the page is complete.  Between two calls the counters
+ * move on, so a page sliced over several passes is not one instant's --
+ * no more than a scrape's own timing is -- but every family is whole.
+ */
+static int
+metrics_step(struct ctlenv *env, struct obuf *o, struct mcursor *mc,
+    unsigned budget)
+{
+	const struct pool	*p = &env->conf->pool;
+
+	if (mc->fam == 0 && mc->row == 0) {
+		metrics_global(env, o);
+		mc->fam = 1;
+	}
+	while (mc->fam <= MS_N) {
+		unsigned f = mc->fam - 1;
+
+		if (f == MS_AGENT_CPU && env->agent == NULL) {
+			mc->fam++;
+			continue;
 		}
+		if (mc->row == 0)
+			metric_head(o, server_fam[f].name, server_fam[f].type,
+			    server_fam[f].help);
+		for (; mc->row < p->nsrv; mc->row++) {
+			if (budget-- == 0)
+				return (0);
+			metrics_server(env, o, f, mc->row);
+		}
+		mc->row = 0;
+		mc->fam++;
 	}
-	metric_head(o, "server_response_seconds", "gauge",
-	    "Measured SYN to SYN+ACK time, decaying average.");
-	for (i = 0; i < p->nsrv; i++) {
-		s = &p->srv[i];
-		ob_printf(o, "loadd_server_response_seconds{service=\"%s\","
-		    "server=\"%s\"} %.6f\n", p->svc[s->svc].label, s->name,
-		    s->rtt_us / 1e6);
-	}
-	if (env->agent != NULL) {
-		metric_head(o, "server_agent_cpu_ratio", "gauge",
-		    "CPU use its agent reported (0..1), while fresh.");
-		for (i = 0; i < p->nsrv; i++)
-			if (agent_fresh(env->agent, i, env->now_ms))
-				ob_printf(o, "loadd_server_agent_cpu_ratio"
-				    "{service=\"%s\",server=\"%s\"} %.3f\n",
-				    p->svc[p->srv[i].svc].label, p->srv[i].name,
-				    env->agent->st[i].r.cpu_pm / 1000.0);
-	}
+	return (1);
+}
+
+void
+ctl_metrics(struct ctlenv *env, struct obuf *o)
+{
+	struct mcursor	 mc;
+
+	memset(&mc, 0, sizeof(mc));
+	while (!metrics_step(env, o, &mc, UINT_MAX))
+		;
 }

@@ -14,10 +14,15 @@
 #include <stdint.h>
 
 #define CTL_LINEMAX	1024
+#define CTL_MAXCLIENTS	16	/* on the control socket */
+#define HTTP_MAXCLIENTS	64	/* on the metrics port, apart */
+/* Poll slots the control plane may use: two listeners and the clients. */
+#define CTL_NFDS	(2 + CTL_MAXCLIENTS + HTTP_MAXCLIENTS)
 #define CTL_SOCKET	"/var/run/loadd.sock"
 
 struct agent;
 struct config;
+struct ctl_http_stats;
 struct engine;
 struct health;
 struct pktio;
@@ -31,6 +36,8 @@ struct ctlenv {
 	struct pktio		*io;
 	uint64_t		 now_ms;	/* monotonic */
 	uint64_t		 started_ms;
+	unsigned		 reloads;	/* successful reloads so far */
+	const struct ctl_http_stats *http;	/* set by ctl_run */
 	/* Reloads the configuration: 0, or -1 with why in err. */
 	int			(*reload)(void *, char *err, size_t);
 	void			*arg;
@@ -51,6 +58,15 @@ void	 ob_free(struct obuf *);
 
 struct ctl;
 
+/* What became of connections to the metrics port. */
+struct ctl_http_stats {
+	uint64_t	 served;	/* a page or an error answered */
+	uint64_t	 renders;	/* pages rendered */
+	uint64_t	 full;		/* refused: every slot taken */
+	uint64_t	 per_source;	/* refused: too many from one address */
+	uint64_t	 timeouts;	/* closed: head or answer too slow */
+};
+
 /* Creates the socket (mode 0600 unless mode says otherwise); NULL fails. */
 struct ctl	*ctl_open(const char *path, unsigned mode);
 void		 ctl_close(struct ctl *);
@@ -59,6 +75,8 @@ void		 ctl_set_http(struct ctl *, int fd);
 unsigned	 ctl_pollfds(struct ctl *, struct pollfd *, unsigned max);
 void		 ctl_run(struct ctl *, const struct pollfd *, unsigned n,
 		    struct ctlenv *);
+/* 1 while a page is being rendered: the loop must not sleep in poll. */
+int		 ctl_busy(const struct ctl *);
 
 /*
  * One command, its answer appended to out; returns 0, or -1 when the
