@@ -21,7 +21,13 @@
 #define LOADD_QUEUE_MAXLEN	4096
 #define LOADD_RESET_RATE	1000
 #define LOADD_STICKY_CLIENTS	65536
-#define LOADD_USER		"nobody"
+/*
+ * The packet process's user: one of loadd's own, so that no other
+ * daemon's process can signal or trace it (nobody is shared by many).
+ */
+#ifndef LOADD_USER
+#define LOADD_USER		"loadd"
+#endif
 #ifndef LOADD_CHROOT
 #define LOADD_CHROOT		"/var/empty"
 #endif

@@ -125,12 +125,11 @@ monotime_ms64(void)
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
-/* Poll slots: packets, reports, metrics, control clients, probes. */
-#define CTL_CLIENTS_MAX	20
+/* Poll slots: packets, reports, conntrack events, the control plane, probes. */
 static unsigned
 nc_nalloc(unsigned nsrv)
 {
-	return (nsrv + 8 + CTL_CLIENTS_MAX);
+	return (nsrv + 8 + CTL_NFDS);
 }
 
 static uint32_t
@@ -402,7 +401,7 @@ report_socket(const struct config *conf)
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t		 sl;
 	char			 a[ADDR_STRLEN];
-	int			 fd, off = 0, one = 1;
+	int			 fd, off = 0;
 
 	memset(&ss, 0, sizeof(ss));
 	if (conf->reportfamily == 4) {
@@ -426,7 +425,11 @@ report_socket(const struct config *conf)
 	if (ss.ss_family == AF_INET6 && conf->reportfamily == 0)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
 		    sizeof(off));
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/*
+	 * No SO_REUSEADDR: with it, any local user could bind the same
+	 * address and port and take the reports (UDP delivers each to one
+	 * of the sockets).  A port in use is an error.
+	 */
 	if (bind(fd, (struct sockaddr *)&ss, sl) == -1) {
 		log_warn("report socket: bind %s port %u",
 		    conf->reportfamily ? addr_ntop(conf->reportfamily,
@@ -576,6 +579,7 @@ live_reload(void *arg, char *err, size_t errlen)
 	config_free(L->conf);
 	*L->conf = *nc;
 	free(nc);
+	L->env.reloads++;	/* a metrics page half rendered starts again */
 	kept = srvmap;		/* old -> new: what is not in it is new */
 	L->e.pool = &L->conf->pool;
 	L->conf->pool.agent = L->ag;
@@ -631,7 +635,7 @@ metrics_socket(const struct config *conf)
 		return (-1);
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) == -1 ||
-	    listen(fd, 8) == -1) {
+	    listen(fd, 64) == -1) {
 		close(fd);
 		return (-1);
 	}
@@ -797,6 +801,8 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 		tmo = health_timeout(L.h, monotime_ms64());
 		if (tmo > 1000)
 			tmo = 1000;
+		if (ctl_busy(L.ctl))
+			tmo = 0;	/* a metrics page is being rendered */
 		if (poll(L.pfd, npfd, tmo) == -1 && errno != EINTR) {
 			log_warn("poll");
 			rc = 1;
@@ -968,6 +974,13 @@ main(int argc, char *argv[])
 	if (config_load(&conf, path, &ov) == -1)
 		exit(1);
 	log_setverbose(conf.verbose);
+	if (conf.privsep && (checkonly || (rpath == NULL && !printrules &&
+	    geteuid() == 0))) {
+		char	 why[512];
+
+		if (privsep_user_ok(&conf, why, sizeof(why)) == -1)
+			errx(1, "%s", why);
+	}
 	if (checkonly) {
 		printf("configuration OK\n");
 		config_free(&conf);

@@ -254,6 +254,27 @@ keep_net_admin(void)
 }
 #endif
 
+int
+privsep_user_ok(const struct config *conf, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(conf->user)) == NULL) {
+		snprintf(err, errlen, "user %s: no such user; create it "
+		    "(\"make install\" does: useradd --system --user-group "
+		    "--home-dir %s --shell /usr/sbin/nologin %s) or name "
+		    "another with \"user =\" in loadd.conf", conf->user,
+		    conf->chroot, conf->user);
+		return (-1);
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "user %s is root: choose an "
+		    "unprivileged user of loadd's own", conf->user);
+		return (-1);
+	}
+	return (0);
+}
+
 static void
 drop(const struct config *conf)
 {

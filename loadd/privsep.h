@@ -14,6 +14,12 @@ struct config_overrides;
 struct pidfh;
 
 /*
+ * Whether the packet process's user exists and is not root: 0, or -1
+ * with what to do in err.  loadd -n and the start ask it before anything
+ * else, so that a missing user is a clear error, not a dead child.
+ */
+int	 privsep_user_ok(const struct config *, char *err, size_t errlen);
+/*
  * Forks.  The parent writes the pid file, serves the child and exits
  * with it; it never returns.  The child drops its privileges and returns
  * its end of the channel to the parent; *pfhp is closed (the parent

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Integration: privilege separation.  The packet process runs as nobody,
+# Integration: privilege separation.  The packet process runs as its own user (loadd),
 # in an empty chroot, with CAP_NET_ADMIN alone and no way to gain more;
 # its parent stays root and does nothing but read the configuration for
 # reloads and relay signals.  Traffic, probes and reloads work after the
@@ -24,9 +24,9 @@ fi
 child=$(pgrep -P "$LOADD_PID" -x loadd)
 check '[ -n "$child" ]' "loadd split in two: parent $LOADD_PID, packet process ${child:-none}"
 st() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-nobody=$(id -u nobody)
-check '[ "$(st "$child" Uid)" = "$nobody" ] && [ "$(st "$child" Gid)" = "$(id -g nobody)" ]' \
-    "the packet process runs as nobody (uid $(st "$child" Uid), gid $(st "$child" Gid))"
+lu=$(id -u loadd)
+check '[ "$(st "$child" Uid)" = "$lu" ] && [ "$(st "$child" Gid)" = "$(id -g loadd)" ] && [ "$lu" != "$(id -u nobody)" ]' \
+    "the packet process runs as its own user loadd, not nobody (uid $(st "$child" Uid), gid $(st "$child" Gid))"
 check '[ "$(st "$child" CapEff)" = 0000000000001000 ] && [ "$(st "$child" CapPrm)" = 0000000000001000 ]' \
     "its effective and permitted capabilities are CAP_NET_ADMIN alone ($(st "$child" CapEff), $(st "$child" CapPrm))"
 check '[ "$(st "$child" CapBnd)" = 0000000000001000 ] && [ "$(st "$child" CapInh)" = 0000000000000000 ] && [ "$(st "$child" CapAmb)" = 0000000000000000 ]' \
@@ -43,7 +43,7 @@ if nsenter -t "$child" --root --wd /bin/true 2>/dev/null; then
 else
 	ok "inside the packet process's root there is nothing to run"
 fi
-if setpriv --reuid "$nobody" --regid "$(id -g nobody)" --clear-groups \
+if setpriv --reuid "$lu" --regid "$(id -g loadd)" --clear-groups \
     sh -c ': > /var/empty/loadd-was-here' 2>/dev/null; then
 	notok "its user cannot write into its root"
 else
@@ -63,7 +63,7 @@ n=0
 until $LOADCTL -s "$TMP/ctl.sock" show servers | grep -q '198.18.1.12:80 *down'; do
 	n=$((n + 1)); [ $n -ge 100 ] && break; sleep 0.1
 done
-check '[ $n -lt 100 ]' "TCP probes work as nobody: s2 marked down ($((n / 10)) s)"
+check '[ $n -lt 100 ]' "TCP probes work as loadd: s2 marked down ($((n / 10)) s)"
 ns_s 2 nginx -c "$TMP/s2/nginx.conf" -e "$TMP/s2/error.log"
 
 # A reload goes through the privileged parent.
@@ -76,7 +76,7 @@ echo "check = icmp" >> "$TMP/loadd.conf"
 out=$($LOADCTL -s "$TMP/ctl.sock" reload 2>&1)
 sleep 3
 check '[ "$out" = "reload: OK" ] && grep -q "icmp probes every" "$TMP/loadd.log" && ! grep -q "icmp probe failed" "$TMP/loadd.log"' \
-    "ICMP probes after a reload, as nobody, pass ($out)"
+    "ICMP probes after a reload, as loadd, pass ($out)"
 
 # SIGTERM to the parent stops both and removes the control socket.
 kill "$LOADD_PID"
