@@ -35,7 +35,8 @@
 enum key {
 	K_SERVERS, K_IPALIASING, K_PORTS, K_BALANCINGMODE, K_VERBOSEMODE,
 	K_DAEMON, K_TRANSPARENT, K_PROTOCOL, K_QUEUE,
-	K_MAXFLOWS, K_TO_EST, K_TO_TRANS, K_TO_UDP, K_QUEUE_MAXLEN,
+	K_MAXFLOWS, K_TO_EST, K_TO_TRANS, K_TO_UDP, K_TO_UDP_UNREPLIED,
+	K_QUEUE_MAXLEN,
 	K_FAILOPEN, K_PIDFILE, K_FACILITY, K_SERVICE, K_UNKNOWN_FLOW,
 	K_RESET_RATE, K_HASHKEY, K_MAGLEV_SIZE, K_STICKY, K_STICKY_CLIENTS,
 	/* Health: service keys, their defaults at the top. */
@@ -78,6 +79,7 @@ static const struct {
 	{ "timeout_tcp_established",	K_TO_EST },
 	{ "timeout_tcp_transitory",	K_TO_TRANS },
 	{ "timeout_udp",		K_TO_UDP },
+	{ "timeout_udp_unreplied",	K_TO_UDP_UNREPLIED },
 	{ "queue_maxlen",		K_QUEUE_MAXLEN },
 	{ "failopen",			K_FAILOPEN },
 	{ "pidfile",			K_PIDFILE },
@@ -738,6 +740,7 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 	case K_TO_EST:
 	case K_TO_TRANS:
 	case K_TO_UDP:
+	case K_TO_UDP_UNREPLIED:
 		if (cfg_uint(v, 1, 30 * 86400, &n) == -1) {
 			cfg_error(&ps->cf, "%s: \"%s\" is not a number of "
 			    "seconds (1..2592000)", kname, v);
@@ -747,6 +750,8 @@ parse_global_key(struct parse *ps, enum key key, const char *kname, char *v)
 			conf->timeout[FC_ESTABLISHED] = (uint32_t)n;
 		else if (key == K_TO_UDP)
 			conf->timeout[FC_UDP] = (uint32_t)n;
+		else if (key == K_TO_UDP_UNREPLIED)
+			conf->timeout[FC_UDP_UNREPLIED] = (uint32_t)n;
 		else
 			conf->timeout[FC_HALFOPEN] =
 			    conf->timeout[FC_CLOSING] = (uint32_t)n;
@@ -941,6 +946,7 @@ config_read(struct config *conf, const char *path, const char *text,
 	conf->timeout[FC_CLOSING] = 240;
 	conf->timeout[FC_ESTABLISHED] = 7440;
 	conf->timeout[FC_UDP] = 300;
+	conf->timeout[FC_UDP_UNREPLIED] = 30;
 	conf->facility = LOG_DAEMON;
 	conf->method = sched_default();
 	conf->reportport = REPORT_PORT;

@@ -46,6 +46,7 @@ static const char *const drop_names[DROP_NREASONS] = {
 };
 
 static void	 engine_release(void *, const struct flow *);
+static int	 engine_over_share(void *, unsigned);
 static void	 flow_inactive(struct engine *, const struct flow *);
 static inline uint32_t seq_next(const uint8_t *, const struct pkt *);
 static inline void seq_advance(uint32_t *, uint32_t);
@@ -108,8 +109,10 @@ engine_init(struct engine *e, struct pool *pool, uint32_t maxflows,
 	}
 	if (timeouts != NULL)
 		for (i = 0; i < FC_N; i++)
-			e->ft.timeout[i] = timeouts[i];
+			if (timeouts[i] != 0)	/* 0: the table's default */
+				e->ft.timeout[i] = timeouts[i];
 	flowtab_set_release(&e->ft, engine_release, e);
+	e->ft.over_share = engine_over_share;
 	return (0);
 }
 
@@ -278,6 +281,22 @@ flow_inactive(struct engine *e, const struct flow *f)
  * it stays with its server for sticky seconds after its last connection
  * ended, not after it began.
  */
+/*
+ * A service's share of the flow table: an equal part of it for each
+ * service.  A UDP service above it may lose its oldest flows to others'
+ * newcomers when the table is full (flow_victim).
+ */
+static int
+engine_over_share(void *arg, unsigned si)
+{
+	const struct engine	*e = arg;
+	const struct pool	*pool = e->pool;
+
+	if (si >= pool->nsvc)
+		return (1);
+	return (pool->svc[si].flows_active > e->ft.cap / pool->nsvc);
+}
+
 static void
 engine_release(void *arg, const struct flow *f)
 {
@@ -712,7 +731,7 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		}
 		f = flow_insert(&e->ft, h, &p->src, p->sport, si,
 		    (uint16_t)pick, e->offload ? FS_OFFLOADED :
-		    p->proto != PROTO_TCP ? FS_UDP :
+		    p->proto != PROTO_TCP ? FS_UDP_UNREPLIED :
 		    recover ? FS_RECOVERED : FS_SYN_SENT, now);
 		if (f == NULL) {
 			drop_svc(e, pb, svc, DROP_TABLEFULL);
@@ -909,7 +928,10 @@ outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 				srv->syn_pending_ms = 0;
 			}
 			tcp_track(e, f, p->tcpflags, 0, now);
-		} else
+		} else if (f->state == FS_UDP_UNREPLIED)
+			/* The server answers: a flow worth keeping. */
+			flow_set_state(&e->ft, f, FS_UDP, now);
+		else
 			f->last = now;
 	} else
 		e->st.return_noflow++;

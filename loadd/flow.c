@@ -23,6 +23,7 @@ _Static_assert(sizeof(struct flow) == 56, "a flow entry is 56 bytes");
 static void	 list_link(struct flowtab *, uint32_t, int, uint32_t);
 static void	 list_unlink(struct flowtab *, uint32_t);
 static void	 flow_release(struct flowtab *, struct flow *);
+static uint32_t	 flow_victim(const struct flowtab *);
 
 static const char *const flow_state_names[FS_NSTATES] = {
 	[FS_NONE] = "none",
@@ -35,6 +36,7 @@ static const char *const flow_state_names[FS_NSTATES] = {
 	[FS_UDP] = "udp",
 	[FS_RECOVERED] = "recovered",
 	[FS_OFFLOADED] = "offloaded",
+	[FS_UDP_UNREPLIED] = "udp_unreplied",
 };
 
 const char *
@@ -57,6 +59,8 @@ flow_class_of(uint8_t state)
 		return (FC_CLOSING);
 	case FS_UDP:
 		return (FC_UDP);
+	case FS_UDP_UNREPLIED:
+		return (FC_UDP_UNREPLIED);
 	case FS_OFFLOADED:
 		return (FC_OFFLOADED);
 	default:
@@ -148,6 +152,7 @@ flowtab_init(struct flowtab *ft, uint32_t maxflows, uint64_t seed)
 	ft->timeout[FC_ESTABLISHED] = 7440;
 	ft->timeout[FC_UDP] = 300;
 	ft->timeout[FC_OFFLOADED] = 5 * 86400 + 3600;
+	ft->timeout[FC_UDP_UNREPLIED] = 30;
 	return (0);
 }
 
@@ -237,10 +242,42 @@ flow_remove(struct flowtab *ft, struct flow *f)
 int
 flow_room(const struct flowtab *ft)
 {
-	return (ft->freelist != FLOW_NIL ||
-	    ft->list[FC_HALFOPEN].head != FLOW_NIL ||
-	    ft->list[FC_CLOSING].head != FLOW_NIL ||
-	    ft->list[FC_OFFLOADED].head != FLOW_NIL);
+	return (ft->freelist != FLOW_NIL || flow_victim(ft) != FLOW_NIL);
+}
+
+/*
+ * The entry to give up for a newcomer when the table is full, or
+ * FLOW_NIL.  First what no server has answered -- half-open TCP and
+ * unreplied UDP, the oldest of the two: a spoofed flood makes only
+ * those, so it can only displace itself --, then closing TCP, then
+ * offloaded entries (the kernel carries their packets: only loadd's
+ * bookkeeping goes), and last a UDP flow of a service that holds more
+ * than its share of the table, among the FLOW_SHARE_SCAN oldest: one
+ * busy UDP service cannot starve the others.
+ */
+static uint32_t
+flow_victim(const struct flowtab *ft)
+{
+	uint32_t	 h = ft->list[FC_HALFOPEN].head;
+	uint32_t	 u = ft->list[FC_UDP_UNREPLIED].head;
+	uint32_t	 i;
+	unsigned	 n;
+
+	if (h != FLOW_NIL && u != FLOW_NIL)
+		return ((int32_t)(ft->f[u].linked - ft->f[h].linked) < 0 ? u : h);
+	if (h != FLOW_NIL || u != FLOW_NIL)
+		return (h != FLOW_NIL ? h : u);
+	if (ft->list[FC_CLOSING].head != FLOW_NIL)
+		return (ft->list[FC_CLOSING].head);
+	if (ft->list[FC_OFFLOADED].head != FLOW_NIL)
+		return (ft->list[FC_OFFLOADED].head);
+	if (ft->over_share == NULL)
+		return (FLOW_NIL);
+	for (i = ft->list[FC_UDP].head, n = 0; i != FLOW_NIL &&
+	    n < FLOW_SHARE_SCAN; i = ft->f[i].next, n++)
+		if (ft->over_share(ft->arg, ft->f[i].svc))
+			return (i);
+	return (FLOW_NIL);
 }
 
 struct flow *
@@ -251,20 +288,8 @@ flow_insert(struct flowtab *ft, uint32_t hash, const union addr *a,
 	struct flow	*f;
 
 	if (ft->freelist == FLOW_NIL) {
-		/*
-		 * Full: give up the oldest half-open entry, else the oldest
-		 * closing one, else the oldest offloaded one (the kernel
-		 * carries its packets: only loadd's bookkeeping of it goes).
-		 * Established TCP and UDP flows are never evicted for a
-		 * newcomer.
-		 */
-		if (ft->list[FC_HALFOPEN].head != FLOW_NIL)
-			i = ft->list[FC_HALFOPEN].head;
-		else if (ft->list[FC_CLOSING].head != FLOW_NIL)
-			i = ft->list[FC_CLOSING].head;
-		else if (ft->list[FC_OFFLOADED].head != FLOW_NIL)
-			i = ft->list[FC_OFFLOADED].head;
-		else {
+		/* Full: room is made as flow_victim() says, or not. */
+		if ((i = flow_victim(ft)) == FLOW_NIL) {
 			ft->st.full++;
 			return (NULL);
 		}

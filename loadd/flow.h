@@ -27,6 +27,7 @@ enum flow_state {
 	FS_UDP,
 	FS_RECOVERED,		/* mid-stream, server found again by hash */
 	FS_OFFLOADED,		/* handed to the kernel (offload = yes) */
+	FS_UDP_UNREPLIED,	/* UDP, no answer from the server yet */
 	FS_NSTATES
 };
 
@@ -35,12 +36,15 @@ enum flow_class {
 	FC_HALFOPEN = 0,	/* SYN_SENT, SYN_RECV, RECOVERED: evicted first */
 	FC_CLOSING,		/* FIN_WAIT, TIME_WAIT, CLOSE: evicted next */
 	FC_ESTABLISHED,		/* never evicted */
-	FC_UDP,			/* never evicted */
+	FC_UDP,			/* evicted only from a service over its share */
 	FC_OFFLOADED,		/* the kernel's: evicted last (bookkeeping) */
+	FC_UDP_UNREPLIED,	/* no answer yet: evicted first, with HALFOPEN */
 	FC_N
 };
 
 #define FLOW_NIL	0u
+/* How many of the oldest UDP flows an insertion looks at for eviction. */
+#define FLOW_SHARE_SCAN	8
 
 /* Seen-flags, one per direction. */
 #define FLOW_CFIN	0x01
@@ -78,6 +82,8 @@ struct flowtab_stats {
 };
 
 typedef void	(*flow_release_fn)(void *arg, const struct flow *);
+/* Whether a service holds more than its share of the table. */
+typedef int	(*flow_over_share_fn)(void *arg, unsigned svc);
 
 struct flowtab {
 	struct flow	*f;		/* f[0] is unused: index 0 is nil */
@@ -93,6 +99,7 @@ struct flowtab {
 	struct flow_list list[FC_N];
 	struct flowtab_stats st;
 	flow_release_fn	 release;	/* called for every entry that goes */
+	flow_over_share_fn over_share;	/* may be NULL: UDP never evicted */
 	void		*arg;
 };
 
@@ -102,7 +109,13 @@ void		 flowtab_free(struct flowtab *);
 void		 flowtab_set_release(struct flowtab *, flow_release_fn,
 		    void *);
 
-/* Inserts a new entry, evicting a half-open or closing one if full. */
+/*
+ * Inserts a new entry; when the table is full, evicts the oldest entry
+ * nobody has answered (half-open TCP, unreplied UDP), else the oldest
+ * closing one, else an offloaded one, else the oldest of the few oldest
+ * UDP flows of a service over its share (over_share).  Established TCP
+ * flows are never evicted.
+ */
 struct flow	*flow_insert(struct flowtab *, uint32_t hash,
 		    const union addr *, uint16_t cport, uint16_t svc,
 		    uint16_t srv, uint8_t state, uint32_t now);

@@ -667,6 +667,119 @@ START_TEST(test_table_full_evicts)
 }
 END_TEST
 
+/* Sends one UDP datagram from 10.9.(n/250).(n%250+1):port to VIP:53. */
+static int
+udp_from(unsigned n, uint16_t port)
+{
+	char		 src[32];
+	struct tpkt	 t = {
+		.family = 4, .proto = PROTO_UDP, .src = src, .dst = VIP,
+		.sport = port, .dport = 53, .paylen = 1,
+	};
+
+	snprintf(src, sizeof(src), "10.9.%u.%u", n / 250, n % 250 + 1);
+	return (rig_run(&t));
+}
+
+/*
+ * Spoofed UDP (the security review's first way in): 1000 datagrams from
+ * 1000 sources nobody answers fill a table of 1000, and yet the next
+ * real TCP SYN and UDP datagram get in, each in place of the oldest
+ * unreplied entry; nothing is dropped for want of room.
+ */
+START_TEST(test_udp_spoof_flood)
+{
+	unsigned	 n;
+
+	rig_open("maxflows = 1000\n"
+	    "ipaliasing = 192.0.2.10\nports = 80\n"
+	    "servers = 10.0.1.11, 10.0.1.12\n"
+	    "service = dns\nipaliasing = 192.0.2.10\nports = 53\n"
+	    "protocol = udp\nservers = 10.0.1.11, 10.0.1.12\n");
+	for (n = 0; n < 1000; n++)
+		ck_assert_int_eq(udp_from(n, 1024), V_REWRITTEN);
+	ck_assert_uint_eq(R.e.ft.count, 1000);
+	ck_assert_uint_eq(R.e.ft.list[FC_UDP_UNREPLIED].count, 1000);
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_int_eq(udp_from(5000, 1024), V_REWRITTEN);
+	ck_assert_uint_eq(R.e.ft.st.evicted, 2);
+	ck_assert_uint_eq(R.e.st.drop[DROP_TABLEFULL], 0);
+	ck_assert_uint_eq(R.e.ft.st.full, 0);
+	/* The oldest spoofed ones went; the newest stay. */
+	ck_assert_int_eq(udp_from(999, 1024), V_REWRITTEN);
+	ck_assert_uint_eq(R.e.ft.st.evicted, 2);
+	rig_close();
+}
+END_TEST
+
+/* A reply from the flow's server to 10.9.x.y:port. */
+static void
+udp_reply(unsigned n, uint16_t port)
+{
+	const struct flow	*f;
+	const struct server	*s;
+	char			 src[ADDR_STRLEN], dst[32];
+	union addr		 a;
+	struct tpkt		 t = {
+		.family = 4, .proto = PROTO_UDP, .src = src, .dst = dst,
+		.sport = 53, .dport = port, .paylen = 1,
+	};
+
+	snprintf(dst, sizeof(dst), "10.9.%u.%u", n / 250, n % 250 + 1);
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(inet_pton(AF_INET, dst, a.b), 1);
+	f = flow_lookup(&R.e.ft, flow_hash(&R.e.ft, &a, htons(port), 1),
+	    &a, htons(port), 1);
+	ck_assert_ptr_nonnull(f);
+	s = &R.conf.pool.srv[f->srv];
+	addr_ntop(4, &s->addr, src, sizeof(src));
+	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
+}
+
+/*
+ * Answered UDP flows stay, but one service cannot take another's share:
+ * with two services and a table of 100, a service holding more than 50
+ * loses its oldest answered flows to the other's newcomers; at 50 each,
+ * neither gives way and a newcomer is refused (and counted).
+ */
+START_TEST(test_udp_share)
+{
+	unsigned	 n;
+
+	rig_open("maxflows = 100\n"
+	    "ipaliasing = 192.0.2.10\nports = 80\n"
+	    "servers = 10.0.1.11, 10.0.1.12\n"
+	    "service = dns\nipaliasing = 192.0.2.10\nports = 53\n"
+	    "protocol = udp\nservers = 10.0.1.11, 10.0.1.12\n");
+	for (n = 0; n < 100; n++) {
+		ck_assert_int_eq(udp_from(n, 1024), V_REWRITTEN);
+		udp_reply(n, 1024);
+	}
+	ck_assert_uint_eq(R.e.ft.list[FC_UDP].count, 100);
+	ck_assert_uint_eq(R.conf.pool.svc[1].flows_active, 100);
+	/*
+	 * dns holds 100 of 100: the web service's connections get in, each
+	 * handshake done before the next SYN (a half-open entry is the first
+	 * to go for a newcomer).
+	 */
+	for (n = 0; n < 50; n++) {
+		uint16_t cp = (uint16_t)(40000 + n);
+
+		ck_assert_int_eq(rig_c2v(cp, TH_SYN), V_REWRITTEN);
+		ck_assert_int_eq(rig_s2c(&R.conf.pool.srv[rig_flow(cp)->srv],
+		    cp, TH_SYN | TH_ACK), V_REWRITTEN);
+		ck_assert_int_eq(rig_c2v(cp, TH_ACK), V_REWRITTEN);
+	}
+	ck_assert_uint_eq(R.e.ft.st.evicted, 50);
+	ck_assert_uint_eq(R.conf.pool.svc[1].flows_active, 50);
+	ck_assert_uint_eq(R.e.ft.list[FC_ESTABLISHED].count, 50);
+	ck_assert_int_eq(udp_from(900, 1024), V_DROP);
+	ck_assert_uint_eq(R.e.st.drop[DROP_TABLEFULL], 1);
+	ck_assert_uint_eq(R.e.ft.st.evicted, 50);
+	rig_close();
+}
+END_TEST
+
 START_TEST(test_udp)
 {
 	struct tpkt	 t = {
@@ -683,7 +796,9 @@ START_TEST(test_udp)
 	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
 	s = dst_server();
 	ck_assert_ptr_eq(s, &R.conf.pool.srv[0]);
-	ck_assert_uint_eq(rig_flow(5000)->state, FS_UDP);
+	/* Nobody has answered yet: the first to go if room runs out. */
+	ck_assert_uint_eq(rig_flow(5000)->state, FS_UDP_UNREPLIED);
+	ck_assert_uint_eq(rig_flow(5000)->cls, FC_UDP_UNREPLIED);
 	for (i = 0; i < 5; i++) {
 		ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
 		ck_assert_ptr_eq(dst_server(), s);
@@ -696,6 +811,8 @@ START_TEST(test_udp)
 	t.dport = 5000;
 	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
 	assert_src(VIP, 53);
+	ck_assert_uint_eq(rig_flow(5000)->state, FS_UDP);
+	ck_assert_uint_eq(rig_flow(5000)->cls, FC_UDP);
 	/* TCP to the UDP service's port is no service. */
 	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_DROP);
 	ck_assert_uint_eq(R.e.st.drop[DROP_NOSERVICE], 1);
@@ -1174,6 +1291,8 @@ engine_suite(void)
 	tcase_add_loop_test(tc, test_server_unusable, 0, n);
 	tcase_add_loop_test(tc, test_no_server, 0, n);
 	tcase_add_test(tc, test_udp);
+	tcase_add_test(tc, test_udp_spoof_flood);
+	tcase_add_test(tc, test_udp_share);
 	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_counters);
 	suite_add_tcase(s, tc);
