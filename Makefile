@@ -39,6 +39,7 @@ LIBS_BSD	:= $(shell $(PKG_CONFIG) --libs libbsd 2>/dev/null || echo -lbsd)
 LIBS_NFQ	:= $(shell $(PKG_CONFIG) --libs libnetfilter_queue libmnl 2>/dev/null || echo -lnetfilter_queue -lmnl)
 LIBS_CHECK	:= $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck)
 LIBS_NET	:= $(shell libnet-config --libs 2>/dev/null || echo -lnet)
+LIBS_SECCOMP	:= $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null || echo -lseccomp)
 LIBS_SODIUM	:= $(shell $(PKG_CONFIG) --libs libsodium 2>/dev/null || echo -lsodium)
 CFLAGS_SODIUM	:= $(shell $(PKG_CONFIG) --cflags libsodium 2>/dev/null)
 
@@ -57,8 +58,8 @@ LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) $(LIBS_SODIUM) -lm
 LMD_SRCS	= lmd/lmd.c lmd/lmd_conf.c lmd/check.c common/report.c \
 		  common/addr.c common/cfgfile.c common/log.c
 ifeq ($(UNAME_S),Linux)
-LOADD_SRCS	+= loadd/pktio_nfq.c loadd/ctevents.c
-LOADD_LIBS	+= $(LIBS_NFQ)
+LOADD_SRCS	+= loadd/pktio_nfq.c loadd/ctevents.c loadd/sandbox.c
+LOADD_LIBS	+= $(LIBS_NFQ) $(LIBS_SECCOMP)
 LMD_SRCS	+= lmd/sample_linux.c
 else
 # FreeBSD: divert(4); pidfile_open comes from libutil, not libbsd.

@@ -900,6 +900,11 @@ main(int argc, char *argv[])
 	char			*end;
 	long			 l;
 
+	/*
+	 * Whatever descriptors the invoker left open (a pipe, a socket)
+	 * would live on in the packet process: none is loadd's.
+	 */
+	closefrom(3);
 	memset(&ov, 0, sizeof(ov));
 	ov.queue = -1;
 	log_init("loadd", 1, 0);

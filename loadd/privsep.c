@@ -39,6 +39,17 @@
 #include <unistd.h>
 
 #include "cfgfile.h"
+#ifdef __linux__
+#include "sandbox.h"
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LOADD_SANITIZED	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define LOADD_SANITIZED	1
+#endif
+#endif
 #include "compat.h"
 #include "config.h"
 #include "log.h"
@@ -326,6 +337,17 @@ drop(const struct config *conf)
 #endif
 #elif defined(__linux__) && defined(__SANITIZE_ADDRESS__)
 	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
+#ifdef __linux__
+	/*
+	 * The system call filter, last: nothing above may be needed again.
+	 * Sanitizer builds go without (LeakSanitizer's ptrace, the
+	 * sanitizers' own calls): the filter is for the product.
+	 */
+#ifndef LOADD_SANITIZED
+	if (sandbox_packet_process() == -1)
+		fatalx("packet process: no system call filter");
+#endif
 #endif
 	log_info("packet process: user %s, chroot %s, capabilities: "
 	    "CAP_NET_ADMIN only", conf->user, conf->chroot);

@@ -21,6 +21,9 @@ main(void)
 	srunner_add_suite(sr, sched_suite());
 	srunner_add_suite(sr, health_suite());
 	srunner_add_suite(sr, report_suite());
+#ifdef __linux__
+	srunner_add_suite(sr, sandbox_suite());
+#endif
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

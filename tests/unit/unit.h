@@ -26,6 +26,9 @@ Suite	*engine_suite(void);
 Suite	*sched_suite(void);
 Suite	*health_suite(void);
 Suite	*report_suite(void);
+#ifdef __linux__
+Suite	*sandbox_suite(void);
+#endif
 
 /*
  * A test packet: IPv4 or IPv6, TCP, UDP, ICMP/ICMPv6 echo or a bare IP
