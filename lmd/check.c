@@ -222,31 +222,27 @@ start_command(struct check *c)
 {
 	const struct lmd_conf	*conf = c->conf;
 	struct passwd		*pw = NULL;
-	char			 where[PATH_MAX + 16];
+	char			 where[PATH_MAX + 16], why[128];
 	int			 p[2];
 
 	/*
 	 * Looked up for every check, so that a user removed after start-up
-	 * stops the checks rather than leaving them to a stale uid.
+	 * stops the checks rather than leaving them to a stale uid (with
+	 * NSS beyond files this may wait on a directory service, as the
+	 * command itself would).
 	 */
 	if (geteuid() == 0) {
-		errno = 0;
-		if ((pw = getpwnam(conf->check_user)) == NULL) {
-			/* getpwnam(3): "not found" comes with any of these. */
-			if (errno == 0 || errno == ENOENT || errno == ESRCH ||
-			    errno == EBADF || errno == EPERM)
-				errno = 0;
+		if ((pw = lmd_user(conf->check_user, why, sizeof(why))) ==
+		    NULL) {
 			if (!c->user_missing)
 				log_warnx("%s: check_user \"%s\": %s; command "
 				    "checks fail until it exists",
 				    lmd_conf_where(conf, conf->line_check_user,
 				    where, sizeof(where)), conf->check_user,
-				    errno != 0 ? strerror(errno) :
-				    "no such user");
+				    why);
 			c->user_missing = 1;
 			finish(c, REPORT_CHECK_DOWN, c->start_us,
-			    "check_user \"%s\": %s", conf->check_user,
-			    errno != 0 ? strerror(errno) : "no such user");
+			    "check_user \"%s\": %s", conf->check_user, why);
 			return;
 		}
 		if (c->user_missing)

@@ -102,6 +102,12 @@ void	 lmd_conf_free(struct lmd_conf *);
  */
 const char	*lmd_conf_where(const struct lmd_conf *, unsigned line,
 		    char *buf, size_t len);
+struct passwd;
+/*
+ * getpwnam(), or NULL with why ("no such user", or the error of the
+ * lookup itself) in buf.
+ */
+struct passwd	*lmd_user(const char *name, char *why, size_t len);
 
 /* One sample of the server's load. */
 struct sample {

@@ -64,7 +64,6 @@ static void	 parse_loadd(struct cfgfile *, struct lmd_conf *, char *);
 static int	 parse_url(struct lmd_conf *, const char *);
 static void	 parse_key(struct cfgfile *, struct lmd_conf *, enum key,
 		    char *);
-static int	 user_exists(const char *, char *, size_t);
 static void	 keyfile_report(const char *);
 
 /* "loaddservers = 10.0.0.1, 10.0.0.2:8671, [2001:db8::1]:8671" */
@@ -129,25 +128,21 @@ parse_url(struct lmd_conf *c, const char *url)
 	return (0);
 }
 
-/*
- * Whether a user of that name exists; when not, why into buf ("no such
- * user", or the error of the lookup itself).
- */
-static int
-user_exists(const char *name, char *why, size_t len)
+struct passwd *
+lmd_user(const char *name, char *why, size_t len)
 {
 	struct passwd	*pw;
 
 	errno = 0;
 	if ((pw = getpwnam(name)) != NULL)
-		return (1);
+		return (pw);
 	/* getpwnam(3): "not found" may come with any of these, or none. */
 	if (errno == 0 || errno == ENOENT || errno == ESRCH || errno == EBADF ||
 	    errno == EPERM)
 		strlcpy(why, "no such user", len);
 	else
 		strlcpy(why, strerror(errno), len);
-	return (0);
+	return (NULL);
 }
 
 /*
@@ -318,7 +313,7 @@ parse_key(struct cfgfile *cf, struct lmd_conf *c, enum key k, char *v)
 		    sizeof(c->check_user))
 			cfg_error(cf, "check_user: longer than %d bytes",
 			    LMD_USERLEN - 1);
-		else if (!user_exists(v, why, sizeof(why)))
+		else if (lmd_user(v, why, sizeof(why)) == NULL)
 			cfg_error(cf, "check_user: \"%s\": %s", v, why);
 		break;
 	case K_NKEYS:
@@ -381,7 +376,7 @@ lmd_conf_load(struct lmd_conf *c, const char *path)
 		cfg_error(&cf, "end of file: check = command needs "
 		    "check_command");
 	if (c->check == CHECK_COMMAND && seen[K_CHECK_USER] == 0 &&
-	    !user_exists(c->check_user, why, sizeof(why)))
+	    lmd_user(c->check_user, why, sizeof(why)) == NULL)
 		cfg_error(&cf, "end of file: check = command runs as "
 		    "check_user %s (the default): %s; name another user",
 		    c->check_user, why);

@@ -256,7 +256,7 @@ EOF2
 	LMDTEST_MARKER=$$ $L -f "$T/ck.conf" -v > "$T/ck1.log" 2>&1 &
 	LMD=$!
 	PIDS="$PIDS $LMD"
-	if waitfor '[ -s "$D/daemon.pid" ] && grep -q "check: service" "$T/ck1.log"' 150
+	if waitfor '[ -s "$D/daemon.pid" ] && grep -q "check: service" "$T/ck1.log" 2>/dev/null' 150
 	then
 		DAEMON=$(cat "$D/daemon.pid")
 		PIDS="$PIDS $DAEMON"
@@ -298,7 +298,7 @@ EOF2
 	$L -f "$T/ck.conf" -v > "$T/ck2.log" 2>&1 &
 	LMD=$!
 	PIDS="$PIDS $LMD"
-	waitfor 'grep -q -e "started:" -e "already running" "$T/ck2.log" ||
+	waitfor 'grep -q -e "started:" -e "already running" "$T/ck2.log" 2>/dev/null ||
 	    ! kill -0 $LMD 2>/dev/null' 150
 	check 'kill -0 $LMD 2>/dev/null && grep -q "started:" "$T/ck2.log"' \
 	    "lmd starts again with the same pidfile while that daemon lives"
