@@ -6,6 +6,12 @@
  * command is a child the loop reaps, and everything has a deadline
  * after which the check is down and its socket closed or its process
  * group killed.
+ *
+ * A command is the operator's code, not lmd's: it runs as check_user
+ * (when lmd is root), with a fixed environment, stdin, stdout and stderr
+ * on /dev/null and no other descriptor of lmd's, so that it can neither
+ * use what lmd holds nor keep it (a command that leaves a daemon behind
+ * used to keep the pidfile's lock, and lmd could not start again).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -15,7 +21,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <paths.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +41,10 @@ static void	 finish(struct check *, int, uint64_t, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
 static void	 start_connect(struct check *);
 static void	 start_command(struct check *);
+static void	 command_child(const struct lmd_conf *, const struct passwd *,
+		    int) __attribute__((noreturn));
+static void	 child_fail(int, const char *) __attribute__((noreturn));
+static void	 read_child_error(struct check *);
 static void	 step_http(struct check *, uint64_t);
 static void	 step_tcp(struct check *, uint64_t);
 
@@ -140,34 +153,154 @@ start_connect(struct check *c)
 	c->events = POLLOUT;
 }
 
+/*
+ * In the child, before exec: says which step failed on the error pipe
+ * (one write, far below PIPE_BUF, so the parent reads it whole).
+ */
+static void
+child_fail(int errfd, const char *step)
+{
+	char	 msg[128];
+	int	 e = errno, n;
+
+	n = snprintf(msg, sizeof(msg), "%s: %s", step, strerror(e));
+	if (n > 0)
+		(void)write(errfd, msg, (size_t)n < sizeof(msg) ? (size_t)n :
+		    sizeof(msg) - 1);
+	_exit(127);
+}
+
+/*
+ * The child of a command check.  lmd has one thread, so the library
+ * calls between fork and exec (initgroups, snprintf) are safe.  pw is
+ * NULL when lmd is not root and the command runs as lmd's own user.
+ */
+static void
+command_child(const struct lmd_conf *conf, const struct passwd *pw,
+    int errfd)
+{
+	static char	*const env[] = {
+		"PATH=" LMD_CHECK_PATH,
+		"HOME=/",
+		NULL
+	};
+	int		 fd;
+
+	/* Its own process group, so that a timeout kills it all. */
+	setpgid(0, 0);
+	/* The error pipe above 0-2, whatever lmd's 0-2 were. */
+	if (errfd < 3 && (errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 3)) == -1)
+		_exit(127);
+	if ((fd = open(_PATH_DEVNULL, O_RDWR)) == -1)
+		child_fail(errfd, _PATH_DEVNULL);
+	if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
+		child_fail(errfd, "dup2");
+	/* Nothing of lmd's beyond 0-2 but the pipe, which exec closes. */
+	for (fd = 3; fd < errfd; fd++)
+		(void)close(fd);
+	closefrom(errfd + 1);
+	if (chdir("/") == -1)
+		child_fail(errfd, "chdir /");
+	if (pw != NULL) {
+		if (initgroups(conf->check_user, pw->pw_gid) == -1)
+			child_fail(errfd, "initgroups");
+		if (setgid(pw->pw_gid) == -1)
+			child_fail(errfd, "setgid");
+		if (setuid(pw->pw_uid) == -1)
+			child_fail(errfd, "setuid");
+	}
+	/* lmd ignores these; the command starts with the defaults. */
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	execle(_PATH_BSHELL, "sh", "-c", conf->check_command, (char *)NULL,
+	    env);
+	child_fail(errfd, _PATH_BSHELL);
+}
+
 static void
 start_command(struct check *c)
 {
-	int	 fd;
+	const struct lmd_conf	*conf = c->conf;
+	struct passwd		*pw = NULL;
+	char			 where[PATH_MAX + 16], why[128];
+	int			 p[2];
 
+	/*
+	 * Looked up for every check, so that a user removed after start-up
+	 * stops the checks rather than leaving them to a stale uid (with
+	 * NSS beyond files this may wait on a directory service, as the
+	 * command itself would).
+	 */
+	if (geteuid() == 0) {
+		if ((pw = lmd_user(conf->check_user, why, sizeof(why))) ==
+		    NULL) {
+			if (!c->user_missing)
+				log_warnx("%s: check_user \"%s\": %s; command "
+				    "checks fail until it exists",
+				    lmd_conf_where(conf, conf->line_check_user,
+				    where, sizeof(where)), conf->check_user,
+				    why);
+			c->user_missing = 1;
+			finish(c, REPORT_CHECK_DOWN, c->start_us,
+			    "check_user \"%s\": %s", conf->check_user, why);
+			return;
+		}
+		if (c->user_missing)
+			log_notice("check_user \"%s\" exists again",
+			    conf->check_user);
+		c->user_missing = 0;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		finish(c, REPORT_CHECK_DOWN, c->start_us, "pipe: %s",
+		    strerror(errno));
+		return;
+	}
 	switch ((c->pid = fork())) {
 	case -1:
 		finish(c, REPORT_CHECK_DOWN, c->start_us, "fork: %s",
 		    strerror(errno));
+		close(p[0]);
+		close(p[1]);
 		return;
 	case 0:
-		/* Its own process group, so that a timeout kills it all. */
-		setpgid(0, 0);
-		if ((fd = open("/dev/null", O_RDWR)) != -1) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-			if (fd > 2)
-				close(fd);
-		}
-		signal(SIGPIPE, SIG_DFL);
-		execl("/bin/sh", "sh", "-c", c->conf->check_command,
-		    (char *)NULL);
-		_exit(127);
+		close(p[0]);
+		command_child(conf, pw, p[1]);
 	default:
+		close(p[1]);
 		setpgid(c->pid, c->pid);
+		if (fcntl(p[0], F_SETFL, O_NONBLOCK) == -1) {
+			/* Only the reason of a failed exec would be lost. */
+			close(p[0]);
+			break;
+		}
+		/* Readable at exec (EOF) or with a reason before exit 127. */
+		c->fd = p[0];
+		c->events = POLLIN;
 		break;
 	}
+}
+
+/*
+ * Reads what the child said before exec; closes the pipe at its end,
+ * which comes when the command was executed or the child has exited.
+ */
+static void
+read_child_error(struct check *c)
+{
+	ssize_t	 n;
+
+	if (c->fd == -1)
+		return;
+	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+	if (n > 0) {
+		c->len += (size_t)n;
+		c->buf[c->len] = '\0';
+		if (c->len < sizeof(c->buf) - 1)
+			return;
+	} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	close(c->fd);
+	c->fd = -1;
 }
 
 void
@@ -296,9 +429,15 @@ check_step(struct check *c, uint64_t now)
 		step_tcp(c, now);
 		break;
 	case CHECK_COMMAND:
+		read_child_error(c);
 		if ((r = waitpid(c->pid, &st, WNOHANG)) == c->pid) {
 			c->pid = -1;
-			if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			/* Written before _exit, so there by now. */
+			read_child_error(c);
+			if (c->len > 0)
+				finish(c, REPORT_CHECK_DOWN, now, "not run: %s",
+				    c->buf);
+			else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 				finish(c, REPORT_CHECK_UP, now, "exit 0");
 			else if (WIFEXITED(st))
 				finish(c, REPORT_CHECK_DOWN, now, "exit %d",

@@ -110,12 +110,15 @@ open_socket(const struct lmd_conf *c, int family)
 	struct sockaddr_storage	 ss;
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
-	char			 a[ADDR_STRLEN];
+	char			 a[ADDR_STRLEN], where[PATH_MAX + 16];
 	int			 fd;
 
+	/* Only the balancers' addresses ask for a family. */
 	if ((fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0)) ==
 	    -1)
-		err(1, "socket");
+		err(1, "%s: loaddservers: an IPv%d socket",
+		    lmd_conf_where(c, c->line_loadd, where, sizeof(where)),
+		    family);
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
 	    fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
 		err(1, "fcntl");
@@ -131,8 +134,10 @@ open_socket(const struct lmd_conf *c, int family)
 	}
 	if (bind(fd, (struct sockaddr *)&ss, family == 6 ? sizeof(*sin6) :
 	    sizeof(*sin)) == -1)
-		err(1, "bind to %s (reports must come from the server's "
-		    "address; see service and source in lmd.conf(5))",
+		err(1, "%s: reports cannot be sent from %s (they must come "
+		    "from the server's address; see service and source in "
+		    "lmd.conf(5)): bind",
+		    lmd_conf_where(c, c->line_source, where, sizeof(where)),
 		    addr_ntop(family, &c->src, a, sizeof(a)));
 	return (fd);
 }
@@ -299,6 +304,8 @@ run(struct lmd_conf *c, struct pidfh *pfh, int daemonize)
 				send_report(&l, d ? "drain" : "undrain");
 			}
 		}
+		/* Before check_start(): a check may fail at once, in it. */
+		last_status = l.check.status;
 		if (!l.check.running && c->check != CHECK_NONE &&
 		    now >= next_check) {
 			check_start(&l.check, now);
@@ -307,7 +314,6 @@ run(struct lmd_conf *c, struct pidfh *pfh, int daemonize)
 				next_check = now +
 				    (uint64_t)c->check_interval_ms * 1000;
 		}
-		last_status = l.check.status;
 		check_step(&l.check, now);
 		if (!l.check.running && l.check.status != last_status) {
 			log_notice("check: service %s (%s)",
@@ -358,13 +364,16 @@ signal_running(struct lmd_conf *c, int sig)
 {
 	struct pidfh	*pfh;
 	pid_t		 other = -1;
+	char		 where[PATH_MAX + 16];
 
 	if ((pfh = pidfile_open(c->pidfile, 0644, &other)) != NULL) {
 		pidfile_remove(pfh);
 		errx(1, "no lmd is running (%s is not held)", c->pidfile);
 	}
 	if (errno != EEXIST || other <= 0)
-		err(1, "%s", c->pidfile);
+		err(1, "%s: pidfile %s%s",
+		    lmd_conf_where(c, c->line_pidfile, where, sizeof(where)),
+		    c->pidfile, c->line_pidfile == 0 ? " (the default)" : "");
 	if (kill(other, sig) == -1)
 		err(1, "kill %d", (int)other);
 	printf("lmd %d asked to %s\n", (int)other,
@@ -398,6 +407,7 @@ main(int argc, char *argv[])
 	struct lmd_conf	 conf;
 	struct pidfh	*pfh;
 	const char	*path = LMD_CONF, *keyid = NULL;
+	char		 where[PATH_MAX + 16];
 	pid_t		 other;
 	int		 ch, checkonly = 0, daemonize = 0, verbose = 0, sig = 0;
 	int		 rc;
@@ -442,6 +452,12 @@ main(int argc, char *argv[])
 	if (lmd_conf_load(&conf, path) == -1)
 		exit(1);
 	log_setverbose(verbose > 0 ? verbose : conf.verbose);
+	if (conf.check == CHECK_COMMAND && conf.line_check_user != 0 &&
+	    geteuid() != 0)
+		log_notice("%s: check_user %s: lmd is not root, so checks run "
+		    "as its own user (uid %d)", lmd_conf_where(&conf,
+		    conf.line_check_user, where, sizeof(where)),
+		    conf.check_user, (int)geteuid());
 	if (checkonly) {
 		struct sampler	*sm;
 
@@ -464,8 +480,17 @@ main(int argc, char *argv[])
 		if (errno == EEXIST)
 			errx(1, "already running as pid %d (%s)", (int)other,
 			    conf.pidfile);
-		err(1, "%s", conf.pidfile);
+		err(1, "%s: pidfile %s%s", lmd_conf_where(&conf,
+		    conf.line_pidfile, where, sizeof(where)), conf.pidfile,
+		    conf.line_pidfile == 0 ? " (the default)" : "");
 	}
+	/*
+	 * Its lock must die with lmd: a command check that leaves a daemon
+	 * behind must not keep it (check.c closes more, this is the rule
+	 * for whatever else lmd may run).
+	 */
+	if (fcntl(pidfile_fileno(pfh), F_SETFD, FD_CLOEXEC) == -1)
+		err(1, "%s: fcntl", conf.pidfile);
 	rc = run(&conf, pfh, daemonize);
 	pidfile_remove(pfh);
 	lmd_conf_free(&conf);

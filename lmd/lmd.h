@@ -20,6 +20,14 @@
 #define LMD_MAXLOADD		16
 #define LMD_URLLEN		1024
 #define LMD_CMDLEN		1024
+#define LMD_USERLEN		256
+/*
+ * Command checks run as this user unless lmd.conf says otherwise: it
+ * exists on Linux and the BSDs alike and owns no files (lmd.conf(5)).
+ */
+#define LMD_CHECK_USER		"nobody"
+/* The whole environment of a command check, lmd's own is not passed. */
+#define LMD_CHECK_PATH		"/usr/sbin:/usr/bin:/sbin:/bin"
 
 enum check_type {
 	CHECK_NONE = 0,
@@ -69,11 +77,37 @@ struct lmd_conf {
 	union addr	 check_addr;
 	uint16_t	 check_port;
 	char		 check_command[LMD_CMDLEN];
+	char		 check_user[LMD_USERLEN];
+
+	/*
+	 * The lines that set what is only checked after parsing (a key
+	 * file, a cgroup, a bind, a user), so that those errors name
+	 * file:line too; 0 for a default.  line_source is the line of
+	 * source, or of service when reports are sent from its address.
+	 */
+	unsigned	 line_loadd;
+	unsigned	 line_keyfile;
+	unsigned	 line_source;
+	unsigned	 line_cgroup;
+	unsigned	 line_pidfile;
+	unsigned	 line_check_user;
 };
 
 /* Returns 0, or -1 after writing every error as "file:line: ...". */
 int	 lmd_conf_load(struct lmd_conf *, const char *path);
 void	 lmd_conf_free(struct lmd_conf *);
+/*
+ * "file:line", or "file" for line 0 (a default), into buf: the start of
+ * an error about what a line of the configuration set.
+ */
+const char	*lmd_conf_where(const struct lmd_conf *, unsigned line,
+		    char *buf, size_t len);
+struct passwd;
+/*
+ * getpwnam(), or NULL with why ("no such user", or the error of the
+ * lookup itself) in buf.
+ */
+struct passwd	*lmd_user(const char *name, char *why, size_t len);
 
 /* One sample of the server's load. */
 struct sample {
@@ -100,17 +134,19 @@ void		 sample_close(struct sampler *);
 struct check {
 	const struct lmd_conf *conf;
 	int		 running;
-	int		 fd;		/* socket, or -1 */
+	int		 fd;		/* socket, command's error pipe, or -1 */
 	short		 events;	/* POLLIN or POLLOUT */
 	pid_t		 pid;		/* command check */
 	uint64_t	 start_us;	/* monotonic */
 	uint64_t	 deadline_us;
 	int		 sent;		/* http: request written */
-	char		 buf[512];	/* http: the reply so far */
+	char		 buf[512];	/* http: the reply so far; command:
+					   why the child did not exec */
 	size_t		 len;
 	int		 status;	/* REPORT_CHECK_* of the last check */
 	uint32_t	 latency_us;
 	char		 why[128];	/* the reason of a failure */
+	int		 user_missing;	/* check_user gone: logged once */
 };
 
 void	 check_init(struct check *, const struct lmd_conf *);

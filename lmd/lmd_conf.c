@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ enum key {
 	K_LOADDSERVERS, K_KEYFILE, K_KEYID, K_INTERVAL, K_SERVICE, K_PROTOCOL,
 	K_PORT, K_SOURCE, K_WEIGHT, K_DRAIN, K_CGROUP, K_PIDFILE, K_FACILITY,
 	K_VERBOSE, K_CHECK, K_CHECK_URL, K_CHECK_STATUS, K_CHECK_ADDRESS,
-	K_CHECK_COMMAND, K_CHECK_TIMEOUT, K_CHECK_INTERVAL,
+	K_CHECK_COMMAND, K_CHECK_TIMEOUT, K_CHECK_INTERVAL, K_CHECK_USER,
 	K_NKEYS
 };
 
@@ -53,12 +54,17 @@ static const struct {
 	{ "check_command",	K_CHECK_COMMAND },
 	{ "check_timeout",	K_CHECK_TIMEOUT },
 	{ "check_interval",	K_CHECK_INTERVAL },
+	{ "check_user",		K_CHECK_USER },
 };
+
+/* Where report_keys_load()'s errors go: after "file:line: keyfile: ". */
+static char	 keyfile_where[PATH_MAX + 16];
 
 static void	 parse_loadd(struct cfgfile *, struct lmd_conf *, char *);
 static int	 parse_url(struct lmd_conf *, const char *);
 static void	 parse_key(struct cfgfile *, struct lmd_conf *, enum key,
 		    char *);
+static void	 keyfile_report(const char *);
 
 /* "loaddservers = 10.0.0.1, 10.0.0.2:8671, [2001:db8::1]:8671" */
 static void
@@ -122,11 +128,52 @@ parse_url(struct lmd_conf *c, const char *url)
 	return (0);
 }
 
+struct passwd *
+lmd_user(const char *name, char *why, size_t len)
+{
+	struct passwd	*pw;
+
+	errno = 0;
+	if ((pw = getpwnam(name)) != NULL)
+		return (pw);
+	/* getpwnam(3): "not found" may come with any of these, or none. */
+	if (errno == 0 || errno == ENOENT || errno == ESRCH || errno == EBADF ||
+	    errno == EPERM)
+		strlcpy(why, "no such user", len);
+	else
+		strlcpy(why, strerror(errno), len);
+	return (NULL);
+}
+
+/*
+ * The key file's own errors (common/report.c) name that file; this puts
+ * the lmd.conf line that named it in front.  lmd reads its configuration
+ * once, before it starts, so the errors go where cfg_report() sends them
+ * by default: stderr.
+ */
+static void
+keyfile_report(const char *msg)
+{
+	fprintf(stderr, "%s: keyfile: %s\n", keyfile_where, msg);
+}
+
+const char *
+lmd_conf_where(const struct lmd_conf *c, unsigned line, char *buf,
+    size_t len)
+{
+	if (line != 0)
+		snprintf(buf, len, "%s:%u", c->path, line);
+	else
+		snprintf(buf, len, "%s", c->path);
+	return (buf);
+}
+
 static void
 parse_key(struct cfgfile *cf, struct lmd_conf *c, enum key k, char *v)
 {
 	unsigned long	 n;
 	uint16_t	 port;
+	char		 why[128];
 	int		 b;
 
 	switch (k) {
@@ -261,6 +308,14 @@ parse_key(struct cfgfile *cf, struct lmd_conf *c, enum key k, char *v)
 			cfg_error(cf, "check_interval: \"%s\" is not a number "
 			    "of seconds from 0.1 to 3600", v);
 		break;
+	case K_CHECK_USER:
+		if (strlcpy(c->check_user, v, sizeof(c->check_user)) >=
+		    sizeof(c->check_user))
+			cfg_error(cf, "check_user: longer than %d bytes",
+			    LMD_USERLEN - 1);
+		else if (lmd_user(v, why, sizeof(why)) == NULL)
+			cfg_error(cf, "check_user: \"%s\": %s", v, why);
+		break;
 	case K_NKEYS:
 		break;
 	}
@@ -271,7 +326,7 @@ lmd_conf_load(struct lmd_conf *c, const char *path)
 {
 	struct cfgfile	 cf;
 	unsigned	 seen[K_NKEYS];
-	char		*k, *v, a[ADDR_STRLEN];
+	char		*k, *v, a[ADDR_STRLEN], why[128];
 	size_t		 i;
 
 	memset(c, 0, sizeof(*c));
@@ -283,6 +338,7 @@ lmd_conf_load(struct lmd_conf *c, const char *path)
 	c->check_timeout_ms = 2000;
 	c->facility = LOG_DAEMON;
 	strlcpy(c->pidfile, LMD_PIDFILE, sizeof(c->pidfile));
+	strlcpy(c->check_user, LMD_CHECK_USER, sizeof(c->check_user));
 	if (cfg_open(&cf, path) == -1)
 		return (-1);
 	while (cfg_next(&cf, &k, &v)) {
@@ -319,6 +375,11 @@ lmd_conf_load(struct lmd_conf *c, const char *path)
 	if (c->check == CHECK_COMMAND && seen[K_CHECK_COMMAND] == 0)
 		cfg_error(&cf, "end of file: check = command needs "
 		    "check_command");
+	if (c->check == CHECK_COMMAND && seen[K_CHECK_USER] == 0 &&
+	    lmd_user(c->check_user, why, sizeof(why)) == NULL)
+		cfg_error(&cf, "end of file: check = command runs as "
+		    "check_user %s (the default): %s; name another user",
+		    c->check_user, why);
 	if (c->check == CHECK_TCP && seen[K_CHECK_ADDRESS] == 0 &&
 	    c->family != 0) {
 		c->check_family = c->family;
@@ -330,9 +391,11 @@ lmd_conf_load(struct lmd_conf *c, const char *path)
 	if (c->watch_port == 0)
 		c->watch_port = c->port;
 	/* Reports come from the server's own address unless told. */
+	c->line_source = seen[K_SOURCE];
 	if (c->src_family == 0 && c->family != 0) {
 		c->src_family = c->family;
 		c->src = c->addr;
+		c->line_source = seen[K_SERVICE];
 	}
 	if (c->src_family == -1)
 		c->src_family = 0;
@@ -348,9 +411,19 @@ lmd_conf_load(struct lmd_conf *c, const char *path)
 				    c->loadd[i].family, c->src_family);
 				break;
 			}
-	cf.line = seen[K_KEYFILE];
-	if (cf.errors == 0 && report_keys_load(&c->keys, c->keyfile) == -1)
-		cf.errors++;
+	c->line_loadd = seen[K_LOADDSERVERS];
+	c->line_keyfile = seen[K_KEYFILE];
+	c->line_cgroup = seen[K_CGROUP];
+	c->line_pidfile = seen[K_PIDFILE];
+	c->line_check_user = seen[K_CHECK_USER];
+	if (cf.errors == 0) {
+		lmd_conf_where(c, c->line_keyfile, keyfile_where,
+		    sizeof(keyfile_where));
+		cfg_set_reporter(keyfile_report);
+		if (report_keys_load(&c->keys, c->keyfile) == -1)
+			cf.errors++;
+		cfg_set_reporter(NULL);
+	}
 	if (cf.errors == 0 && c->keyid != 0 &&
 	    report_keys_find(&c->keys, (unsigned)c->keyid) == NULL) {
 		cf.line = seen[K_KEYID];

@@ -94,7 +94,7 @@ struct sampler *
 sample_open(const struct lmd_conf *conf)
 {
 	struct sampler	*s;
-	char		 path[PATH_MAX + 32], buf[64];
+	char		 path[PATH_MAX + 32], buf[64], where[PATH_MAX + 16];
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("sample_open");
@@ -113,11 +113,12 @@ sample_open(const struct lmd_conf *conf)
 				s->cgroup = CG_V1;
 		}
 		if (s->cgroup == CG_NONE) {
-			log_warnx("cgroup %s: neither cpu.stat with usage_usec "
-			    "(v2) nor cpuacct.usage (v1) (note: \"ip netns exec\" "
-			    "mounts a /sys of its own, without the cgroups; "
-			    "\"nsenter --net=/run/netns/NAME\" does not)",
-			    conf->cgroup);
+			log_warnx("%s: cgroup %s: neither cpu.stat with "
+			    "usage_usec (v2) nor cpuacct.usage (v1) (note: "
+			    "\"ip netns exec\" mounts a /sys of its own, without "
+			    "the cgroups; \"nsenter --net=/run/netns/NAME\" "
+			    "does not)", lmd_conf_where(conf, conf->line_cgroup,
+			    where, sizeof(where)), conf->cgroup);
 			free(s);
 			return (NULL);
 		}

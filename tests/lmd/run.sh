@@ -1,19 +1,32 @@
 #!/bin/sh
-# lmd as an operator meets it, and what it sends.  No root needed:
-# everything runs on 127.0.0.1, with a receiver (report_recv, which
-# decodes with common/report.c) standing in for loadd.
+# lmd as an operator meets it, and what it sends.  Everything runs on
+# 127.0.0.1, with a receiver (report_recv, which decodes with
+# common/report.c) standing in for loadd.
 #
 #   lmd -h, -n on good and bad files (file:line), key file refused when
-#   others may read it, -k, -D without a running lmd; then a live lmd:
-#   one authenticated report per interval, an immediate report when the
-#   check changes, drain (-D) and undrain (-U) in the reports, and a
-#   receiver with another key rejecting every report.
+#   others may read it, -k, -D without a running lmd; errors found after
+#   parsing (key file, cgroup, pidfile, bind, check_user) name the
+#   lmd.conf line too; then a live lmd: one authenticated report per
+#   interval, an immediate report when the check changes, drain (-D) and
+#   undrain (-U) in the reports, and a receiver with another key
+#   rejecting every report.
+#
+#   As root only (skipped otherwise): what a command check gets -- the
+#   uid and groups of check_user, a fixed environment, no descriptor of
+#   lmd's beyond 0-2 and stdin on /dev/null; a check that leaves a daemon
+#   behind does not keep lmd from starting again with the same pidfile;
+#   a check_user that disappears while lmd runs fails the check with a
+#   logged reason (in a mount namespace of the test's own, over a copy of
+#   /etc/passwd).
 set -u
 cd "$(dirname "$0")/../.."
 O=${O:-build}
 L=$O/lmd
 RX=$O/report_recv
 T=$(mktemp -d)
+# Command checks run as check_user (nobody) when the tests run as root:
+# they must be able to reach the files they test for.
+chmod 711 "$T"
 PIDS=""
 cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
@@ -81,6 +94,14 @@ bad "check = ping" 6 'check: "ping" is not none, http, tcp or command' \
 bad "check_url = http://localhost/" 7 'check_url' \
     "-n refuses a check URL with a name instead of an address"
 bad "keyid = 9" 8 'keyid: no key 9' "-n refuses a key id missing from the key file"
+bad "keyfile = /nonexistent$$/key" 2 \
+    "keyfile: /nonexistent$$/key: No such file or directory" \
+    "-n names the keyfile line of a key file that does not exist"
+bad "cgroup = /nonexistent$$" 8 "cgroup /nonexistent$$: neither cpu.stat" \
+    "-n names the cgroup line of a cgroup without CPU figures"
+bad "check_user = nosuchuser$$" 8 "check_user: \"nosuchuser$$\": no such user" \
+    "-n names the line of a check_user that does not exist"
+bad "check_user = " 8 "check_user: no value" "-n refuses an empty check_user"
 grep -v '^service' "$T/good.conf" > "$T/noservice.conf"
 expect 1 'noservice.conf:[0-9]*: end of file: no service' \
     "-n reports a missing service" -- $L -n -f "$T/noservice.conf"
@@ -90,16 +111,43 @@ expect 1 'check = command needs check_command' \
 
 cp "$T/key" "$T/openkey" && chmod 644 "$T/openkey"
 sed "s|^keyfile *=.*|keyfile = $T/openkey|" "$T/good.conf" > "$T/open.conf"
-expect 1 "openkey: mode 0644 lets group or others read or write" \
+expect 1 "open.conf:2: keyfile: $T/openkey: mode 0644 lets group or others read or write" \
     "a key file others can read is refused, naming file and mode" -- \
     $L -n -f "$T/open.conf"
 { cat "$T/key"; echo "2 abcd"; } > "$T/badkey" && chmod 600 "$T/badkey"
 sed "s|^keyfile *=.*|keyfile = $T/badkey|" "$T/good.conf" > "$T/badkey.conf"
-expect 1 "badkey:2: key is not 64 hexadecimal digits" \
+expect 1 "badkey.conf:2: keyfile: $T/badkey:2: key is not 64 hexadecimal digits" \
     "a malformed key line is refused with file:line" -- $L -n -f "$T/badkey.conf"
 expect 0 '^7 [0-9a-f]\{64\}$' "-k 7 prints a new key line" -- $L -k 7
 expect 1 'key id is 1..255' "-k 0 is refused" -- $L -k 0
 expect 1 'no lmd is running' "-D without a running lmd" -- $L -D -f "$T/good.conf"
+
+# Errors only starting lmd finds (-n does not create the pidfile or bind).
+# timeout(1) only bounds a run that would wrongly start.
+sed "s|^pidfile *=.*|pidfile = /nonexistent$$/lmd.pid|" "$T/good.conf" \
+    > "$T/nopid.conf"
+expect 1 "nopid.conf:5: pidfile /nonexistent$$/lmd.pid: No such file" \
+    "a pidfile that cannot be created names its line" -- \
+    timeout 10 $L -f "$T/nopid.conf"
+expect 1 "nopid.conf:5: pidfile /nonexistent$$/lmd.pid: No such file" \
+    "-D with a pidfile that cannot be opened names its line" -- \
+    $L -D -f "$T/nopid.conf"
+if [ "$(cat /proc/sys/net/ipv4/ip_nonlocal_bind 2>/dev/null)" = 1 ]; then
+	echo "# skip: binding to 192.0.2.1 succeeds here (ip_nonlocal_bind)"
+else
+	# 192.0.2.1 (TEST-NET-1) is no address of this machine.
+	sed "s|^service *=.*|service = 192.0.2.1:$SPORT|" "$T/good.conf" \
+	    > "$T/nobind.conf"
+	expect 1 "nobind.conf:3: reports cannot be sent from 192.0.2.1" \
+	    "a service address that is not this machine's names the service line" \
+	    -- timeout 10 $L -f "$T/nobind.conf"
+	echo "source = 192.0.2.1" >> "$T/nobind.conf"
+	sed "s|^service *=.*|service = 127.0.0.1:$SPORT|" "$T/nobind.conf" \
+	    > "$T/nosrc.conf"
+	expect 1 "nosrc.conf:10: reports cannot be sent from 192.0.2.1" \
+	    "a source address that is not this machine's names the source line" \
+	    -- timeout 10 $L -f "$T/nosrc.conf"
+fi
 
 # The live part.  report_recv prints one line per datagram.
 field() { sed -n "s/\(.* \)*$1=\([^ ]*\).*/\2/p"; }
@@ -168,6 +216,142 @@ sleep 1.2
 kill $LMD
 check 'grep -q "result=\"bad MAC\"" "$T/rx2" && ! grep -q result=ok "$T/rx2"' \
     "a receiver holding another key rejects every report (bad MAC)"
+
+# waitfor CONDITION TENTHS: polls the shell condition every 0.1 s, at
+# most TENTHS times; false when it never held.
+waitfor() {
+	_i=0
+	while ! eval "$1"; do
+		_i=$((_i + 1))
+		[ "$_i" -ge "$2" ] && return 1
+		sleep 0.1
+	done
+}
+
+# What a command check runs with (root only: it is about dropping root).
+#
+#   lmd (root, env LMDTEST_MARKER) --fork--> sh -c CHECK (check_user)
+#                                              |-- env, id -u, id -G > $D
+#                                              `-- setsid sh -c '... sleep'
+#                                                   the "daemon": outlives
+#                                                   lmd, its fds are read
+#                                                   from /proc
+if [ "$(id -u)" -ne 0 ]; then
+	echo "# skip: command checks as check_user, their environment and" \
+	    "descriptors (needs root)"
+else
+	D=$T/ck
+	mkdir "$D"
+	chown nobody "$D"
+	cat > "$T/ck.conf" <<EOF2
+loaddservers = 127.0.0.1:$PORT
+keyfile = $T/key
+service = 127.0.0.1:$SPORT
+pidfile = $T/ck.pid
+check = command
+check_interval = 3600
+check_timeout = 10
+check_command = env > $D/env; id -u > $D/uid; id -G > $D/groups; [ -e $D/daemon.pid ] || setsid sh -c 'echo \$\$ > $D/daemon.tmp; mv $D/daemon.tmp $D/daemon.pid; exec sleep 600' &
+EOF2
+	LMDTEST_MARKER=$$ $L -f "$T/ck.conf" -v > "$T/ck1.log" 2>&1 &
+	LMD=$!
+	PIDS="$PIDS $LMD"
+	if waitfor '[ -s "$D/daemon.pid" ] && grep -q "check: service" "$T/ck1.log" 2>/dev/null' 150
+	then
+		DAEMON=$(cat "$D/daemon.pid")
+		PIDS="$PIDS $DAEMON"
+	else
+		DAEMON=
+		echo "# no check ran within 15 s:"
+		sed 's/^/#   /' "$T/ck1.log"
+	fi
+	check 'grep -q "check: service up (exit 0)" "$T/ck1.log"' \
+	    "a command check runs and is up"
+	check '[ "$(cat "$D/uid" 2>/dev/null)" = "$(id -u nobody)" ]' \
+	    "the check runs as check_user (default nobody, uid $(id -u nobody)): $(cat "$D/uid" 2>/dev/null)"
+	check '[ "$(cat "$D/groups" 2>/dev/null)" = "$(id -G nobody)" ]' \
+	    "with check_user's groups only ($(id -G nobody)): $(cat "$D/groups" 2>/dev/null)"
+	check '! grep -q LMDTEST_MARKER "$D/env" && [ -s "$D/env" ]' \
+	    "the check does not see lmd's environment (LMDTEST_MARKER)"
+	check 'grep -qx "PATH=/usr/sbin:/usr/bin:/sbin:/bin" "$D/env"' \
+	    "the check's PATH is the fixed one"
+	# Every variable the check saw that lmd had too is one lmd sets
+	# (PATH, HOME) or the shell does (PWD).
+	env | sed 's/=.*//' | sort -u > "$T/lmdenv"
+	sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' "$D/env" | sort -u |
+	    comm -12 - "$T/lmdenv" | grep -v -x -e PATH -e HOME -e PWD \
+	    > "$T/leaked"
+	check '[ ! -s "$T/leaked" ]' \
+	    "no other variable of lmd's reaches the check: $(tr '\n' ' ' < "$T/leaked")"
+	fds=$(ls "/proc/$DAEMON/fd" 2>/dev/null | sort -n | tr '\n' ' ')
+	check '[ -n "$DAEMON" ] && [ "$fds" = "0 1 2 " ]' \
+	    "what the check leaves behind has descriptors 0-2 only: $fds"
+	check '[ "$(readlink "/proc/$DAEMON/fd/0")" = /dev/null ]' \
+	    "and stdin on /dev/null"
+	# SIGKILL, as after a crash or systemd's last resort: the pidfile
+	# stays (a clean stop removes it, and a new one would have a new
+	# lock), and only its lock says whether an lmd runs.
+	kill -KILL $LMD
+	wait $LMD 2>/dev/null
+	check '[ -n "$DAEMON" ] && kill -0 "$DAEMON" && [ -e "$T/ck.pid" ]' \
+	    "the daemon the check left behind outlives a killed lmd, as does the pidfile"
+	$L -f "$T/ck.conf" -v > "$T/ck2.log" 2>&1 &
+	LMD=$!
+	PIDS="$PIDS $LMD"
+	waitfor 'grep -q -e "started:" -e "already running" "$T/ck2.log" 2>/dev/null ||
+	    ! kill -0 $LMD 2>/dev/null' 150
+	check 'kill -0 $LMD 2>/dev/null && grep -q "started:" "$T/ck2.log"' \
+	    "lmd starts again with the same pidfile while that daemon lives"
+	kill $LMD 2>/dev/null
+	wait $LMD 2>/dev/null
+	[ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null
+
+	# check_user = root is an explicit choice.
+	sed -e "s|^pidfile *=.*|pidfile = $T/root.pid|" \
+	    -e "s|^check_command *=.*|check_command = id -u > $D/rootuid|" \
+	    "$T/ck.conf" > "$T/root.conf"
+	echo "check_user = root" >> "$T/root.conf"
+	$L -f "$T/root.conf" > "$T/root.log" 2>&1 &
+	LMD=$!
+	PIDS="$PIDS $LMD"
+	waitfor '[ -s "$D/rootuid" ]' 150
+	check '[ "$(cat "$D/rootuid" 2>/dev/null)" = 0 ]' \
+	    "check_user = root runs the check as root"
+	kill $LMD
+	wait $LMD 2>/dev/null
+
+	# A check_user that goes away while lmd runs: in a mount namespace of
+	# our own, a copy of /etc/passwd without it is mounted over the real
+	# one after lmd has started.  "daemon", not "nobody": nss-systemd
+	# makes up a nobody of its own.
+	grep -v '^daemon:' /etc/passwd > "$T/passwd"
+	sed -e "s|^pidfile *=.*|pidfile = $T/gone.pid|" \
+	    -e "s|^check_command *=.*|check_command = true|" \
+	    -e "s|^check_interval *=.*|check_interval = 0.1|" \
+	    "$T/ck.conf" > "$T/gone.conf"
+	echo "check_user = daemon" >> "$T/gone.conf"
+	unshare -m sh -c '
+		L=$1 T=$2
+		$L -f "$T/gone.conf" > "$T/gone.log" 2>&1 &
+		echo $! > "$T/gone.lmd"
+		i=0
+		while [ $i -lt 150 ] && ! grep -q "service up" "$T/gone.log" 2>/dev/null; do
+			sleep 0.1; i=$((i + 1))
+		done
+		mount --bind "$T/passwd" /etc/passwd
+		i=0
+		while [ $i -lt 150 ] && ! grep -q "service down" "$T/gone.log" 2>/dev/null; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill $(cat "$T/gone.lmd")
+		wait' sh "$L" "$T"
+	check 'grep -q "gone.conf:9: check_user \"daemon\": no such user; command checks fail" "$T/gone.log"' \
+	    "a check_user removed while lmd runs is logged with its line"
+	check 'grep -q "check: service down (check_user \"daemon\": no such user)" "$T/gone.log"' \
+	    "and the check fails"
+	[ -s "$T/gone.log" ] && grep -q "service down" "$T/gone.log" ||
+	    sed 's/^/#   /' "$T/gone.log"
+fi
 
 tap_end
 [ $fail -eq 0 ]
