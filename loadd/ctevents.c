@@ -9,8 +9,12 @@
  * its server's counters.
  *
  * Every event is parsed as untrusted input; what does not parse is
- * counted and skipped.  A full socket buffer loses events (counted): the
- * flows they would have ended expire with loadd's own timeout instead.
+ * counted and skipped.  A full socket buffer loses events (counted);
+ * loadd then asks conntrack for the entries it still has and sweeps
+ * from its table the offloaded flows that are not among them (their
+ * ends were lost), at most once every CTEV_DUMP_GAP seconds.  A flow whose
+ * "new" event never comes (the kernel dropped the marked first packet,
+ * or the event was lost) stays pending, with the transitory timeout.
  */
 #include <sys/socket.h>
 
@@ -30,9 +34,16 @@
 #include "pkt.h"
 
 #define CTEV_RCVBUF	(4 * 1024 * 1024)
+#define CTEV_DUMP_GAP	10	/* seconds between two dumps, at least */
+#define CTEV_DUMP_MAX	30	/* a dump not done by then is given up */
 
 struct ctev {
 	struct mnl_socket	*nl;
+	uint32_t		 seq;		/* of the last dump asked for */
+	int			 dumping;	/* its answer is coming in */
+	int			 dump_lost;	/* some of it was lost */
+	int			 want_dump;	/* events were lost */
+	uint32_t		 dump_at;	/* when it was asked for */
 	uint8_t			 buf[65536];
 };
 
@@ -96,16 +107,18 @@ ctev_close(struct ctev *c)
  * ends are heard.  The answers come in with the events.
  */
 int
-ctev_dump(struct ctev *c)
+ctev_dump(struct ctev *c, struct engine *e, uint32_t now)
 {
 	uint8_t		 buf[256];
 	struct nlmsghdr	*nlh;
 	struct nfgenmsg	*nfg;
 
+	if (c->dumping)		/* one at a time: the sweep needs all of it */
+		return (0);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = 1;
+	nlh->nlmsg_seq = ++c->seq;
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = AF_UNSPEC;
 	nfg->version = NFNETLINK_V0;
@@ -115,15 +128,51 @@ ctev_dump(struct ctev *c)
 		log_warn("offload: asking conntrack for its entries");
 		return (-1);
 	}
+	engine_ct_sweep_begin(e);
+	c->dumping = 1;
+	c->dump_lost = 0;
+	c->want_dump = 0;
+	c->dump_at = now;
 	return (0);
+}
+
+/* The dump's end: the flows it did not list are swept, if it is whole. */
+static void
+ctev_dump_done(struct ctev *c, struct engine *e, int whole)
+{
+	unsigned	 n;
+
+	c->dumping = 0;
+	n = engine_ct_sweep_end(e, whole && !c->dump_lost);
+	if (n > 0)
+		log_info("offload: %u flows ended while their conntrack "
+		    "events were lost; swept", n);
+	if (!whole || c->dump_lost)
+		c->want_dump = 1;	/* again, when the gap allows */
+}
+
+/*
+ * Between reads: a dump that was wanted, once the gap since the last one
+ * allows; a dump whose end never came is given up (nothing swept).
+ */
+void
+ctev_tick(struct ctev *c, struct engine *e, uint32_t now)
+{
+	if (c->dumping && now - c->dump_at > CTEV_DUMP_MAX) {
+		log_warnx("offload: conntrack's list did not end; asking again");
+		c->dump_lost = 1;
+		ctev_dump_done(c, e, 0);
+	}
+	if (c->want_dump && !c->dumping && now - c->dump_at >= CTEV_DUMP_GAP)
+		(void)ctev_dump(c, e, now);
 }
 
 /*
  * Reads what is waiting: every event is a datagram of its own, and each
  * new connection makes two, so up to CTEV_BUDGET per call.  After a loss
- * conntrack is asked for its entries again: the flows whose "new" event
- * was lost learn their ids (lost ends are not found again: those flows
- * wait for eviction or their timeout).
+ * conntrack is asked for its entries again (ctev_tick): the flows whose
+ * "new" event was lost learn their ids, and those whose end was lost are
+ * swept when the list is complete.
  */
 #define CTEV_BUDGET	8192
 
@@ -143,6 +192,8 @@ ctev_read(struct ctev *c, struct engine *e, uint32_t now)
 			if (errno == ENOBUFS) {
 				e->st.ct_lost++;
 				lost = 1;
+				if (c->dumping)
+					c->dump_lost = 1;
 				continue;
 			}
 			if (errno != EAGAIN && errno != EINTR)
@@ -152,6 +203,12 @@ ctev_read(struct ctev *c, struct engine *e, uint32_t now)
 		len = (int)n;
 		for (nlh = (const struct nlmsghdr *)c->buf;
 		    ctev_msg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				if (c->dumping && nlh->nlmsg_seq == c->seq)
+					ctev_dump_done(c, e, !(nlh->nlmsg_flags &
+					    NLM_F_DUMP_INTR));
+				continue;
+			}
 			if (nlh->nlmsg_type == NLMSG_ERROR) {
 				/* The dump refused: nothing is taken back. */
 				err = mnl_nlmsg_get_payload(nlh);
@@ -161,6 +218,8 @@ ctev_read(struct ctev *c, struct engine *e, uint32_t now)
 					log_warnx("offload: conntrack refused "
 					    "to list its entries: %s",
 					    strerror(-err->error));
+					if (c->dumping)
+						ctev_dump_done(c, e, 0);
 				}
 				continue;
 			}
@@ -172,7 +231,8 @@ ctev_read(struct ctev *c, struct engine *e, uint32_t now)
 		}
 	}
 	if (lost)
-		(void)ctev_dump(c);
+		c->want_dump = 1;
+	ctev_tick(c, e, now);
 }
 
 /*

@@ -1005,6 +1005,7 @@ show_stats(struct cmdctx *x)
 		{ "offload_adopted", e->st.ct_adopted },
 		{ "conntrack_events_bad", e->st.ct_bad },
 		{ "conntrack_events_lost", e->st.ct_lost },
+		{ "offload_swept", e->st.ct_swept },
 		{ "return_noflow", e->st.return_noflow },
 		{ "csum_partial", e->st.csum_partial },
 		{ "flows", e->ft.count },

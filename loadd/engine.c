@@ -500,14 +500,25 @@ engine_offload_event(struct engine *e, const struct ct_end *ce, uint32_t now)
 	now = engine_clock(e, now);
 	if (f == NULL && svc != NULL && !ce->destroyed)
 		return (offload_adopt(e, ce, svc, now));
-	if (f == NULL || f->state != FS_OFFLOADED) {
+	if (f == NULL || !flow_offloaded(f)) {
 		e->st.ct_unknown++;
 		return (0);
 	}
 	if (!ce->destroyed) {
-		/* (A late event of an older connection to another server.) */
-		if (f->sseq == 0 && ce->mark == e->pool->srv[f->srv].mark)
+		/*
+		 * Confirmed (or listed by a dump): the flow has its id, and
+		 * lives on past a sweep.  (A late event of an older
+		 * connection to another server changes nothing.)
+		 */
+		if (ce->mark != e->pool->srv[f->srv].mark)
+			return (1);
+		if (f->sseq == 0)
 			f->sseq = ce->ctid;
+		if (f->sseq == ce->ctid) {
+			f->seen &= (uint8_t)~FLOW_CTSWEEP;
+			if (f->state == FS_OFFLOAD_PENDING)
+				flow_set_state(&e->ft, f, FS_OFFLOADED, now);
+		}
 		return (1);
 	}
 	/* The end of an older connection, or of one never heard of. */
@@ -527,6 +538,45 @@ engine_offload_event(struct engine *e, const struct ct_end *ce, uint32_t now)
 	flow_remove(&e->ft, f);
 	e->st.ct_ended++;
 	return (1);
+}
+
+/*
+ * Reconciling with conntrack after lost events (ctevents.c): before a
+ * dump, every confirmed offloaded flow is marked; the dump's entries and
+ * new events unmark theirs (engine_offload_event); when the dump is
+ * complete, what is still marked has ended unheard and leaves the table.
+ * An incomplete dump unmarks everything and removes nothing.
+ */
+void
+engine_ct_sweep_begin(struct engine *e)
+{
+	uint32_t	 i;
+
+	for (i = e->ft.list[FC_OFFLOADED].head; i != FLOW_NIL;
+	    i = e->ft.f[i].next)
+		e->ft.f[i].seen |= FLOW_CTSWEEP;
+}
+
+unsigned
+engine_ct_sweep_end(struct engine *e, int complete)
+{
+	struct flow	*f;
+	uint32_t	 i, next;
+	unsigned	 n = 0;
+
+	for (i = e->ft.list[FC_OFFLOADED].head; i != FLOW_NIL; i = next) {
+		f = &e->ft.f[i];
+		next = f->next;
+		if (!(f->seen & FLOW_CTSWEEP))
+			continue;
+		f->seen &= (uint8_t)~FLOW_CTSWEEP;
+		if (complete) {
+			flow_remove(&e->ft, f);
+			n++;
+		}
+	}
+	e->st.ct_swept += n;
+	return (n);
 }
 
 void
@@ -649,7 +699,7 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		return;
 	}
 	f = flow_lookup(&e->ft, h, &p->src, p->sport, si);
-	if (f != NULL && f->state == FS_OFFLOADED && (p->proto != PROTO_TCP ||
+	if (f != NULL && flow_offloaded(f) && (p->proto != PROTO_TCP ||
 	    !(p->tcpflags & TH_SYN) || f->cseq != seq_next(pb->data, p))) {
 		/*
 		 * The rules queue only the first packet of each conntrack
@@ -730,7 +780,7 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 			return;
 		}
 		f = flow_insert(&e->ft, h, &p->src, p->sport, si,
-		    (uint16_t)pick, e->offload ? FS_OFFLOADED :
+		    (uint16_t)pick, e->offload ? FS_OFFLOAD_PENDING :
 		    p->proto != PROTO_TCP ? FS_UDP_UNREPLIED :
 		    recover ? FS_RECOVERED : FS_SYN_SENT, now);
 		if (f == NULL) {
@@ -759,7 +809,7 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		srv->flows_total++;
 		svc->flows_active++;
 		svc->flows_total++;
-	} else if (f->state == FS_OFFLOADED)
+	} else if (flow_offloaded(f))
 		f->last = now;
 	else if (p->proto == PROTO_TCP) {
 		seq_advance(&f->cseq, seq_next(pb->data, p));
@@ -782,7 +832,7 @@ inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		f->last = now;
 
 	srv = &pool->srv[f->srv];
-	if (f->state == FS_OFFLOADED) {
+	if (flow_offloaded(f)) {
 		/*
 		 * The kernel's DNAT rule for this mark rewrites the packet,
 		 * and conntrack every later one of the connection, both ways.
@@ -907,7 +957,7 @@ outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		return;
 	}
 	f = flow_lookup(&e->ft, h, &p->dst, p->dport, srv->svc);
-	if (f != NULL && f->state == FS_OFFLOADED) {
+	if (f != NULL && flow_offloaded(f)) {
 		/* conntrack translates it (rules of another mode queued it). */
 		e->st.offload_pkts++;
 		return;

@@ -59,6 +59,7 @@ struct engine_stats {
 	uint64_t	 ct_unknown;	/* ends of no flow of loadd's */
 	uint64_t	 ct_adopted;	/* conntrack's, taken back (restart) */
 	uint64_t	 ct_bad;	/* conntrack events that did not parse */
+	uint64_t	 ct_swept;	/* ends found by a dump, their events lost */
 	uint64_t	 ct_lost;	/* their socket overflowed: some lost */
 	uint64_t	 drop[DROP_NREASONS];
 };
@@ -143,5 +144,8 @@ struct ct_end {
 /* Returns 1 if it was about one of loadd's offloaded flows. */
 int		 engine_offload_event(struct engine *, const struct ct_end *,
 		    uint32_t now);
+/* A conntrack dump begins; it ends complete (ends swept) or not. */
+void		 engine_ct_sweep_begin(struct engine *);
+unsigned	 engine_ct_sweep_end(struct engine *, int complete);
 
 #endif

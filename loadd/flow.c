@@ -37,6 +37,7 @@ static const char *const flow_state_names[FS_NSTATES] = {
 	[FS_RECOVERED] = "recovered",
 	[FS_OFFLOADED] = "offloaded",
 	[FS_UDP_UNREPLIED] = "udp_unreplied",
+	[FS_OFFLOAD_PENDING] = "offload_pending",
 };
 
 const char *
@@ -63,6 +64,7 @@ flow_class_of(uint8_t state)
 		return (FC_UDP_UNREPLIED);
 	case FS_OFFLOADED:
 		return (FC_OFFLOADED);
+	case FS_OFFLOAD_PENDING:	/* FC_HALFOPEN: transitory timeout */
 	default:
 		return (FC_HALFOPEN);
 	}

@@ -28,6 +28,7 @@ enum flow_state {
 	FS_RECOVERED,		/* mid-stream, server found again by hash */
 	FS_OFFLOADED,		/* handed to the kernel (offload = yes) */
 	FS_UDP_UNREPLIED,	/* UDP, no answer from the server yet */
+	FS_OFFLOAD_PENDING,	/* handed over; conntrack has not confirmed */
 	FS_NSTATES
 };
 
@@ -49,6 +50,7 @@ enum flow_class {
 /* Seen-flags, one per direction. */
 #define FLOW_CFIN	0x01
 #define FLOW_SFIN	0x02
+#define FLOW_CTSWEEP	0x04	/* offloaded: not yet seen in a conntrack dump */
 
 struct flow {
 	uint32_t	caddr[4];	/* client address (union addr words) */
@@ -65,8 +67,16 @@ struct flow {
 	uint8_t		seen;		/* FLOW_CFIN, FLOW_SFIN */
 	uint8_t		synms[3];	/* SYN time, ms modulo 2^24 */
 	uint32_t	cseq;		/* TCP: next sequence number, client */
-	uint32_t	sseq;		/* and server (to reset both ends) */
+	uint32_t	sseq;		/* and server (to reset both ends); in
+					   offload mode the conntrack id */
 };
+
+/* Handed to the kernel (offload = yes), confirmed by conntrack or not. */
+static inline int
+flow_offloaded(const struct flow *f)
+{
+	return (f->state == FS_OFFLOADED || f->state == FS_OFFLOAD_PENDING);
+}
 
 struct flow_list {
 	uint32_t	head;

@@ -765,7 +765,7 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 #ifdef LOADD_OFFLOAD
 	/* What this loadd handed over before a restart, conntrack still has. */
 	if (L.ctev != NULL)
-		(void)ctev_dump(L.ctev);
+		(void)ctev_dump(L.ctev, &L.e, monotime());
 #endif
 	note_methods(conf);
 	log_notice("started: %u service(s), %u server(s), method %s, "
@@ -832,6 +832,8 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 #ifdef LOADD_OFFLOAD
 		if (cidx != -1 && (L.pfd[cidx].revents & POLLIN))
 			ctev_read(L.ctev, &L.e, now);
+		else if (L.ctev != NULL)
+			ctev_tick(L.ctev, &L.e, now);
 #endif
 		health_run(L.h, L.pfd + i, npfd - i, ms, L.gone);
 		if (L.ag != NULL && (ms >= lastagents + 100 ||

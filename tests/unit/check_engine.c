@@ -1064,7 +1064,9 @@ START_TEST(test_offload)
 	assert_unchanged();
 	f = rig_flow(1000);
 	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(f->state, FS_OFFLOADED);
+	/* Until conntrack confirms it: pending, with the transitory timeout. */
+	ck_assert_uint_eq(f->state, FS_OFFLOAD_PENDING);
+	ck_assert_uint_eq(f->cls, FC_HALFOPEN);
 	s1 = srv_of(1000);
 	ck_assert_uint_eq(R.pb.mark, s1->mark);
 	ck_assert_uint_eq(R.pb.mark & OFFLOAD_MARK_MASK, OFFLOAD_MARK_TAG);
@@ -1088,9 +1090,12 @@ START_TEST(test_offload)
 	ce.mark = s2->mark;	/* another server's: not this flow's entry */
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
 	ck_assert_uint_eq(rig_flow(1000)->sseq, 0);
+	ck_assert_uint_eq(rig_flow(1000)->state, FS_OFFLOAD_PENDING);
 	ce.mark = s1->mark;
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
 	ck_assert_uint_eq(rig_flow(1000)->sseq, 77);
+	ck_assert_uint_eq(rig_flow(1000)->state, FS_OFFLOADED);
+	ck_assert_uint_eq(rig_flow(1000)->cls, FC_OFFLOADED);
 	ct_event(&ce, 1000, 76, 1);
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 0);
 	ck_assert_ptr_nonnull(rig_flow(1000));
@@ -1152,6 +1157,68 @@ START_TEST(test_offload)
 	ct_event(&ce, 5555, 31, 1);
 	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
 	ck_assert_ptr_null(rig_flow(5555));
+	rig_close();
+}
+END_TEST
+
+/*
+ * Lost events, reconciled: a flow whose end was never heard is swept by
+ * a complete dump that does not list it; one the dump lists stays; an
+ * incomplete dump sweeps nothing.  A flow whose "new" event never came
+ * (the kernel dropped its first packet) expires with the transitory
+ * timeout, not after days.
+ */
+START_TEST(test_offload_sweep)
+{
+	struct ct_end	 ce;
+	struct server	*s1;
+	unsigned	 port;
+
+	rig_open("offload = yes\ntimeout_tcp_transitory = 60\n" CONF);
+	R.e.offload = R.conf.offload;
+	for (port = 2000; port < 2003; port++) {
+		ck_assert_int_eq(syn_seq((uint16_t)port, 5000), V_ACCEPT);
+		ct_event(&ce, (uint16_t)port, port, 0);
+		ce.mark = srv_of((uint16_t)port)->mark;
+		ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
+		ck_assert_uint_eq(rig_flow((uint16_t)port)->state,
+		    FS_OFFLOADED);
+	}
+	/* An incomplete dump (events lost during it) removes nothing. */
+	engine_ct_sweep_begin(&R.e);
+	ck_assert_uint_eq(engine_ct_sweep_end(&R.e, 0), 0);
+	ck_assert_uint_eq(R.e.ft.count, 3);
+	/* A complete one lists 2000 and 2002: 2001's end was lost. */
+	engine_ct_sweep_begin(&R.e);
+	for (port = 2000; port < 2003; port += 2) {
+		ct_event(&ce, (uint16_t)port, port, 0);
+		ce.mark = srv_of((uint16_t)port)->mark;
+		ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
+	}
+	s1 = srv_of(2001);
+	ck_assert_uint_eq(s1->flows_active, 1);
+	ck_assert_uint_eq(engine_ct_sweep_end(&R.e, 1), 1);
+	ck_assert_ptr_null(rig_flow(2001));
+	ck_assert_uint_eq(s1->flows_active, 0);
+	ck_assert_ptr_nonnull(rig_flow(2000));
+	ck_assert_ptr_nonnull(rig_flow(2002));
+	ck_assert_uint_eq(R.e.st.ct_swept, 1);
+	/* The next dump starts afresh: nothing left marked. */
+	engine_ct_sweep_begin(&R.e);
+	for (port = 2000; port < 2003; port += 2) {
+		ct_event(&ce, (uint16_t)port, port, 0);
+		ce.mark = srv_of((uint16_t)port)->mark;
+		(void)engine_offload_event(&R.e, &ce, R.now);
+	}
+	ck_assert_uint_eq(engine_ct_sweep_end(&R.e, 1), 0);
+
+	/* A first packet the kernel dropped: no event, gone in 60 s. */
+	ck_assert_int_eq(syn_seq(3000, 5000), V_ACCEPT);
+	ck_assert_uint_eq(rig_flow(3000)->state, FS_OFFLOAD_PENDING);
+	R.now += 61;
+	engine_tick(&R.e, R.now);
+	ck_assert_ptr_null(rig_flow(3000));
+	ck_assert_ptr_nonnull(rig_flow(2000));
 	rig_close();
 }
 END_TEST
@@ -1321,6 +1388,7 @@ engine_suite(void)
 	tc = tcase_create("offload");
 	tcase_add_test(tc, test_offload);
 	tcase_add_test(tc, test_offload_marks);
+	tcase_add_test(tc, test_offload_sweep);
 #ifdef LOADD_OFFLOAD
 	tcase_add_test(tc, test_ctev_parse);
 #endif
