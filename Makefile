@@ -76,7 +76,8 @@ TESTPROGS	= $(O)/check_unit $(O)/report_recv $(O)/report_forge \
 		  $(O)/gen_fixtures \
 		  $(O)/verify_replay $(O)/pktflood $(O)/engine_bench
 ifeq ($(UNAME_S),Linux)
-TESTPROGS	+= $(O)/nfdelay $(O)/loadd-divemu $(O)/divemu $(O)/udpblast
+TESTPROGS	+= $(O)/nfdelay $(O)/loadd-divemu $(O)/divemu $(O)/udpblast \
+		   $(O)/udpsize
 endif
 
 all: $(PROGS)
@@ -98,6 +99,10 @@ $(O)/loadctl: $(O)/obj/loadctl/loadctl.o
 
 # Small UDP datagrams as fast as it can, for bench/live.sh.
 $(O)/udpblast: $(O)/obj/tests/tools/udpblast.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+# Large UDP datagrams both ways, checked (tests/integration/frag.sh).
+$(O)/udpsize: $(O)/obj/tests/tools/udpsize.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 # Forged, garbage and replayed agent reports (tests/integration/agents.sh).

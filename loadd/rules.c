@@ -13,6 +13,15 @@
  * from the real servers, and those this host makes itself when it
  * forwards a rewritten packet (fragmentation needed, say), which leave
  * through OUTPUT.
+ *
+ * Fragments: loadd must see whole datagrams, or a rewritten first
+ * fragment travels without its followers.  The kernel reassembles in
+ * PREROUTING before the raw table (nf_defrag_ipv4/ipv6, priority -400)
+ * only while something in the namespace asks it to; conntrack does, but
+ * "CT --notrack" keeps conntrack off.  The socket match asks for
+ * defragmentation and nothing else, so one such rule, in a chain that
+ * nothing jumps to, turns reassembly on at no cost per packet.  The
+ * kernel fragments the rewritten datagram again on the way out.
  */
 #include <stdio.h>
 
@@ -141,9 +150,10 @@ print_family(FILE *fp, const struct config *conf, int fam)
 
 	fprintf(fp, "# remove with: %s -t raw -D PREROUTING -j %s; "
 	    "%s -t raw -D OUTPUT -j %s-out; %s -t raw -F %s; "
-	    "%s -t raw -X %s; %s -t raw -F %s-out; %s -t raw -X %s-out\n",
+	    "%s -t raw -X %s; %s -t raw -F %s-out; %s -t raw -X %s-out; "
+	    "%s -t raw -F %s-defrag; %s -t raw -X %s-defrag\n",
 	    ipt, chain, ipt, chain, ipt, chain, ipt, chain, ipt, chain, ipt,
-	    chain);
+	    chain, ipt, chain, ipt, chain);
 	fprintf(fp, "sysctl -qw %s=1\n", fwd);
 	/*
 	 * The chains are filled in one iptables-restore transaction, so that
@@ -151,7 +161,10 @@ print_family(FILE *fp, const struct config *conf, int fam)
 	 * traffic passes untranslated; the jumps to them come last.
 	 */
 	fprintf(fp, "%s-restore --noflush <<'EOF'\n*raw\n", ipt);
-	fprintf(fp, ":%s - [0:0]\n:%s-out - [0:0]\n", chain, chain);
+	fprintf(fp, ":%s - [0:0]\n:%s-out - [0:0]\n:%s-defrag - [0:0]\n",
+	    chain, chain, chain);
+	/* Never reached: it is there to turn reassembly on (see above). */
+	fprintf(fp, "-A %s-defrag -m socket -j RETURN\n", chain);
 
 	/* Everything addressed to a virtual address is loadd's. */
 	for (i = 0; i < pool->nsvc; i++) {
