@@ -377,6 +377,11 @@ rules_print_ipfw(FILE *fp, const struct config *conf)
 		fprintf(fp, "# offload = yes needs Linux (conntrack): loadd "
 		    "on FreeBSD refuses it\n");
 	fprintf(fp, "sysctl net.inet.ip.forwarding=1\n");
+	/*
+	 * With one_pass (the default), a datagram that a reass rule has put
+	 * together leaves ipfw at once and never reaches the divert rule.
+	 */
+	fprintf(fp, "sysctl net.inet.ip.fw.one_pass=0\n");
 	fprintf(fp, "ipfw -q set disable %d\n", staging);
 	fprintf(fp, "ipfw -q delete set %d\n", staging);
 	for (i = 0; i < pool->nsvc; i++) {
@@ -405,6 +410,14 @@ rules_print_ipfw(FILE *fp, const struct config *conf)
 		if (srv->family != 4)
 			continue;
 		addr_ntop(4, &srv->addr, a, sizeof(a));
+		/* Large replies come in fragments too: once per address. */
+		for (j = 0; j < i; j++)
+			if (pool->srv[j].family == 4 &&
+			    addr_eq(&pool->srv[j].addr, &srv->addr))
+				break;
+		if (j == i)
+			fprintf(fp, "ipfw -q add %u set %d reass all from %s to "
+			    "not me in\n", rule + 2, staging, a);
 		/* Not what the servers send this host (probe answers). */
 		fprintf(fp, "ipfw -q add %u set %d divert %d %s from %s %u to "
 		    "not me in\n", rule + 2, staging, conf->queue,
