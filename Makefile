@@ -52,7 +52,7 @@ COMMON_SRCS	= common/addr.c common/cfgfile.c common/cksum.c common/log.c \
 LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/ctl.c loadd/engine.c \
 		  loadd/flow.c loadd/health.c loadd/pool.c loadd/pktio_pcap.c \
 		  loadd/privsep.c loadd/reload.c loadd/reset.c loadd/rules.c loadd/sched.c \
-		  loadd/sticky.c common/report.c
+		  loadd/sticky.c loadd/sysctl_check.c common/report.c
 LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) $(LIBS_SODIUM) -lm
 # lmd, the agent: the same configuration syntax, logging and report code.
 LMD_SRCS	= lmd/lmd.c lmd/lmd_conf.c lmd/check.c common/report.c \
@@ -81,7 +81,7 @@ TESTPROGS	= $(O)/check_unit $(O)/report_recv $(O)/report_forge \
 		  $(O)/verify_replay $(O)/pktflood $(O)/engine_bench
 ifeq ($(UNAME_S),Linux)
 TESTPROGS	+= $(O)/nfdelay $(O)/loadd-divemu $(O)/divemu $(O)/udpblast \
-		   $(O)/slowconn
+		   $(O)/slowconn $(O)/udpsize
 endif
 
 all: $(PROGS)
@@ -107,6 +107,10 @@ $(O)/udpblast: $(O)/obj/tests/tools/udpblast.o
 
 # Idle and slowloris connections, for tests/integration/metrics.sh.
 $(O)/slowconn: $(O)/obj/tests/tools/slowconn.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+# Large UDP datagrams both ways, checked (tests/integration/frag.sh).
+$(O)/udpsize: $(O)/obj/tests/tools/udpsize.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 # Forged, garbage and replayed agent reports (tests/integration/agents.sh).

@@ -37,6 +37,7 @@
 #include "reset.h"
 #include "rules.h"
 #include "sched.h"
+#include "sysctl_check.h"
 
 #ifndef LOADD_VERSION
 #define LOADD_VERSION	"0.1"
@@ -672,6 +673,8 @@ run_live(struct config *conf, const char *path, struct config_overrides *ov,
 	if (conf->offload)
 		errx(1, "offload = yes needs Linux (NFQUEUE and conntrack)");
 #endif
+	/* Settings that would drop the packets silently; /proc is here. */
+	(void)sysctl_check(conf, log_warnx);
 	L.io.queue = (unsigned)conf->queue;
 	L.io.queue_maxlen = conf->queue_maxlen;
 	L.io.failopen = conf->failopen;
@@ -989,6 +992,8 @@ main(int argc, char *argv[])
 			errx(1, "%s", why);
 	}
 	if (checkonly) {
+		/* The host's settings: warnings, the file is still OK. */
+		(void)sysctl_check(&conf, warnx);
 		printf("configuration OK\n");
 		config_free(&conf);
 		exit(0);

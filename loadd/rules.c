@@ -13,6 +13,15 @@
  * from the real servers, and those this host makes itself when it
  * forwards a rewritten packet (fragmentation needed, say), which leave
  * through OUTPUT.
+ *
+ * Fragments: loadd must see whole datagrams, or a rewritten first
+ * fragment travels without its followers.  The kernel reassembles in
+ * PREROUTING before the raw table (nf_defrag_ipv4/ipv6, priority -400)
+ * only while something in the namespace asks it to; conntrack does, but
+ * "CT --notrack" keeps conntrack off.  The socket match asks for
+ * defragmentation and nothing else, so one such rule, in a chain that
+ * nothing jumps to, turns reassembly on at no cost per packet.  The
+ * kernel fragments the rewritten datagram again on the way out.
  */
 #include <stdio.h>
 
@@ -28,6 +37,8 @@ protoname(uint8_t proto)
 
 static void	 print_family(FILE *, const struct config *, int);
 static void	 print_offload(FILE *, const struct config *, int);
+static void	 print_replypath(FILE *, const struct config *);
+static void	 print_flat(FILE *, const struct config *, int);
 
 void
 rules_print_iptables(FILE *fp, const struct config *conf)
@@ -83,6 +94,7 @@ print_offload(FILE *fp, const struct config *conf, int fam)
 	    ipt, chain, ipt, chain, ipt, chain, ipt, chain, ipt, chain, ipt,
 	    chain);
 	fprintf(fp, "sysctl -qw %s=1\n", fwd);
+	print_flat(fp, conf, fam);
 	/* Each connection's packets and bytes, for loadd's counters. */
 	fprintf(fp, "sysctl -qw net.netfilter.nf_conntrack_acct=1\n");
 	fprintf(fp, "%s-restore --noflush <<'EOF'\n*mangle\n:%s - [0:0]\n",
@@ -118,6 +130,112 @@ print_offload(FILE *fp, const struct config *conf, int fam)
 	    "%s -t nat -I PREROUTING -j %s\n", ipt, chain, ipt, chain);
 }
 
+/*
+ * NFQUEUE mode, IPv4: loadd gives a server's reply the virtual address as
+ * its source before the kernel routes it, so the reply meets the checks
+ * the kernel makes on a packet's source where it came in (the interface
+ * of the route to the server).  Strict reverse-path filtering drops it,
+ * since the way back to the virtual address is not through that
+ * interface; loose filtering (2) passes it while any route to the
+ * virtual address exists.  The kernel applies max(conf.all, conf.IFACE),
+ * so the interface gets 2 when either says 1.  And while the virtual
+ * address is also an address of this host (an alias, as the original's
+ * users set it, or a VRRP address that comes and goes), the reply has a
+ * local source: a martian, unless accept_local is on.  It is set always,
+ * because such an address may appear after the rules are applied.
+ * Offload needs neither: conntrack gives the reply its source after the
+ * routing decision.  IPv6 has no such checks.
+ */
+static void
+print_replypath(FILE *fp, const struct config *conf)
+{
+	const struct pool	*pool = &conf->pool;
+	const struct server	*srv;
+	char			 a[ADDR_STRLEN];
+	unsigned		 i, j;
+
+	fprintf(fp, "# The interfaces the servers' replies come in on: "
+	    "accept_local, and loose\n# reverse-path filtering where it "
+	    "was strict (see loadd(8), KERNEL SETTINGS).\n"
+	    "# Each change is reported with the command that undoes it.\n"
+	    "for dev in $(for a in");
+	for (i = 0; i < pool->nsrv; i++) {
+		srv = &pool->srv[i];
+		if (srv->family != 4)
+			continue;
+		for (j = 0; j < i; j++)
+			if (pool->srv[j].family == 4 &&
+			    addr_eq(&pool->srv[j].addr, &srv->addr))
+				break;
+		if (j < i)
+			continue;
+		fprintf(fp, " %s", addr_ntop(4, &srv->addr, a, sizeof(a)));
+	}
+	fprintf(fp, "; do ip -4 -o route get \"$a\"; done |\n"
+	    "    sed -n 's/.* dev \\([^ ]*\\).*/\\1/p' | sort -u); do\n"
+	    "\tc=net/ipv4/conf/$dev\n"
+	    "\tif [ \"$(sysctl -n \"$c/accept_local\")\" != 1 ]; then\n"
+	    "\t\tsysctl -qw \"$c/accept_local=1\"\n"
+	    "\t\techo \"loadd: $c/accept_local=1 (undo: sysctl -w "
+	    "$c/accept_local=0)\" >&2\n"
+	    "\tfi\n"
+	    "\tr=$(sysctl -n \"$c/rp_filter\")\n"
+	    "\tif [ \"$r\" = 1 ] || { [ \"$r\" = 0 ] &&\n"
+	    "\t    [ \"$(sysctl -n net.ipv4.conf.all.rp_filter)\" = 1 ]; }; "
+	    "then\n"
+	    "\t\tsysctl -qw \"$c/rp_filter=2\"\n"
+	    "\t\techo \"loadd: $c/rp_filter=2, loose (undo: sysctl -w "
+	    "$c/rp_filter=$r)\" >&2\n"
+	    "\tfi\n"
+	    "done\n");
+}
+
+/*
+ * A flat network: the clients on this host's link, and no router that
+ * sends them the virtual address.  Someone must answer ARP (neighbour
+ * discovery) for it on the client side, and loadd cannot know which
+ * interface that is: a comment says how.  Linux answers a proxy ARP entry
+ * only for an address routed out of another interface than the one the
+ * question came in on; the route to the servers' side carries nothing,
+ * since loadd rewrites the packets before the routing decision.
+ */
+static void
+print_flat(FILE *fp, const struct config *conf, int fam)
+{
+	const struct pool	*pool = &conf->pool;
+	const struct service	*svc;
+	char			 a[ADDR_STRLEN];
+	unsigned		 i, j;
+
+	fprintf(fp, "# A flat network (clients on this host's link, CIF; "
+	    "the servers' side SIF)\n# needs an answer to %s for the "
+	    "virtual address on CIF:\n", fam == 6 ?
+	    "neighbour solicitations" : "ARP");
+	for (i = 0; i < pool->nsvc; i++) {
+		svc = &pool->svc[i];
+		if (svc->family != fam)
+			continue;
+		for (j = 0; j < i; j++)
+			if (pool->svc[j].family == fam &&
+			    addr_eq(&pool->svc[j].vip, &svc->vip))
+				break;
+		if (j < i)
+			continue;
+		addr_ntop(fam, &svc->vip, a, sizeof(a));
+		if (fam == 6)
+			fprintf(fp, "#   proxy: sysctl -qw net/ipv6/conf/CIF/"
+			    "proxy_ndp=1; ip -6 neigh replace proxy %s dev "
+			    "CIF\n#   or an alias: ip addr add %s/128 dev CIF\n",
+			    a, a);
+		else
+			fprintf(fp, "#   proxy: ip neigh replace proxy %s dev "
+			    "CIF; ip route replace %s/32 dev SIF\n"
+			    "#   or an alias: ip addr add %s/32 dev CIF%s\n",
+			    a, a, a, conf->offload ? "" :
+			    " (accept_local above makes it work)");
+	}
+}
+
 /* The rules for the services of one address family. */
 static void
 print_family(FILE *fp, const struct config *conf, int fam)
@@ -141,17 +259,24 @@ print_family(FILE *fp, const struct config *conf, int fam)
 
 	fprintf(fp, "# remove with: %s -t raw -D PREROUTING -j %s; "
 	    "%s -t raw -D OUTPUT -j %s-out; %s -t raw -F %s; "
-	    "%s -t raw -X %s; %s -t raw -F %s-out; %s -t raw -X %s-out\n",
+	    "%s -t raw -X %s; %s -t raw -F %s-out; %s -t raw -X %s-out; "
+	    "%s -t raw -F %s-defrag; %s -t raw -X %s-defrag\n",
 	    ipt, chain, ipt, chain, ipt, chain, ipt, chain, ipt, chain, ipt,
-	    chain);
+	    chain, ipt, chain, ipt, chain);
 	fprintf(fp, "sysctl -qw %s=1\n", fwd);
+	if (fam == 4)
+		print_replypath(fp, conf);
+	print_flat(fp, conf, fam);
 	/*
 	 * The chains are filled in one iptables-restore transaction, so that
 	 * running the rules again never leaves a moment in which balanced
 	 * traffic passes untranslated; the jumps to them come last.
 	 */
 	fprintf(fp, "%s-restore --noflush <<'EOF'\n*raw\n", ipt);
-	fprintf(fp, ":%s - [0:0]\n:%s-out - [0:0]\n", chain, chain);
+	fprintf(fp, ":%s - [0:0]\n:%s-out - [0:0]\n:%s-defrag - [0:0]\n",
+	    chain, chain, chain);
+	/* Never reached: it is there to turn reassembly on (see above). */
+	fprintf(fp, "-A %s-defrag -m socket -j RETURN\n", chain);
 
 	/* Everything addressed to a virtual address is loadd's. */
 	for (i = 0; i < pool->nsvc; i++) {
@@ -252,6 +377,11 @@ rules_print_ipfw(FILE *fp, const struct config *conf)
 		fprintf(fp, "# offload = yes needs Linux (conntrack): loadd "
 		    "on FreeBSD refuses it\n");
 	fprintf(fp, "sysctl net.inet.ip.forwarding=1\n");
+	/*
+	 * With one_pass (the default), a datagram that a reass rule has put
+	 * together leaves ipfw at once and never reaches the divert rule.
+	 */
+	fprintf(fp, "sysctl net.inet.ip.fw.one_pass=0\n");
 	fprintf(fp, "ipfw -q set disable %d\n", staging);
 	fprintf(fp, "ipfw -q delete set %d\n", staging);
 	for (i = 0; i < pool->nsvc; i++) {
@@ -280,6 +410,14 @@ rules_print_ipfw(FILE *fp, const struct config *conf)
 		if (srv->family != 4)
 			continue;
 		addr_ntop(4, &srv->addr, a, sizeof(a));
+		/* Large replies come in fragments too: once per address. */
+		for (j = 0; j < i; j++)
+			if (pool->srv[j].family == 4 &&
+			    addr_eq(&pool->srv[j].addr, &srv->addr))
+				break;
+		if (j == i)
+			fprintf(fp, "ipfw -q add %u set %d reass all from %s to "
+			    "not me in\n", rule + 2, staging, a);
 		/* Not what the servers send this host (probe answers). */
 		fprintf(fp, "ipfw -q add %u set %d divert %d %s from %s %u to "
 		    "not me in\n", rule + 2, staging, conf->queue,

@@ -108,6 +108,32 @@ NGINX
 	done
 }
 
+# udpsize (tests/tools/udpsize.c) on UDP port 7 of each server, IPv4 and
+# IPv6: answers of any size, checked byte for byte by the client.
+udpsize_up() {
+	for n in 1 2 3; do
+		ip netns exec "lab$LAB-s$n" "$PWD/$O/udpsize" -l 7 &
+		echo $! > "$TMP/udpsize$n.pid"
+	done
+}
+
+# dnsmasq on UDP port 53 of each server, with a TXT record of about
+# 3.5 KB (big.test: 14 strings of 250 bytes) for answers of EDNS size.
+dns_up() {
+	_txt=$(awk 'BEGIN { for (i = 0; i < 14; i++) {
+	    s = sprintf("%02d", i); while (length(s) < 250) s = s "x";
+	    printf "%s\"%s\"", i ? "," : "", s } }')
+	for n in 1 2 3; do
+		mkdir -p "$TMP/s$n"
+		ip netns exec "lab$LAB-s$n" dnsmasq -k --conf-file=/dev/null \
+		    --no-resolv --no-hosts --user=root --port=53 \
+		    --edns-packet-max=4096 --pid-file="$TMP/s$n/dnsmasq.pid" \
+		    --txt-record="big.test,$_txt" \
+		    --txt-record="small.test,s$n" 2> "$TMP/s$n/dnsmasq.log" &
+		echo $! > "$TMP/dnsmasq$n.pid"
+	done
+}
+
 loadd_conf() {
 	cat > "$TMP/loadd.conf" <<CONF
 ipaliasing = $VIP
@@ -184,6 +210,10 @@ lab_down() {
 		    kill "$(cat "$TMP/s$n/nginx.pid")" 2>/dev/null
 		[ -f "$TMP/s$n/socat.pid" ] && \
 		    kill "$(cat "$TMP/s$n/socat.pid")" 2>/dev/null
+		for _p in udpsize dnsmasq; do
+			[ -f "$TMP/$_p$n.pid" ] && \
+			    kill "$(cat "$TMP/$_p$n.pid")" 2>/dev/null
+		done
 	done
 	for ns in c b s1 s2 s3; do
 		ip netns del "lab$LAB-$ns" 2>/dev/null

@@ -1,0 +1,328 @@
+/*
+ * The kernel settings loadd's packets depend on, checked at start and by
+ * "loadd -n".  A wrong one fails silently -- the packets are dropped, and
+ * nothing is logged -- so each gets one line saying what to do.
+ *
+ * Linux: forwarding for each family in use.  In NFQUEUE mode loadd gives
+ * a server's IPv4 reply the virtual address as its source before the
+ * kernel routes it, so the checks the kernel makes on a source address
+ * apply to the rewritten reply where it came in (the interface of the
+ * route to the server): reverse-path filtering, strict (1) always and
+ * loose (2) when this host has no route to the virtual address, and the
+ * martian check on a local source, when the virtual address is also an
+ * address of this host, unless accept_local is on.  The kernel takes the
+ * larger of conf.all and conf.IFACE for rp_filter, and either for
+ * accept_local.  With offload = yes conntrack gives the reply its source
+ * after routing, and IPv6 makes none of these checks: only forwarding
+ * matters there.
+ *
+ * /proc/sys is read in loadd's network namespace and before the privilege
+ * split: the packet process runs chrooted where /proc is not.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "sysctl_check.h"
+
+#if defined(__linux__) && !defined(DIVERT_EMULATION)
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#define IFACES_MAX	32
+
+struct route {
+	int		 type;		/* RTN_UNICAST, RTN_LOCAL, ... */
+	unsigned	 oif;		/* 0 if none */
+};
+
+static int	 sysctl_int(const char *);
+static int	 iface_int(const char *, const char *);
+static int	 route_get(int, const union addr *, struct route *);
+static int	 check_forwarding(const struct config *,
+		    void (*)(const char *, ...));
+static int	 check_replypath(const struct config *,
+		    void (*)(const char *, ...));
+
+/* The integer in a /proc/sys file, or -1 if it cannot be read. */
+static int
+sysctl_int(const char *path)
+{
+	FILE	*fp;
+	int	 v;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return (-1);
+	if (fscanf(fp, "%d", &v) != 1)
+		v = -1;
+	fclose(fp);
+	return (v);
+}
+
+static int
+iface_int(const char *ifname, const char *what)
+{
+	char	 path[128];
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/%s",
+	    ifname, what);
+	return (sysctl_int(path));
+}
+
+/*
+ * Asks the kernel how it would route to an IPv4 address ("ip route get"):
+ * 0 and the route, or -1 if there is none (or the question failed).
+ */
+static int
+route_get(int fd, const union addr *a, struct route *rt)
+{
+	struct {
+		struct nlmsghdr	 nh;
+		struct rtmsg	 rm;
+		struct rtattr	 ra;
+		uint32_t	 dst;
+	} req;
+	union {
+		struct nlmsghdr	 nh;
+		uint8_t		 b[8192];
+	} ans;
+	struct nlmsghdr	*nh;
+	struct nlmsgerr	 e;
+	struct rtmsg	 rm;
+	struct rtattr	*ra;
+	ssize_t		 n;
+	size_t		 left;
+	uint32_t	 v;
+	static uint32_t	 seq;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = sizeof(req);
+	req.nh.nlmsg_type = RTM_GETROUTE;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.nh.nlmsg_seq = ++seq;
+	req.rm.rtm_family = AF_INET;
+	req.rm.rtm_dst_len = 32;
+	req.ra.rta_len = RTA_LENGTH(4);
+	req.ra.rta_type = RTA_DST;
+	memcpy(&req.dst, &a->w[0], 4);
+	if (send(fd, &req, sizeof(req), 0) == -1)
+		return (-1);
+	do {
+		n = recv(fd, &ans, sizeof(ans), 0);
+	} while (n == -1 && errno == EINTR);
+	if (n <= 0)
+		return (-1);
+	/* The answer is one message: an error, or the route. */
+	nh = &ans.nh;
+	if (!NLMSG_OK(nh, (size_t)n) || nh->nlmsg_seq != seq)
+		return (-1);
+	if (nh->nlmsg_type == NLMSG_ERROR) {
+		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(e)))
+			return (-1);
+		memcpy(&e, NLMSG_DATA(nh), sizeof(e));
+		errno = -e.error;
+		return (-1);
+	}
+	if (nh->nlmsg_type != RTM_NEWROUTE ||
+	    nh->nlmsg_len < NLMSG_LENGTH(sizeof(rm)))
+		return (-1);
+	memcpy(&rm, NLMSG_DATA(nh), sizeof(rm));
+	rt->type = rm.rtm_type;
+	rt->oif = 0;
+	ra = RTM_RTA(NLMSG_DATA(nh));
+	left = nh->nlmsg_len - NLMSG_LENGTH(sizeof(rm));
+	for (; RTA_OK(ra, left); ra = RTA_NEXT(ra, left))
+		if (ra->rta_type == RTA_OIF && RTA_PAYLOAD(ra) >= 4) {
+			memcpy(&v, RTA_DATA(ra), 4);
+			rt->oif = v;
+		}
+	return (0);
+}
+
+static int
+check_forwarding(const struct config *conf, void (*say)(const char *, ...))
+{
+	unsigned	 i;
+	int		 have4 = 0, have6 = 0, n = 0;
+
+	for (i = 0; i < conf->pool.nsvc; i++) {
+		if (conf->pool.svc[i].family == 6)
+			have6 = 1;
+		else
+			have4 = 1;
+	}
+	if (have4 && sysctl_int("/proc/sys/net/ipv4/ip_forward") == 0) {
+		say("net.ipv4.ip_forward = 0: this host does not forward the "
+		    "rewritten packets; sysctl -w net.ipv4.ip_forward=1 "
+		    "(loadd -R prints it)");
+		n++;
+	}
+	if (have6 &&
+	    sysctl_int("/proc/sys/net/ipv6/conf/all/forwarding") == 0) {
+		say("net.ipv6.conf.all.forwarding = 0: this host does not "
+		    "forward the rewritten packets; sysctl -w "
+		    "net.ipv6.conf.all.forwarding=1 (loadd -R prints it)");
+		n++;
+	}
+	return (n);
+}
+
+static int
+check_replypath(const struct config *conf, void (*say)(const char *, ...))
+{
+	const struct pool	*pool = &conf->pool;
+	const struct service	*svc;
+	struct route		 rt;
+	struct sockaddr_nl	 snl;
+	struct timeval		 tv = { 1, 0 };
+	unsigned		 ifs[IFACES_MAX], nifs = 0, i, j;
+	char			 ifname[IF_NAMESIZE], a[ADDR_STRLEN];
+	int			 fd, n = 0, all, fwd, own, rpf, local, vrt;
+
+	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+	    NETLINK_ROUTE)) == -1) {
+		say("cannot ask the routing table (%s): reverse-path "
+		    "filtering and local virtual addresses not checked",
+		    strerror(errno));
+		return (0);
+	}
+	memset(&snl, 0, sizeof(snl));
+	snl.nl_family = AF_NETLINK;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (bind(fd, (struct sockaddr *)&snl, sizeof(snl)) == -1) {
+		close(fd);
+		return (0);
+	}
+	/* The interfaces the servers' replies come in on. */
+	for (i = 0; i < pool->nsrv; i++) {
+		if (pool->srv[i].family != 4 ||
+		    route_get(fd, &pool->srv[i].addr, &rt) == -1 ||
+		    rt.oif == 0)
+			continue;
+		for (j = 0; j < nifs && ifs[j] != rt.oif; j++)
+			;
+		if (j == nifs && nifs < IFACES_MAX)
+			ifs[nifs++] = rt.oif;
+	}
+	all = sysctl_int("/proc/sys/net/ipv4/conf/all/rp_filter");
+	fwd = sysctl_int("/proc/sys/net/ipv4/ip_forward");
+	for (j = 0; j < nifs; j++) {
+		if (if_indextoname(ifs[j], ifname) == NULL)
+			continue;
+		/* ip_forward = 0 is said once, above. */
+		if (fwd == 1 && iface_int(ifname, "forwarding") == 0) {
+			say("%s: net.ipv4.conf.%s.forwarding = 0: the servers' "
+			    "replies that come in there are not forwarded; "
+			    "sysctl -w net/ipv4/conf/%s/forwarding=1", ifname,
+			    ifname, ifname);
+			n++;
+		}
+		own = iface_int(ifname, "rp_filter");
+		rpf = own > all ? own : all;
+		if (rpf == 1) {
+			say("%s: strict reverse-path filtering (rp_filter: all "
+			    "%d, %s %d; the larger applies) drops the servers' "
+			    "replies once loadd gives them the virtual address "
+			    "as source; sysctl -w net/ipv4/conf/%s/rp_filter=2 "
+			    "(loadd -R sets it)", ifname, all, ifname, own,
+			    ifname);
+			n++;
+		}
+		local = sysctl_int("/proc/sys/net/ipv4/conf/all/accept_local")
+		    == 1 || iface_int(ifname, "accept_local") == 1;
+		for (i = 0; i < pool->nsvc; i++) {
+			svc = &pool->svc[i];
+			if (svc->family != 4)
+				continue;
+			vrt = route_get(fd, &svc->vip, &rt);
+			addr_ntop(4, &svc->vip, a, sizeof(a));
+			if (vrt == 0 && rt.type == RTN_LOCAL && !local) {
+				say("%s: virtual address %s is an address of "
+				    "this host: the kernel drops the servers' "
+				    "replies rewritten to come from it "
+				    "(a local source); sysctl -w net/ipv4/conf/"
+				    "%s/accept_local=1 (loadd -R sets it)",
+				    ifname, a, ifname);
+				n++;
+			} else if (rpf == 2 && (vrt == -1 ||
+			    (rt.type != RTN_UNICAST && rt.type != RTN_LOCAL))) {
+				say("%s: loose reverse-path filtering drops the "
+				    "servers' replies from %s: this host has no "
+				    "route to it; add one (a default route will "
+				    "do)", ifname, a);
+				n++;
+			}
+		}
+	}
+	close(fd);
+	return (n);
+}
+
+int
+sysctl_check(const struct config *conf, void (*say)(const char *, ...))
+{
+	int	 n;
+
+	if (sysctl_int("/proc/sys/net/ipv4/ip_forward") == -1) {
+		say("cannot read /proc/sys/net/ipv4/ip_forward: kernel "
+		    "settings not checked");
+		return (0);
+	}
+	n = check_forwarding(conf, say);
+	if (!conf->offload)
+		n += check_replypath(conf, say);
+	return (n);
+}
+
+#elif defined(__FreeBSD__)
+#include <sys/sysctl.h>
+
+int
+sysctl_check(const struct config *conf, void (*say)(const char *, ...))
+{
+	size_t	 len;
+	int	 v, n = 0;
+
+	(void)conf;
+	len = sizeof(v);
+	if (sysctlbyname("net.inet.ip.forwarding", &v, &len, NULL, 0) == 0 &&
+	    v == 0) {
+		say("net.inet.ip.forwarding = 0: this host does not forward "
+		    "the rewritten packets; sysctl net.inet.ip.forwarding=1 "
+		    "(loadd -R prints it)");
+		n++;
+	}
+	/* Without it, reassembled datagrams skip the divert rule. */
+	len = sizeof(v);
+	if (sysctlbyname("net.inet.ip.fw.one_pass", &v, &len, NULL, 0) == 0 &&
+	    v != 0) {
+		say("net.inet.ip.fw.one_pass = %d: a datagram the reass rule "
+		    "puts together leaves ipfw without reaching loadd; "
+		    "sysctl net.inet.ip.fw.one_pass=0 (loadd -R prints it)",
+		    v);
+		n++;
+	}
+	return (n);
+}
+
+#else
+
+/*
+ * The divert emulation on Linux (tests/divert/) plays the kernel itself:
+ * there are no settings of its to check.
+ */
+int
+sysctl_check(const struct config *conf, void (*say)(const char *, ...))
+{
+	(void)conf;
+	(void)say;
+	return (0);
+}
+
+#endif
