@@ -56,6 +56,7 @@ teardown(void)
 static void
 make_key(struct report_key *k, uint8_t id, uint8_t fill)
 {
+	memset(k, 0, sizeof(*k));	/* no servers: it speaks for all */
 	k->id = id;
 	memset(k->key, fill, sizeof(k->key));
 }
