@@ -47,8 +47,11 @@
 
 #define INTERVAL_MAX_MS	3600000u	/* one hour */
 
-/* A key file line is short; anything longer is not a key. */
-#define KEYLINE_MAX	256
+/*
+ * A key file line: an id, 64 hex digits and up to REPORT_KEYMAXNETS
+ * networks, IPv6 ones included; anything longer is not a key line.
+ */
+#define KEYLINE_MAX	1024
 
 static void	 put16(uint8_t *, uint16_t);
 static void	 put32(uint8_t *, uint32_t);
@@ -57,7 +60,9 @@ static uint16_t	 get16(const uint8_t *);
 static uint32_t	 get32(const uint8_t *);
 static uint64_t	 get64(const uint8_t *);
 static int	 fields_ok(const struct report *);
+static int	 parse_net(const char *, struct report_net *);
 static int	 parse_key_line(char *, struct report_key *, const char **);
+static int	 keys_read(int, const char *, char **, size_t *);
 
 static const char *const errnames[REPORT_NERR] = {
 	"ok",
@@ -232,6 +237,40 @@ report_seq_start(uint64_t unix_ms)
 	return (unix_ms << 20);
 }
 
+/*
+ * Following the clock keeps every report's number close to its time, so
+ * that a receiver can refuse numbers from the future (report_seq_limit)
+ * and a forged number near that limit is overtaken by the genuine ones
+ * within the limit's distance.  A clock set back by more than
+ * REPORT_SEQ_AHEAD_MS starts the numbers again from the clock: loadd
+ * takes them as replays until its memory of the last one lapses (at
+ * most twice its window), which is better than numbers it would refuse
+ * as from the future until the clock catches up.
+ */
+uint64_t
+report_seq_next(uint64_t prev, uint64_t unix_ms)
+{
+	uint64_t	 t = report_seq_start(unix_ms);
+
+	if (t > prev)
+		return (t);
+	if ((prev >> 20) - unix_ms > REPORT_SEQ_AHEAD_MS)
+		return (t);
+	return (prev + 1);
+}
+
+uint64_t
+report_seq_limit(uint64_t unix_ms, uint64_t ahead_ms)
+{
+	uint64_t	 ms;
+
+	/* 2^44 ms is more than 500 years from 1970. */
+	if (unix_ms >= (1ull << 43) || ahead_ms >= (1ull << 42))
+		return (UINT64_MAX);
+	ms = unix_ms + ahead_ms + REPORT_SEQ_AHEAD_MS;
+	return (report_seq_start(ms) | ((1ull << 20) - 1));
+}
+
 const struct report_key *
 report_keys_find(const struct report_keys *keys, unsigned id)
 {
@@ -243,24 +282,91 @@ report_keys_find(const struct report_keys *keys, unsigned id)
 	return (NULL);
 }
 
+int
+report_key_allows(const struct report_key *k, int family,
+    const union addr *a)
+{
+	const struct report_net	*n;
+	unsigned		 i, full, rest;
+
+	if (k->nnets == 0)
+		return (1);
+	for (i = 0; i < k->nnets && i < REPORT_KEYMAXNETS; i++) {
+		n = &k->nets[i];
+		if (n->family != family)
+			continue;
+		full = n->plen / 8;
+		rest = n->plen % 8;
+		if (full > sizeof(a->b) || memcmp(a->b, n->addr.b, full) != 0)
+			continue;
+		if (rest != 0 && full < sizeof(a->b) &&
+		    ((a->b[full] ^ n->addr.b[full]) &
+		    (uint8_t)(0xff << (8 - rest))) != 0)
+			continue;
+		return (1);
+	}
+	return (0);
+}
+
 void
 report_keys_clear(struct report_keys *keys)
 {
 	sodium_memzero(keys, sizeof(*keys));
 }
 
-/* "ID HEX": fills k, or returns -1 with why set. */
+/*
+ * "ADDRESS" or "ADDRESS/PREFIX", as loadd.conf writes them, without a
+ * port; the host bits must be zero.  Returns 0 or -1.
+ */
+static int
+parse_net(const char *text, struct report_net *n)
+{
+	char		 a[ADDR_STRLEN + 1], *slash, *end;
+	unsigned long	 plen;
+	uint16_t	 port = 0;
+	unsigned	 i, max;
+	int		 family;
+
+	if (strlen(text) >= sizeof(a))
+		return (-1);
+	memcpy(a, text, strlen(text) + 1);
+	if ((slash = strchr(a, '/')) != NULL)
+		*slash = '\0';
+	/* A bracket would be "[v6]:port". */
+	if (strchr(a, '[') != NULL ||
+	    (family = addr_parse(a, &n->addr, &port)) == 0 || port != 0)
+		return (-1);
+	max = family == 4 ? 32 : 128;
+	plen = max;
+	if (slash != NULL) {
+		if (!isdigit((unsigned char)slash[1]))
+			return (-1);
+		errno = 0;
+		plen = strtoul(slash + 1, &end, 10);
+		if (*end != '\0' || errno != 0 || plen > max)
+			return (-1);
+	}
+	for (i = 0; i < max; i++)
+		if (i >= plen && (n->addr.b[i / 8] & (0x80 >> (i % 8))) != 0)
+			return (-1);
+	n->family = (uint8_t)family;
+	n->plen = (uint8_t)plen;
+	return (0);
+}
+
+/* "ID HEX [NET ...]": fills k, or returns -1 with why set. */
 static int
 parse_key_line(char *s, struct report_key *k, const char **why)
 {
-	char		*idtext, *hex, *end, *save;
+	char		*idtext, *hex, *net, *end, *save;
 	unsigned long	 id;
 	size_t		 binlen;
 
+	memset(k, 0, sizeof(*k));
 	idtext = strtok_r(s, " \t", &save);
 	hex = strtok_r(NULL, " \t", &save);
-	if (idtext == NULL || hex == NULL || strtok_r(NULL, " \t", &save)) {
-		*why = "expected \"ID HEXKEY\"";
+	if (idtext == NULL || hex == NULL) {
+		*why = "expected \"ID HEXKEY [SERVER ...]\"";
 		return (-1);
 	}
 	errno = 0;
@@ -277,7 +383,64 @@ parse_key_line(char *s, struct report_key *k, const char **why)
 		sodium_memzero(k->key, sizeof(k->key));
 		return (-1);
 	}
+	while ((net = strtok_r(NULL, " \t", &save)) != NULL) {
+		if (k->nnets == REPORT_KEYMAXNETS) {
+			*why = "more than 16 servers or networks for one key";
+			sodium_memzero(k, sizeof(*k));
+			return (-1);
+		}
+		if (parse_net(net, &k->nets[k->nnets]) == -1) {
+			*why = "a server is an address or a network "
+			    "(ADDRESS/PREFIX, host bits zero), without a port";
+			sodium_memzero(k, sizeof(*k));
+			return (-1);
+		}
+		k->nnets++;
+	}
 	k->id = (uint8_t)id;
+	return (0);
+}
+
+/*
+ * The whole file into *bufp (NUL-terminated, *lenp bytes), at most
+ * REPORT_KEYFILE_MAX: a key file is small, and a huge one, or one that
+ * grows while it is read, is refused before it costs memory or time.
+ */
+static int
+keys_read(int fd, const char *path, char **bufp, size_t *lenp)
+{
+	char		*buf;
+	size_t		 len = 0;
+	ssize_t		 n;
+
+	if ((buf = malloc(REPORT_KEYFILE_MAX + 2)) == NULL) {
+		cfg_report("%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	while (len <= REPORT_KEYFILE_MAX) {
+		n = read(fd, buf + len, REPORT_KEYFILE_MAX + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			cfg_report("%s: %s", path, strerror(errno));
+			sodium_memzero(buf, len);
+			free(buf);
+			return (-1);
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > REPORT_KEYFILE_MAX) {
+		cfg_report("%s: larger than %d bytes: not a key file", path,
+		    REPORT_KEYFILE_MAX);
+		sodium_memzero(buf, len);
+		free(buf);
+		return (-1);
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
 	return (0);
 }
 
@@ -286,53 +449,62 @@ report_keys_load(struct report_keys *keys, const char *path)
 {
 	struct stat	 st;
 	struct report_key k;
-	FILE		*fp = NULL;
-	char		 line[KEYLINE_MAX + 2], *s, *e;
+	char		*buf = NULL, *line, *next, *s, *e;
 	const char	*why;
 	unsigned	 lineno = 0, errors = 0;
-	size_t		 n;
-	int		 fd;
+	size_t		 len = 0, n;
+	int		 fd, rc = -1;
+
+#define KEYERR(...) do {						\
+	if (++errors <= REPORT_KEYFILE_MAXERR)				\
+		cfg_report(__VA_ARGS__);				\
+} while (0)
 
 	memset(keys, 0, sizeof(*keys));
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+	/*
+	 * O_NONBLOCK: opening a FIFO must not wait for a writer.  The
+	 * checks are on the file opened, not on whatever the name is now.
+	 */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK)) == -1) {
 		cfg_report("%s: %s", path, strerror(errno));
 		return (-1);
 	}
-	/* The mode of the file opened, not of whatever the name is now. */
 	if (fstat(fd, &st) == -1) {
 		cfg_report("%s: %s", path, strerror(errno));
-		close(fd);
-		return (-1);
+		goto done;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		cfg_report("%s: not a regular file", path);
-		close(fd);
-		return (-1);
+		goto done;
 	}
 	if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
 		cfg_report("%s: mode %04o lets group or others read or write "
 		    "the key; refusing it (chmod 600 %s)", path,
 		    (unsigned)(st.st_mode & 07777), path);
-		close(fd);
-		return (-1);
+		goto done;
 	}
-	if ((fp = fdopen(fd, "r")) == NULL) {
-		cfg_report("%s: %s", path, strerror(errno));
-		close(fd);
-		return (-1);
+	if (st.st_size > REPORT_KEYFILE_MAX) {
+		cfg_report("%s: larger than %d bytes: not a key file", path,
+		    REPORT_KEYFILE_MAX);
+		goto done;
 	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	if (keys_read(fd, path, &buf, &len) == -1)
+		goto done;
+	if (memchr(buf, '\0', len) != NULL) {
+		cfg_report("%s: has a NUL byte: not a key file", path);
+		goto done;
+	}
+	for (line = buf; line < buf + len && errors <=
+	    REPORT_KEYFILE_MAXERR; line = next) {
 		lineno++;
-		n = strlen(line);
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		else if (!feof(fp)) {
-			cfg_report("%s:%u: line too long", path, lineno);
-			errors++;
-			/* Skip the rest of it. */
-			while (fgets(line, sizeof(line), fp) != NULL &&
-			    strchr(line, '\n') == NULL)
-				;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		else
+			next = buf + len;
+		if ((n = strlen(line)) > KEYLINE_MAX) {
+			KEYERR("%s:%u: line too long (more than %d bytes)", path,
+			    lineno, KEYLINE_MAX);
 			continue;
 		}
 		if ((s = strchr(line, '#')) != NULL)
@@ -344,38 +516,38 @@ report_keys_load(struct report_keys *keys, const char *path)
 		if (*s == '\0')
 			continue;
 		if (parse_key_line(s, &k, &why) == -1) {
-			cfg_report("%s:%u: %s", path, lineno, why);
-			errors++;
+			KEYERR("%s:%u: %s", path, lineno, why);
 			continue;
 		}
 		if (report_keys_find(keys, k.id) != NULL) {
-			cfg_report("%s:%u: key id %u given twice", path, lineno,
+			KEYERR("%s:%u: key id %u given twice", path, lineno,
 			    (unsigned)k.id);
-			errors++;
 			continue;
 		}
 		if (keys->n == REPORT_MAXKEYS) {
-			cfg_report("%s:%u: more than %d keys", path, lineno,
+			KEYERR("%s:%u: more than %d keys", path, lineno,
 			    REPORT_MAXKEYS);
-			errors++;
 			continue;
 		}
 		keys->k[keys->n++] = k;
 	}
-	sodium_memzero(line, sizeof(line));
+	if (errors > REPORT_KEYFILE_MAXERR)
+		cfg_report("%s: more than %d errors; the rest is not read",
+		    path, REPORT_KEYFILE_MAXERR);
+	else if (errors == 0 && keys->n == 0)
+		KEYERR("%s: no key in the file", path);
+	if (errors == 0)
+		rc = 0;
+#undef KEYERR
+
+done:
 	sodium_memzero(&k, sizeof(k));
-	if (ferror(fp)) {
-		cfg_report("%s: read error", path);
-		errors++;
+	if (buf != NULL) {
+		sodium_memzero(buf, len);
+		free(buf);
 	}
-	fclose(fp);
-	if (errors == 0 && keys->n == 0) {
-		cfg_report("%s: no key in the file", path);
-		errors++;
-	}
-	if (errors > 0) {
+	close(fd);
+	if (rc == -1)
 		report_keys_clear(keys);
-		return (-1);
-	}
-	return (0);
+	return (rc);
 }

@@ -54,9 +54,23 @@ struct report {
 	uint32_t	 interval_ms;	/* lmd's report interval */
 };
 
+/*
+ * The servers a key may speak for: addresses or networks.  A key with
+ * none speaks for every server (the key files of before this list).
+ */
+#define REPORT_KEYMAXNETS	16
+
+struct report_net {
+	union addr	 addr;		/* host bits zero */
+	uint8_t		 family;	/* 4 or 6 */
+	uint8_t		 plen;		/* 0..32 or 0..128 */
+};
+
 struct report_key {
 	uint8_t		 id;		/* 1..255 */
 	uint8_t		 key[REPORT_KEYLEN];
+	uint8_t		 nnets;		/* 0: any server */
+	struct report_net nets[REPORT_KEYMAXNETS];
 };
 
 struct report_keys {
@@ -93,21 +107,44 @@ int		 report_decode(struct report *r, const uint8_t *buf, size_t len,
 const char	*report_strerror(int);
 
 /*
- * The first sequence number of an lmd started at unix time ms; each
- * report adds one.  See doc/report-protocol.md, "Sequence numbers".
+ * The first sequence number of an lmd started at unix time ms.  See
+ * doc/report-protocol.md, "Sequence numbers".
  */
 uint64_t	 report_seq_start(uint64_t unix_ms);
+/*
+ * The number of the next report after prev, at unix time ms: the
+ * clock's number when it is larger, else prev + 1; when prev is more
+ * than REPORT_SEQ_AHEAD_MS ahead of the clock (the clock was set back),
+ * the clock's number again.
+ */
+uint64_t	 report_seq_next(uint64_t prev, uint64_t unix_ms);
+/*
+ * The largest sequence number a receiver whose clock reads unix time ms
+ * takes from a sender whose clock may be up to ahead_ms ahead of its
+ * own: report_seq_start(ms + ahead_ms + REPORT_SEQ_AHEAD_MS), all of
+ * that millisecond.
+ */
+uint64_t	 report_seq_limit(uint64_t unix_ms, uint64_t ahead_ms);
+#define REPORT_SEQ_AHEAD_MS	1000
 
 /*
- * Reads a key file: "ID HEX" lines, ID 1..255, HEX 64 hex digits;
- * '#' comments and blank lines allowed; at most REPORT_MAXKEYS keys.
- * Refuses a file that group or others may read or write.  Errors go
- * through cfg_report() as "file:line: ..." (or "file: ...").  Returns
- * 0 or -1.
+ * Reads a key file: "ID HEX [ADDRESS[/PREFIX] ...]" lines, ID 1..255,
+ * HEX 64 hex digits, then the servers the key may speak for (at most
+ * REPORT_KEYMAXNETS; none: every server); '#' comments and blank lines
+ * allowed; at most REPORT_MAXKEYS keys.  Refuses anything but a regular
+ * file of at most REPORT_KEYFILE_MAX bytes, and a file that group or
+ * others may read or write.  Errors go through cfg_report() as
+ * "file:line: ..." (or "file: ..."), at most REPORT_KEYFILE_MAXERR of
+ * them.  Returns 0 or -1.
  */
+#define REPORT_KEYFILE_MAX	65536
+#define REPORT_KEYFILE_MAXERR	10
 int		 report_keys_load(struct report_keys *, const char *path);
 const struct report_key *report_keys_find(const struct report_keys *,
 		    unsigned id);
+/* Whether key may speak for a server of that family and address. */
+int		 report_key_allows(const struct report_key *, int family,
+		    const union addr *);
 /* Wipes the keys from memory. */
 void		 report_keys_clear(struct report_keys *);
 

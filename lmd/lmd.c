@@ -165,7 +165,13 @@ send_report(struct lmd *l, const char *why)
 	r.addr = c->addr;
 	r.port = c->port;
 	r.conn_port = c->watch_port;
-	r.seq = ++l->seq;
+	/* Numbers that follow the clock: report_seq_next(). */
+	r.seq = report_seq_next(l->seq, (uint64_t)ts.tv_sec * 1000 +
+	    (uint64_t)ts.tv_nsec / 1000000);
+	if (r.seq < l->seq)
+		log_warnx("the clock went back: sequence numbers start again "
+		    "from it; loadd takes them once its window has passed");
+	l->seq = r.seq;
 	r.ts_sec = (uint64_t)ts.tv_sec;
 	r.ts_nsec = (uint32_t)ts.tv_nsec;
 	r.cpu_pm = s.cpu_pm;
@@ -235,6 +241,11 @@ run(struct lmd_conf *c, struct pidfh *pfh, int daemonize)
 	l.sock4 = l.sock6 = -1;
 	l.drain = c->drain;
 	l.key = report_keys_find(&c->keys, (unsigned)c->keyid);
+	if (l.key != NULL && !report_key_allows(l.key, c->family, &c->addr))
+		log_warnx("%s: key %d is bound to other servers than %s: a "
+		    "loadd with the same key file refuses these reports",
+		    c->keyfile, c->keyid, addr_ntop(c->family, &c->addr,
+		    (char [ADDR_STRLEN]){ 0 }, ADDR_STRLEN));
 	for (i = 0; i < c->nloadd; i++) {
 		if (c->loadd[i].family == 6)
 			need6 = 1;

@@ -10,12 +10,25 @@
  *     The MAC already proves the key; this rule keeps a server holding
  *     the shared key from speaking for another one, unless it can also
  *     send from the other's address.
- *  3. Staleness: the report's timestamp must lie within window_ms of
+ *  3. Key: the key file may bind a key to servers; the key must be one
+ *     that may speak for the server named.  With a key per server, a
+ *     server that spoofs its neighbour's address still cannot sign for it.
+ *  4. Staleness: the report's timestamp must lie within window_ms of
  *     loadd's wall clock, either way.  This bounds how long a captured
  *     report stays usable, also right after loadd restarts, when it
  *     remembers no sequence numbers.
- *  4. Replay: the sequence number must be larger than that of the last
- *     report accepted from the same server.
+ *  5. Future: lmd derives its sequence numbers from its clock
+ *     (report_seq_next), so a number beyond what a clock window_ms ahead
+ *     of loadd's can give (report_seq_limit) is not genuine.  Without
+ *     this gate one report numbered 2^64-1 would make every later one a
+ *     replay.
+ *  6. Replay: the sequence number must be larger than that of the last
+ *     report accepted from the same server, as long as that report's
+ *     own timestamp is within the window.  Once it is not, every report
+ *     sent before it would fail gate 4, so there is nothing left to
+ *     replay, and a smaller number is taken again: an lmd whose clock
+ *     was set back, or one that a forged number got ahead of, is heard
+ *     again after at most twice the window.
  *
  * Only then is the server's state replaced.  A report rejected at any
  * gate changes nothing, not even the replay state.
@@ -38,6 +51,8 @@ static const char *const result_names[AGENT_NRESULTS] = {
 	"unknown sender",
 	"stale",
 	"replay",
+	"key not allowed",
+	"future sequence",
 };
 
 /* The reported interval is trusted only within these bounds. */
@@ -74,21 +89,38 @@ agent_free(struct agent *a)
  */
 int
 agent_remap(struct agent *a, const struct pool *pool,
-    const struct report_keys *keys, const uint16_t *srvmap, unsigned nold)
+    const struct report_keys *keys, const uint16_t *srvmap, unsigned nold,
+    uint32_t window_ms, uint32_t stale_intervals)
 {
 	struct agent_state *st = NULL;
-	unsigned	 i;
+	const struct report_key *k;
+	const struct server *srv;
+	unsigned	 i, j;
 
 	if (pool->nsrv > 0 &&
 	    (st = calloc(pool->nsrv, sizeof(*st))) == NULL)
 		return (-1);
-	for (i = 0; i < nold && i < a->nsrv; i++)
-		if (srvmap[i] != UINT16_MAX && srvmap[i] < pool->nsrv)
-			st[srvmap[i]] = a->st[i];
+	for (i = 0; i < nold && i < a->nsrv; i++) {
+		if ((j = srvmap[i]) == UINT16_MAX || j >= pool->nsrv ||
+		    !a->st[i].valid)
+			continue;
+		/*
+		 * A key taken out of the file, or bound to other servers,
+		 * is how an operator revokes it: what it said ends now,
+		 * its sequence number too.
+		 */
+		srv = &pool->srv[j];
+		if ((k = report_keys_find(keys, a->st[i].r.keyid)) == NULL ||
+		    !report_key_allows(k, srv->family, &srv->addr))
+			continue;
+		st[j] = a->st[i];
+	}
 	free(a->st);
 	a->st = st;
 	a->nsrv = pool->nsrv;
 	a->keys = keys;
+	a->window_ms = window_ms;
+	a->stale_intervals = stale_intervals > 0 ? stale_intervals : 1;
 	return (0);
 }
 
@@ -117,8 +149,9 @@ agent_receive(struct agent *a, const struct pool *pool, const uint8_t *buf,
 	struct report		 r;
 	struct agent_state	*st;
 	const struct server	*srv;
+	const struct report_key	*key;
 	union addr		 from;
-	uint64_t		 ts_ms;
+	uint64_t		 ts_ms, last_ms;
 	unsigned		 i;
 	int			 e;
 
@@ -151,6 +184,10 @@ agent_receive(struct agent *a, const struct pool *pool, const uint8_t *buf,
 	if (i >= a->nsrv)
 		return (count(a, AGENT_ESENDER));
 
+	if ((key = report_keys_find(a->keys, r.keyid)) == NULL ||
+	    !report_key_allows(key, srv->family, &srv->addr))
+		return (count(a, AGENT_EKEYSRV));
+
 	/* ts_sec is at most 2^64-1: keep the product from wrapping. */
 	if (r.ts_sec > UINT64_MAX / 1000 - 1)
 		return (count(a, AGENT_ESTALE));
@@ -159,10 +196,20 @@ agent_receive(struct agent *a, const struct pool *pool, const uint8_t *buf,
 	    (ts_ms < wall_ms && wall_ms - ts_ms > a->window_ms))
 		return (count(a, AGENT_ESTALE));
 
-	st = &a->st[i];
-	if (st->valid && r.seq <= st->seq)
-		return (count(a, AGENT_EREPLAY));
+	if (r.seq > report_seq_limit(wall_ms, a->window_ms))
+		return (count(a, AGENT_EFUTURE));
 
+	st = &a->st[i];
+	if (st->valid && r.seq <= st->seq) {
+		/* The last one passed gate 4, so this cannot wrap. */
+		last_ms = st->r.ts_sec * 1000 + st->r.ts_nsec / 1000000;
+		if (last_ms + a->window_ms >= wall_ms)
+			return (count(a, AGENT_EREPLAY));
+	}
+
+	/* A report without drain ends an override; the next drain counts. */
+	if (!(r.flags & REPORT_F_DRAIN))
+		st->overridden = 0;
 	st->valid = 1;
 	st->seq = r.seq;
 	st->rcvd_ms = mono_ms;
@@ -217,18 +264,36 @@ agent_down(const struct agent *a, unsigned srv, uint64_t mono_ms)
 }
 
 /*
- * Drain stays in force when reports stop, as HAProxy's agent drain does:
- * an operator drains a server, then stops lmd with the service, and new
- * flows must not come back because the reports stopped.  A report
- * without the drain flag (lmd -U, or lmd restarted) ends it, as does
- * restarting loadd.
+ * Drain counts only while the agent's reports are fresh, like down: an
+ * agent that has gone quiet no longer decides about its server, the
+ * health checks do.  Were it otherwise, one forged report with the drain
+ * flag would keep a server out until a genuine report undid it, and a
+ * forger who also holds off the genuine ones (a number from the future,
+ * a flood) would keep it out for as long as loadd runs.  An operator who
+ * wants a server out whatever happens to its agent says so with loadctl
+ * drain or disable; stopping lmd together with the service should come
+ * after the drain, or the health checks take the server out.
+ *
+ * The operator's word also wins the other way: loadctl enable overrides
+ * a drain the agent asks for, until the agent sends a report without
+ * drain (lmd -U, or a restarted lmd); a drain after that counts again.
  */
 int
-agent_drain(const struct agent *a, unsigned srv)
+agent_drain(const struct agent *a, unsigned srv, uint64_t mono_ms)
 {
-	if (srv >= a->nsrv || !a->st[srv].valid)
+	if (!agent_fresh(a, srv, mono_ms))
 		return (0);
-	return ((a->st[srv].r.flags & REPORT_F_DRAIN) != 0);
+	return ((a->st[srv].r.flags & REPORT_F_DRAIN) != 0 &&
+	    !a->st[srv].overridden);
+}
+
+int
+agent_override_drain(struct agent *a, unsigned srv, uint64_t mono_ms)
+{
+	if (!agent_drain(a, srv, mono_ms))
+		return (0);
+	a->st[srv].overridden = 1;
+	return (1);
 }
 
 uint16_t

@@ -32,6 +32,8 @@ enum agent_result {
 	AGENT_ESENDER,		/* not from a configured server */
 	AGENT_ESTALE,		/* timestamp outside the window */
 	AGENT_EREPLAY,		/* sequence not newer than the last accepted */
+	AGENT_EKEYSRV,		/* the key may not speak for that server */
+	AGENT_EFUTURE,		/* sequence ahead of the clock */
 	AGENT_NRESULTS,
 };
 
@@ -42,6 +44,7 @@ struct agent_state {
 	uint64_t	 rcvd_ms;	/* loadd's monotonic clock at acceptance */
 	uint64_t	 flows_at;	/* the server's flows_total then */
 	uint64_t	 reports;	/* accepted from this server */
+	uint8_t		 overridden;	/* loadctl enable overrode its drain */
 	struct report	 r;		/* the values */
 };
 
@@ -59,10 +62,16 @@ int		 agent_init(struct agent *, const struct pool *,
 		    const struct report_keys *, uint32_t window_ms,
 		    uint32_t stale_intervals);
 void		 agent_free(struct agent *);
-/* After a reload: states to their servers' new indices (see reload.h). */
+/*
+ * After a reload: states to their servers' new indices (see reload.h),
+ * the new keys and limits.  A state whose report came with a key that
+ * the new key file no longer has, or no longer lets speak for the
+ * server, is forgotten.
+ */
 int		 agent_remap(struct agent *, const struct pool *,
 		    const struct report_keys *, const uint16_t *srvmap,
-		    unsigned nold);
+		    unsigned nold, uint32_t window_ms,
+		    uint32_t stale_intervals);
 
 /*
  * One received datagram of len bytes from (family, src), at wall-clock
@@ -92,10 +101,18 @@ int		 agent_fresh(const struct agent *, unsigned srv,
 /* Fresh, and the agent's check says the service is down. */
 int		 agent_down(const struct agent *, unsigned srv, uint64_t mono_ms);
 /*
- * The last accepted report asked for drain.  This outlives freshness:
- * only the agent undoes its drain (see agent.c).
+ * The last accepted report asked for drain, it is fresh, and the
+ * operator has not overridden it (see agent.c).
  */
-int		 agent_drain(const struct agent *, unsigned srv);
+int		 agent_drain(const struct agent *, unsigned srv,
+		    uint64_t mono_ms);
+/*
+ * loadctl enable: if server srv's agent drains it now, overrides that
+ * drain until the agent sends a report without drain; returns 1 then,
+ * else 0.
+ */
+int		 agent_override_drain(struct agent *, unsigned srv,
+		    uint64_t mono_ms);
 /* The weight to use: the fresh hint if there is one, else configured. */
 uint16_t	 agent_weight(const struct agent *, unsigned srv,
 		    uint16_t configured, uint64_t mono_ms);

@@ -728,7 +728,8 @@ agent_text(struct ctlenv *env, unsigned i, char *buf, size_t len)
 	    (unsigned long long)(agent_age(env->agent, i, env->now_ms) / 1000),
 	    as->r.cpu_pm / 10, as->r.check == REPORT_CHECK_UP ? "up" :
 	    as->r.check == REPORT_CHECK_DOWN ? "down" : "-",
-	    (as->r.flags & REPORT_F_DRAIN) ? " drain" : "");
+	    !(as->r.flags & REPORT_F_DRAIN) ? "" : as->overridden ?
+	    " drain(overridden)" : " drain");
 	return (buf);
 }
 
@@ -799,6 +800,7 @@ show_servers(struct cmdctx *x)
 			    "\"cpu_permille\":%u,\"load100\":%u,"
 			    "\"memory_permille\":%u,\"connections\":%u,"
 			    "\"check\":\"%s\",\"check_us\":%u,\"drain\":%s,"
+			    "\"drain_overridden\":%s,"
 			    "\"weight_hint\":%u,\"load_now\":%u}",
 			    agent_fresh(env->agent, i, env->now_ms) ? "true" :
 			    "false", (unsigned long long)agent_age(env->agent, i,
@@ -808,6 +810,7 @@ show_servers(struct cmdctx *x)
 			    as->r.check == REPORT_CHECK_DOWN ? "down" : "none",
 			    as->r.check_us,
 			    (as->r.flags & REPORT_F_DRAIN) ? "true" : "false",
+			    as->overridden ? "true" : "false",
 			    as->r.weight, agent_load_now(env->agent, p, i));
 		} else
 			ob_printf(x->o, ",\"agent\":null");
@@ -1099,20 +1102,36 @@ cmd_admin(struct cmdctx *x, int admin)
 {
 	struct pool	*p = &x->env->conf->pool;
 	unsigned	 i;
+	int		 over = 0;
 
 	if (x->nw != 2)
 		return (cmd_error(x, "usage: %s SERVER", x->w[0]));
 	if (find_server(x, x->w[1], &i) == -1)
 		return (-1);
+	/*
+	 * enable is the operator's word over the agent's drain too (a
+	 * forged report may have asked for it); see agent_drain().
+	 */
+	if (admin == SRV_UP && x->env->agent != NULL &&
+	    agent_override_drain(x->env->agent, i, x->env->now_ms)) {
+		over = 1;
+		p->srv[i].agent_drain = 0;
+		log_notice("service %s: server %s: its agent's drain "
+		    "overridden (operator); it holds until the agent "
+		    "reports without drain", p->svc[p->srv[i].svc].label,
+		    p->srv[i].name);
+	}
 	health_set_admin(x->env->h, i, admin, SR_OPERATOR);
 	if (x->json) {
 		ob_printf(x->o, "{\"server\":");
 		ob_json_str(x->o, p->srv[i].name);
-		ob_printf(x->o, ",\"state\":\"%s\"}\n",
-		    srv_state_name(p->srv[i].state));
+		ob_printf(x->o, ",\"state\":\"%s\"%s}\n",
+		    srv_state_name(p->srv[i].state), over ?
+		    ",\"agent_drain_overridden\":true" : "");
 	} else
-		ob_printf(x->o, "%s: %s\n", p->srv[i].name,
-		    srv_state_name(p->srv[i].state));
+		ob_printf(x->o, "%s: %s%s\n", p->srv[i].name,
+		    srv_state_name(p->srv[i].state), over ?
+		    " (its agent's drain overridden)" : "");
 	return (0);
 }
 
@@ -1166,7 +1185,8 @@ help(struct cmdctx *x)
 	    "SERVICE/ADDR:PORT\n"
 	    "drain SERVER                 no new flows; its flows go on\n"
 	    "disable SERVER               no new flows (operator)\n"
-	    "enable SERVER                undo drain or disable\n"
+	    "enable SERVER                undo drain or disable (also an "
+	    "agent's drain)\n"
 	    "reload                       read the configuration again\n"
 	    "metrics                      Prometheus text format\n"
 	    "json COMMAND                 the answer in JSON\n");

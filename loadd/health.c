@@ -837,9 +837,10 @@ passive(struct health *h, uint64_t now, uint8_t *gone)
 
 /*
  * What the agents say, applied: a service its agent calls down takes no
- * new flows (while the reports are fresh: stale ones count for nothing,
- * and the probes decide); drain takes no new flows and lets the existing
- * ones finish, and loadd says once when the last one has.
+ * new flows, and drain takes no new flows and lets the existing ones
+ * finish, and loadd says once when the last one has.  Both count only
+ * while the reports are fresh: stale ones count for nothing, and the
+ * probes decide (agent_drain() says why for drain).
  */
 void
 health_agents(struct health *h, const struct agent *a, uint64_t now,
@@ -853,15 +854,16 @@ health_agents(struct health *h, const struct agent *a, uint64_t now,
 	for (i = 0; i < p->nsrv; i++) {
 		s = &p->srv[i];
 		down = a != NULL && agent_down(a, i, now);
-		drain = a != NULL && agent_drain(a, i);
+		drain = a != NULL && agent_drain(a, i, now);
 		if (down != s->agent_down || drain != s->agent_drain) {
 			was = s->state;
 			s->agent_down = (uint8_t)down;
 			s->agent_drain = (uint8_t)drain;
 			if (srv_update(p, i, SR_AGENT, down ? "its agent "
 			    "says the service is down" : drain ? "its agent "
-			    "asks for drain" : "its agent says the service "
-			    "is up") && gone != NULL)
+			    "asks for drain" : a == NULL || !agent_fresh(a, i, now) ?
+			    "its agent has gone quiet; health checks decide" :
+			    "its agent says the service is up") && gone != NULL)
 				gone[i] = 1;
 			if (was != SRV_UP && s->state == SRV_UP)
 				came_up(h, i, now);

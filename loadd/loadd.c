@@ -574,8 +574,8 @@ live_reload(void *arg, char *err, size_t errlen)
 	health_free(L->h);
 	L->h = NULL;
 	if (L->ag != NULL &&
-	    agent_remap(L->ag, &nc->pool, &L->conf->keys, srvmap, oldnsrv) ==
-	    -1)
+	    agent_remap(L->ag, &nc->pool, &nc->keys, srvmap, oldnsrv,
+	    nc->agent_window_ms, nc->agent_stale) == -1)
 		log_warnx("reload: out of memory: agent reports start afresh");
 	config_free(L->conf);
 	*L->conf = *nc;

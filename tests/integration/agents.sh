@@ -18,6 +18,14 @@
 #     download finishes, no new connection goes there, loadd logs
 #     "draining" (agent) and then "drained ... safe to stop"; lmd -U
 #     brings new connections back.
+#  6. Security review item 2, from s2's namespace, with the cluster key
+#     and s1's address (spoofed): a report numbered 2^64-1 with drain is
+#     refused ("future sequence"); the highest number loadd takes, with
+#     drain, drains s1 only while the forger sends (then "gone quiet"),
+#     and s1's genuine reports are heard again without a restart;
+#     loadctl enable overrides a forger's drain while it goes on; a key
+#     that loadd's key file binds to s1 cannot sign for s2 ("key not
+#     allowed").
 #
 # loadd's own health checks are off (check = none, passive = no) so that
 # every state change here is the agents'.  Times are measured by polling
@@ -180,11 +188,14 @@ done
 check "[ $moved -eq 3 ]" "each server's nginx moved into its own cgroup ($moved of 3)"
 
 umask 077
-"$LMD" -k 1 > "$TMP/key"		# the cluster's key
+"$LMD" -k 1 > "$TMP/key1"		# the cluster's key
+"$LMD" -k 2 > "$TMP/key2"		# s1's own: bound to s1 below
+# Both daemons read the same file: key 1 for every server, key 2 for s1.
+{ cat "$TMP/key1"; echo "$(cat "$TMP/key2") $S1"; } > "$TMP/key"
 "$LMD" -k 1 > "$TMP/wrongkey"		# same id, another secret
 "$LMD" -k 9 > "$TMP/key9"		# an id loadd does not have
 umask 022
-chmod 600 "$TMP/key" "$TMP/wrongkey" "$TMP/key9"
+chmod 600 "$TMP/key" "$TMP/key1" "$TMP/key2" "$TMP/wrongkey" "$TMP/key9"
 
 loadd_conf
 {
@@ -495,7 +506,12 @@ ROUNDS=3
 #     from s2's address (spoofed)                        -> unknown key id 4
 #   the genuine "s3 down" report from the client's own address
 #                                                        -> unknown sender 2
-#   the same from s3's address (spoofed)                 -> replay 2
+#   a genuine s3 report captured just before, from s3's address
+#     (spoofed)                                          -> replay 2
+#     (a replay older than agent_window would be "stale": the round
+#     says how old the capture was when it was sent, and the counts
+#     below allow for it; the "s3 down" report of section 3 was used
+#     here before, and on a busy machine it was sometimes older)
 #   the genuine s1 report older than 10 s, from s1's address (spoofed)
 #                                                        -> stale 2
 #   a report signed with the right key but of family 5, from s3's
@@ -512,7 +528,11 @@ forge_round() {
 	ns_c $F -d 198.18.0.1:8671 -G 9
 	ns_c $F -d 198.18.1.1:8671 -S $S2 -k "$TMP/key9" -s $S2:80 -D
 	ns_c $F -d 198.18.1.1:8671 -r "$TMP/cap_down"
-	ns_c $F -d 198.18.1.1:8671 -S $S3 -r "$TMP/cap_down"
+	rm -f "$TMP/cap_rep"
+	_t0=$(now_ms)
+	ns_b "$FORGE" -w "$TMP/cap_rep" -l 8671 -f $S3 -t 5 > /dev/null
+	ns_c $F -d 198.18.1.1:8671 -S $S3 -r "$TMP/cap_rep"
+	echo "replay-age $(($(now_ms) - _t0))"
 	ns_c $F -d 198.18.0.1:8671 -S $S1 -r "$TMP/cap_old"
 	ns_c $F -d 198.18.1.1:8671 -S $S3 -k "$TMP/key" -s $S3:80 -M
 }
@@ -548,8 +568,18 @@ delta "unknown key id" $((4 * ROUNDS))
 delta "bad MAC" $((4 * ROUNDS))
 delta "malformed" $((2 * ROUNDS))
 delta "unknown sender" $((2 * ROUNDS))
-delta "stale" $((2 * ROUNDS))
-delta "replay" $((2 * ROUNDS))
+# A round whose capture was 9 s old or more when it was sent may have
+# its replays counted as stale (agent_window is 10 s).
+slow=$(awk '$1 == "replay-age" && $2 >= 9000 { n++ } END { print n + 0 }' "$TMP/forge.out")
+if [ "$slow" -eq 0 ]; then
+	delta "stale" $((2 * ROUNDS))
+	delta "replay" $((2 * ROUNDS))
+else
+	echo "# $slow round(s) sent their replay 9 s or more after the capture"
+	_s=$(( $(ctr stale) - c0_stale + $(ctr replay) - c0_replay ))
+	check "[ $_s -eq $((4 * ROUNDS)) ] && [ $(( $(ctr replay) - c0_replay )) -ge $((2 * (ROUNDS - slow))) ]" \
+	    "counters \"stale\" and \"replay\": +$_s together (want +$((4 * ROUNDS)); replay at least +$((2 * (ROUNDS - slow))))"
+fi
 acc=$(( $(ctr accepted) - c0_accepted ))
 check "[ $acc -gt 0 ]" "the genuine reports are still accepted meanwhile (+$acc)"
 a1=$(agent_lines)
@@ -656,6 +686,113 @@ check "[ -n '$t_up' ]" "lmd -U ($(cat "$TMP/undrain.out")): s$K up again (agent)
 reqs "$TMP/undrain" 90
 echo "# after lmd -U: $(shares "$TMP/undrain")"
 check "[ $(pct "$TMP/undrain" s$K) -ge 10 ]" "s$K gets new connections again: $(pct "$TMP/undrain" s$K)% of 90"
+
+# --- 6. Security review item 2: forged drains -------------------------------
+# wait_ctr NAME WANT SECONDS: polls the counters until NAME has grown by
+# WANT since $TMP/c0 (or the time is up).
+snap() { stats; cp "$TMP/stats" "$TMP/stats0"; }
+ctr0() { sed -n "s/.*stats: agent reports:.* $1=\([0-9]*\).*/\1/p" "$TMP/stats0"; }
+grown() { echo $(( $(ctr "$1") - $(ctr0 "$1") )); }
+wait_ctr() {
+	_e=$(($(now_ms) + $3 * 1000))
+	while :; do
+		stats
+		[ "$(grown "$1")" -ge "$2" ] && return 0
+		[ "$(now_ms)" -ge $_e ] && return 1
+		sleep 0.1
+	done
+}
+# wait_n TEXT N SECONDS: until the loadd log holds TEXT N times.
+wait_n() {
+	_e=$(($(now_ms) + $3 * 1000))
+	while [ "$(grep -cF -- "$1" "$TMP/loadd.log")" -lt "$2" ]; do
+		[ "$(now_ms)" -ge $_e ] && return 1
+		sleep 0.05
+	done
+	now_ms
+}
+state_of() {
+	sed -n "s/.*stats: server $(srv $1):80 ([^)]*) \([a-z]*\) .*/\1/p" "$TMP/stats"
+}
+# The forger: s2's namespace, s1's address, the cluster key.
+forge_s1() { ns_s 2 "$FORGE" -d 198.18.1.1:8671 -S $S1 -k "$TMP/key1" -s $S1:80 "$@"; }
+CTL="$B/loadctl -s $TMP/ctl.sock"
+DR1="server $S1:80 up -> draining (agent: its agent asks for drain)"
+snap
+a0=$(agent_lines)
+n_dr=$(grep -cF "$DR1" "$TMP/loadd.log")
+
+forge_s1 -D -q max -n 2 > "$TMP/f1.out" 2>&1
+wait_ctr "future sequence" 2 5
+check "[ $(grown "future sequence") -eq 2 ] && [ $(agent_lines) -eq $a0 ]" \
+    "s1 drained by s2 with sequence 2^64-1: refused, counter \"future sequence\" +$(grown "future sequence"), no state changed ($(cat "$TMP/f1.out"))"
+
+# The highest number loadd takes: window (10 s) ahead of now.
+snap
+t_f=$(now_ms)
+forge_s1 -D -q now+10000 > "$TMP/f2.out" 2>&1
+t_dr=$(wait_n "$DR1" $((n_dr + 1)) 5)
+check "[ -n '$t_dr' ]" "a forged drain numbered 10 s ahead is taken: s1 draining (agent) ($(cat "$TMP/f2.out"))"
+QUIET="server $S1:80 draining -> up (agent: its agent has gone quiet; health checks decide)"
+t_q=$(wait_n "$QUIET" 1 8)
+check "[ -n '$t_q' ]" \
+    "the forger sends no more: the drain lapses with its report (s1 up after $((${t_q:-0} - t_f)) ms; 3 intervals of 0.5 s)"
+# s1's genuine reports are replays until their numbers pass the forged
+# one (lmd's follow its clock) or the forged report leaves the window.
+i=0
+while [ $i -lt 400 ]; do
+	stats
+	[ "$(fresh_of 1)" = fresh ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+t_g=$(now_ms)
+check "[ '$(fresh_of 1)' = fresh ] && kill -0 $LOADD_PID" \
+    "then s1's genuine reports are taken again, no restart: after $((t_g - t_f)) ms ($(grown replay) held off as replays; bound: 2 x agent_window)"
+
+# A forger who goes on, and the operator: loadctl enable.
+snap
+n_dr=$(grep -cF "$DR1" "$TMP/loadd.log")
+( i=0; while [ $i -lt 300 ]; do forge_s1 -D -q now+10000; sleep 0.2; i=$((i + 1)); done ) \
+    > "$TMP/f3.out" 2>&1 &
+FJ=$!
+BG="$BG $FJ"
+t_dr=$(wait_n "$DR1" $((n_dr + 1)) 5)
+check "[ -n '$t_dr' ]" "a forger that goes on: s1 draining (agent)"
+$CTL enable $S1:80 > "$TMP/en.out" 2>&1
+check "grep -q '$S1:80: up (its agent.s drain overridden)' '$TMP/en.out' &&
+    grep -q 'server $S1:80: its agent.s drain overridden (operator)' '$TMP/loadd.log'" \
+    "loadctl enable overrides it, and loadd logs so: '$(cat "$TMP/en.out")'"
+# Five more forged reports taken: s1 stays up.
+n0=$(grep -c '^sent' "$TMP/f3.out")
+i=0
+while [ $i -lt 100 ] && [ "$(grep -c '^sent' "$TMP/f3.out")" -lt $((n0 + 5)) ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+stats
+check "[ '$(state_of 1)' = up ] && grep -q 'stats: server $S1:80 agent: fresh, .*, drain,' '$TMP/stats'" \
+    "while the forger goes on, s1 stays up (state $(state_of 1); the agent's last report says drain)"
+kill $FJ 2>/dev/null
+wait $FJ 2>/dev/null
+# Once s1's genuine reports are heard again, the override has ended.
+i=0
+while [ $i -lt 400 ]; do
+	j=$($CTL json show servers 2>/dev/null | tr '{' '\n' | grep -A1 "\"server\":\"$S1:80\"" | tr -d '\n')
+	echo "$j" | grep -q '"drain_overridden":false' && break
+	sleep 0.1
+	i=$((i + 1))
+done
+check "echo '$j' | grep -q '\"drain\":false,\"drain_overridden\":false'" \
+    "the forger stops: s1's genuine report (no drain) ends the override"
+
+# Key 2 may speak for s1 only: s2 signing for itself with it is refused.
+snap
+a0=$(agent_lines)
+ns_s 2 "$FORGE" -d 198.18.1.1:8671 -k "$TMP/key2" -s $S2:80 -D -n 2 > "$TMP/f4.out" 2>&1
+wait_ctr "key not allowed" 2 5
+check "[ $(grown "key not allowed") -eq 2 ] && [ $(agent_lines) -eq $a0 ]" \
+    "key 2 (bound to s1) used by s2 for s2: counter \"key not allowed\" +$(grown "key not allowed"), no state changed"
 
 check "kill -0 $LOADD_PID" "loadd still running at the end"
 n=0

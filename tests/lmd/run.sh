@@ -149,6 +149,35 @@ else
 	    -- timeout 10 $L -f "$T/nosrc.conf"
 fi
 
+# Key lines may name the servers a key speaks for (loadd.conf's syntax).
+{ cat "$T/key" | sed 's/$/ 127.0.0.1 10.0.0.0\/8 2001:db8::\/32/'; } \
+    > "$T/boundkey" && chmod 600 "$T/boundkey"
+sed "s|^keyfile *=.*|keyfile = $T/boundkey|" "$T/good.conf" > "$T/bound.conf"
+expect 0 '^configuration OK$' "-n takes a key line that names servers" -- \
+    $L -n -f "$T/bound.conf"
+{ cat "$T/key" | sed 's/$/ 10.0.1.11:80/'; } > "$T/portkey" &&
+    chmod 600 "$T/portkey"
+sed "s|^keyfile *=.*|keyfile = $T/portkey|" "$T/good.conf" > "$T/port.conf"
+expect 1 'portkey:1: a server is an address or a network' \
+    "-n refuses a key's server with a port, with file:line" -- \
+    $L -n -f "$T/port.conf"
+# A key bound to other servers than lmd's own: a warning at start.
+{ cat "$T/key" | sed 's/$/ 10.9.9.9/'; } > "$T/otherkeyb" &&
+    chmod 600 "$T/otherkeyb"
+sed -e "s|^keyfile *=.*|keyfile = $T/otherkeyb|" \
+    -e "s|^pidfile *=.*|pidfile = $T/lmdw.pid|" "$T/good.conf" > "$T/w.conf"
+$L -f "$T/w.conf" -v > "$T/w.log" 2>&1 &
+LW=$!
+PIDS="$PIDS $LW"
+i=0
+while [ $i -lt 100 ] && ! grep -q "bound to other servers" "$T/w.log"; do
+	sleep 0.05; i=$((i + 1))
+done
+kill $LW 2>/dev/null
+wait $LW 2>/dev/null
+check 'grep -q "otherkeyb: key 1 is bound to other servers than 127.0.0.1" "$T/w.log"' \
+    "lmd warns when its key may not speak for its own address"
+
 # The live part.  report_recv prints one line per datagram.
 field() { sed -n "s/\(.* \)*$1=\([^ ]*\).*/\2/p"; }
 $RX -k "$T/key" -l 127.0.0.1:$PORT -t 8 > "$T/rx" 2>&1 &
@@ -168,6 +197,13 @@ check 'grep -q "server=127.0.0.1:$SPORT/tcp conn_port=$SPORT" "$T/rx"' \
     "the report names the service address and port"
 check 'field seq < "$T/rx" | LC_ALL=C sort -c -u -n' \
     "sequence numbers increase"
+# They follow the clock (2^20 a millisecond), not one a report: loadd
+# refuses numbers from the future, and a forged one near that limit is
+# overtaken.  4..6 reports 0.5 s apart span well over 1000 ms.
+s0=$(field seq < "$T/rx" | head -1)
+s1=$(field seq < "$T/rx" | tail -1)
+check '[ $(( (${s1:-0} >> 20) - (${s0:-0} >> 20) )) -ge 1000 ]' \
+    "sequence numbers follow the clock ($(( (${s1:-0} >> 20) - (${s0:-0} >> 20) )) ms from the first to the last)"
 check 'field check < "$T/rx" | sort -u | grep -qx down' \
     "the check is down while its command fails"
 # The check turns up just after an interval report: a report follows at

@@ -12,11 +12,14 @@
  *		bytes: "bad MAC", or "unknown key id" when loadd has no key ID
  *   -V		a well-formed header of version 2: "bad version"
  *   -k KEYFILE -s ADDR:PORT [-a AGE] [-c CPU] [-x up|down] [-D] [-M]
+ *	[-q SEQ]
  *		a report for the server ADDR:PORT signed with the first key
  *		of KEYFILE (common/report.c), its timestamp AGE seconds ago
- *		(0), CPU per mille (0), check up, no drain unless -D; its
- *		sequence number that of an lmd started now.  -M makes it
- *		authentic but malformed (family 5, signed again).
+ *		(0; negative: ahead), CPU per mille (0), check up, no drain
+ *		unless -D; its sequence number SEQ (a number, "max" for
+ *		2^64-1, or "now+MS": that of an lmd started MS ms from now),
+ *		by default "now+0".  -M makes it authentic but malformed
+ *		(family 5, signed again).
  *   -r FILE	the bytes of FILE (a captured report), COUNT times
  *
  * With -S SRC the datagrams go out of a raw socket (IP_HDRINCL, so root
@@ -55,6 +58,7 @@
 #define MAXCOUNT	100000
 
 static void	 usage(void) __attribute__((noreturn));
+static int	 parse_seq(const char *, uint64_t, uint64_t *);
 static int	 parse4(const char *, struct in_addr *, uint16_t *, int);
 static int	 capture(const char *, uint16_t, struct in_addr, int, int,
 		    long);
@@ -68,7 +72,7 @@ usage(void)
 	    "usage: report_forge -d addr:port [-S src] [-n count] "
 	    "-g len | -G keyid | -V | -r file |\n"
 	    "           -k keyfile -s addr:port [-a age] [-c cpu] "
-	    "[-x up|down] [-D] [-M]\n"
+	    "[-x up|down] [-D] [-M] [-q seq]\n"
 	    "       report_forge -w file -l port -f src [-b off=val] "
 	    "[-t seconds]\n");
 	exit(2);
@@ -86,6 +90,31 @@ parse4(const char *s, struct in_addr *in, uint16_t *port, int want_port)
 	memcpy(in, a.b, 4);
 	if (port != NULL)
 		*port = p;
+	return (0);
+}
+
+/* "max", "now+MS" or a number; now is unix time in ms. */
+static int
+parse_seq(const char *s, uint64_t now, uint64_t *seq)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	if (strcmp(s, "max") == 0) {
+		*seq = UINT64_MAX;
+		return (0);
+	}
+	if (strncmp(s, "now+", 4) == 0) {
+		v = strtoull(s + 4, &end, 10);
+		if (end == s + 4 || *end != '\0' || v > 86400000ull)
+			return (-1);
+		*seq = report_seq_start(now + v);
+		return (0);
+	}
+	v = strtoull(s, &end, 10);
+	if (end == s || *end != '\0')
+		return (-1);
+	*seq = v;
 	return (0);
 }
 
@@ -215,7 +244,7 @@ main(int argc, char *argv[])
 	uint8_t			 buf[MAXDGRAM];
 	const char		*dest = NULL, *spoof = NULL, *keyfile = NULL;
 	const char		*server = NULL, *rfile = NULL, *wfile = NULL;
-	const char		*from = NULL;
+	const char		*from = NULL, *seqtext = "now+0";
 	double			 age = 0;
 	size_t			 len = 0;
 	ssize_t			 n;
@@ -225,7 +254,7 @@ main(int argc, char *argv[])
 	int			 ch, fd, version2 = 0, down = 0, drain = 0;
 	int			 malformed = 0, off = -1, val = 0;
 
-	while ((ch = getopt(argc, argv, "a:b:c:Dd:f:G:g:k:l:Mn:r:S:s:t:Vw:x:"))
+	while ((ch = getopt(argc, argv, "a:b:c:Dd:f:G:g:k:l:Mn:q:r:S:s:t:Vw:x:"))
 	    != -1) {
 		switch (ch) {
 		case 'a':
@@ -265,6 +294,9 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			count = atol(optarg);
+			break;
+		case 'q':
+			seqtext = optarg;
 			break;
 		case 'r':
 			rfile = optarg;
@@ -343,8 +375,9 @@ main(int argc, char *argv[])
 		memcpy(r.addr.b, &sv, 4);
 		r.port = svport;
 		r.conn_port = svport;
-		r.seq = report_seq_start((uint64_t)now.tv_sec * 1000 +
-		    (uint64_t)now.tv_nsec / 1000000);
+		if (parse_seq(seqtext, (uint64_t)now.tv_sec * 1000 +
+		    (uint64_t)now.tv_nsec / 1000000, &r.seq) == -1)
+			usage();
 		r.ts_sec = (uint64_t)((double)now.tv_sec - age);
 		r.ts_nsec = (uint32_t)now.tv_nsec;
 		r.cpu_pm = (uint16_t)cpu;

@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "agent.h"
+#include "compat.h"
 #include "config.h"
+#include "ctl.h"
 #include "engine.h"
 #include "health.h"
 #include "pkt.h"
@@ -770,12 +772,85 @@ START_TEST(test_agent_states)
 	ck_assert_uint_eq(s->flows_active, 0);
 	health_agents(h, &a, 9100, gone);
 	ck_assert_uint_eq(s->drained, 1);
-	/* Drain stays after the reports stop, until withdrawn. */
+	/*
+	 * Drain lapses when the reports stop, as down does: a quiet agent
+	 * (or a forger who stopped) decides nothing; the probes do.
+	 */
+	health_agents(h, &a, 9000 + 2999, gone);
+	ck_assert_uint_eq(s->state, SRV_DRAINING);
+	health_agents(h, &a, 9000 + 3000, gone);
+	ck_assert_uint_eq(s->state, SRV_UP);
+	ck_assert_uint_eq(s->reason, SR_AGENT);
+	/* Asked again, then withdrawn. */
+	agent_says(&a, 0, 100, REPORT_CHECK_UP, REPORT_F_DRAIN, 60000);
 	health_agents(h, &a, 60000, gone);
 	ck_assert_uint_eq(s->state, SRV_DRAINING);
 	agent_says(&a, 0, 100, REPORT_CHECK_UP, 0, 61000);
 	health_agents(h, &a, 61000, gone);
 	ck_assert_uint_eq(s->state, SRV_UP);
+	health_free(h);
+	agent_free(&a);
+	rig_close();
+}
+END_TEST
+
+/*
+ * loadctl enable overrides an agent's drain (a forged one, say) until
+ * the agent reports without drain; its next drain counts again.
+ */
+START_TEST(test_agent_enable_override)
+{
+	struct agent	 a;
+	struct report_keys k;
+	struct health	*h;
+	struct server	*s;
+	struct ctlenv	 env;
+	struct obuf	 out;
+	char		 cmd[64];
+	uint8_t		 gone[4] = { 0 };
+
+	open_rig(CONF "check = none\n");
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(agent_init(&a, &R.conf.pool, &k, 30000, 3), 0);
+	ck_assert_ptr_nonnull(h = health_new(&R.conf.pool));
+	memset(&env, 0, sizeof(env));
+	env.e = &R.e;
+	env.conf = &R.conf;
+	env.h = h;
+	env.agent = &a;
+	env.now_ms = 1000;
+	memset(&out, 0, sizeof(out));
+	s = &R.conf.pool.srv[0];
+
+	/* Nothing to override: enable says nothing about an agent. */
+	strlcpy(cmd, "enable 10.0.1.11:80", sizeof(cmd));
+	ck_assert_int_eq(ctl_command(&env, cmd, &out), 0);
+	ck_assert_ptr_null(strstr(out.b, "overridden"));
+	ob_free(&out);
+
+	agent_says(&a, 0, 100, REPORT_CHECK_UP, REPORT_F_DRAIN, 1000);
+	health_agents(h, &a, 1000, gone);
+	ck_assert_uint_eq(s->state, SRV_DRAINING);
+	strlcpy(cmd, "enable 10.0.1.11:80", sizeof(cmd));
+	ck_assert_int_eq(ctl_command(&env, cmd, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out.b, "10.0.1.11:80: up (its agent's "
+	    "drain overridden)"));
+	ob_free(&out);
+	ck_assert_uint_eq(s->state, SRV_UP);
+	ck_assert_uint_eq(s->reason, SR_OPERATOR);
+	/* More drain reports do not undo the operator's word. */
+	a.st[0].rcvd_ms = 1500;
+	health_agents(h, &a, 1500, gone);
+	ck_assert_uint_eq(s->state, SRV_UP);
+	ck_assert_int_eq(agent_drain(&a, 0, 1500), 0);
+	ck_assert_int_eq(a.st[0].overridden, 1);
+	/* The JSON of show servers says so. */
+	strlcpy(cmd, "json show servers", sizeof(cmd));
+	env.now_ms = 1500;
+	ck_assert_int_eq(ctl_command(&env, cmd, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out.b, "\"drain\":true,"
+	    "\"drain_overridden\":true"));
+	ob_free(&out);
 	health_free(h);
 	agent_free(&a);
 	rig_close();
@@ -1002,6 +1077,7 @@ health_suite(void)
 	tcase_add_test(tc, test_loadsharing);
 	tcase_add_test(tc, test_intl_agents);
 	tcase_add_test(tc, test_agent_states);
+	tcase_add_test(tc, test_agent_enable_override);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reload");
 	tcase_add_test(tc, test_reload);

@@ -56,6 +56,7 @@ teardown(void)
 static void
 make_key(struct report_key *k, uint8_t id, uint8_t fill)
 {
+	memset(k, 0, sizeof(*k));	/* no servers: it speaks for all */
 	k->id = id;
 	memset(k->key, fill, sizeof(k->key));
 }
@@ -259,6 +260,33 @@ START_TEST(test_seq_start)
 }
 END_TEST
 
+/* lmd's numbers follow its clock; loadd's limit is the clock's. */
+START_TEST(test_seq_next_limit)
+{
+	uint64_t	 s0 = report_seq_start(NOW_MS), s;
+
+	/* The clock moved on: its number. */
+	ck_assert_uint_eq(report_seq_next(s0, NOW_MS + 5),
+	    report_seq_start(NOW_MS + 5));
+	/* Same millisecond, or the clock went back a little: one more. */
+	ck_assert_uint_eq(report_seq_next(s0, NOW_MS), s0 + 1);
+	ck_assert_uint_eq(report_seq_next(s0, NOW_MS - REPORT_SEQ_AHEAD_MS),
+	    s0 + 1);
+	/* Set back further: from the clock again (smaller). */
+	s = report_seq_next(s0, NOW_MS - REPORT_SEQ_AHEAD_MS - 1);
+	ck_assert_uint_eq(s, report_seq_start(NOW_MS - REPORT_SEQ_AHEAD_MS -
+	    1));
+	ck_assert_uint_lt(s, s0);
+	/* The limit: all of the millisecond window + 1 s ahead. */
+	ck_assert_uint_eq(report_seq_limit(NOW_MS, 30000),
+	    report_seq_start(NOW_MS + 30000 + REPORT_SEQ_AHEAD_MS + 1) - 1);
+	ck_assert_uint_lt(report_seq_limit(NOW_MS, 30000), UINT64_MAX);
+	/* Absurd clocks do not wrap into a small limit. */
+	ck_assert_uint_eq(report_seq_limit(UINT64_MAX, 30000), UINT64_MAX);
+	ck_assert_uint_eq(report_seq_limit(NOW_MS, UINT64_MAX), UINT64_MAX);
+}
+END_TEST
+
 /* The key file. */
 
 START_TEST(test_keys_good)
@@ -329,8 +357,10 @@ START_TEST(test_keys_malformed)
 	ck_assert_msg(has_msg(4, "1 to 255"), "%s", msgs);
 	ck_assert_msg(has_msg(5, "1 to 255"), "%s", msgs);
 	ck_assert_msg(has_msg(6, "64 hexadecimal digits"), "%s", msgs);
-	ck_assert_msg(has_msg(7, "expected \"ID HEXKEY\""), "%s", msgs);
-	ck_assert_msg(has_msg(8, "expected \"ID HEXKEY\""), "%s", msgs);
+	ck_assert_msg(has_msg(7, "expected \"ID HEXKEY [SERVER ...]\""), "%s",
+	    msgs);
+	ck_assert_msg(has_msg(8, "a server is an address or a network"), "%s",
+	    msgs);
 	ck_assert_msg(has_msg(9, "key id 1 given twice"), "%s", msgs);
 	ck_assert_msg(!has_msg(1, ""), "%s", msgs);
 	ck_assert_uint_eq(keys.n, 0);
@@ -357,6 +387,165 @@ START_TEST(test_keys_limits)
 	write_keyfile("# nothing yet\n", 0400);
 	ck_assert_int_eq(report_keys_load(&keys, keypath), -1);
 	ck_assert_msg(has_msg(0, "no key"), "%s", msgs);
+}
+END_TEST
+
+/* "ID HEX SERVER...": the servers a key may speak for. */
+START_TEST(test_keys_servers)
+{
+	struct report_keys	 keys;
+	union addr		 a;
+
+	write_keyfile(
+	    "1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
+	    "2 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 10.0.1.11 10.0.2.0/24\t2001:db8::11  # s1, a rack, s1 v6\n"
+	    "3 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 0.0.0.0/0\n", 0600);
+	ck_assert_int_eq(report_keys_load(&keys, keypath), 0);
+	ck_assert_str_eq(msgs, "");
+	ck_assert_uint_eq(keys.n, 3);
+	/* The old syntax: every server. */
+	ck_assert_uint_eq(keys.k[0].nnets, 0);
+	v4(&a, "10.9.9.9");
+	ck_assert_int_eq(report_key_allows(&keys.k[0], 4, &a), 1);
+	ck_assert_uint_eq(keys.k[1].nnets, 3);
+	ck_assert_uint_eq(keys.k[1].key[31], 0x1f);
+	v4(&a, "10.0.1.11");
+	ck_assert_int_eq(report_key_allows(&keys.k[1], 4, &a), 1);
+	v4(&a, "10.0.1.12");
+	ck_assert_int_eq(report_key_allows(&keys.k[1], 4, &a), 0);
+	v4(&a, "10.0.2.200");
+	ck_assert_int_eq(report_key_allows(&keys.k[1], 4, &a), 1);
+	v4(&a, "10.0.3.1");
+	ck_assert_int_eq(report_key_allows(&keys.k[1], 4, &a), 0);
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::11", a.b), 1);
+	ck_assert_int_eq(report_key_allows(&keys.k[1], 6, &a), 1);
+	a.b[15] = 0x12;
+	ck_assert_int_eq(report_key_allows(&keys.k[1], 6, &a), 0);
+	/* Families do not mix: 0.0.0.0/0 is every IPv4 server only. */
+	ck_assert_int_eq(report_key_allows(&keys.k[2], 6, &a), 0);
+	v4(&a, "192.0.2.1");
+	ck_assert_int_eq(report_key_allows(&keys.k[2], 4, &a), 1);
+	report_keys_clear(&keys);
+}
+END_TEST
+
+START_TEST(test_keys_bad_servers)
+{
+	struct report_keys	 keys;
+	char			 text[2048], *p;
+	unsigned		 i;
+
+	write_keyfile(
+	    "1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 10.0.1.11:80\n"
+	    "2 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 10.0.1.1/24\n"
+	    "3 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 10.0.1.0/33\n"
+	    "4 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 10.0.1.0/\n"
+	    "5 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 10.0.1.0/-1\n"
+	    "6 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f [2001:db8::1]:80\n"
+	    "7 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f somehost\n"
+	    "8 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 2001:db8::/129\n", 0600);
+	ck_assert_int_eq(report_keys_load(&keys, keypath), -1);
+	for (i = 1; i <= 8; i++)
+		ck_assert_msg(has_msg(i, "a server is an address or a network"),
+		    "line %u: %s", i, msgs);
+	ck_assert_uint_eq(keys.n, 0);
+	unlink(keypath);
+	/* 16 servers are fine, 17 are not. */
+	msgs[0] = '\0';
+	p = text + snprintf(text, sizeof(text), "1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+	for (i = 1; i <= REPORT_KEYMAXNETS; i++)
+		p += snprintf(p, sizeof(text) - (size_t)(p - text),
+		    " 10.0.1.%u", i);
+	snprintf(p, sizeof(text) - (size_t)(p - text), "\n");
+	write_keyfile(text, 0600);
+	ck_assert_int_eq(report_keys_load(&keys, keypath), 0);
+	ck_assert_uint_eq(keys.k[0].nnets, REPORT_KEYMAXNETS);
+	unlink(keypath);
+	p = text + strlen(text) - 1;
+	snprintf(p, sizeof(text) - (size_t)(p - text), " 10.0.1.99\n");
+	write_keyfile(text, 0600);
+	ck_assert_int_eq(report_keys_load(&keys, keypath), -1);
+	ck_assert_msg(has_msg(1, "more than 16 servers"), "%s", msgs);
+}
+END_TEST
+
+/*
+ * Whatever is at the key file's path, loading ends at once, with a few
+ * lines of errors and little memory: a device, a FIFO without a writer,
+ * a huge file, a file of many bad lines, a long line, NUL bytes.
+ */
+START_TEST(test_keys_bounded)
+{
+	struct report_keys	 keys;
+	char			 fifo[64], *big;
+	const char		*s;
+	unsigned		 i, n;
+	int			 fd;
+
+	ck_assert_int_eq(report_keys_load(&keys, "/dev/zero"), -1);
+	ck_assert_ptr_nonnull(strstr(msgs, "/dev/zero: not a regular file"));
+	msgs[0] = '\0';
+	ck_assert_int_eq(report_keys_load(&keys, "/dev/urandom"), -1);
+	ck_assert_ptr_nonnull(strstr(msgs, "not a regular file"));
+	/* A FIFO must not wait for a writer (check's timeout would fire). */
+	snprintf(fifo, sizeof(fifo), "/tmp/loadd-unit-fifo-%ld", (long)getpid());
+	unlink(fifo);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	msgs[0] = '\0';
+	ck_assert_int_eq(report_keys_load(&keys, fifo), -1);
+	unlink(fifo);
+	ck_assert_ptr_nonnull(strstr(msgs, "not a regular file"));
+
+	/* Larger than REPORT_KEYFILE_MAX: refused before it is read. */
+	ck_assert_ptr_nonnull(big = malloc(REPORT_KEYFILE_MAX + 2));
+	memset(big, '#', REPORT_KEYFILE_MAX + 1);
+	big[REPORT_KEYFILE_MAX + 1] = '\0';
+	msgs[0] = '\0';
+	write_keyfile(big, 0600);
+	ck_assert_int_eq(report_keys_load(&keys, keypath), -1);
+	ck_assert_msg(has_msg(0, "larger than 65536 bytes"), "%s", msgs);
+	unlink(keypath);
+
+	/* Thousands of bad lines: at most REPORT_KEYFILE_MAXERR said. */
+	for (i = 0; i + 2 < REPORT_KEYFILE_MAX; i += 2) {
+		big[i] = 'x';
+		big[i + 1] = '\n';
+	}
+	big[i] = '\0';
+	msgs[0] = '\0';
+	write_keyfile(big, 0600);
+	ck_assert_int_eq(report_keys_load(&keys, keypath), -1);
+	for (n = 0, s = msgs; (s = strchr(s, '\n')) != NULL; s++)
+		n++;
+	ck_assert_uint_eq(n, REPORT_KEYFILE_MAXERR + 1);
+	ck_assert_msg(has_msg(0, "more than 10 errors"), "%s", msgs);
+	ck_assert_msg(has_msg(10, "expected"), "%s", msgs);
+	ck_assert_msg(!has_msg(11, ""), "%s", msgs);
+	unlink(keypath);
+
+	/* One line of 60 KiB: one error, and the good key after it counts. */
+	memset(big, 'a', 60000);
+	snprintf(big + 60000, 200, "\n1 %s\n",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+	msgs[0] = '\0';
+	write_keyfile(big, 0600);
+	ck_assert_int_eq(report_keys_load(&keys, keypath), -1);
+	ck_assert_msg(has_msg(1, "line too long"), "%s", msgs);
+	ck_assert_msg(!has_msg(2, ""), "%s", msgs);
+	unlink(keypath);
+	free(big);
+
+	/* A NUL byte. */
+	snprintf(keypath, sizeof(keypath), "/tmp/loadd-unit-key-XXXXXX");
+	ck_assert_int_ne(fd = mkstemp(keypath), -1);
+	ck_assert_int_eq(write(fd, "1 \0", 3), 3);
+	ck_assert_int_eq(fchmod(fd, 0600), 0);
+	close(fd);
+	msgs[0] = '\0';
+	ck_assert_int_eq(report_keys_load(&keys, keypath), -1);
+	ck_assert_msg(has_msg(0, "NUL byte"), "%s", msgs);
+	ck_assert_uint_eq(keys.n, 0);
 }
 END_TEST
 
@@ -636,23 +825,264 @@ START_TEST(test_agent_drain)
 	struct report	 r;
 
 	rx_setup(&x);
-	ck_assert_int_eq(agent_drain(&x.a, 0), 0);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS), 0);
 	make_report(&r, 10);
 	r.flags = REPORT_F_DRAIN;
 	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS),
 	    AGENT_ACCEPTED);
-	ck_assert_int_eq(agent_drain(&x.a, 0), 1);
-	ck_assert_int_eq(agent_drain(&x.a, 1), 0);
-	/* Drain outlives the reports: lmd may stop with the service. */
-	ck_assert_int_eq(agent_fresh(&x.a, 0, MONO_MS + 60000), 0);
-	ck_assert_int_eq(agent_drain(&x.a, 0), 1);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS), 1);
+	ck_assert_int_eq(agent_drain(&x.a, 1, MONO_MS), 0);
+	/*
+	 * The drain lapses with the reports (three intervals of 1 s): an
+	 * agent gone quiet, or a forger who stopped, decides nothing.
+	 */
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS + 2999), 1);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS + 3000), 0);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS + 60000), 0);
+	/* A new report brings it back. */
+	r.seq++;
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS + 60000),
+	    AGENT_ACCEPTED);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS + 60000), 1);
 	/* Undone by the agent. */
 	r.seq++;
 	r.flags = 0;
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS + 60001),
+	    AGENT_ACCEPTED);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS + 60001), 0);
+	ck_assert_int_eq(agent_drain(&x.a, 99, MONO_MS), 0);
+	rx_teardown(&x);
+}
+END_TEST
+
+/*
+ * Security review item 2: a forged number from the future.  2^64-1, or
+ * anything beyond what a clock agent_window ahead can give, is refused
+ * and changes nothing; the genuine reports go on.
+ */
+START_TEST(test_agent_future)
+{
+	struct rx	 x;
+	struct report	 r, f;
+	uint64_t	 lim = report_seq_limit(NOW_MS, AGENT_WINDOW_MS);
+
+	rx_setup(&x);
+	make_report(&r, report_seq_start(NOW_MS - 3600000));	/* an hour up */
 	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS),
 	    AGENT_ACCEPTED);
-	ck_assert_int_eq(agent_drain(&x.a, 0), 0);
-	ck_assert_int_eq(agent_drain(&x.a, 99), 0);
+	make_report(&f, UINT64_MAX);
+	f.flags = REPORT_F_DRAIN;
+	ck_assert_int_eq(rx_send(&x, &f, &x.keys.k[0], NOW_MS, MONO_MS + 1),
+	    AGENT_EFUTURE);
+	f.seq = lim + 1;
+	ck_assert_int_eq(rx_send(&x, &f, &x.keys.k[0], NOW_MS, MONO_MS + 1),
+	    AGENT_EFUTURE);
+	ck_assert_uint_eq(x.a.count[AGENT_EFUTURE], 2);
+	ck_assert_str_eq(agent_result_name(AGENT_EFUTURE), "future sequence");
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS + 1), 0);
+	r.seq++;
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS + 2),
+	    AGENT_ACCEPTED);
+	/* The limit itself is a possible genuine number. */
+	r.seq = lim;
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS + 3),
+	    AGENT_ACCEPTED);
+	rx_teardown(&x);
+}
+END_TEST
+
+/*
+ * The forger's best: the highest number loadd takes, with drain and a
+ * timestamp window ahead.  The genuine lmd (started an hour ago, old
+ * style numbers) is held off as "replay" only while the forged report
+ * is within the window, then heard again and the drain ends; a clock-
+ * following lmd overtakes the forged number sooner.  No restart needed.
+ */
+START_TEST(test_agent_forged_then_genuine)
+{
+	struct rx	 x;
+	struct report	 r, f;
+	uint64_t	 t;
+
+	rx_setup(&x);
+	make_report(&r, report_seq_start(NOW_MS - 3600000));
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS),
+	    AGENT_ACCEPTED);
+	make_report(&f, report_seq_limit(NOW_MS, AGENT_WINDOW_MS));
+	f.flags = REPORT_F_DRAIN;
+	f.ts_sec = (NOW_MS + AGENT_WINDOW_MS) / 1000;
+	f.ts_nsec = (uint32_t)((NOW_MS + AGENT_WINDOW_MS) % 1000) * 1000000u;
+	ck_assert_int_eq(rx_send(&x, &f, &x.keys.k[0], NOW_MS, MONO_MS + 100),
+	    AGENT_ACCEPTED);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS + 100), 1);
+	/* Genuine reports every second: replays while the forgery is young. */
+	for (t = 1000; t <= 2 * AGENT_WINDOW_MS; t += 1000) {
+		r.seq++;
+		r.ts_sec = (NOW_MS + t) / 1000;
+		ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS + t,
+		    MONO_MS + t), AGENT_EREPLAY);
+	}
+	/* Its drain lapsed long before: the forger went quiet at 100 ms. */
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS + 3100), 0);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS + 2 * AGENT_WINDOW_MS),
+	    0);
+	/* Past the forged timestamp's window: heard again. */
+	t = 2 * AGENT_WINDOW_MS + 1;
+	r.seq++;
+	r.ts_sec = (NOW_MS + t) / 1000;
+	r.ts_nsec = (uint32_t)((NOW_MS + t) % 1000) * 1000000u;
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS + t, MONO_MS + t),
+	    AGENT_ACCEPTED);
+	ck_assert_int_eq(agent_fresh(&x.a, 0, MONO_MS + t), 1);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS + t), 0);
+	/* The forged report itself, replayed now, is stale. */
+	ck_assert_int_eq(rx_send(&x, &f, &x.keys.k[0], NOW_MS + t,
+	    MONO_MS + t), AGENT_ESTALE);
+
+	/* An lmd whose numbers follow its clock overtakes sooner. */
+	rx_teardown(&x);
+	rx_setup(&x);
+	ck_assert_int_eq(rx_send(&x, &f, &x.keys.k[0], NOW_MS, MONO_MS),
+	    AGENT_ACCEPTED);
+	make_report(&r, 0);
+	for (t = 1000; t < 2 * AGENT_WINDOW_MS; t += 1000) {
+		r.seq = report_seq_next(r.seq, NOW_MS + t);
+		r.ts_sec = (NOW_MS + t) / 1000;
+		r.ts_nsec = (uint32_t)((NOW_MS + t) % 1000) * 1000000u;
+		if (rx_send(&x, &r, &x.keys.k[0], NOW_MS + t, MONO_MS + t) ==
+		    AGENT_ACCEPTED)
+			break;
+	}
+	ck_assert_uint_le(t, AGENT_WINDOW_MS + REPORT_SEQ_AHEAD_MS + 1000);
+	rx_teardown(&x);
+}
+END_TEST
+
+/* A key bound to s2 (10.0.1.12) may not speak for s1 (10.0.1.11). */
+START_TEST(test_agent_key_bound)
+{
+	struct rx	 x;
+	struct report	 r;
+
+	rx_setup(&x);
+	make_key(&x.keys.k[1], 2, 0x77);
+	v4(&x.keys.k[1].nets[0].addr, "10.0.1.12");
+	x.keys.k[1].nets[0].family = 4;
+	x.keys.k[1].nets[0].plen = 32;
+	x.keys.k[1].nnets = 1;
+	x.keys.n = 2;
+	/* s2 holding key 2 spoofs s1's address and signs for s1. */
+	make_report(&r, 10);
+	r.flags = REPORT_F_DRAIN;
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[1], NOW_MS, MONO_MS),
+	    AGENT_EKEYSRV);
+	ck_assert_uint_eq(x.a.count[AGENT_EKEYSRV], 1);
+	ck_assert_str_eq(agent_result_name(AGENT_EKEYSRV), "key not allowed");
+	ck_assert_int_eq(x.a.st[0].valid, 0);
+	/* Key 1, of the old syntax, speaks for every server. */
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS),
+	    AGENT_ACCEPTED);
+	/* Key 2 speaks for s2. */
+	v4(&r.addr, "10.0.1.12");
+	r.port = 8080;
+	v4(&x.src, "10.0.1.12");
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[1], NOW_MS, MONO_MS),
+	    AGENT_ACCEPTED);
+	rx_teardown(&x);
+}
+END_TEST
+
+/* loadctl enable's override, as the agent keeps it. */
+START_TEST(test_agent_override)
+{
+	struct rx	 x;
+	struct report	 r;
+
+	rx_setup(&x);
+	make_report(&r, 10);
+	/* No drain: nothing to override. */
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS),
+	    AGENT_ACCEPTED);
+	ck_assert_int_eq(agent_override_drain(&x.a, 0, MONO_MS), 0);
+	ck_assert_int_eq(agent_override_drain(&x.a, 7, MONO_MS), 0);
+	r.seq++;
+	r.flags = REPORT_F_DRAIN;
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS),
+	    AGENT_ACCEPTED);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS), 1);
+	ck_assert_int_eq(agent_override_drain(&x.a, 0, MONO_MS), 1);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS), 0);
+	/* More drain reports: the override holds. */
+	r.seq++;
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS + 500),
+	    AGENT_ACCEPTED);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS + 500), 0);
+	/* The agent ends its drain; its next drain counts again. */
+	r.seq++;
+	r.flags = 0;
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS + 600),
+	    AGENT_ACCEPTED);
+	ck_assert_int_eq(x.a.st[0].overridden, 0);
+	r.seq++;
+	r.flags = REPORT_F_DRAIN;
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS + 700),
+	    AGENT_ACCEPTED);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS + 700), 1);
+	rx_teardown(&x);
+}
+END_TEST
+
+/*
+ * A reload keeps each server's agent state, except what a key the new
+ * key file revokes (gone, or bound elsewhere) said; it takes the new
+ * window and staleness.
+ */
+START_TEST(test_agent_remap)
+{
+	struct rx		 x;
+	struct report		 r;
+	struct report_keys	 nk;
+	uint16_t		 srvmap[2] = { 0, 1 };
+
+	rx_setup(&x);
+	make_key(&x.keys.k[1], 2, 0x77);
+	x.keys.n = 2;
+	make_report(&r, 10);
+	r.flags = REPORT_F_DRAIN;
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[1], NOW_MS, MONO_MS),
+	    AGENT_ACCEPTED);
+	v4(&r.addr, "10.0.1.12");
+	r.port = 8080;
+	v4(&x.src, "10.0.1.12");
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS),
+	    AGENT_ACCEPTED);
+	ck_assert_int_eq(agent_override_drain(&x.a, 1, MONO_MS), 1);
+	/* The new file: key 1 as before, key 2 bound to 10.0.1.12 only. */
+	nk = x.keys;
+	v4(&nk.k[1].nets[0].addr, "10.0.1.12");
+	nk.k[1].nets[0].family = 4;
+	nk.k[1].nets[0].plen = 32;
+	nk.k[1].nnets = 1;
+	ck_assert_int_eq(agent_remap(&x.a, &x.conf.pool, &nk, srvmap, 2, 5000,
+	    7), 0);
+	ck_assert_uint_eq(x.a.window_ms, 5000);
+	ck_assert_uint_eq(x.a.stale_intervals, 7);
+	ck_assert_ptr_eq(x.a.keys, &nk);
+	/* s1's state came with key 2, which may no longer speak for it. */
+	ck_assert_int_eq(x.a.st[0].valid, 0);
+	ck_assert_int_eq(agent_drain(&x.a, 0, MONO_MS), 0);
+	/* s2's (key 1) stays, the operator's override with it. */
+	ck_assert_int_eq(x.a.st[1].valid, 1);
+	ck_assert_int_eq(x.a.st[1].overridden, 1);
+	/* A key taken out of the file: the same. */
+	nk.n = 1;
+	ck_assert_int_eq(agent_remap(&x.a, &x.conf.pool, &nk, srvmap, 2, 5000,
+	    7), 0);
+	ck_assert_int_eq(x.a.st[1].valid, 1);
+	nk.k[0].id = 3;
+	ck_assert_int_eq(agent_remap(&x.a, &x.conf.pool, &nk, srvmap, 2, 5000,
+	    7), 0);
+	ck_assert_int_eq(x.a.st[1].valid, 0);
 	rx_teardown(&x);
 }
 END_TEST
@@ -708,6 +1138,7 @@ report_suite(void)
 	tcase_add_test(tc, test_encode_refuses);
 	tcase_add_test(tc, test_decode_errors);
 	tcase_add_test(tc, test_seq_start);
+	tcase_add_test(tc, test_seq_next_limit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("keyfile");
@@ -716,6 +1147,9 @@ report_suite(void)
 	tcase_add_test(tc, test_keys_mode);
 	tcase_add_test(tc, test_keys_malformed);
 	tcase_add_test(tc, test_keys_limits);
+	tcase_add_test(tc, test_keys_servers);
+	tcase_add_test(tc, test_keys_bad_servers);
+	tcase_add_test(tc, test_keys_bounded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("agent");
@@ -728,6 +1162,11 @@ report_suite(void)
 	tcase_add_test(tc, test_agent_rotation);
 	tcase_add_test(tc, test_agent_fresh);
 	tcase_add_test(tc, test_agent_drain);
+	tcase_add_test(tc, test_agent_future);
+	tcase_add_test(tc, test_agent_forged_then_genuine);
+	tcase_add_test(tc, test_agent_key_bound);
+	tcase_add_test(tc, test_agent_override);
+	tcase_add_test(tc, test_agent_remap);
 	tcase_add_test(tc, test_agent_load);
 	suite_add_tcase(s, tc);
 	return (s);
