@@ -1,12 +1,20 @@
 #!/bin/sh
 # The command line as an operator meets it: -h, -n, -R, -b, -p, replay
-# flags, and the sample files kept true to the code.  No root needed.
+# flags, and the sample files kept true to the code; configuration files
+# that are not one (devices, a FIFO, a directory, huge files, garbage)
+# refused in bounded time, output and memory.  No root needed.
 set -u
 cd "$(dirname "$0")/../.."
 O=${O:-build}
 L=$O/loadd
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
 . tests/lib/tap.sh
 
 # expect STATUS PATTERN DESCRIPTION -- COMMAND...: the exit status and a
@@ -97,6 +105,68 @@ if $L -R -f etc/loadd.conf | sh -n; then
 	ok "-R output is valid sh"
 else
 	notok "-R output is valid sh"
+fi
+
+# Files that are not a configuration: each refused with one clear
+# message, within 20 s, in at most 22 lines (20 errors and "giving up"
+# at most), and in little more memory than a one-line file takes.
+# /usr/bin/time measures the peak resident size.
+peak() {
+	/usr/bin/time -o "$T/rss" -f %M "$@" > "$T/out" 2>&1
+	_rc=$?
+	tail -1 "$T/rss"
+	return $_rc
+}
+# bounded PROG STATUS PATTERN DESCRIPTION FILE
+bounded() {
+	_base=$(peak "$1" -n -f "$T/oneline.conf")
+	_kb=$(peak timeout 20 "$1" -n -f "$5")
+	_got=$?
+	_n=$(wc -l < "$T/out")
+	if [ "$_got" -eq "$2" ] && grep -q -e "$3" "$T/out" &&
+	    [ "$_n" -le 22 ] && [ $((_kb - _base)) -lt 16384 ]; then
+		ok "$4 (exit $_got, $_n lines, $_kb KB peak, $_base KB for a one-line file)"
+	else
+		notok "$4 (exit $_got, wanted $2 and /$3/; $_n lines; $_kb KB peak, $_base KB for a one-line file):"
+		head -5 "$T/out" | cut -c1-200 | sed 's/^/    /'
+	fi
+}
+if [ -x /usr/bin/time ]; then
+	echo 'foo' > "$T/oneline.conf"
+	mkfifo "$T/fifo"
+	truncate -s 100M "$T/huge.conf"
+	{ cat "$T/good.conf"; head -c 1048576 /dev/zero | tr '\0' x; echo;
+	    echo 'servers2 = 10.0.1.13'; } > "$T/longline.conf"
+	awk 'BEGIN { for (i = 0; i < 5000; i++) print "not a key value line" }' \
+	    > "$T/manybad.conf"
+	head -c 3000000 /dev/urandom > "$T/random.conf"
+	printf 'ipaliasing = 192.0.2.10\nports = 8\0000\nservers = 10.0.1.11\n' \
+	    > "$T/nul.conf"
+	for p in "$L" "$O/lmd"; do
+		n=${p##*/}
+		bounded "$p" 1 '^/dev/zero: a character device, not a regular file: refused$' \
+		    "$n -n -f /dev/zero" /dev/zero
+		bounded "$p" 1 '^/dev/urandom: a character device, not a regular file: refused$' \
+		    "$n -n -f /dev/urandom" /dev/urandom
+		bounded "$p" 1 "^$T/fifo: a FIFO, not a regular file: refused\$" \
+		    "$n -n -f FIFO (nobody writes to it)" "$T/fifo"
+		bounded "$p" 1 "^$T: a directory, not a regular file: refused\$" \
+		    "$n -n -f DIRECTORY" "$T"
+		bounded "$p" 1 'huge.conf: larger than 4194304 bytes: refused$' \
+		    "$n -n -f a 100 MB file" "$T/huge.conf"
+		bounded "$p" 1 'longline.conf:4: line too long (at most 4096 bytes)$' \
+		    "$n -n -f a file with a 1 MB line" "$T/longline.conf"
+		bounded "$p" 1 'manybad.conf:21: more than 20 errors, giving up$' \
+		    "$n -n -f 5000 bad lines" "$T/manybad.conf"
+		bounded "$p" 1 'random.conf:[0-9]*: more than 20 errors, giving up$' \
+		    "$n -n -f 3 MB of random bytes" "$T/random.conf"
+		check '! LC_ALL=C grep -q "[^[:print:]]" "$T/out"' \
+		    "$n -n -f 3 MB of random bytes prints no raw byte of the file"
+		bounded "$p" 1 'nul.conf:2: NUL byte in line$' \
+		    "$n -n -f a NUL byte in a line" "$T/nul.conf"
+	done
+else
+	notok "no /usr/bin/time to measure memory (tests/deps.sh installs package time)"
 fi
 
 # make install honours PREFIX and DESTDIR, and installs what it says.
