@@ -2,7 +2,8 @@
 # The command line as an operator meets it: -h, -n, -R, -b, -p, replay
 # flags, and the sample files kept true to the code; configuration files
 # that are not one (devices, a FIFO, a directory, huge files, garbage)
-# refused in bounded time, output and memory.  No root needed.
+# refused in bounded time, output and memory; loadctl's exit statuses
+# against stand-in control sockets (socat).  No root needed.
 set -u
 cd "$(dirname "$0")/../.."
 O=${O:-build}
@@ -168,6 +169,110 @@ if [ -x /usr/bin/time ]; then
 else
 	notok "no /usr/bin/time to measure memory (tests/deps.sh installs package time)"
 fi
+
+# loadctl: one exit status per kind of failure, each with a message on
+# stderr (loadctl(8), EXIT STATUS).  Stand-ins for loadd's control
+# socket: one that refuses as loadd refuses a client over its limit
+# (the refusal, then close, without reading the command), one that
+# answers an error, one that answers.
+C=$O/loadctl
+printf 'error: too many clients\n' > "$T/refusal"
+printf '#!/bin/sh\nread l\nprintf "error: unknown command \\"%%s\\"\\n" "$l"\n' \
+    > "$T/err.sh"
+printf '#!/bin/sh\nread l\nprintf "got %%s\\n" "$l"\n' > "$T/ok.sh"
+socat -t 0 -U "UNIX-LISTEN:$T/busy.sock,fork" "OPEN:$T/refusal,rdonly" \
+    2>/dev/null &
+PIDS="$PIDS $!"
+for s in err ok; do
+	socat "UNIX-LISTEN:$T/$s.sock,fork" EXEC:"sh $T/$s.sh" 2>/dev/null &
+	PIDS="$PIDS $!"
+done
+i=0
+until [ -S "$T/busy.sock" ] && [ -S "$T/err.sock" ] && [ -S "$T/ok.sock" ] ||
+    [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "[ $i -lt 100 ]" "stand-in control sockets listen (waited $i of 100 tenths of a second)"
+# matches FILE PATTERN: the pattern is in the file; "" for an empty file.
+matches() {
+	if [ -z "$2" ]; then
+		[ ! -s "$1" ]
+	else
+		grep -q -e "$2" "$1"
+	fi
+}
+# ctl STATUS STDOUT-PATTERN STDERR-PATTERN DESCRIPTION -- loadctl args
+ctl() {
+	want=$1 opat=$2 epat=$3 what=$4
+	shift 5
+	"$C" "$@" > "$T/cout" 2> "$T/cerr"
+	got=$?
+	if [ "$got" -eq "$want" ] && matches "$T/cout" "$opat" &&
+	    matches "$T/cerr" "$epat"; then
+		ok "$what"
+	else
+		notok "$what (exit $got, wanted $want, stdout /$opat/, stderr /$epat/):"
+		sed 's/^/    out: /' "$T/cout" | head -3
+		sed 's/^/    err: /' "$T/cerr" | head -3
+	fi
+}
+ctl 0 '^got show stats$' '' "loadctl: an answer, exit 0" -- \
+    -s "$T/ok.sock" show stats
+ctl 0 '^got json show stats$' '' "loadctl -j: an answer, exit 0" -- \
+    -s "$T/ok.sock" -j show stats
+ctl 1 '' '^error: unknown command "foo"$' \
+    "loadctl: an error answered, on stderr, exit 1" -- -s "$T/err.sock" foo
+ctl 1 '^error: unknown command "json foo"$' 'answered with an error' \
+    "loadctl -j: an error answered stays on stdout for the program, a word on stderr, exit 1" -- \
+    -s "$T/err.sock" -j foo
+ctl 2 '' 'none.sock (is loadd running? -s names its socket): No such file' \
+    "loadctl: no socket, exit 2" -- -s "$T/none.sock" show stats
+: > "$T/plain"
+ctl 2 '' 'plain (is loadd running? -s names its socket): Connection refused' \
+    "loadctl: a file that is no socket, exit 2" -- -s "$T/plain" show stats
+ctl 3 '' 'busy.sock: loadd refused the connection: too many clients; try again$' \
+    "loadctl: refused as one client too many, exit 3" -- \
+    -s "$T/busy.sock" show stats
+ctl 3 '' 'too many clients' "loadctl -j: refused, exit 3" -- \
+    -s "$T/busy.sock" -j show stats
+ctl 64 '' '^usage: loadctl' "loadctl without a command: usage, exit 64" --
+ctl 64 '' '^usage: loadctl' "loadctl -Z: usage, exit 64" -- -Z
+ctl 64 '' 'command longer than 1024 bytes' \
+    "loadctl with a 2000-byte argument: exit 64" -- \
+    -s "$T/ok.sock" "$(head -c 2000 /dev/zero | tr '\0' a)"
+ctl 64 '' 'socket path too long' "loadctl -s with a path too long: exit 64" -- \
+    -s "$T/$(head -c 200 /dev/zero | tr '\0' a)" show stats
+ctl 0 'usage: loadctl' '' "loadctl -h: usage on stdout, exit 0" -- -h
+# Whether loadd closes before or after the command is written, a refusal
+# is a refusal: never SIGPIPE (exit 141) and no message.
+n=0
+for i in $(seq 1 20); do
+	"$C" -s "$T/busy.sock" show stats > /dev/null 2> "$T/cerr"
+	rc=$?
+	[ $rc -eq 3 ] && grep -q 'too many clients' "$T/cerr" && n=$((n + 1))
+done
+check "[ $n -eq 20 ]" "loadctl refused 20 times: exit 3 with a message $n times"
+# The command written after loadd has closed (strace holds the write
+# back; the outcome does not depend on how long): EPIPE, handled.
+if strace -o /dev/null -e trace=none true 2>/dev/null; then
+	strace -o /dev/null -e inject=sendto:delay_enter=1000000 \
+	    "$C" -s "$T/busy.sock" show stats > /dev/null 2> "$T/cerr"
+	rc=$?
+	check "[ $rc -eq 3 ] && grep -q 'too many clients' '$T/cerr'" \
+	    "loadctl writing after loadd closed: exit $rc (not SIGPIPE), '$(tail -1 "$T/cerr")'"
+else
+	echo "# strace cannot run here: the write-after-close case is not steered"
+fi
+# etc/loadd-alive.sh: a loadd that refuses one client too many runs.
+check "sh etc/loadd-alive.sh -l '$C' -s '$T/busy.sock'" \
+    "loadd-alive.sh: a loadd that refuses a client (busy) is alive"
+check "sh etc/loadd-alive.sh -l '$C' -s '$T/ok.sock'" \
+    "loadd-alive.sh: a loadd that answers is alive"
+check "! sh etc/loadd-alive.sh -l '$C' -s '$T/none.sock'" \
+    "loadd-alive.sh: no loadd on the socket is not alive"
+check "! sh etc/loadd-alive.sh -l '$C' -s '$T/err.sock'" \
+    "loadd-alive.sh: a socket that answers 'show stats' with an error is not alive"
 
 # make install honours PREFIX and DESTDIR, and installs what it says.
 if make -s install O="$O" DESTDIR="$T/inst" PREFIX=/opt/loadd \

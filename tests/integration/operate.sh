@@ -336,10 +336,10 @@ check "python3 -c 'import json, sys; d = json.loads(sys.stdin.buffer.read()); as
     "json with binary garbage: the error is valid JSON (UTF-8): $(head -c 40 "$TMP/o" | od -An -c | tr -s ' \n' '  ')"
 out=$(CTL "$(head -c 2000 /dev/zero | tr '\0' a)" 2>&1)
 rc=$?
-check "[ $rc -eq 2 ] && echo '$out' | grep -q 'longer than'" "loadctl with a 2000-byte argument: exit $rc, '$out'"
+check "[ $rc -eq 64 ] && echo '$out' | grep -q 'longer than'" "loadctl with a 2000-byte argument: usage error, exit $rc, '$out'"
 out=$("$LOADCTL" -s "$TMP/none.sock" show servers 2>&1)
 rc=$?
-check "[ $rc -eq 2 ]" "loadctl on a socket nobody answers: exit $rc"
+check "[ $rc -eq 2 ] && echo '$out' | grep -q 'is loadd running'" "loadctl on a socket nobody answers: exit $rc, '$out'"
 check "kill -0 $LOADD_PID && CTL show services | grep -q '^default '" \
     "loadd still running and answering after the malformed commands"
 
@@ -357,12 +357,13 @@ for k in $(seq 1 30); do
 	if head -1 "$TMP/par/$k" | grep -q '^SERVICE' &&
 	    [ "$(grep -c '198.18.1.1' "$TMP/par/$k")" -eq 3 ]; then
 		a=$((a + 1))
-	elif grep -q '^error: too many clients' "$TMP/par/$k"; then
+	elif [ "$(cat "$TMP/par/$k.rc")" = 3 ] &&
+	    grep -q 'refused the connection: too many clients' "$TMP/par/$k"; then
 		b=$((b + 1))
 	fi
 done
 check "[ $((a + b)) -eq 30 ] && [ $a -ge 16 ]" \
-    "30 loadctl at once: $a full answers, $b 'too many clients' (none lost)"
+    "30 loadctl at once: $a full answers, $b refused with exit 3 'too many clients' (none lost)"
 # Clients that connect and say nothing hold the slots until they time out.
 t0=$(date +%s%N)
 for k in $(seq 1 20); do
@@ -373,10 +374,10 @@ done
 sleep 0.5
 out=$(CTL show services 2>&1)
 rc=$?
-check "echo '$out' | grep -q '^error: too many clients$'" \
-    "16 silent clients hold the slots: loadctl told '$(echo "$out" | grep '^error:')'"
-check "[ $rc -eq 1 ]" \
-    "loadctl exits 1 on 'error: too many clients' (exit $rc$(echo "$out" | grep -v '^error:' | sed 's/^/, /'))"
+check "echo '$out' | grep -q 'loadd refused the connection: too many clients; try again$'" \
+    "16 silent clients hold the slots: loadctl told '$out'"
+check "[ $rc -eq 3 ]" \
+    "loadctl exits 3 when loadd refuses it as one client too many (exit $rc)"
 check "ns_c curl -s -m 2 http://$VIP/ | grep -q '^s[123]$'" "the VIP answers while the control slots are full"
 i=0
 until CTL show services > /dev/null 2>&1 || [ $i -ge 100 ]; do
