@@ -33,10 +33,10 @@
 #define EXIT_USAGE	EX_USAGE	/* 64 */
 
 /*
- * What loadd sends a client over its limit before it closes, without
- * reading the command (loadd/ctl.c, accept_clients).
+ * How loadd's answer to a client over its limit starts; it closes
+ * after it, without reading the command (loadd/ctl.c, accept_clients).
  */
-#define REFUSAL		"error: too many clients\n"
+#define REFUSAL		"error: too many clients"
 
 enum answer { A_OK, A_ERROR, A_REFUSED };
 
