@@ -1,18 +1,23 @@
+#include <sys/types.h>
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
-#include <sys/types.h>
-
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cfgfile.h"
 
-static char	*trim(char *);
-static void	 cfg_report_stderr(const char *);
+static char		*trim(char *);
+static void		 cfg_report_stderr(const char *);
+static void		 cfg_emit(const char *);
+static const char	*file_kind(mode_t);
 
 static cfg_reporter	 reporter = cfg_report_stderr;
 
@@ -32,6 +37,34 @@ cfg_set_reporter(cfg_reporter fn)
 	reporter = fn != NULL ? fn : cfg_report_stderr;
 }
 
+/*
+ * Messages quote what the file says, and the file may be binary
+ * garbage: whatever is not printable ASCII goes out as \xHH, so that
+ * no control byte reaches a terminal, a log or a control client.
+ */
+static void
+cfg_emit(const char *msg)
+{
+	char		 out[1024];
+	size_t		 o = 0;
+	unsigned char	 c;
+
+	for (; (c = (unsigned char)*msg) != '\0'; msg++) {
+		if (c >= 0x20 && c < 0x7f) {
+			if (o + 1 >= sizeof(out))
+				break;
+			out[o++] = (char)c;
+		} else {
+			if (o + 4 >= sizeof(out))
+				break;
+			snprintf(out + o, 5, "\\x%02x", c);
+			o += 4;
+		}
+	}
+	out[o] = '\0';
+	reporter(out);
+}
+
 void
 cfg_report(const char *fmt, ...)
 {
@@ -41,61 +74,177 @@ cfg_report(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	reporter(msg);
+	cfg_emit(msg);
+}
+
+static const char *
+file_kind(mode_t m)
+{
+	if (S_ISDIR(m))
+		return ("a directory");
+	if (S_ISFIFO(m))
+		return ("a FIFO");
+	if (S_ISCHR(m))
+		return ("a character device");
+	if (S_ISBLK(m))
+		return ("a block device");
+	if (S_ISSOCK(m))
+		return ("a socket");
+	return ("not a regular file");
+}
+
+/*
+ * O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
+ * right after, like every file that is not regular.  The read stops one
+ * byte past the bound whatever fstat() said, for a file that grows.
+ */
+int
+cfg_read_file(const char *path, char **textp, size_t *lenp)
+{
+	struct stat	 st;
+	char		*text = NULL, *t;
+	size_t		 len = 0, cap;
+	ssize_t		 r;
+	int		 fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
+		cfg_report("%s: %s", path, strerror(errno));
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cfg_report("%s: %s, not a regular file: refused", path,
+		    file_kind(st.st_mode));
+		goto done;
+	}
+	if (st.st_size < 0 || (uintmax_t)st.st_size > CFG_MAXFILE) {
+		cfg_report("%s: larger than %u bytes: refused", path,
+		    CFG_MAXFILE);
+		goto done;
+	}
+	cap = (size_t)st.st_size + 1;
+	if ((text = malloc(cap + 1)) == NULL) {
+		cfg_report("%s: out of memory", path);
+		goto done;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap > CFG_MAXFILE) {
+				cfg_report("%s: larger than %u bytes: refused",
+				    path, CFG_MAXFILE);
+				goto done;
+			}
+			cap = cap * 2 > CFG_MAXFILE + 1 ? CFG_MAXFILE + 1 :
+			    cap * 2;
+			if ((t = realloc(text, cap + 1)) == NULL) {
+				cfg_report("%s: out of memory", path);
+				goto done;
+			}
+			text = t;
+		}
+		if ((r = read(fd, text + len, cap - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			cfg_report("%s: %s", path, strerror(errno));
+			goto done;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > CFG_MAXFILE) {
+		cfg_report("%s: larger than %u bytes: refused", path,
+		    CFG_MAXFILE);
+		goto done;
+	}
+	text[len] = '\0';
+	*textp = text;
+	*lenp = len;
+	text = NULL;
+	rc = 0;
+done:
+	if (text != NULL) {
+		explicit_bzero(text, len);
+		free(text);
+	}
+	if (fd != -1)
+		close(fd);
+	return (rc);
 }
 
 int
 cfg_open(struct cfgfile *cf, const char *path)
 {
+	char	*text;
+	size_t	 len;
+
 	memset(cf, 0, sizeof(*cf));
 	cf->path = path;
-	if ((cf->fp = fopen(path, "r")) == NULL) {
-		cfg_report("%s: %s", path, strerror(errno));
+	if (cfg_read_file(path, &text, &len) == -1) {
 		cf->errors++;
 		return (-1);
 	}
+	cf->text = cf->own = text;
+	cf->len = len;
 	return (0);
 }
 
-/* The same, for a file's text already in memory (read by someone else). */
+/*
+ * The same, for a file's text already in memory (read by someone else,
+ * who keeps it until cfg_close()).
+ */
 int
 cfg_open_mem(struct cfgfile *cf, const char *path, const char *text,
     size_t len)
 {
 	memset(cf, 0, sizeof(*cf));
 	cf->path = path;
-	if (len == 0)
-		text = "\n", len = 1;
-	if ((cf->fp = fmemopen((void *)(uintptr_t)text, len, "r")) == NULL) {
-		cfg_report("%s: %s", path, strerror(errno));
+	if (len > CFG_MAXFILE) {
+		cfg_report("%s: larger than %u bytes: refused", path,
+		    CFG_MAXFILE);
 		cf->errors++;
 		return (-1);
 	}
+	cf->text = text;
+	cf->len = len;
 	return (0);
 }
 
 void
 cfg_close(struct cfgfile *cf)
 {
-	if (cf->fp != NULL)
-		fclose(cf->fp);
-	cf->fp = NULL;
-	free(cf->buf);
-	cf->buf = NULL;
-	cf->bufsz = 0;
+	if (cf->own != NULL) {
+		explicit_bzero(cf->own, cf->len);
+		free(cf->own);
+	}
+	cf->own = NULL;
+	cf->text = NULL;
+	cf->len = cf->off = 0;
+	explicit_bzero(cf->buf, sizeof(cf->buf));
 }
 
+/*
+ * Counted always, reported up to CFG_MAXERRORS; then once "giving up",
+ * and cfg_next() reads no further.
+ */
 void
 cfg_error(struct cfgfile *cf, const char *fmt, ...)
 {
 	char	 msg[1024];
 	va_list	 ap;
 
+	cf->errors++;
+	if (cf->errors > CFG_MAXERRORS + 1)
+		return;
+	if (cf->errors == CFG_MAXERRORS + 1) {
+		cfg_report("%s:%u: more than %d errors, giving up", cf->path,
+		    cf->line, CFG_MAXERRORS);
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	cfg_report("%s:%u: %s", cf->path, cf->line, msg);
-	cf->errors++;
 }
 
 static char *
@@ -114,27 +263,35 @@ trim(char *s)
 int
 cfg_next(struct cfgfile *cf, char **key, char **value)
 {
-	char	*s, *eq, *hash;
-	ssize_t	 n;
+	const char	*l, *nl;
+	char		*s, *eq, *hash;
+	size_t		 n;
 
-	while ((n = getline(&cf->buf, &cf->bufsz, cf->fp)) != -1) {
+	while (cf->off < cf->len && cf->errors <= CFG_MAXERRORS) {
+		l = cf->text + cf->off;
+		nl = memchr(l, '\n', cf->len - cf->off);
+		n = nl != NULL ? (size_t)(nl - l) + 1 : cf->len - cf->off;
+		cf->off += n;
 		cf->line++;
 		if (n > CFG_MAXLINE) {
 			cfg_error(cf, "line too long (at most %d bytes)",
 			    CFG_MAXLINE);
 			continue;
 		}
-		if (strlen(cf->buf) != (size_t)n) {
+		if (memchr(l, '\0', n) != NULL) {
 			cfg_error(cf, "NUL byte in line");
 			continue;
 		}
+		memcpy(cf->buf, l, n);
+		cf->buf[n] = '\0';
 		if ((hash = strchr(cf->buf, '#')) != NULL)
 			*hash = '\0';
 		s = trim(cf->buf);
 		if (*s == '\0')
 			continue;
 		if ((eq = strchr(s, '=')) == NULL) {
-			cfg_error(cf, "expected \"key = value\", got \"%s\"", s);
+			cfg_error(cf, "expected \"key = value\", got \"%.40s%s\"",
+			    s, strlen(s) > 40 ? "..." : "");
 			continue;
 		}
 		*eq = '\0';
@@ -146,8 +303,6 @@ cfg_next(struct cfgfile *cf, char **key, char **value)
 		}
 		return (1);
 	}
-	if (ferror(cf->fp))
-		cfg_error(cf, "read error: %s", strerror(errno));
 	return (0);
 }
 

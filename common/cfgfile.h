@@ -2,6 +2,13 @@
  * The configuration file syntax shared by loadd.conf and lmd.conf:
  * "key = value" lines, '#' starts a comment, blank lines are ignored.
  * Values may be lists separated by commas.  Errors name file:line.
+ *
+ * A file is untrusted input of bounded size: only a regular file is
+ * read, of at most CFG_MAXFILE bytes, read once into memory (so a file
+ * that grows while it is read is cut at the bound and refused); a line
+ * of more than CFG_MAXLINE bytes is an error; after CFG_MAXERRORS
+ * errors the rest of the file is not read.  Bytes that are not
+ * printable ASCII are escaped in every message.
  */
 #ifndef LOADD_CFGFILE_H
 #define LOADD_CFGFILE_H
@@ -9,17 +16,27 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CFG_MAXLINE	4096
+#define CFG_MAXLINE	4096		/* bytes in a line, its newline included */
+#define CFG_MAXFILE	(4u << 20)	/* bytes in a file */
+#define CFG_MAXERRORS	20		/* errors reported before giving up */
 
 struct cfgfile {
 	const char	*path;
-	FILE		*fp;
+	const char	*text;		/* the whole file */
+	char		*own;		/* text, when it is ours to free */
+	size_t		 len;
+	size_t		 off;		/* where the next line starts */
 	unsigned	 line;
 	unsigned	 errors;
-	char		*buf;
-	size_t		 bufsz;
+	char		 buf[CFG_MAXLINE + 1];	/* the line cfg_next returns */
 };
 
+/*
+ * Reads a whole regular file of at most CFG_MAXFILE bytes; the text is
+ * NUL-terminated and the caller frees it.  0, or -1 after a message
+ * through cfg_report().
+ */
+int	 cfg_read_file(const char *path, char **text, size_t *len);
 int	 cfg_open(struct cfgfile *, const char *path);
 /* A decimal number from min to max; 0, or -1. */
 int	 cfg_uint(const char *, unsigned long min, unsigned long max,

@@ -4,8 +4,10 @@
 # BGP speaker that announces the virtual address (BIRD, FRR, ExaBGP).
 #
 #   loadd-alive.sh [-s socket] [-l loadctl] [-t seconds]
-#	Exit 0 when loadd answers "show stats" on its control socket,
-#	1 when it does not (not running, hung, wrong socket).
+#	Exit 0 when loadd answers "show stats" on its control socket, or
+#	refuses the check as one client too many (loadctl's exit 3: its
+#	loop runs, and it forwards packets while its control slots are
+#	full); 1 when it does not (not running, hung, wrong socket).
 #
 #   loadd-alive.sh -w [-s socket] [-l loadctl] [-t seconds] [-i interval]
 #	    [-f fall] [-r rise] [-n checks] -u 'command' -d 'command'
@@ -78,6 +80,8 @@ alive() {
 	else
 		"$LOADCTL" -s "$SOCK" show stats > /dev/null 2>&1
 	fi
+	_rc=$?
+	[ $_rc -eq 0 ] || [ $_rc -eq 3 ]
 }
 
 if [ $WATCH = 0 ]; then

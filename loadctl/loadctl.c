@@ -1,6 +1,11 @@
 /*
  * loadctl: loadd's control client.  It sends one command line to the
  * control socket and prints the answer; see loadctl(8).
+ *
+ * Every failure says what failed on stderr and exits with its own
+ * status, which scripts may rely on (loadctl(8), EXIT STATUS): an error
+ * answered by loadd, loadd not reached, loadd refusing this client, a
+ * usage error.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -12,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -21,7 +27,23 @@
 #endif
 #define LINEMAX		1024
 
-static void __attribute__((__noreturn__))
+#define EXIT_ERROR	1	/* loadd answered with an error */
+#define EXIT_UNREACHED	2	/* no loadd on the socket, or no answer */
+#define EXIT_REFUSED	3	/* loadd refused this client: try again */
+#define EXIT_USAGE	EX_USAGE	/* 64 */
+
+/*
+ * How loadd's answer to a client over its limit starts; it closes
+ * after it, without reading the command (loadd/ctl.c, accept_clients).
+ */
+#define REFUSAL		"error: too many clients"
+
+enum answer { A_OK, A_ERROR, A_REFUSED };
+
+static void	 usage(FILE *, int) __attribute__((__noreturn__));
+static enum answer	 classify(const char *, size_t);
+
+static void
 usage(FILE *fp, int rc)
 {
 	fprintf(fp,
@@ -41,6 +63,19 @@ usage(FILE *fp, int rc)
 	exit(rc);
 }
 
+/* What the start of an answer (at least sizeof(REFUSAL) - 1 bytes) is. */
+static enum answer
+classify(const char *buf, size_t len)
+{
+	if (len >= sizeof(REFUSAL) - 1 &&
+	    memcmp(buf, REFUSAL, sizeof(REFUSAL) - 1) == 0)
+		return (A_REFUSED);
+	if ((len >= 6 && memcmp(buf, "error:", 6) == 0) ||
+	    (len >= 9 && memcmp(buf, "{\"error\":", 9) == 0))
+		return (A_ERROR);
+	return (A_OK);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -48,9 +83,12 @@ main(int argc, char *argv[])
 	struct timeval		 tv = { 30, 0 };
 	const char		*path = LOADD_CTLSOCKET;
 	char			 line[LINEMAX + 2], buf[8192];
-	size_t			 len = 0, n;
-	ssize_t			 r;
-	int			 ch, fd, json = 0, i, first = 1, failed = 0;
+	size_t			 len = 0, n, have = 0, off;
+	ssize_t			 r = 0;
+	FILE			*out = stdout;
+	enum answer		 a = A_OK;
+	int			 ch, fd, json = 0, i, decided = 0;
+	int			 senderr = 0, rerr = 0;
 
 	/* "+": options end at the command ("set weight S -1" is its own). */
 	while ((ch = getopt(argc, argv, "+hjs:")) != -1) {
@@ -64,19 +102,20 @@ main(int argc, char *argv[])
 			path = optarg;
 			break;
 		default:
-			usage(stderr, 2);
+			usage(stderr, EXIT_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0)
-		usage(stderr, 2);
+		usage(stderr, EXIT_USAGE);
 	if (json)
 		len = strlcpy(line, "json ", sizeof(line));
 	for (i = 0; i < argc; i++) {
 		n = strlen(argv[i]);
 		if (len + n + 2 > LINEMAX)
-			errx(2, "command longer than %d bytes", LINEMAX);
+			errx(EXIT_USAGE, "command longer than %d bytes",
+			    LINEMAX);
 		if (i > 0)
 			line[len++] = ' ';
 		memcpy(line + len, argv[i], n);
@@ -88,29 +127,96 @@ main(int argc, char *argv[])
 	sun.sun_family = AF_UNIX;
 	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
 	    sizeof(sun.sun_path))
-		errx(2, "%s: path too long", path);
+		errx(EXIT_USAGE, "%s: socket path too long (at most %zu "
+		    "bytes)", path, sizeof(sun.sun_path) - 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
-		err(2, "socket");
+		err(EXIT_UNREACHED, "socket");
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(2, "%s (is loadd running? -s names its socket)", path);
-	if (write(fd, line, len) != (ssize_t)len)
-		err(2, "%s: write", path);
-	while ((r = read(fd, buf, sizeof(buf))) > 0) {
-		/* An answer that starts with an error is a failure. */
-		if (first && ((r >= 6 && memcmp(buf, "error:", 6) == 0) ||
-		    (r >= 9 && memcmp(buf, "{\"error\":", 9) == 0)))
-			failed = 1;
-		first = 0;
-		if (fwrite(buf, 1, (size_t)r, stdout) != (size_t)r)
-			err(2, "stdout");
+		err(EXIT_UNREACHED, "%s (is loadd running? -s names its "
+		    "socket)", path);
+
+	/*
+	 * MSG_NOSIGNAL: a loadd that refuses this client may close before
+	 * the command is written; then its refusal is still there to read,
+	 * and a SIGPIPE would kill loadctl without a word.
+	 */
+	for (off = 0; off < len; off += (size_t)r) {
+		if ((r = send(fd, line + off, len - off, MSG_NOSIGNAL)) ==
+		    -1) {
+			if (errno == EINTR) {
+				r = 0;
+				continue;
+			}
+			senderr = errno;
+			break;
+		}
+	}
+	if (senderr != 0 && senderr != EPIPE && senderr != ECONNRESET) {
+		errno = senderr;
+		err(EXIT_UNREACHED, "%s: sending the command", path);
+	}
+
+	/*
+	 * The answer's first bytes say what it is; they are gathered
+	 * before anything is printed.  Text errors go to stderr; a JSON
+	 * answer is for a program and stays on stdout, error or not.
+	 */
+	for (;;) {
+		r = read(fd, buf + have, sizeof(buf) - have);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			rerr = errno;
+		if (r > 0)
+			have += (size_t)r;
+		if (!decided && (r <= 0 || have >= sizeof(REFUSAL) - 1)) {
+			if (have == 0)
+				break;
+			decided = 1;
+			if ((a = classify(buf, have)) == A_REFUSED)
+				break;
+			if (a == A_ERROR && !json)
+				out = stderr;
+		}
+		if (decided && have > 0) {
+			if (fwrite(buf, 1, have, out) != have)
+				err(EXIT_UNREACHED, "%s", out == stdout ?
+				    "stdout" : "stderr");
+			have = 0;
+		}
+		if (r <= 0)
+			break;
+	}
+	close(fd);
+	if (fflush(out) == EOF)
+		err(EXIT_UNREACHED, "%s", out == stdout ? "stdout" : "stderr");
+	if (a == A_REFUSED)
+		errx(EXIT_REFUSED, "%s: loadd refused the connection: too many "
+		    "clients; try again", path);
+	if (!decided) {
+		if (rerr == EAGAIN || rerr == EWOULDBLOCK)
+			errx(EXIT_UNREACHED, "%s: no answer within %ld s", path,
+			    (long)tv.tv_sec);
+		if (senderr != 0)
+			errx(EXIT_UNREACHED, "%s: loadd closed the connection "
+			    "before the command was sent", path);
+		if (rerr != 0) {
+			errno = rerr;
+			err(EXIT_UNREACHED, "%s: no answer", path);
+		}
+		errx(EXIT_UNREACHED, "%s: closed without an answer", path);
 	}
 	/* A reset after the answer (a busy loadd) still leaves the answer. */
-	if (r == -1 && (first || errno != ECONNRESET))
-		err(2, "%s: read", path);
-	if (first)
-		errx(2, "%s: no answer", path);
-	close(fd);
-	return (failed);
+	if (rerr != 0 && rerr != ECONNRESET) {
+		errno = rerr;
+		err(EXIT_UNREACHED, "%s: the answer was cut short", path);
+	}
+	if (a == A_ERROR) {
+		if (json)
+			warnx("loadd answered with an error");
+		return (EXIT_ERROR);
+	}
+	return (0);
 }

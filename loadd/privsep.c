@@ -55,8 +55,6 @@
 #include "log.h"
 #include "privsep.h"
 
-#define CONF_MAX	(4u << 20)	/* the longest configuration sent */
-
 static volatile sig_atomic_t	 sig_got;
 static pid_t			 child_pid;
 
@@ -122,42 +120,28 @@ parent_report(const char *msg)
 
 /*
  * One answer: [status][length][text] and, when the status is 0, the key
- * set.  The file is read once and checked with the very text sent.
+ * set.  The file is read once, bounded as every configuration file is
+ * (cfg_read_file: a regular file of at most CFG_MAXFILE bytes, so that
+ * neither a FIFO nor /dev/zero holds or bloats this process), and
+ * checked with the very text sent.
  */
 static void
 parent_answer(int fd, const char *path, const struct config_overrides *ov)
 {
 	struct config	 c;
-	struct stat	 st;
 	uint32_t	 hdr[2];
 	char		*text = NULL;
-	ssize_t		 r;
 	size_t		 len = 0;
-	int		 cfd, ok = -1;
+	int		 ok = -1;
 
 	parent_why[0] = '\0';
-	if ((cfd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(cfd, &st) == -1)
-		snprintf(parent_why, sizeof(parent_why), "%s: %s", path,
-		    strerror(errno));
-	else if (st.st_size < 0 || (uint64_t)st.st_size > CONF_MAX)
-		snprintf(parent_why, sizeof(parent_why), "%s: larger than %u "
-		    "bytes", path, CONF_MAX);
-	else if ((text = malloc((size_t)st.st_size + 1)) == NULL)
-		snprintf(parent_why, sizeof(parent_why), "out of memory");
-	else {
-		while (len < (size_t)st.st_size &&
-		    (r = read(cfd, text + len, (size_t)st.st_size - len)) > 0)
-			len += (size_t)r;
-		cfg_set_reporter(parent_report);
+	cfg_set_reporter(parent_report);
+	if (cfg_read_file(path, &text, &len) == 0)
 		ok = config_load_text(&c, path, text, len, NULL, ov);
-		cfg_set_reporter(NULL);
-		if (ok == -1 && parent_why[0] == '\0')
-			strlcpy(parent_why, "configuration not loaded",
-			    sizeof(parent_why));
-	}
-	if (cfd != -1)
-		close(cfd);
+	cfg_set_reporter(NULL);
+	if (ok == -1 && parent_why[0] == '\0')
+		strlcpy(parent_why, "configuration not loaded",
+		    sizeof(parent_why));
 	if (ok == 0) {
 		hdr[0] = 0;
 		hdr[1] = (uint32_t)len;
@@ -393,7 +377,8 @@ privsep_fetch(int fd, struct config *nc, const char *path,
 		snprintf(err, errlen, "the privileged process does not answer");
 		return (-1);
 	}
-	if (hdr[1] > CONF_MAX || (text = malloc((size_t)hdr[1] + 1)) == NULL) {
+	if (hdr[1] > CFG_MAXFILE ||
+	    (text = malloc((size_t)hdr[1] + 1)) == NULL) {
 		snprintf(err, errlen, "bad answer from the privileged process");
 		return (-1);
 	}

@@ -339,10 +339,10 @@ check "python3 -c 'import json, sys; d = json.loads(sys.stdin.buffer.read()); as
     "json with binary garbage: the error is valid JSON (UTF-8): $(head -c 40 "$TMP/o" | od -An -c | tr -s ' \n' '  ')"
 out=$(CTL "$(head -c 2000 /dev/zero | tr '\0' a)" 2>&1)
 rc=$?
-check "[ $rc -eq 2 ] && echo '$out' | grep -q 'longer than'" "loadctl with a 2000-byte argument: exit $rc, '$out'"
+check "[ $rc -eq 64 ] && echo '$out' | grep -q 'longer than'" "loadctl with a 2000-byte argument: usage error, exit $rc, '$out'"
 out=$("$LOADCTL" -s "$TMP/none.sock" show servers 2>&1)
 rc=$?
-check "[ $rc -eq 2 ]" "loadctl on a socket nobody answers: exit $rc"
+check "[ $rc -eq 2 ] && echo '$out' | grep -q 'is loadd running'" "loadctl on a socket nobody answers: exit $rc, '$out'"
 check "kill -0 $LOADD_PID && CTL show services | grep -q '^default '" \
     "loadd still running and answering after the malformed commands"
 
@@ -360,12 +360,13 @@ for k in $(seq 1 30); do
 	if head -1 "$TMP/par/$k" | grep -q '^SERVICE' &&
 	    [ "$(grep -c '198.18.1.1' "$TMP/par/$k")" -eq 3 ]; then
 		a=$((a + 1))
-	elif grep -q '^error: too many clients' "$TMP/par/$k"; then
+	elif [ "$(cat "$TMP/par/$k.rc")" = 3 ] &&
+	    grep -q 'refused the connection: too many clients' "$TMP/par/$k"; then
 		b=$((b + 1))
 	fi
 done
 check "[ $((a + b)) -eq 30 ] && [ $a -ge 16 ]" \
-    "30 loadctl at once: $a full answers, $b 'too many clients' (none lost)"
+    "30 loadctl at once: $a full answers, $b refused with exit 3 'too many clients' (none lost)"
 # Clients that connect and say nothing hold the slots until they time out.
 t0=$(date +%s%N)
 for k in $(seq 1 20); do
@@ -376,10 +377,10 @@ done
 sleep 0.5
 out=$(CTL show services 2>&1)
 rc=$?
-check "echo '$out' | grep -q '^error: too many clients$'" \
-    "16 silent clients hold the slots: loadctl told '$(echo "$out" | grep '^error:')'"
-check "[ $rc -eq 1 ]" \
-    "loadctl exits 1 on 'error: too many clients' (exit $rc$(echo "$out" | grep -v '^error:' | sed 's/^/, /'))"
+check "echo '$out' | grep -q 'loadd refused the connection: too many clients; try again$'" \
+    "16 silent clients hold the slots: loadctl told '$out'"
+check "[ $rc -eq 3 ]" \
+    "loadctl exits 3 when loadd refuses it as one client too many (exit $rc)"
 check "ns_c curl -s -m 2 http://$VIP/ | grep -q '^s[123]$'" "the VIP answers while the control slots are full"
 i=0
 until CTL show services > /dev/null 2>&1 || [ $i -ge 100 ]; do
@@ -555,6 +556,59 @@ done
 l=$(sed -n '/SIGHUP: reloading/,$p' "$TMP/loadd.log" | grep 'unknown key "frobnicate"' | tail -1)
 check "[ $i -lt 50 ] && echo '$l' | grep -q 'loadd.conf:6: unknown key \"frobnicate\"; the running configuration stays'" \
     "SIGHUP with a bad configuration: logged '$l'"
+# What is no configuration at all, put where loadd.conf was: refused
+# by the root parent (which reads it) and answered at once; memory of
+# both processes stays put (their peak, VmHWM, grows by less than 8 MB).
+hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+PKT=$(pgrep -P "$LOADD_PID" -x loadd)
+h0=$(hwm "$LOADD_PID")
+k0=$(hwm "${PKT:-$LOADD_PID}")
+head -c 3000000 /dev/urandom > "$TMP/random.conf"
+{ cat "$TMP/good.conf"; head -c 1048576 /dev/zero | tr '\0' x; echo; } > "$TMP/longline.conf"
+for b in "random:$F:[0-9]*: " "zero:$F: a character device, not a regular file: refused" \
+    "fifo:$F: a FIFO, not a regular file: refused" \
+    "dir:$F: a directory, not a regular file: refused" \
+    "huge:$F: larger than 4194304 bytes: refused" \
+    "longline:$F:6: line too long (at most 4096 bytes)"; do
+	rm -rf "$F"
+	case ${b%%:*} in
+	random|longline) cp "$TMP/${b%%:*}.conf" "$F" ;;
+	zero) ln -s /dev/zero "$F" ;;
+	fifo) mkfifo "$F" ;;
+	dir) mkdir "$F" ;;
+	huge) truncate -s 100M "$F" ;;
+	esac
+	out=$(timeout 40 "$LOADCTL" -s "$TMP/ctl.sock" reload 2>&1)
+	rc=$?
+	if [ $rc -eq 1 ] && echo "$out" | grep -q "^error: reload: ${b#*:}.*; the running configuration stays$" &&
+	    ! printf '%s' "$out" | LC_ALL=C grep -q '[^[:print:]]'; then
+		ok "reload with ${b%%:*} as loadd.conf: exit $rc, '$(echo "$out" | cut -c1-150)'"
+	else
+		notok "reload with ${b%%:*} as loadd.conf: exit $rc, '$(printf '%s' "$out" | tr -c '[:print:]' '?' | cut -c1-200)'"
+	fi
+done
+# SIGHUP with a FIFO there: the parent does not wait for a writer.
+rm -rf "$F"
+mkfifo "$F"
+n1=$(grep -c 'the running configuration stays' "$TMP/loadd.log")
+kill -HUP "$LOADD_PID"
+i=0
+until [ "$(grep -c 'the running configuration stays' "$TMP/loadd.log")" -gt "$n1" ] ||
+    [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+l=$(grep 'the running configuration stays' "$TMP/loadd.log" | tail -1)
+check "[ $i -lt 100 ] && echo '$l' | grep -q 'a FIFO, not a regular file: refused'" \
+    "SIGHUP with a FIFO as loadd.conf: logged '$l'"
+out=$(CTL show services 2>&1)
+check "echo '$out' | grep -q '^default '" "loadd answers after the SIGHUP with a FIFO"
+rm -f "$F"
+cp "$TMP/bad1.conf" "$F"
+h1=$(hwm "$LOADD_PID")
+k1=$(hwm "${PKT:-$LOADD_PID}")
+check "[ -n '$PKT' ] && [ $((h1 - h0)) -lt 8192 ] && [ $((k1 - k0)) -lt 8192 ]" \
+    "peak memory after the garbage reloads: parent $h0 -> $h1 KB, packet process $k0 -> $k1 KB"
 sleep 1
 touch "$TMP/stop"
 wait $LOOP
