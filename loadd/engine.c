@@ -50,6 +50,8 @@ static int	 engine_over_share(void *, unsigned);
 static void	 flow_inactive(struct engine *, const struct flow *);
 static inline uint32_t seq_next(const uint8_t *, const struct pkt *);
 static inline void seq_advance(uint32_t *, uint32_t);
+static int	 answer_rst(struct engine *, struct pktbuf *, const struct pkt *,
+		    uint32_t);
 static void	 no_server(struct engine *, struct pktbuf *, const struct pkt *,
 		    struct service *, int, uint32_t);
 static void	 tcp_track(struct engine *, struct flow *, uint8_t, int,
@@ -172,6 +174,47 @@ gen_rst(struct engine *e, int family, const union addr *src, uint16_t sport,
 		return (0);
 	g->family = (uint8_t)family;
 	e->ngen++;
+	return (1);
+}
+
+/*
+ * Answers a TCP segment with a RST: 1, or 0 if none may be sent (rate
+ * limit, queue full).  Without offload the RST takes the segment's place
+ * in its verdict.  With offload it must not: conntrack has made an
+ * unconfirmed entry of the client's segment, and a RST let through in its
+ * place would confirm it, untranslated -- the client's next SYN from the
+ * same port would then bypass loadd (tested in offload.sh).  So the
+ * segment is dropped, which takes its entry with it, and the RST is sent
+ * on its own, as loadd's other generated packets are.
+ */
+static int
+answer_rst(struct engine *e, struct pktbuf *pb, const struct pkt *p,
+    uint32_t now)
+{
+	struct engine_gen *g;
+	size_t		 n;
+
+	if (!e->offload) {
+		if ((n = reset_make(e->reset, pb->data, pb->len, pb->data, p,
+		    now)) == 0)
+			return (0);
+		pb->len = (uint32_t)n;
+		pb->flags |= PB_RESIZED;
+		pb->verdict = V_REWRITTEN;
+		return (1);
+	}
+	if (e->ngen == ENGINE_GENMAX) {
+		e->st.gen_full++;
+		return (0);
+	}
+	g = &e->gen[e->ngen];
+	if ((n = reset_make(e->reset, g->data, sizeof(g->data), pb->data, p,
+	    now)) == 0)
+		return (0);
+	g->len = (uint32_t)n;
+	g->family = p->family;
+	e->ngen++;
+	pb->verdict = V_DROP;
 	return (1);
 }
 
@@ -861,7 +904,6 @@ no_server(struct engine *e, struct pktbuf *pb, const struct pkt *p,
     struct service *svc, int gone, uint32_t now)
 {
 	struct engine_gen *g;
-	size_t		 n;
 	int		 how = svc->hc != NULL ? svc->hc->noserver : HC_NS_DROP;
 
 	if (gone)
@@ -869,12 +911,8 @@ no_server(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	if (e->reset == NULL || how == HC_NS_DROP)
 		goto drop;
 	if (p->proto == PROTO_TCP && how == HC_NS_RESET) {
-		if ((n = reset_make(e->reset, pb->data, pb->len, p, now)) ==
-		    0)
+		if (!answer_rst(e, pb, p, now))
 			goto drop;
-		pb->len = (uint32_t)n;
-		pb->flags |= PB_RESIZED;
-		pb->verdict = V_REWRITTEN;
 		/* A reset flow was counted as such: this is no refusal. */
 		if (!gone) {
 			svc->drops[DROP_NOSERVER]++;
@@ -930,13 +968,7 @@ static void
 unknown_flow(struct engine *e, struct pktbuf *pb, const struct pkt *p,
     struct service *svc, uint32_t now)
 {
-	size_t	 n;
-
-	if (e->reset != NULL && e->unknown_reset &&
-	    (n = reset_make(e->reset, pb->data, pb->len, p, now)) != 0) {
-		pb->len = (uint32_t)n;
-		pb->flags |= PB_RESIZED;
-		pb->verdict = V_REWRITTEN;
+	if (e->reset != NULL && e->unknown_reset && answer_rst(e, pb, p, now)) {
 		e->st.resets++;
 		return;
 	}

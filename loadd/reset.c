@@ -145,10 +145,10 @@ reset_build(struct resetter *r, uint8_t *buf, size_t cap, int family,
 }
 
 size_t
-reset_make(struct resetter *r, uint8_t *buf, size_t cap, const struct pkt *p,
-    uint32_t now)
+reset_make(struct resetter *r, uint8_t *buf, size_t cap, const uint8_t *orig,
+    const struct pkt *p, uint32_t now)
 {
-	const uint8_t	*th = buf + p->l3len;
+	const uint8_t	*th = orig + p->l3len;
 	uint32_t	 seq, ack, seglen;
 	uint8_t		 flags;
 	size_t		 n;

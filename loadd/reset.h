@@ -15,13 +15,14 @@ struct resetter;
 struct resetter	*reset_new(uint32_t rate);
 void		 reset_free(struct resetter *);
 /*
- * Turns the TCP segment in buf (parsed as p) into the RST that answers
- * it (RFC 793, "Reset Generation"), in place, from its destination back to
- * its source.  Returns the new length, or 0 when the rate limit says no or
+ * Writes into buf the RST that answers the TCP segment orig (parsed as
+ * p; RFC 793, "Reset Generation"), from its destination back to its
+ * source.  buf may be orig itself: the RST then takes the segment's
+ * place.  Returns the new length, or 0 when the rate limit says no or
  * the segment itself is a RST.
  */
 size_t		 reset_make(struct resetter *, uint8_t *buf, size_t cap,
-		    const struct pkt *p, uint32_t now);
+		    const uint8_t *orig, const struct pkt *p, uint32_t now);
 /* Takes one token of the rate limit: 0 when there is none left. */
 int		 reset_allow(struct resetter *, uint32_t now);
 /* A bare TCP segment (a RST) into buf; the length, or 0. No rate limit. */

@@ -251,6 +251,42 @@ START_TEST(test_noserver_reset)
 }
 END_TEST
 
+/*
+ * The same with offload = yes: the SYN is dropped (its unconfirmed
+ * conntrack entry goes with it) and the RST is sent on its own, so that
+ * no untranslated entry is confirmed.  unknown_flow = reset likewise.
+ */
+START_TEST(test_noserver_reset_offload)
+{
+	struct engine_gen *g;
+	unsigned	 n;
+	char		 why[128];
+
+	open_rig("offload = yes\n" CONF);
+	R.e.offload = R.conf.offload;
+	R.e.unknown_reset = 1;
+	(void)srv_down(0);
+	(void)srv_down(1);
+	(void)srv_down(2);
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_DROP);
+	g = engine_generated(&R.e, &n);
+	ck_assert_uint_eq(n, 1);
+	assert_tcp(g[0].data, g[0].len, VIP, 80, CLIENT, 40000,
+	    TH_RST | TH_ACK);
+	ck_assert_msg(ref_cksums_ok(g[0].data, g[0].len, why, sizeof(why)),
+	    "%s", why);
+	ck_assert_uint_eq(R.e.st.refused, 1);
+	ck_assert_ptr_null(rig_flow(40000));
+	/* A mid-stream segment of no flow: RST, on its own too. */
+	ck_assert_int_eq(rig_c2v(40001, TH_ACK), V_DROP);
+	g = engine_generated(&R.e, &n);
+	ck_assert_uint_eq(n, 1);
+	assert_tcp(g[0].data, g[0].len, VIP, 80, CLIENT, 40001, TH_RST);
+	ck_assert_uint_eq(R.e.st.resets, 1);
+	rig_close();
+}
+END_TEST
+
 /* UDP (or "noserver = icmp"): ICMP port unreachable quoting the packet. */
 START_TEST(test_noserver_icmp)
 {
@@ -1062,6 +1098,7 @@ health_suite(void)
 	tcase_add_test(tc, test_config);
 	tcase_add_test(tc, test_backup);
 	tcase_add_test(tc, test_noserver_reset);
+	tcase_add_test(tc, test_noserver_reset_offload);
 	tcase_add_loop_test(tc, test_noserver_icmp, 0, 2);
 	tcase_add_test(tc, test_noserver_drop);
 	tcase_add_test(tc, test_passive_signs);
