@@ -262,7 +262,8 @@ main(int argc, char *argv[])
 				sum = sum16(&ip->ip_src, 8, 0);
 				sum += IPPROTO_UDP + ulen;
 				sum = sum16(uh, sizeof(*uh), sum);
-				uh->uh_sum = fold(sum);
+				/* sum16 adds big-endian words: store it so. */
+				uh->uh_sum = htons(fold(sum));
 				if (uh->uh_sum == 0)
 					uh->uh_sum = 0xffff;
 				if (++pair == npairs)
