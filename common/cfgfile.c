@@ -94,81 +94,75 @@ file_kind(mode_t m)
 }
 
 /*
- * O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
- * right after, like every file that is not regular.  The read stops one
- * byte past the bound whatever fstat() said, for a file that grows.
+ * Reads what fd holds, at most max bytes: one buffer of max + 1 bytes
+ * and the NUL (pages not read into are never touched), so what is read
+ * is never copied -- key files go through here too -- and a file that
+ * grows while it is read is refused one byte past the bound, whatever
+ * fstat() said.  On failure the buffer is wiped and freed.
  */
 int
-cfg_read_file(const char *path, char **textp, size_t *lenp)
+cfg_read_fd(int fd, const char *path, size_t max, char **textp,
+    size_t *lenp)
 {
-	struct stat	 st;
-	char		*text = NULL, *t;
-	size_t		 len = 0, cap;
-	ssize_t		 r;
-	int		 fd, rc = -1;
+	char	*text;
+	size_t	 len = 0;
+	ssize_t	 r;
 
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
-		cfg_report("%s: %s", path, strerror(errno));
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		cfg_report("%s: %s, not a regular file: refused", path,
-		    file_kind(st.st_mode));
-		goto done;
-	}
-	if (st.st_size < 0 || (uintmax_t)st.st_size > CFG_MAXFILE) {
-		cfg_report("%s: larger than %u bytes: refused", path,
-		    CFG_MAXFILE);
-		goto done;
-	}
-	cap = (size_t)st.st_size + 1;
-	if ((text = malloc(cap + 1)) == NULL) {
+	if ((text = malloc(max + 2)) == NULL) {
 		cfg_report("%s: out of memory", path);
-		goto done;
+		return (-1);
 	}
-	for (;;) {
-		if (len == cap) {
-			if (cap > CFG_MAXFILE) {
-				cfg_report("%s: larger than %u bytes: refused",
-				    path, CFG_MAXFILE);
-				goto done;
-			}
-			cap = cap * 2 > CFG_MAXFILE + 1 ? CFG_MAXFILE + 1 :
-			    cap * 2;
-			if ((t = realloc(text, cap + 1)) == NULL) {
-				cfg_report("%s: out of memory", path);
-				goto done;
-			}
-			text = t;
-		}
-		if ((r = read(fd, text + len, cap - len)) == -1) {
+	while (len <= max) {
+		if ((r = read(fd, text + len, max + 1 - len)) == -1) {
 			if (errno == EINTR)
 				continue;
 			cfg_report("%s: %s", path, strerror(errno));
-			goto done;
+			goto fail;
 		}
 		if (r == 0)
 			break;
 		len += (size_t)r;
 	}
-	if (len > CFG_MAXFILE) {
-		cfg_report("%s: larger than %u bytes: refused", path,
-		    CFG_MAXFILE);
-		goto done;
+	if (len > max) {
+		cfg_report("%s: larger than %zu bytes: refused", path, max);
+		goto fail;
 	}
 	text[len] = '\0';
 	*textp = text;
 	*lenp = len;
-	text = NULL;
-	rc = 0;
-done:
-	if (text != NULL) {
-		explicit_bzero(text, len);
-		free(text);
+	return (0);
+fail:
+	explicit_bzero(text, len);
+	free(text);
+	return (-1);
+}
+
+/*
+ * O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
+ * right after, like every file that is not regular.
+ */
+int
+cfg_read_file(const char *path, char **textp, size_t *lenp)
+{
+	struct stat	 st;
+	int		 fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC)) == -1) {
+		cfg_report("%s: %s", path, strerror(errno));
+		return (-1);
 	}
-	if (fd != -1)
-		close(fd);
+	if (fstat(fd, &st) == -1)
+		cfg_report("%s: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		cfg_report("%s: %s, not a regular file: refused", path,
+		    file_kind(st.st_mode));
+	else if (st.st_size < 0 || (uintmax_t)st.st_size > CFG_MAXFILE)
+		cfg_report("%s: larger than %u bytes: refused", path,
+		    CFG_MAXFILE);
+	else
+		rc = cfg_read_fd(fd, path, CFG_MAXFILE, textp, lenp);
+	close(fd);
 	return (rc);
 }
 

@@ -37,6 +37,13 @@ struct cfgfile {
  * through cfg_report().
  */
 int	 cfg_read_file(const char *path, char **text, size_t *len);
+/*
+ * The bounded read under it, for a descriptor opened and checked by the
+ * caller (key files): at most max bytes, NUL-terminated, into a buffer of
+ * its own that the caller frees; errors reported as "path: ...".
+ */
+int	 cfg_read_fd(int fd, const char *path, size_t max, char **text,
+	    size_t *len);
 int	 cfg_open(struct cfgfile *, const char *path);
 /* A decimal number from min to max; 0, or -1. */
 int	 cfg_uint(const char *, unsigned long min, unsigned long max,

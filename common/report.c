@@ -62,7 +62,6 @@ static uint64_t	 get64(const uint8_t *);
 static int	 fields_ok(const struct report *);
 static int	 parse_net(const char *, struct report_net *);
 static int	 parse_key_line(char *, struct report_key *, const char **);
-static int	 keys_read(int, const char *, char **, size_t *);
 
 static const char *const errnames[REPORT_NERR] = {
 	"ok",
@@ -401,49 +400,6 @@ parse_key_line(char *s, struct report_key *k, const char **why)
 	return (0);
 }
 
-/*
- * The whole file into *bufp (NUL-terminated, *lenp bytes), at most
- * REPORT_KEYFILE_MAX: a key file is small, and a huge one, or one that
- * grows while it is read, is refused before it costs memory or time.
- */
-static int
-keys_read(int fd, const char *path, char **bufp, size_t *lenp)
-{
-	char		*buf;
-	size_t		 len = 0;
-	ssize_t		 n;
-
-	if ((buf = malloc(REPORT_KEYFILE_MAX + 2)) == NULL) {
-		cfg_report("%s: %s", path, strerror(errno));
-		return (-1);
-	}
-	while (len <= REPORT_KEYFILE_MAX) {
-		n = read(fd, buf + len, REPORT_KEYFILE_MAX + 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			cfg_report("%s: %s", path, strerror(errno));
-			sodium_memzero(buf, len);
-			free(buf);
-			return (-1);
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > REPORT_KEYFILE_MAX) {
-		cfg_report("%s: larger than %d bytes: not a key file", path,
-		    REPORT_KEYFILE_MAX);
-		sodium_memzero(buf, len);
-		free(buf);
-		return (-1);
-	}
-	buf[len] = '\0';
-	*bufp = buf;
-	*lenp = len;
-	return (0);
-}
-
 int
 report_keys_load(struct report_keys *keys, const char *path)
 {
@@ -489,7 +445,8 @@ report_keys_load(struct report_keys *keys, const char *path)
 		    REPORT_KEYFILE_MAX);
 		goto done;
 	}
-	if (keys_read(fd, path, &buf, &len) == -1)
+	/* A key file is small: a huge one is refused before it costs. */
+	if (cfg_read_fd(fd, path, REPORT_KEYFILE_MAX, &buf, &len) == -1)
 		goto done;
 	if (memchr(buf, '\0', len) != NULL) {
 		cfg_report("%s: has a NUL byte: not a key file", path);

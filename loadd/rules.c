@@ -29,6 +29,39 @@
 #include "pkt.h"
 #include "rules.h"
 
+
+/*
+ * Rules go once per address: whether service i is the first of family
+ * fam with its virtual address, and server i the first with its address.
+ */
+static int
+first_vip(const struct pool *pool, unsigned i, int fam)
+{
+	unsigned	 j;
+
+	if (pool->svc[i].family != fam)
+		return (0);
+	for (j = 0; j < i; j++)
+		if (pool->svc[j].family == fam &&
+		    addr_eq(&pool->svc[j].vip, &pool->svc[i].vip))
+			return (0);
+	return (1);
+}
+
+static int
+first_srv_addr(const struct pool *pool, unsigned i, int fam)
+{
+	unsigned	 j;
+
+	if (pool->srv[i].family != fam)
+		return (0);
+	for (j = 0; j < i; j++)
+		if (pool->srv[j].family == fam &&
+		    addr_eq(&pool->srv[j].addr, &pool->srv[i].addr))
+			return (0);
+	return (1);
+}
+
 static const char *
 protoname(uint8_t proto)
 {
@@ -152,7 +185,7 @@ print_replypath(FILE *fp, const struct config *conf)
 	const struct pool	*pool = &conf->pool;
 	const struct server	*srv;
 	char			 a[ADDR_STRLEN];
-	unsigned		 i, j;
+	unsigned		 i;
 
 	fprintf(fp, "# The interfaces the servers' replies come in on: "
 	    "accept_local, and loose\n# reverse-path filtering where it "
@@ -161,13 +194,7 @@ print_replypath(FILE *fp, const struct config *conf)
 	    "for dev in $(for a in");
 	for (i = 0; i < pool->nsrv; i++) {
 		srv = &pool->srv[i];
-		if (srv->family != 4)
-			continue;
-		for (j = 0; j < i; j++)
-			if (pool->srv[j].family == 4 &&
-			    addr_eq(&pool->srv[j].addr, &srv->addr))
-				break;
-		if (j < i)
+		if (!first_srv_addr(pool, i, 4))
 			continue;
 		fprintf(fp, " %s", addr_ntop(4, &srv->addr, a, sizeof(a)));
 	}
@@ -205,7 +232,7 @@ print_flat(FILE *fp, const struct config *conf, int fam)
 	const struct pool	*pool = &conf->pool;
 	const struct service	*svc;
 	char			 a[ADDR_STRLEN];
-	unsigned		 i, j;
+	unsigned		 i;
 
 	fprintf(fp, "# A flat network (clients on this host's link, CIF; "
 	    "the servers' side SIF)\n# needs an answer to %s for the "
@@ -213,13 +240,7 @@ print_flat(FILE *fp, const struct config *conf, int fam)
 	    "neighbour solicitations" : "ARP");
 	for (i = 0; i < pool->nsvc; i++) {
 		svc = &pool->svc[i];
-		if (svc->family != fam)
-			continue;
-		for (j = 0; j < i; j++)
-			if (pool->svc[j].family == fam &&
-			    addr_eq(&pool->svc[j].vip, &svc->vip))
-				break;
-		if (j < i)
+		if (!first_vip(pool, i, fam))
 			continue;
 		addr_ntop(fam, &svc->vip, a, sizeof(a));
 		if (fam == 6)
@@ -245,7 +266,7 @@ print_family(FILE *fp, const struct config *conf, int fam)
 	const struct server	*srv;
 	char			 a[ADDR_STRLEN], chain[32];
 	const char		*ipt, *fwd, *icmp;
-	unsigned		 i, j;
+	unsigned		 i;
 	static const char *const err4[] = { "destination-unreachable",
 	    "time-exceeded", "parameter-problem" };
 	static const char *const err6[] = { "destination-unreachable",
@@ -281,13 +302,7 @@ print_family(FILE *fp, const struct config *conf, int fam)
 	/* Everything addressed to a virtual address is loadd's. */
 	for (i = 0; i < pool->nsvc; i++) {
 		svc = &pool->svc[i];
-		if (svc->family != fam)
-			continue;
-		for (j = 0; j < i; j++)
-			if (pool->svc[j].family == fam &&
-			    addr_eq(&pool->svc[j].vip, &svc->vip))
-				break;
-		if (j < i)
+		if (!first_vip(pool, i, fam))
 			continue;
 		addr_ntop(svc->family, &svc->vip, a, sizeof(a));
 		fprintf(fp, "-A %s -d %s -j CT --notrack\n", chain, a);
@@ -315,13 +330,7 @@ print_family(FILE *fp, const struct config *conf, int fam)
 	/* ICMP errors from each real server address, once per address. */
 	for (i = 0; i < pool->nsrv; i++) {
 		srv = &pool->srv[i];
-		if (srv->family != fam)
-			continue;
-		for (j = 0; j < i; j++)
-			if (addr_eq(&pool->srv[j].addr, &srv->addr) &&
-			    pool->srv[j].family == fam)
-				break;
-		if (j < i)
+		if (!first_srv_addr(pool, i, fam))
 			continue;
 		addr_ntop(srv->family, &srv->addr, a, sizeof(a));
 		fprintf(fp, "-A %s -s %s -p %s -j CT --notrack\n", chain, a,
@@ -365,7 +374,7 @@ rules_print_ipfw(FILE *fp, const struct config *conf)
 	const struct service	*svc;
 	const struct server	*srv;
 	char			 a[ADDR_STRLEN];
-	unsigned		 i, j, rule = (unsigned)conf->queue;
+	unsigned		 i, rule = (unsigned)conf->queue;
 	int			 live = 30, staging = 31;
 
 	if (rule == 0 || rule > 65000)
@@ -392,11 +401,7 @@ rules_print_ipfw(FILE *fp, const struct config *conf)
 			    svc->label, svc->name);
 			continue;
 		}
-		for (j = 0; j < i; j++)
-			if (pool->svc[j].family == 4 &&
-			    addr_eq(&pool->svc[j].vip, &svc->vip))
-				break;
-		if (j < i)
+		if (!first_vip(pool, i, 4))
 			continue;
 		addr_ntop(4, &svc->vip, a, sizeof(a));
 		fprintf(fp, "ipfw -q add %u set %d reass all from any to %s in\n",
@@ -411,11 +416,7 @@ rules_print_ipfw(FILE *fp, const struct config *conf)
 			continue;
 		addr_ntop(4, &srv->addr, a, sizeof(a));
 		/* Large replies come in fragments too: once per address. */
-		for (j = 0; j < i; j++)
-			if (pool->srv[j].family == 4 &&
-			    addr_eq(&pool->srv[j].addr, &srv->addr))
-				break;
-		if (j == i)
+		if (first_srv_addr(pool, i, 4))
 			fprintf(fp, "ipfw -q add %u set %d reass all from %s to "
 			    "not me in\n", rule + 2, staging, a);
 		/* Not what the servers send this host (probe answers). */
@@ -425,13 +426,7 @@ rules_print_ipfw(FILE *fp, const struct config *conf)
 	}
 	for (i = 0; i < pool->nsrv; i++) {
 		srv = &pool->srv[i];
-		if (srv->family != 4)
-			continue;
-		for (j = 0; j < i; j++)
-			if (pool->srv[j].family == 4 &&
-			    addr_eq(&pool->srv[j].addr, &srv->addr))
-				break;
-		if (j < i)
+		if (!first_srv_addr(pool, i, 4))
 			continue;
 		addr_ntop(4, &srv->addr, a, sizeof(a));
 		fprintf(fp, "ipfw -q add %u set %d divert %d icmp from %s to "
