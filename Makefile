@@ -60,6 +60,8 @@ LMD_SRCS	= lmd/lmd.c lmd/lmd_conf.c lmd/check.c common/report.c \
 ifeq ($(UNAME_S),Linux)
 LOADD_SRCS	+= loadd/pktio_nfq.c loadd/ctevents.c loadd/sandbox.c
 LOADD_LIBS	+= $(LIBS_NFQ) $(LIBS_SECCOMP)
+# The packet process's system call filter (loadd/sandbox.c).
+DEFS		+= -DLOADD_SECCOMP
 LMD_SRCS	+= lmd/sample_linux.c
 else
 # FreeBSD: divert(4); pidfile_open comes from libutil, not libbsd.

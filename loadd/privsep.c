@@ -39,7 +39,7 @@
 #include <unistd.h>
 
 #include "cfgfile.h"
-#ifdef __linux__
+#ifdef LOADD_SECCOMP
 #include "sandbox.h"
 #endif
 
@@ -322,7 +322,7 @@ drop(const struct config *conf)
 #elif defined(__linux__) && defined(__SANITIZE_ADDRESS__)
 	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 #endif
-#ifdef __linux__
+#ifdef LOADD_SECCOMP
 	/*
 	 * The system call filter, last: nothing above may be needed again.
 	 * Sanitizer builds go without (LeakSanitizer's ptrace, the

@@ -66,10 +66,16 @@ sandbox_packet_process(void)
 		if (allowed[i] >= 0 &&
 		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0) < 0)
 			goto done;
-	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++)
-		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i])) < 0)
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		struct scmp_arg_cmp cmp = {
+			.arg = 0, .op = SCMP_CMP_EQ,
+			.datum_a = (scmp_datum_t)families[i], .datum_b = 0,
+		};
+
+		if (seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(socket), 1, &cmp) < 0)
 			goto done;
+	}
 	if (seccomp_load(ctx) < 0)
 		goto done;
 	rc = 0;

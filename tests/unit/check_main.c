@@ -22,7 +22,7 @@ main(void)
 	srunner_add_suite(sr, sched_suite());
 	srunner_add_suite(sr, health_suite());
 	srunner_add_suite(sr, report_suite());
-#ifdef __linux__
+#ifdef LOADD_SECCOMP
 	srunner_add_suite(sr, sandbox_suite());
 #endif
 	srunner_run_all(sr, CK_NORMAL);

@@ -4,7 +4,7 @@
  * intruder would want (a new netlink socket for firewall rules and
  * routes, a raw packet socket, running a program) fails with EPERM.
  */
-#ifdef __linux__
+#ifdef LOADD_SECCOMP
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -82,4 +82,4 @@ sandbox_suite(void)
 	suite_add_tcase(s, tc);
 	return (s);
 }
-#endif /* __linux__ */
+#endif /* LOADD_SECCOMP */

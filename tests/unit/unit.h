@@ -27,7 +27,7 @@ Suite	*engine_suite(void);
 Suite	*sched_suite(void);
 Suite	*health_suite(void);
 Suite	*report_suite(void);
-#ifdef __linux__
+#ifdef LOADD_SECCOMP
 Suite	*sandbox_suite(void);
 #endif
 
