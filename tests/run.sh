@@ -66,6 +66,8 @@ stage "BSDmakefile with bmake (divert backend, emulated; lmd; loadctl)" \
     bmake -C lmd -f BSDmakefile >/dev/null && ./lmd/obj/lmd -h >/dev/null &&
     bmake -C loadctl -f BSDmakefile >/dev/null &&
     ./loadctl/obj/loadctl -h >/dev/null'
+stage "FreeBSD port skeleton agrees with the tree (not built here)" \
+    sh tests/pkg/port.sh
 stage "build (clang, ASan+UBSan)" make -j2 O=build-asan CC=clang \
     CFLAGS="$SAN" LDFLAGS="-fsanitize=address,undefined" tests
 stage "unit and replay tests (clang, ASan+UBSan)" make O=build-asan CC=clang \
