@@ -8,7 +8,8 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libpcap-dev libnet1-dev libbsd-dev check libnetfilter-queue-dev libmnl-dev
 libsodium-dev libseccomp-dev iproute2 iptables procps nginx-light curl wrk
 socat bmake haproxy pen man-db groff-base jq keepalived bird2 conntrack
-gnuplot-nox dnsmasq-base dnsutils time strace"
+gnuplot-nox dnsmasq-base dnsutils time strace
+debhelper dpkg-dev lintian systemd adduser"
 
 fail() {
 	echo "tests/deps.sh: $*" >&2

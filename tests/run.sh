@@ -5,8 +5,9 @@
 #
 # Installs missing Debian packages, then: a gcc build with unit, CLI and
 # replay tests, the same under clang with AddressSanitizer and UBSan, the
-# fuzz corpus and a short fuzzing run, and the integration tests in network
-# namespaces (root).  Ends with one line
+# fuzz corpus and a short fuzzing run, the integration tests in network
+# namespaces (root), and the Debian packages built, installed on this
+# machine and purged (tests/pkg/run.sh).  Ends with one line
 # "N passed, M failed" adding up every stage.
 set -u
 cd "$(dirname "$0")/.."
@@ -65,6 +66,8 @@ stage "BSDmakefile with bmake (divert backend, emulated; lmd; loadctl)" \
     bmake -C lmd -f BSDmakefile >/dev/null && ./lmd/obj/lmd -h >/dev/null &&
     bmake -C loadctl -f BSDmakefile >/dev/null &&
     ./loadctl/obj/loadctl -h >/dev/null'
+stage "FreeBSD port skeleton agrees with the tree (not built here)" \
+    sh tests/pkg/port.sh
 stage "build (clang, ASan+UBSan)" make -j2 O=build-asan CC=clang \
     CFLAGS="$SAN" LDFLAGS="-fsanitize=address,undefined" tests
 stage "unit and replay tests (clang, ASan+UBSan)" make O=build-asan CC=clang \
@@ -73,6 +76,7 @@ stage "fuzz corpus replay (libFuzzer, ASan+UBSan)" make fuzz-replay
 stage "fuzzing, 20 s per harness" make fuzz FUZZTIME=20
 stage "integration tests (network namespaces)" env O=build \
     sh tests/integration/run.sh
+stage "Debian packages build, install, purge" sh tests/pkg/run.sh
 stage "live benchmark runs end to end (short mode; not a test)" env O=build \
     sh bench/live.sh --short
 
