@@ -161,12 +161,16 @@ static void
 child_fail(int errfd, const char *step)
 {
 	char	 msg[128];
+	ssize_t	 w;
 	int	 e = errno, n;
 
 	n = snprintf(msg, sizeof(msg), "%s: %s", step, strerror(e));
-	if (n > 0)
-		(void)write(errfd, msg, (size_t)n < sizeof(msg) ? (size_t)n :
+	/* Nothing to do if this fails too: the check is down anyway. */
+	if (n > 0) {
+		w = write(errfd, msg, (size_t)n < sizeof(msg) ? (size_t)n :
 		    sizeof(msg) - 1);
+		(void)w;
+	}
 	_exit(127);
 }
 

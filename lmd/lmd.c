@@ -95,11 +95,15 @@ on_signal(int sig)
 static void
 on_sigchld(int sig)
 {
+	ssize_t	 w;
 	int	 saved = errno;
 
 	(void)sig;
-	if (sigchld_pipe[1] != -1)
-		(void)write(sigchld_pipe[1], "c", 1);
+	/* A full pipe already holds a wake-up: a failed write loses none. */
+	if (sigchld_pipe[1] != -1) {
+		w = write(sigchld_pipe[1], "c", 1);
+		(void)w;
+	}
 	errno = saved;
 }
 
