@@ -35,14 +35,23 @@ restart() {
 # CONF under it, and sets r to curl's exit status and the seconds it took
 # after the restart.  (Not in a subshell: LOADD_PID must survive.)
 download() {
-	ns_c curl -s -m "$2" --limit-rate 300k -o /dev/null "$1" &
+	rm -f "$TMP/dl"
+	ns_c curl -s -m "$2" --limit-rate 300k -o "$TMP/dl" \
+	    -w '%{http_code} %{size_download}' "$1" > "$TMP/dl.w" &
 	c=$!
-	sleep 1
+	# The download is under way (100 KB in) before loadd goes.
+	_i=0
+	while [ "$(stat -c %s "$TMP/dl" 2>/dev/null || echo 0)" -lt 102400 ] &&
+	    [ $_i -lt 100 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
 	restart "$3"
 	t0=$(date +%s)
 	wait $c
 	rc=$?
 	r="$rc $(($(date +%s) - t0))"
+	echo "# $1: HTTP status and bytes: $(cat "$TMP/dl.w")"
 }
 
 cp "$TMP/reset.conf" "$TMP/loadd.conf"
@@ -53,14 +62,20 @@ for url in "http://$VIP/big" "http://[$VIP6]/big"; do
 	    "unknown_flow = reset: $url fails within seconds with a reset (curl $r)"
 done
 check "ns_c curl -s -m 3 -o /dev/null http://$VIP/" "a new connection works after the restart"
+s0=$(grep -c 'stats: packets' "$TMP/loadd.log")
 kill -USR1 "$LOADD_PID"
-sleep 0.3
+i=0
+while [ "$(grep -c 'stats: packets' "$TMP/loadd.log")" -le "$s0" ] &&
+    [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 n=$(grep 'stats: packets' "$TMP/loadd.log" | tail -1 | sed 's/.*resets \([0-9]*\).*/\1/')
 check "[ ${n:-0} -ge 1 ]" "loadd counted ${n:-0} resets"
 csum() { "$@" nstat -asz TcpInCsumErrors Tcp6InCsumErrors | awk '/CsumErrors/ { s += $2 } END { print s + 0 }'; }
 check "[ '$(csum ns_c)' = 0 ]" "client: no TCP checksum errors (the resets were valid)"
 
-download "http://$VIP/big" 6 drop
+download "http://$VIP/big" 8 drop
 check "[ ${r% *} -eq 28 ]" "unknown_flow = drop: the connection stalls until curl gives up (curl $r)"
 check "ns_c curl -s -m 3 -o /dev/null http://$VIP/" "a new connection works after the restart"
 [ $fail -eq 0 ]

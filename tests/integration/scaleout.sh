@@ -759,6 +759,13 @@ wait_for gateway b1 15
 check "[ '$(gateway)' = b1 ]" "and the gateway back on b1 after $(($(now_ms) - T_BACK)) ms ($(gateway))"
 dl_wait 100
 T_END=$(now_ms)
+# At least 20 requests from the kill on, however busy the machine (60 s
+# at most): the check below wants a count, not a speed.
+_i=0
+while [ "$(total "$TMP/loop2" $T_KILL)" -lt 20 ] && [ $_i -lt 600 ]; do
+	sleep 0.1
+	_i=$((_i + 1))
+done
 loop_stop
 sampler_stop
 g=$(dl_good run2)

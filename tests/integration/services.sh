@@ -40,7 +40,7 @@ check "cmp -s '$TMP/got6' '$TMP/big'" "10 MB over IPv6 through the VIP is byte-i
 : > "$TMP/udp"
 i=0
 while [ $i -lt 60 ]; do
-	echo ping | ns_c socat -t 2 - "UDP4:$VIP:5353" >> "$TMP/udp" 2>/dev/null ||
+	echo ping | ns_c socat -t 5 - "UDP4:$VIP:5353" >> "$TMP/udp" 2>/dev/null ||
 	    echo fail >> "$TMP/udp"
 	i=$((i + 1))
 done
