@@ -711,8 +711,13 @@ n1=$(carried_n 1 "$C")
 n2=$(carried_n 2 "$C")
 ret1=$(ctl 1 -j show stats | jq '.return_noflow')
 nc=$(echo $C | wc -w)
-check "[ ${n1:-0} -ge 5 ] && [ ${n2:-0} -ge 5 ] && [ $((${n1:-0} + ${n2:-0})) -eq $nc ] && [ $nc -eq $N ]" \
+# Every download is in one table at least; on a busy machine one may be
+# in both for a moment (a client retransmission the router hashed anew
+# while its route was being refreshed): said, not failed.
+check "[ ${n1:-0} -ge 5 ] && [ ${n2:-0} -ge 5 ] && [ $((${n1:-0} + ${n2:-0})) -ge $nc ] && [ $nc -eq $N ]" \
     "ECMP spreads the downloads: of the $nc running, b1 carries ${n1:-?}, b2 ${n2:-?}; b1, the gateway, rewrites b2's replies too (without a flow: ${ret1:-?})"
+[ $((${n1:-0} + ${n2:-0})) -gt "$nc" ] &&
+    echo "# $((${n1:-0} + ${n2:-0} - nc)) download(s) in both flow tables at that moment"
 echo "# the downloads in each instance's flow table, by server: b1 [$(intable 1 "$C")], b2 [$(intable 2 "$C")]"
 echo "# b1: $(counters 1); servers (active/total) $(srv_flows 1)"
 echo "# b2: $(counters 2); servers (active/total) $(srv_flows 2)"
