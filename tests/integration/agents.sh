@@ -416,18 +416,20 @@ while [ $i -lt $NB ]; do
 	i=$((i + 1))
 done
 BG="$BG $BURN"
-# What the burn gets depends on what else runs, so the figures are not
-# held to a share of the machine but to each other and to the cgroups'
-# own counters: s2's must be >= 10% and at least 3 times s1's and s3's
-# (idle: no request is made meanwhile), which are <= 10%; and s2's must
-# be what its cgroup used (within a factor of 2: lmd's figure covers its
-# last 0.5 s, the test's a longer time around it).  An lmd that read the
-# host's CPU, or another server's cgroup, fails.
+# What the burn gets depends on what else runs (with a load of 13 on 2
+# CPUs, 8..15%), so the figures are not held to a share of the machine
+# but to each other and to the cgroups' own counters: s2's must be >= 3%
+# and at least 3 times s1's and s3's (idle: no request is made
+# meanwhile), which are <= 10%; and s2's must be what its cgroup used
+# (within a factor of 2: lmd's figure covers its last 0.5 s, the test's
+# a longer time around it), which must be >= 5% for the comparison to
+# mean anything.  An lmd that read the host's CPU, or another server's
+# cgroup, or nothing, fails.
 burn_seen() {
 	c1=$(cpu_of 1)
 	c2=$(cpu_of 2)
 	c3=$(cpu_of 3)
-	[ -n "$c1" ] && [ -n "$c2" ] && [ -n "$c3" ] && [ "$c2" -ge 10 ] &&
+	[ -n "$c1" ] && [ -n "$c2" ] && [ -n "$c3" ] && [ "$c2" -ge 3 ] &&
 	    [ "$c2" -ge $((3 * c1)) ] && [ "$c2" -ge $((3 * c3)) ] &&
 	    [ "$c1" -le 10 ] && [ "$c3" -le 10 ]
 }
@@ -463,7 +465,7 @@ m2=$(cg_share "$u0_2" "$u1_2" "$w0" "$w1")
 m3=$(cg_share "$u0_3" "$u1_3" "$w0" "$w1")
 burn_seen
 seen=$?
-check "[ $seen -eq 0 ] && [ $((2 * ${c2:-0})) -ge $m2 ] && [ ${c2:-0} -le $((2 * m2)) ]" \
+check "[ $seen -eq 0 ] && [ $m2 -ge 5 ] && [ $((2 * ${c2:-0} + 1)) -ge $m2 ] && [ ${c2:-0} -le $((2 * m2 + 1)) ]" \
     "each lmd reports its own cgroup: $NB burner(s) in s2's -> cpu s2 ${c2:-?}%, s1 ${c1:-?}%, s3 ${c3:-?}% (the cgroups used s2 $m2%, s1 $m1%, s3 $m3% over $(( (w1 - w0) / 1000 )) ms; burn seen by loadd after $t_seen ms)"
 reqs "$TMP/burn" 150
 echo "# during the burn: $(shares "$TMP/burn")"
