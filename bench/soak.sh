@@ -66,6 +66,8 @@
 #   sh bench/soak.sh --short        about 2.5 minutes, prints only (CI): a
 #                                   reload every 20 s, one flap, one agent
 #                                   restart, flow timeouts of 10-20 s
+#   SOAK_DUR=S sh bench/soak.sh --short   the short mode for S seconds
+#   SOAK_KEEP=DIR ...               keeps the raw logs and the CSV in DIR
 #
 # Root.  Nothing leaves this machine: all traffic stays in the lab's
 # namespaces.
@@ -88,7 +90,7 @@ case $MIN in
 esac
 
 if [ $SHORT = 1 ]; then
-	DUR=${SOAK_DUR:-150}	# seconds of traffic
+	DUR=${SOAK_DUR:-135}	# seconds of traffic
 	RELOAD=20	# a reload every RELOAD s
 	FLAP_AT=55	# the flaps: the first at FLAP_AT s, then every FLAP s
 	FLAP=1000
@@ -182,6 +184,25 @@ if ! { lab_up && servers_up; } > "$TMP/lab.log" 2>&1; then
 	tap_end
 	exit 1
 fi
+# The slow download reads a few kB/s; the server's send buffer grows to
+# megabytes meanwhile, and nginx may then wait more than its send_timeout
+# (60 s by default) for room to write, and close the connection (a
+# 30-minute run lost its download 5.3 MB in; nginx, logging at info, says
+# "client timed out (110: Connection timed out) while sending response to
+# client").  Here nginx waits as long as the run lasts; each server is
+# restarted with that before loadd starts.
+for n in 1 2 3; do
+	sed -i "s|^\tkeepalive_requests .*|&\n\tsend_timeout $((DUR + 120))s;|" \
+	    "$TMP/s$n/nginx.conf"
+	m=$(cat "$TMP/s$n/nginx.pid")
+	kill "$m"
+	i=0
+	while kill -0 "$m" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	ns_s $n nginx -c "$TMP/s$n/nginx.conf" -e "$TMP/s$n/error.log"
+done
 # Each server's UDP answers come from udpecho instead of the lab's socat,
 # which leaves a few requests in a hundred unanswered (tests/tools/udpecho.c
 # says how); its pid goes where lab_down looks for socat's.
@@ -766,6 +787,16 @@ GP
 		tap_end
 	} > "$OUT/soak.md"
 	echo "written to $OUT: soak.csv, soak.md, soak.png"
+fi
+# SOAK_KEEP=DIR keeps the raw logs (requests, wrk chunks, reloads, flaps,
+# agent restarts, polls) and the CSV there.
+if [ -n "${SOAK_KEEP:-}" ]; then
+	mkdir -p "$SOAK_KEEP"
+	for f in req4 req6 udp wrk reload flap agent poll windows soak.csv \
+	    dl.out verdicts; do
+		cp "$TMP/$f" "$SOAK_KEEP/" 2>/dev/null
+	done
+	echo "$T0" > "$SOAK_KEEP/t0"
 fi
 tap_end
 [ $fail -eq 0 ]
