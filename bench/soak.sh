@@ -774,7 +774,7 @@ GP
 		echo
 		echo "Failed requests: IPv4 $(grep -c ' fail' "$TMP/req4")," \
 		    "IPv6 $(grep -c ' fail' "$TMP/req6"), UDP $(grep -c ' fail' "$TMP/udp")" \
-		    "(all inside flap windows unless listed below); wrk errors" \
+		    "(how many outside a flap window: the judgement below); wrk errors" \
 		    "$(awk '{ s += $4 } END { print s + 0 }' "$TMP/wrk")."
 		echo
 		echo "First and last sample ($COLS):"
