@@ -758,8 +758,8 @@ GP
 		echo
 		echo "Machine: $(nproc) CPUs, $(uname -sr); peers: $(nginx -v 2>&1 | sed 's|.*/|nginx |')," \
 		    "wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null)," \
-		    "curl $(curl --version | awk 'NR == 1 { print $2 }')," \
-		    "socat $(dpkg-query -W -f='${Version}' socat 2>/dev/null)."
+		    "curl $(curl --version | awk 'NR == 1 { print $2 }');" \
+		    "UDP answers from udpecho."
 		echo
 		echo "Traffic: new connections IPv4 $(wc -l < "$TMP/req4")," \
 		    "IPv6 $(wc -l < "$TMP/req6"), UDP requests $(wc -l < "$TMP/udp")," \
