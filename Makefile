@@ -83,7 +83,7 @@ TESTPROGS	= $(O)/check_unit $(O)/report_recv $(O)/report_forge \
 		  $(O)/verify_replay $(O)/pktflood $(O)/engine_bench
 ifeq ($(UNAME_S),Linux)
 TESTPROGS	+= $(O)/nfdelay $(O)/loadd-divemu $(O)/divemu $(O)/udpblast \
-		   $(O)/slowconn $(O)/udpsize
+		   $(O)/slowconn $(O)/udpsize $(O)/udpecho
 endif
 
 all: $(PROGS)
@@ -105,6 +105,10 @@ $(O)/loadctl: $(O)/obj/loadctl/loadctl.o
 
 # Small UDP datagrams as fast as it can, for bench/live.sh.
 $(O)/udpblast: $(O)/obj/tests/tools/udpblast.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+# A UDP responder that answers every datagram, for bench/soak.sh.
+$(O)/udpecho: $(O)/obj/tests/tools/udpecho.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 # Idle and slowloris connections, for tests/integration/metrics.sh.

@@ -327,6 +327,12 @@ health_stats(const struct health *h)
 	return (&h->st);
 }
 
+void
+health_stats_carry(struct health *h, const struct health_stats *old)
+{
+	h->st = *old;
+}
+
 unsigned
 health_pollfds(struct health *h, struct pollfd *pfd, unsigned max)
 {

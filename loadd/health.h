@@ -119,6 +119,11 @@ struct health_stats {
 	uint64_t	 transitions;
 };
 const struct health_stats *health_stats(const struct health *);
+/*
+ * A reload replaces the health checks with new ones for the new pool; the
+ * counters are runtime, not configuration, and go on from the old ones.
+ */
+void		 health_stats_carry(struct health *, const struct health_stats *);
 
 /*
  * Recomputes a server's state from health and the operator's word, and

@@ -524,6 +524,7 @@ live_reload(void *arg, char *err, size_t errlen)
 {
 	struct live	*L = arg;
 	struct config	*nc;
+	struct health_stats hst;
 	uint16_t	*srvmap;
 	unsigned	 oldnsrv = L->conf->pool.nsrv, room, i, j;
 	uint16_t	*kept;
@@ -570,7 +571,11 @@ live_reload(void *arg, char *err, size_t errlen)
 		free(srvmap);
 		return (-1);
 	}
-	/* Health follows the new pool; probes start again, spread out. */
+	/*
+	 * Health follows the new pool; probes start again, spread out.  Its
+	 * counters go on (they are counters to Prometheus too).
+	 */
+	hst = *health_stats(L->h);
 	health_free(L->h);
 	L->h = NULL;
 	if (L->ag != NULL &&
@@ -593,6 +598,7 @@ live_reload(void *arg, char *err, size_t errlen)
 	L->nalloc = nc_nalloc(room);
 	if ((L->h = health_new(&L->conf->pool)) == NULL)
 		fatal("reload: health checks");
+	health_stats_carry(L->h, &hst);
 	/* Servers the reload added take their slow start, if any. */
 	for (i = 0; i < L->conf->pool.nsrv; i++) {
 		for (j = 0; j < oldnsrv && kept[j] != i; j++)

@@ -6,9 +6,10 @@
 # Installs missing Debian packages, then: a gcc build with unit, CLI and
 # replay tests, the same under clang with AddressSanitizer and UBSan, the
 # fuzz corpus and a short fuzzing run, the integration tests in network
-# namespaces (root), and the Debian packages built, installed on this
-# machine and purged (tests/pkg/run.sh).  Ends with one line
-# "N passed, M failed" adding up every stage.
+# namespaces (root), a short soak run (bench/soak.sh --short), the Debian
+# packages built, installed on this machine and purged (tests/pkg/run.sh)
+# and a short live benchmark run.  Ends with one line "N passed, M failed"
+# adding up every stage.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -76,6 +77,8 @@ stage "fuzz corpus replay (libFuzzer, ASan+UBSan)" make fuzz-replay
 stage "fuzzing, 20 s per harness" make fuzz FUZZTIME=20
 stage "integration tests (network namespaces)" env O=build \
     sh tests/integration/run.sh
+stage "soak, short mode (bench/soak.sh --short: 2.5 min of mixed traffic, reloads, a flap, an agent restart)" \
+    env O=build sh bench/soak.sh --short
 stage "Debian packages build, install, purge" sh tests/pkg/run.sh
 stage "live benchmark runs end to end (short mode; not a test)" env O=build \
     sh bench/live.sh --short
