@@ -226,12 +226,17 @@ check '[ "$gap" -gt 0 ] && [ "$gap" -lt 400 ]' \
     "reported immediately on the change (${gap} ms after the previous report, interval 500)"
 check 'grep -q "check: service up (exit 0)" "$T/lmd.log"' "lmd logs the change"
 
+# until CMD: polls CMD every 0.1 s, 10 s at most.
+until_ok() {
+	_u=0
+	until eval "$1" || [ $_u -ge 100 ]; do sleep 0.1; _u=$((_u + 1)); done
+}
 $L -D -f "$T/good.conf" > "$T/out" 2>&1
 check 'grep -q "asked to drain" "$T/out"' "-D signals the running lmd"
-sleep 0.3
+until_ok 'grep -q "drain=1" "$T/rx"'
 check 'grep -q "drain=1" "$T/rx"' "-D: the next report says drain"
 $L -U -f "$T/good.conf" > /dev/null 2>&1
-sleep 0.3
+until_ok 'tail -1 "$T/rx" | grep -q "drain=0"'
 check 'tail -1 "$T/rx" | grep -q "drain=0"' "-U: drain ends"
 kill $LMD
 wait $LMD 2>/dev/null
