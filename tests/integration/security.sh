@@ -25,6 +25,9 @@ LOADCTL=$PWD/$O/loadctl
 
 PIDS=""
 cleanup() {
+	# loadd runs under the shell that ran ip netns exec: stop it by its
+	# configuration's name, then the shells.
+	pkill -f "loadd -f $TMP/" 2>/dev/null
 	for p in $PIDS; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	lab_down
 	tap_end
