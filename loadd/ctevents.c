@@ -126,6 +126,7 @@ ctev_dump(struct ctev *c, struct engine *e, uint32_t now)
 	mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(OFFLOAD_MARK_MASK));
 	if (mnl_socket_sendto(c->nl, nlh, nlh->nlmsg_len) < 0) {
 		log_warn("offload: asking conntrack for its entries");
+		c->dump_at = now;	/* asked again after the gap, not at once */
 		return (-1);
 	}
 	engine_ct_sweep_begin(e);
