@@ -326,8 +326,8 @@ flow_inactive(struct engine *e, const struct flow *f)
  */
 /*
  * A service's share of the flow table: an equal part of it for each
- * service.  A UDP service above it may lose its oldest flows to others'
- * newcomers when the table is full (flow_victim).
+ * service.  A UDP service above it may lose its oldest flows to
+ * newcomers (its own too) when the table is full (flow_victim).
  */
 static int
 engine_over_share(void *arg, unsigned si)
