@@ -1,6 +1,10 @@
 /*
  * Address and port parsing for configuration files and command lines.
  */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -77,4 +81,50 @@ addr_ntop(int family, const union addr *a, char *buf, size_t len)
 	    (socklen_t)len) == NULL)
 		return ("?");
 	return (buf);
+}
+
+/* Returns the length to bind or connect with. */
+unsigned
+addr_to_sockaddr(int family, const union addr *a, uint16_t port,
+    struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == 4) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, &a->w[0], 4);
+		return (sizeof(*sin));
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	if (family == 6)
+		memcpy(&sin6->sin6_addr, a->b, 16);
+	return (sizeof(*sin6));
+}
+
+/* Returns the family (4 or 6), or 0 for any other kind of address. */
+int
+addr_from_sockaddr(const struct sockaddr_storage *ss, union addr *a,
+    uint16_t *port)
+{
+	const struct sockaddr_in	*sin = (const void *)ss;
+	const struct sockaddr_in6	*sin6 = (const void *)ss;
+
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		memcpy(&a->w[0], &sin->sin_addr, 4);
+		if (port != NULL)
+			*port = ntohs(sin->sin_port);
+		return (4);
+	}
+	if (ss->ss_family == AF_INET6) {
+		memcpy(a->b, &sin6->sin6_addr, 16);
+		if (port != NULL)
+			*port = ntohs(sin6->sin6_port);
+		return (6);
+	}
+	return (0);
 }

@@ -32,4 +32,15 @@ int		 addr_parse(const char *text, union addr *a, uint16_t *port);
 const char	*addr_ntop(int family, const union addr *, char *, size_t);
 int		 port_parse(const char *text, uint16_t *port);
 
+/*
+ * Between loadd's addresses and the socket API's.  Family 0 is IPv6's
+ * "any" (one socket for both families, with IPV6_V6ONLY off).  Ports are
+ * in host order.
+ */
+struct sockaddr_storage;
+unsigned	 addr_to_sockaddr(int family, const union addr *, uint16_t port,
+		    struct sockaddr_storage *);
+int		 addr_from_sockaddr(const struct sockaddr_storage *,
+		    union addr *, uint16_t *port);
+
 #endif

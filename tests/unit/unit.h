@@ -27,6 +27,7 @@ Suite	*engine_suite(void);
 Suite	*sched_suite(void);
 Suite	*health_suite(void);
 Suite	*report_suite(void);
+Suite	*loop_suite(void);
 #ifdef LOADD_SECCOMP
 Suite	*sandbox_suite(void);
 #endif
