@@ -40,6 +40,7 @@
 
 #include "agent.h"
 #include "pool.h"
+#include "reload.h"
 
 static const char *const result_names[AGENT_NRESULTS] = {
 	"accepted",
@@ -68,9 +69,10 @@ agent_init(struct agent *a, const struct pool *pool,
 	a->keys = keys;
 	a->window_ms = window_ms;
 	a->stale_intervals = stale_intervals > 0 ? stale_intervals : 1;
-	a->nsrv = pool->nsrv;
-	if (a->nsrv > 0 &&
-	    (a->st = calloc(a->nsrv, sizeof(*a->st))) == NULL)
+	/* One state a server slot, for the daemon's life: slots never move. */
+	(void)pool;
+	a->nsrv = POOL_MAXSERVERS;
+	if ((a->st = calloc(a->nsrv, sizeof(*a->st))) == NULL)
 		return (-1);
 	return (0);
 }
@@ -83,45 +85,32 @@ agent_free(struct agent *a)
 }
 
 /*
- * After a reload: each server's state moves to its new index (srvmap,
- * UINT16_MAX: gone); the counters stay.  Returns -1 if memory runs out,
- * with the agent as it was.
+ * After a reload: servers keep their slots, so their reports stay; a slot
+ * whose server is gone or new (slots[i] != RS_SAME) starts afresh.  A key
+ * taken out of the file, or bound to other servers, is how an operator
+ * revokes it: what it said ends now, its sequence number too.
  */
-int
-agent_remap(struct agent *a, const struct pool *pool,
-    const struct report_keys *keys, const uint16_t *srvmap, unsigned nold,
+void
+agent_reload(struct agent *a, const struct pool *pool,
+    const struct report_keys *keys, const uint8_t *slots,
     uint32_t window_ms, uint32_t stale_intervals)
 {
-	struct agent_state *st = NULL;
 	const struct report_key *k;
 	const struct server *srv;
-	unsigned	 i, j;
+	unsigned	 i;
 
-	if (pool->nsrv > 0 &&
-	    (st = calloc(pool->nsrv, sizeof(*st))) == NULL)
-		return (-1);
-	for (i = 0; i < nold && i < a->nsrv; i++) {
-		if ((j = srvmap[i]) == UINT16_MAX || j >= pool->nsrv ||
-		    !a->st[i].valid)
+	for (i = 0; i < a->nsrv; i++) {
+		if (!a->st[i].valid)
 			continue;
-		/*
-		 * A key taken out of the file, or bound to other servers,
-		 * is how an operator revokes it: what it said ends now,
-		 * its sequence number too.
-		 */
-		srv = &pool->srv[j];
-		if ((k = report_keys_find(keys, a->st[i].r.keyid)) == NULL ||
+		srv = i < pool->nsrv ? &pool->srv[i] : NULL;
+		if (slots[i] != RS_SAME || srv == NULL || !srv->used ||
+		    (k = report_keys_find(keys, a->st[i].r.keyid)) == NULL ||
 		    !report_key_allows(k, srv->family, &srv->addr))
-			continue;
-		st[j] = a->st[i];
+			memset(&a->st[i], 0, sizeof(a->st[i]));
 	}
-	free(a->st);
-	a->st = st;
-	a->nsrv = pool->nsrv;
 	a->keys = keys;
 	a->window_ms = window_ms;
 	a->stale_intervals = stale_intervals > 0 ? stale_intervals : 1;
-	return (0);
 }
 
 const char *

@@ -63,15 +63,14 @@ int		 agent_init(struct agent *, const struct pool *,
 		    uint32_t stale_intervals);
 void		 agent_free(struct agent *);
 /*
- * After a reload: states to their servers' new indices (see reload.h),
- * the new keys and limits.  A state whose report came with a key that
- * the new key file no longer has, or no longer lets speak for the
- * server, is forgotten.
+ * After a reload: the new keys and limits; the state of a slot whose
+ * server is gone or new (slots, see reload.h) is forgotten, and so is one
+ * whose report came with a key that the new key file no longer has, or
+ * no longer lets speak for the server.
  */
-int		 agent_remap(struct agent *, const struct pool *,
-		    const struct report_keys *, const uint16_t *srvmap,
-		    unsigned nold, uint32_t window_ms,
-		    uint32_t stale_intervals);
+void		 agent_reload(struct agent *, const struct pool *,
+		    const struct report_keys *, const uint8_t *slots,
+		    uint32_t window_ms, uint32_t stale_intervals);
 
 /*
  * One received datagram of len bytes from (family, src), at wall-clock

@@ -1337,8 +1337,13 @@ build(struct parse *ps)
 			    !ps->spec[0].seen[K_CHECK])
 				pool->hcs[pool->nsvc].type = HC_ICMP;
 
-			svc->first = (uint16_t)pool->nsrv;
+			svc->used = 1;
 			svc->nsrv = (uint16_t)sp->nsrv;
+			if ((svc->members = calloc(sp->nsrv + 1,
+			    sizeof(*svc->members))) == NULL) {
+				cfg_report("%s: out of memory", cf->path);
+				return (-1);
+			}
 			svc->specline = sp->line;
 			svc->hashkey = sp->seen[K_HASHKEY] && sp->line ?
 			    sp->hashkey : ps->hashkey;
@@ -1358,7 +1363,9 @@ build(struct parse *ps)
 				check_offload(ps, sp, svc,
 				    &pool->hcs[pool->nsvc]);
 			for (j = 0; j < sp->nsrv; j++) {
+				svc->members[j] = (uint16_t)pool->nsrv;
 				srv = &pool->srv[pool->nsrv++];
+				srv->used = 1;
 				srv->addr = sp->srv[j].addr;
 				srv->family = sp->srv[j].family;
 				srv->port = sp->srv[j].port ? sp->srv[j].port :
@@ -1478,10 +1485,10 @@ build(struct parse *ps)
 	for (i = 0; i < pool->nsvc; i++) {
 		svc = &pool->svc[i];
 		svc->use_backup = 1;
-		for (j = svc->first; j < svc->first + svc->nsrv; j++)
-			if (!pool->srv[j].backup &&
-			    pool->srv[j].state == SRV_UP &&
-			    pool->srv[j].weight > 0)
+		for (j = 0; j < svc->nsrv; j++)
+			if (!SVC_SRV(pool, svc, j)->backup &&
+			    SVC_SRV(pool, svc, j)->state == SRV_UP &&
+			    SVC_SRV(pool, svc, j)->weight > 0)
 				svc->use_backup = 0;
 	}
 	if (pool_index(pool, arc4random()) == -1 || sched_setup(pool) == -1) {

@@ -741,7 +741,7 @@ show_servers(struct cmdctx *x)
 	const struct server	*s;
 	const struct agent_state *as;
 	char			 ab[64];
-	unsigned		 i;
+	unsigned		 i, n = 0;
 
 	if (!x->json)
 		ob_printf(x->o, "%-12s %-24s %-9s %-8s %9s %3s %8s %10s %12s "
@@ -752,6 +752,8 @@ show_servers(struct cmdctx *x)
 		ob_printf(x->o, "[");
 	for (i = 0; i < p->nsrv; i++) {
 		s = &p->srv[i];
+		if (!s->used)
+			continue;
 		if (!x->json) {
 			char	 wb[16];
 
@@ -770,7 +772,7 @@ show_servers(struct cmdctx *x)
 			    sizeof(ab)));
 			continue;
 		}
-		ob_printf(x->o, "%s{\"service\":", i ? "," : "");
+		ob_printf(x->o, "%s{\"service\":", n++ ? "," : "");
 		ob_json_str(x->o, p->svc[s->svc].label);
 		ob_printf(x->o, ",\"vip\":");
 		ob_json_str(x->o, p->svc[s->svc].name);
@@ -825,7 +827,7 @@ show_services(struct cmdctx *x)
 {
 	const struct pool	*p = &x->env->conf->pool;
 	const struct service	*svc;
-	unsigned		 i, j, up, d;
+	unsigned		 i, j, up, d, n = 0;
 	uint64_t		 drops;
 
 	if (!x->json)
@@ -836,8 +838,10 @@ show_services(struct cmdctx *x)
 		ob_printf(x->o, "[");
 	for (i = 0; i < p->nsvc; i++) {
 		svc = &p->svc[i];
-		for (up = 0, j = svc->first; j < svc->first + svc->nsrv; j++)
-			if (p->srv[j].state == SRV_UP)
+		if (!svc->used)
+			continue;
+		for (up = 0, j = 0; j < svc->nsrv; j++)
+			if (SVC_SRV(p, svc, j)->state == SRV_UP)
 				up++;
 		for (drops = 0, d = 0; d < DROP_NREASONS; d++)
 			drops += svc->drops[d];
@@ -856,7 +860,7 @@ show_services(struct cmdctx *x)
 			    svc->use_backup ? " (on backup)" : "");
 			continue;
 		}
-		ob_printf(x->o, "%s{\"service\":", i ? "," : "");
+		ob_printf(x->o, "%s{\"service\":", n++ ? "," : "");
 		ob_json_str(x->o, svc->label);
 		ob_printf(x->o, ",\"vip\":");
 		ob_json_str(x->o, svc->name);
@@ -1079,7 +1083,7 @@ find_server(struct cmdctx *x, const char *arg, unsigned *idx)
 		name = slash + 1;
 	}
 	for (i = 0; i < p->nsrv; i++) {
-		if (strcmp(p->srv[i].name, name) != 0)
+		if (!p->srv[i].used || strcmp(p->srv[i].name, name) != 0)
 			continue;
 		if (slash != NULL &&
 		    (strlen(p->svc[p->srv[i].svc].label) != sl ||
@@ -1388,6 +1392,8 @@ metrics_global(struct ctlenv *env, struct obuf *o)
 	    "Active flows of the service.");
 	for (i = 0; i < p->nsvc; i++) {
 		svc = &p->svc[i];
+		if (!svc->used)
+			continue;
 		ob_printf(o, "loadd_service_flows_active{service=\"%s\","
 		    "vip=\"%s\"} %llu\n", svc->label, svc->name,
 		    (unsigned long long)svc->flows_active);
@@ -1396,7 +1402,7 @@ metrics_global(struct ctlenv *env, struct obuf *o)
 	    "Packets dropped, by service and reason.");
 	for (i = 0; i < p->nsvc; i++)
 		for (d = 1; d < DROP_NREASONS; d++)
-			if (p->svc[i].drops[d] != 0)
+			if (p->svc[i].used && p->svc[i].drops[d] != 0)
 				ob_printf(o, "loadd_service_dropped_packets_total"
 				    "{service=\"%s\",reason=\"%s\"} %llu\n",
 				    p->svc[i].label, engine_drop_name((int)d),
@@ -1520,7 +1526,8 @@ metrics_step(struct ctlenv *env, struct obuf *o, struct mcursor *mc,
 		for (; mc->row < p->nsrv; mc->row++) {
 			if (budget-- == 0)
 				return (0);
-			metrics_server(env, o, f, mc->row);
+			if (p->srv[mc->row].used)
+				metrics_server(env, o, f, mc->row);
 		}
 		mc->row = 0;
 		mc->fam++;

@@ -105,7 +105,7 @@ engine_init(struct engine *e, struct pool *pool, uint32_t maxflows,
 	if (flowtab_init(&e->ft, maxflows, seed) == -1)
 		return (-1);
 	if ((e->gen = calloc(ENGINE_GENMAX, sizeof(*e->gen))) == NULL ||
-	    (e->sweep = calloc(pool->nsrv + 1, 1)) == NULL) {
+	    (e->sweep = calloc(POOL_MAXSERVERS + 1, 1)) == NULL) {
 		engine_free(e);
 		return (-1);
 	}
@@ -335,9 +335,9 @@ engine_over_share(void *arg, unsigned si)
 	const struct engine	*e = arg;
 	const struct pool	*pool = e->pool;
 
-	if (si >= pool->nsvc)
+	if (si >= pool->nsvc || pool->nsvc_used == 0)
 		return (1);
-	return (pool->svc[si].flows_active > e->ft.cap / pool->nsvc);
+	return (pool->svc[si].flows_active > e->ft.cap / pool->nsvc_used);
 }
 
 static void
@@ -489,10 +489,11 @@ offload_adopt(struct engine *e, const struct ct_end *ce, struct service *svc,
 	struct server	*srv = NULL;
 	struct flow	*f;
 	uint16_t	 si = (uint16_t)(svc - pool->svc);
-	unsigned	 i;
+	unsigned	 i = 0, k;
 
-	for (i = svc->first; i < (unsigned)svc->first + svc->nsrv; i++)
-		if (pool->srv[i].mark == ce->mark) {
+	for (k = 0; k < svc->nsrv; k++)
+		if (SVC_SRV(pool, svc, k)->mark == ce->mark) {
+			i = svc->members[k];
 			srv = &pool->srv[i];
 			break;
 		}

@@ -361,32 +361,3 @@ flow_expire(struct flowtab *ft, uint32_t now, uint32_t budget)
 	return (n);
 }
 
-/*
- * After a reload: every entry's service and server get their new index
- * (the maps are total for the entries in the table), and since the hash
- * covers the service, every chain is built again.  The class lists keep
- * their order.
- */
-void
-flow_remap(struct flowtab *ft, const uint16_t *svcmap, unsigned nsvc,
-    const uint16_t *srvmap, unsigned nsrv)
-{
-	struct flow	*f;
-	union addr	 a;
-	uint32_t	 i, h;
-
-	memset(ft->bucket, 0, ((size_t)ft->mask + 1) * sizeof(uint32_t));
-	for (i = 1; i <= ft->cap; i++) {
-		f = &ft->f[i];
-		if (f->state == FS_NONE)
-			continue;
-		if (f->svc < nsvc)
-			f->svc = svcmap[f->svc];
-		if (f->srv < nsrv)
-			f->srv = srvmap[f->srv];
-		memcpy(&a, f->caddr, sizeof(a));
-		h = flow_hash(ft, &a, f->cport, f->svc);
-		f->hnext = ft->bucket[hash_slot(h, ft->mask)];
-		ft->bucket[hash_slot(h, ft->mask)] = i;
-	}
-}

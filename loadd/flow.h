@@ -137,9 +137,6 @@ void		 flow_set_state(struct flowtab *, struct flow *, uint8_t state,
 /* Expires idle entries, looking at no more than budget entries. */
 uint32_t	 flow_expire(struct flowtab *, uint32_t now, uint32_t budget);
 int		 flow_class_of(uint8_t state);
-/* Renumbers services and servers (old index -> new) and rehashes. */
-void		 flow_remap(struct flowtab *, const uint16_t *svcmap,
-		    unsigned nsvc, const uint16_t *srvmap, unsigned nsrv);
 const char	*flow_state_name(int);
 
 /* Per packet, so inline: the hash of a flow's key, and the lookup. */

@@ -176,12 +176,14 @@ hcount_result(struct hcount *c, int ok, uint32_t rise, uint32_t fall)
 static int
 primary_up(const struct pool *p, const struct service *svc)
 {
-	unsigned	 i;
+	const struct server *s;
+	unsigned	 k;
 
-	for (i = svc->first; i < svc->first + svc->nsrv; i++)
-		if (!p->srv[i].backup && p->srv[i].state == SRV_UP &&
-		    p->srv[i].weight > 0)
+	for (k = 0; k < svc->nsrv; k++) {
+		s = SVC_SRV(p, svc, k);
+		if (!s->backup && s->state == SRV_UP && s->weight > 0)
 			return (1);
+	}
 	return (0);
 }
 
@@ -215,8 +217,8 @@ srv_update(struct pool *p, unsigned i, int reason, const char *why)
 	ub = !primary_up(p, svc);
 	if (ub != svc->use_backup) {
 		svc->use_backup = ub;
-		for (j = svc->first; j < svc->first + svc->nsrv; j++)
-			if (p->srv[j].backup)
+		for (j = 0; j < svc->nsrv; j++)
+			if (SVC_SRV(p, svc, j)->backup)
 				nb++;
 		if (ub && nb > 0)
 			log_warnx("service %s %s: no primary server is up; "
@@ -258,6 +260,8 @@ health_new(struct pool *p)
 		hc = p->svc[s->svc].hc;
 		h->pr[i].fd = -1;
 		h->pr[i].pidx = -1;
+		if (!s->used)
+			continue;	/* a free slot */
 		h->pr[i].synacks = s->synacks;
 		h->pr[i].refused = s->refused;
 		h->pr[i].cnt.up = s->healthy;
@@ -374,6 +378,8 @@ health_timeout(const struct health *h, uint64_t now)
 
 	for (i = 0; i < h->pool->nsrv; i++) {
 		pr = &h->pr[i];
+		if (!h->pool->srv[i].used)
+			continue;
 		if (pr->fd != -1 || pr->phase == P_ECHO) {
 			if (pr->deadline < t)
 				t = pr->deadline;
@@ -405,7 +411,7 @@ health_run(struct health *h, const struct pollfd *pfd, unsigned n,
 	for (i = 0; i < p->nsrv; i++) {
 		pr = &h->pr[i];
 		hc = p->svc[p->srv[i].svc].hc;
-		if (hc == NULL || hc->type == HC_NONE)
+		if (!p->srv[i].used || hc == NULL || hc->type == HC_NONE)
 			continue;
 		if (pr->fd != -1 && pr->pidx >= 0 && (unsigned)pr->pidx < n &&
 		    pfd[pr->pidx].revents != 0)
@@ -795,7 +801,7 @@ passive(struct health *h, uint64_t now, uint8_t *gone)
 		s = &p->srv[i];
 		pr = &h->pr[i];
 		hc = p->svc[s->svc].hc;
-		if (hc == NULL)
+		if (!s->used || hc == NULL)
 			continue;
 		if (s->synacks != pr->synacks) {
 			pr->synacks = s->synacks;
@@ -859,6 +865,8 @@ health_agents(struct health *h, const struct agent *a, uint64_t now,
 
 	for (i = 0; i < p->nsrv; i++) {
 		s = &p->srv[i];
+		if (!s->used)
+			continue;
 		down = a != NULL && agent_down(a, i, now);
 		drain = a != NULL && agent_drain(a, i, now);
 		if (down != s->agent_down || drain != s->agent_drain) {

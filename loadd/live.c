@@ -64,6 +64,7 @@ struct live {
 	struct ctl		*ctl;
 	struct ctlenv		 env;
 	uint8_t			 gone[POOL_MAXSERVERS + 1];
+	uint8_t			 slots[POOL_MAXSERVERS];	/* by a reload */
 	int			 rfd;		/* agent reports, or -1 */
 	int			 privfd;	/* to the privileged parent, or -1 */
 	struct ctev		*ctev;	/* offload: conntrack's ends, or NULL */
@@ -118,20 +119,15 @@ live_reload(void *arg, char *err, size_t errlen)
 	struct live	*L = arg;
 	struct config	*nc;
 	struct health_stats hst;
-	uint16_t	*srvmap;
-	unsigned	 oldnsrv = L->conf->pool.nsrv, i, j;
+	unsigned	 i;
 
 	log_notice("reload: reading %s", L->path);
 	if ((nc = reload_read(L, err, errlen)) == NULL)
 		return (-1);
-	if ((srvmap = calloc(oldnsrv + 1, sizeof(*srvmap))) == NULL ||
-	    reload_swap(&L->e, L->conf, nc, srvmap, err, errlen) == -1) {
-		if (srvmap == NULL)
-			snprintf(err, errlen, "out of memory");
+	if (reload_swap(&L->e, L->conf, nc, L->slots, err, errlen) == -1) {
 		log_warnx("reload: %s; the running configuration stays", err);
 		config_free(nc);
 		free(nc);
-		free(srvmap);
 		return (-1);
 	}
 	/*
@@ -141,10 +137,9 @@ live_reload(void *arg, char *err, size_t errlen)
 	hst = *health_stats(L->h);
 	health_free(L->h);
 	L->h = NULL;
-	if (L->ag != NULL &&
-	    agent_remap(L->ag, &nc->pool, &nc->keys, srvmap, oldnsrv,
-	    nc->agent_window_ms, nc->agent_stale) == -1)
-		log_warnx("reload: out of memory: agent reports start afresh");
+	if (L->ag != NULL)
+		agent_reload(L->ag, &nc->pool, &nc->keys, L->slots,
+		    nc->agent_window_ms, nc->agent_stale);
 	config_free(L->conf);
 	*L->conf = *nc;
 	free(nc);
@@ -158,13 +153,10 @@ live_reload(void *arg, char *err, size_t errlen)
 		fatal("reload: health checks");
 	health_stats_carry(L->h, &hst);
 	/* Servers the reload added take their slow start, if any. */
-	for (i = 0; i < L->conf->pool.nsrv; i++) {
-		for (j = 0; j < oldnsrv && srvmap[j] != i; j++)
-			;
-		if (j == oldnsrv && !L->conf->pool.srv[i].ghost)
+	for (i = 0; i < L->conf->pool.nsrv; i++)
+		if (L->slots[i] == RS_NEW && L->conf->pool.srv[i].used &&
+		    !L->conf->pool.srv[i].ghost)
 			health_ramp(L->h, i);
-	}
-	free(srvmap);
 	L->env.conf = L->conf;
 	L->env.h = L->h;
 	setup_note_health(L->conf);

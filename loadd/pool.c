@@ -78,9 +78,13 @@ pool_index(struct pool *p, uint32_t seed)
 	if ((p->srv_map = calloc(sz, sizeof(uint32_t))) == NULL)
 		return (-1);
 
+	p->nsvc_used = 0;
 	for (i = 0; i < p->nsvc; i++) {
 		const struct service *s = &p->svc[i];
 
+		if (!s->used)
+			continue;
+		p->nsvc_used++;
 		h = pool_hash(&p->hkey, p->svc_mask, s->family, s->proto,
 		    &s->vip, htons(s->port));
 		while (p->svc_map[h & p->svc_mask] != 0)
@@ -97,6 +101,8 @@ pool_index(struct pool *p, uint32_t seed)
 	for (i = 0; i < p->nsrv; i++) {
 		const struct server *s = &p->srv[i];
 
+		if (!s->used)
+			continue;
 		h = pool_hash(&p->hkey, p->srv_mask, s->family,
 		    p->svc[s->svc].proto, &s->addr, htons(s->port));
 		while (p->srv_map[h & p->srv_mask] != 0)
@@ -111,8 +117,10 @@ pool_free(struct pool *p)
 {
 	unsigned i;
 
-	for (i = 0; p->svc != NULL && i < p->nsvc; i++)
+	for (i = 0; p->svc != NULL && i < p->nsvc; i++) {
 		free(p->svc[i].maglev);
+		free(p->svc[i].members);
+	}
 	free(p->svc);
 	free(p->srv);
 	free(p->hcs);

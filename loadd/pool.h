@@ -38,28 +38,54 @@ enum srv_reason {
 	SR_RETRY,		/* passive down, tried again (no probes) */
 };
 
+/*
+ * A part of a structure that can also be named as a whole, in the manner
+ * of the kernel's struct_group(): the members are reached as if the group
+ * were not there (s->addr), and the group is assigned at once
+ * (s->conf = from->conf).
+ */
+#define STRUCT_GROUP(TAG, NAME, ...)					\
+	union {								\
+		struct { __VA_ARGS__ };					\
+		struct TAG { __VA_ARGS__ } NAME;			\
+	}
+
+/*
+ * A real server.  It keeps its slot in the pool for its whole life:
+ * flows, persistence, probes and agent reports name it by its index, and
+ * a reload never renumbers (reload.c).  Each part has one owner.
+ */
 struct server {
+	/* What the file says: config.c builds it, a reload replaces it. */
+	STRUCT_GROUP(srv_conf, conf,
 	union addr	 addr;
 	uint16_t	 port;		/* host byte order */
-	uint16_t	 svc;		/* index of its service */
-	uint16_t	 weight;	/* in effect (slow start); 0: no new flows */
+	uint16_t	 svc;		/* its service's slot */
 	uint16_t	 cweight;	/* configured */
 	uint8_t		 family;
+	uint8_t		 backup;	/* only while no primary is up */
+	uint8_t		 cfgdisabled;	/* "disabled" in the configuration */
+	uint32_t	 mark;		/* offload: the first packet's mark */
+	unsigned	 line;		/* where the configuration names it */
+	char		 name[SRV_NAMELEN];	/* "addr:port" */
+	);
+
+	/*
+	 * Its state: health.c (probes, passive signs, agents' verdicts, slow
+	 * start), loadctl's word (admin) and reload.c (used, ghost).
+	 */
+	uint8_t		 used;		/* 0: a free slot */
+	uint8_t		 ghost;		/* gone by a reload, draining its flows */
 	uint8_t		 state;		/* enum srv_state */
 	uint8_t		 reason;	/* enum srv_reason */
-	uint8_t		 backup;	/* only while no primary is up */
 	uint8_t		 healthy;	/* health checks say up */
 	uint8_t		 admin;		/* SRV_UP, SRV_DRAINING, SRV_DISABLED */
 	uint8_t		 agent_down;	/* its agent says its service is down */
 	uint8_t		 agent_drain;	/* its agent asks for drain */
 	uint8_t		 drained;	/* "safe to stop" was said */
-	uint8_t		 cfgdisabled;	/* "disabled" in the configuration */
-	uint8_t		 ghost;		/* gone by a reload, draining its flows */
-	uint32_t	 mark;		/* offload: the first packet's mark */
-	unsigned	 line;		/* where the configuration names it */
-	char		 name[SRV_NAMELEN];	/* "addr:port" */
+	uint16_t	 weight;	/* in effect (slow start); 0: no new flows */
 
-	/* Scheduler state. */
+	/* Scheduler state: sched.c. */
 	int64_t		 cw;		/* smooth weighted round-robin */
 	uint64_t	 rate;		/* bytes per second, decaying average */
 	uint64_t	 rate_bytes;	/* bytes counted at the last sample */
@@ -83,7 +109,10 @@ struct sched_method;
 struct hcconf;
 struct agent;
 
+/* A service keeps its slot too; the same parts, the same owners. */
 struct service {
+	/* What the file says: config.c, replaced by a reload. */
+	STRUCT_GROUP(svc_conf, conf,
 	union addr	 vip;
 	uint16_t	 port;		/* host byte order */
 	uint8_t		 family;
@@ -92,20 +121,25 @@ struct service {
 	char		 label[SVC_LABELLEN];	/* "service =" name, "default" */
 	unsigned	 specline;	/* its "service =" line, 0: implicit */
 	const struct sched_method *method;
-	uint16_t	 first;		/* its servers: first .. first+nsrv-1 */
-	uint16_t	 nsrv;
-	uint8_t		 use_backup;	/* no primary server takes flows */
-	const struct hcconf *hc;	/* its health settings */
-
-	/* Scheduler state. */
-	uint32_t	 rr_next;
-	uint64_t	 rnd;		/* random, random2 */
 	uint32_t	 hashkey;	/* sourcehash = key, maglev */
 	uint32_t	 sticky;	/* persistence in seconds, 0: off */
 	uint32_t	 maglev_size;	/* a prime */
-	uint16_t	*maglev;	/* lookup table: server index - first */
+	);
+	const struct hcconf *hc;	/* its health settings: pool->hcs[slot] */
 
-	/* Counters. */
+	/* Its servers, by slot: config.c and reload.c. */
+	uint16_t	*members;
+	uint16_t	 nsrv;
+	uint8_t		 used;		/* 0: a free slot */
+	uint8_t		 ghost;		/* gone by a reload, its servers draining */
+	uint8_t		 use_backup;	/* no primary server takes flows */
+
+	/* Scheduler state: sched.c. */
+	uint32_t	 rr_next;
+	uint64_t	 rnd;		/* random, random2 */
+	uint16_t	*maglev;	/* lookup table: a member's position */
+
+	/* Counters: the engine. */
 	uint64_t	 pkts_in;
 	uint64_t	 pkts_out;
 	uint64_t	 bytes_in;
@@ -115,14 +149,18 @@ struct service {
 	uint64_t	 drops[DROP_NREASONS];
 };
 
+/* The server in position k of a service. */
+#define SVC_SRV(p, svc, k)	(&(p)->srv[(svc)->members[(k)]])
+
 /*
- * The pool keeps servers of one service next to each other, so that a
- * service names them by a range.  Lookup by address uses small open
- * hash tables built once by pool_index().
+ * Slots 0 .. nsvc-1 and 0 .. nsrv-1, some of them free (used = 0) after
+ * a reload took their occupant away; a service lists its servers' slots.
+ * Lookup by address uses small open hash tables built by pool_index().
  */
 struct pool {
 	struct service	*svc;
 	unsigned	 nsvc;
+	unsigned	 nsvc_used;	/* not counting free slots */
 	struct server	*srv;
 	unsigned	 nsrv;
 	struct hcconf	*hcs;		/* health settings, one per service */

@@ -1,18 +1,17 @@
 /*
  * Reload.  The new configuration is read beside the old one (by the
  * caller, with config_load()); if it has any error the old one stays.
- * Otherwise its pool is merged with what must survive of the old one and
- * the flow table is renumbered in place, between two batches: the kernel
- * holds the packets that arrive meanwhile, so none is lost.
+ * Otherwise the running pool takes it in place, between two batches: the
+ * kernel holds the packets that arrive meanwhile, so none is lost.
  *
  * A service is the same service if its virtual address, port and
  * protocol are; a server is the same if it serves the same service at
- * the same address and port.  Those keep their flows, counters, health,
- * agent data and operator state (drain, disable); their weight and
- * options are the new configuration's.  A server that is gone and still
- * has flows becomes a ghost: draining, weight 0, kept (with its service,
- * if that is gone too) so that its connections finish; the next reload
- * forgets it once it has none.
+ * the same address and port.  Each keeps its slot: the configuration's
+ * part (conf) is replaced whole, and what runs stays where it is, so
+ * flows, persistence, probes and agent data need no renumbering.  A
+ * server that is gone and still has flows becomes a ghost: draining,
+ * weight 0, kept (with its service, if that is gone too) so that its
+ * connections finish; a later reload frees its slot once it has none.
  */
 #include <sys/types.h>
 
@@ -29,6 +28,31 @@
 #include "log.h"
 #include "reload.h"
 #include "sched.h"
+#include "sticky.h"
+
+/* What becomes of an old server slot. */
+enum fate {
+	F_EMPTY = 0,	/* a free slot */
+	F_KEEP,		/* in the new configuration */
+	F_GHOST,	/* gone, draining its flows */
+	F_FREE,		/* gone, no flows */
+	F_DROP,		/* gone, its address serves another service now */
+};
+
+struct plan {
+	struct pool	*op, *np;
+	uint32_t	 inuse[POOL_MAXSERVERS];	/* flows per slot */
+	uint8_t		 fate[POOL_MAXSERVERS];		/* old slot */
+	uint8_t		 svcfate[POOL_MAXSERVICES];	/* old slot */
+	uint16_t	 srvslot[POOL_MAXSERVERS];	/* new server */
+	uint16_t	 svcslot[POOL_MAXSERVICES];	/* new service */
+	uint16_t	*members[POOL_MAXSERVICES];	/* slot's, ready */
+	uint16_t	 nmembers[POOL_MAXSERVICES];
+	unsigned	 nsvc, nsrv;		/* slots after: high-water */
+	unsigned	 kept, added, ghosts, dropped;
+};
+
+#define NOSLOT	UINT16_MAX
 
 static int
 same_service(const struct service *a, const struct service *b)
@@ -37,68 +61,11 @@ same_service(const struct service *a, const struct service *b)
 	    a->port == b->port && addr_eq(&a->vip, &b->vip));
 }
 
-/* What stays of a server: its traffic, health and the operator's word. */
-static void
-carry_server(struct server *to, const struct server *from)
+/* What needs a restart; warnings for what takes effect later. */
+static int
+restart_checks(const struct engine *e, const struct config *old,
+    const struct config *nc, char *err, size_t errlen)
 {
-	to->flows_active = from->flows_active;
-	to->flows_total = from->flows_total;
-	to->pkts_in = from->pkts_in;
-	to->pkts_out = from->pkts_out;
-	to->bytes_in = from->bytes_in;
-	to->bytes_out = from->bytes_out;
-	to->rtt_us = from->rtt_us;
-	to->rate = from->rate;
-	to->rate_bytes = from->rate_bytes;
-	to->syn_pending_ms = from->syn_pending_ms;
-	to->synacks = from->synacks;
-	to->refused = from->refused;
-	to->agent_down = from->agent_down;
-	to->agent_drain = from->agent_drain;
-	to->drained = from->drained;
-	to->state = from->state;
-	to->reason = from->reason;
-	/* A probe's verdict stands, unless the probe now starts down. */
-	to->healthy = from->healthy;
-	/*
-	 * "disabled" in the file is the file's; loadctl's word stays; a
-	 * ghost's draining was the reload's, not the operator's.
-	 */
-	if (!to->cfgdisabled && !from->cfgdisabled && !from->ghost)
-		to->admin = from->admin;
-}
-
-static void
-carry_service(struct service *to, const struct service *from)
-{
-	to->pkts_in = from->pkts_in;
-	to->pkts_out = from->pkts_out;
-	to->bytes_in = from->bytes_in;
-	to->bytes_out = from->bytes_out;
-	to->flows_active = from->flows_active;
-	to->flows_total = from->flows_total;
-	memcpy(to->drops, from->drops, sizeof(to->drops));
-	to->rr_next = from->rr_next;
-	to->rnd = from->rnd;
-}
-
-int
-reload_swap(struct engine *e, struct config *old, struct config *nc,
-    uint16_t *srvmap, char *err, size_t errlen)
-{
-	struct pool	*op = &old->pool, *np = &nc->pool;
-	struct service	*svc2 = NULL;
-	struct server	*srv2 = NULL;
-	struct hcconf	*hcs2 = NULL;
-	struct flow	*f;
-	uint32_t	*inuse = NULL;
-	uint16_t	*svcmap = NULL, *nsrvto = NULL, *gsvc = NULL;
-	uint16_t	*final = NULL;	/* old server -> merged pool */
-	uint8_t		*sweep;
-	unsigned	 i, j, k, nsvc2, nsrv2, nghost = 0, nghostsvc = 0;
-	unsigned	 ns, kept = 0, added = 0, ghosts = 0, dropped = 0;
-	int		 rc = -1;
-
 	/* What needs a restart. */
 	if (nc->queue != old->queue) {
 		snprintf(err, errlen, "the queue (%d -> %d) changes only with a "
@@ -133,215 +100,477 @@ reload_swap(struct engine *e, struct config *old, struct config *nc,
 		log_warnx("reload: maxflows %u -> %u: the flow table keeps its "
 		    "size (%u) until a restart", old->maxflows, nc->maxflows,
 		    e->ft.cap);
+	return (0);
+}
 
-	svcmap = calloc(op->nsvc + 1, sizeof(*svcmap));
-	inuse = calloc(op->nsrv + 1, sizeof(*inuse));
-	gsvc = calloc(op->nsvc + 1, sizeof(*gsvc));
-	nsrvto = calloc(np->nsrv + 1, sizeof(*nsrvto));
-	final = calloc(op->nsrv + 1, sizeof(*final));
-	if (svcmap == NULL || inuse == NULL || gsvc == NULL || nsrvto == NULL ||
-	    final == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	/* Who still has flows in the table. */
-	for (i = 1; i <= e->ft.cap; i++) {
-		f = &e->ft.f[i];
-		if (f->state != FS_NONE && f->srv < op->nsrv)
-			inuse[f->srv]++;
-	}
-	/* Old services and servers in the new configuration. */
-	for (i = 0; i < op->nsvc; i++) {
-		svcmap[i] = RELOAD_GONE;
-		for (j = 0; j < np->nsvc; j++)
-			if (same_service(&op->svc[i], &np->svc[j])) {
-				svcmap[i] = (uint16_t)j;
+/* Which old services and servers the new configuration names again. */
+static void
+plan_match(struct plan *pl)
+{
+	struct pool	*op = pl->op, *np = pl->np;
+	const struct service *os;
+	const struct server *n, *o;
+	unsigned	 i, j, k;
+
+	for (j = 0; j < np->nsvc; j++) {
+		pl->svcslot[j] = NOSLOT;
+		for (i = 0; i < op->nsvc; i++)
+			if (op->svc[i].used &&
+			    same_service(&op->svc[i], &np->svc[j])) {
+				pl->svcslot[j] = (uint16_t)i;
+				pl->svcfate[i] = F_KEEP;
 				break;
 			}
 	}
-	for (i = 0; i < op->nsrv; i++) {
-		const struct server *s = &op->srv[i];
-
-		final[i] = RELOAD_GONE;
-		srvmap[i] = RELOAD_GONE;
-		if ((ns = svcmap[s->svc]) != RELOAD_GONE)
-			for (j = np->svc[ns].first;
-			    j < np->svc[ns].first + np->svc[ns].nsrv; j++)
-				if (np->srv[j].port == s->port &&
-				    addr_eq(&np->srv[j].addr, &s->addr)) {
-					srvmap[i] = (uint16_t)j;
-					break;
-				}
-		if (srvmap[i] != RELOAD_GONE || inuse[i] == 0)
+	for (k = 0; k < np->nsrv; k++) {
+		n = &np->srv[k];
+		pl->srvslot[k] = NOSLOT;
+		if ((i = pl->svcslot[n->svc]) == NOSLOT)
 			continue;
-		/*
-		 * A ghost, unless its address and port now serve another
-		 * service: replies could not be told apart, so its flows go.
-		 */
-		if (pool_find_server(np, s->family, op->svc[s->svc].proto,
-		    &s->addr, htons(s->port)) != NULL) {
-			srvmap[i] = RELOAD_GONE - 1;	/* flows dropped */
-			continue;
-		}
-		nghost++;
-		if (svcmap[s->svc] == RELOAD_GONE && gsvc[s->svc] == 0)
-			gsvc[s->svc] = (uint16_t)++nghostsvc;
-	}
-	nsvc2 = np->nsvc + nghostsvc;
-	nsrv2 = np->nsrv + nghost;
-	if (nsvc2 > POOL_MAXSERVICES || nsrv2 > POOL_MAXSERVERS) {
-		snprintf(err, errlen, "with the old servers that still have "
-		    "flows, %u services and %u servers: more than %d and %d",
-		    nsvc2, nsrv2, POOL_MAXSERVICES, POOL_MAXSERVERS);
-		goto out;
-	}
-	svc2 = calloc(nsvc2, sizeof(*svc2));
-	srv2 = calloc(nsrv2, sizeof(*srv2));
-	hcs2 = calloc(nsvc2, sizeof(*hcs2));
-	sweep = realloc(e->sweep, nsrv2 + 1);
-	if (svc2 == NULL || srv2 == NULL || hcs2 == NULL || sweep == NULL) {
-		if (sweep != NULL)
-			e->sweep = sweep;
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	e->sweep = sweep;
-	memset(e->sweep, 0, nsrv2 + 1);
-	e->sweep_pos = 0;
-
-	/*
-	 * The merged pool: each new service with its servers and then its
-	 * ghosts, then the ghost services.  Servers of a service stay next
-	 * to each other, as the pool wants.
-	 */
-	k = 0;
-	for (i = 0; i < nsvc2; i++) {
-		unsigned	 o = 0;
-
-		if (i < np->nsvc) {
-			svc2[i] = np->svc[i];
-			hcs2[i] = np->hcs[i];
-		} else {
-			for (o = 0; o < op->nsvc; o++)
-				if (gsvc[o] == i - np->nsvc + 1)
-					break;
-			svc2[i] = op->svc[o];
-			svc2[i].maglev = NULL;
-			hcs2[i] = *op->svc[o].hc;
-			/* Nothing new goes to a service that is gone. */
-			hcs2[i].noserver = HC_NS_RESET;
-		}
-		svc2[i].hc = &hcs2[i];
-		svc2[i].first = (uint16_t)k;
-		if (i < np->nsvc)
-			for (j = np->svc[i].first;
-			    j < np->svc[i].first + np->svc[i].nsrv; j++) {
-				srv2[k] = np->srv[j];
-				srv2[k].svc = (uint16_t)i;
-				nsrvto[j] = (uint16_t)k++;
+		os = &op->svc[i];
+		for (j = 0; j < os->nsrv; j++) {
+			o = SVC_SRV(op, os, j);
+			if (o->port == n->port && addr_eq(&o->addr, &n->addr) &&
+			    pl->fate[os->members[j]] == F_EMPTY) {
+				pl->srvslot[k] = os->members[j];
+				pl->fate[os->members[j]] = F_KEEP;
+				pl->kept++;
+				break;
 			}
-		for (j = 0; j < op->nsrv; j++) {
-			const struct server *s = &op->srv[j];
+		}
+	}
+}
 
-			if (srvmap[j] != RELOAD_GONE || inuse[j] == 0)
-				continue;
-			if (i < np->nsvc ? svcmap[s->svc] != i :
-			    s->svc != o)
-				continue;
-			srv2[k] = *s;
-			srv2[k].svc = (uint16_t)i;
-			srv2[k].admin = SRV_DRAINING;
-			srv2[k].ghost = 1;
-			srv2[k].weight = srv2[k].cweight = 0;
-			srv2[k].backup = 0;
-			final[j] = (uint16_t)k++;
-			ghosts++;
+/*
+ * The old servers the new configuration does not name: a ghost while it
+ * has flows, unless its address and port now serve another service
+ * (replies could not be told apart: its flows go).  A service that is
+ * gone stays while one of its servers is a ghost.
+ */
+static void
+plan_gone(struct plan *pl)
+{
+	struct pool	*op = pl->op;
+	const struct server *o;
+	unsigned	 i;
+
+	for (i = 0; i < op->nsrv; i++) {
+		o = &op->srv[i];
+		if (!o->used || pl->fate[i] == F_KEEP)
+			continue;
+		if (pl->inuse[i] == 0)
+			pl->fate[i] = F_FREE;
+		else if (pool_find_server(pl->np, o->family,
+		    op->svc[o->svc].proto, &o->addr, htons(o->port)) != NULL)
+			pl->fate[i] = F_DROP;
+		else {
+			pl->fate[i] = F_GHOST;
+			pl->ghosts++;
+			if (pl->svcfate[o->svc] != F_KEEP)
+				pl->svcfate[o->svc] = F_GHOST;
+		}
+	}
+	for (i = 0; i < op->nsvc; i++)
+		if (op->svc[i].used && pl->svcfate[i] == F_EMPTY)
+			pl->svcfate[i] = F_FREE;
+}
+
+/* The lowest slot free after this reload, from *from on; or NOSLOT. */
+static uint16_t
+free_slot(const uint8_t *avail, unsigned max, unsigned *from)
+{
+	unsigned	 i;
+
+	for (i = *from; i < max; i++)
+		if (avail[i]) {
+			*from = i + 1;
+			return ((uint16_t)i);
+		}
+	return (NOSLOT);
+}
+
+/* Slots for the new services and servers; -1 if the pool is full. */
+static int
+plan_slots(struct plan *pl, char *err, size_t errlen)
+{
+	struct pool	*op = pl->op, *np = pl->np;
+	unsigned	 j, k, from;
+
+	uint8_t		 avail[POOL_MAXSERVERS];
+
+	pl->nsvc = op->nsvc;
+	pl->nsrv = op->nsrv;
+	memset(avail, 1, sizeof(avail));
+	for (j = 0; j < op->nsvc; j++)
+		if (pl->svcfate[j] == F_KEEP || pl->svcfate[j] == F_GHOST)
+			avail[j] = 0;
+	for (j = 0, from = 0; j < np->nsvc; j++) {
+		if (pl->svcslot[j] != NOSLOT)
+			continue;
+		if ((pl->svcslot[j] = free_slot(avail, POOL_MAXSERVICES,
+		    &from)) == NOSLOT)
+			goto full;
+		if (pl->svcslot[j] >= pl->nsvc)
+			pl->nsvc = pl->svcslot[j] + 1u;
+	}
+	memset(avail, 1, sizeof(avail));
+	for (k = 0; k < op->nsrv; k++)
+		if (pl->fate[k] == F_KEEP || pl->fate[k] == F_GHOST)
+			avail[k] = 0;
+	for (k = 0, from = 0; k < np->nsrv; k++) {
+		if (pl->srvslot[k] != NOSLOT)
+			continue;
+		if ((pl->srvslot[k] = free_slot(avail, POOL_MAXSERVERS,
+		    &from)) == NOSLOT)
+			goto full;
+		if (pl->srvslot[k] >= pl->nsrv)
+			pl->nsrv = pl->srvslot[k] + 1u;
+		pl->added++;
+	}
+	return (0);
+full:
+	snprintf(err, errlen, "with the old servers that still have flows, "
+	    "more than %d services or %d servers", POOL_MAXSERVICES,
+	    POOL_MAXSERVERS);
+	return (-1);
+}
+
+/* Ghosts of the old service slot i, in their order there. */
+static unsigned
+old_ghosts(const struct plan *pl, unsigned i, uint16_t *to)
+{
+	const struct service *os = &pl->op->svc[i];
+	unsigned	 k, n = 0;
+
+	if (i >= pl->op->nsvc || !os->used)
+		return (0);
+	for (k = 0; k < os->nsrv; k++)
+		if (pl->fate[os->members[k]] == F_GHOST) {
+			if (to != NULL)
+				to[n] = os->members[k];
+			n++;
+		}
+	return (n);
+}
+
+/*
+ * Each service's servers after the reload: the new configuration's in
+ * its order, then the ghosts.  Allocated before anything changes.
+ */
+static int
+plan_members(struct plan *pl)
+{
+	const struct service *ns;
+	unsigned	 i, j, k, n;
+	uint16_t	*m;
+
+	for (j = 0; j < pl->np->nsvc; j++) {
+		ns = &pl->np->svc[j];
+		i = pl->svcslot[j];
+		n = ns->nsrv + old_ghosts(pl, i, NULL);
+		if ((m = calloc(n + 1, sizeof(*m))) == NULL)
+			return (-1);
+		pl->members[i] = m;
+		pl->nmembers[i] = (uint16_t)n;
+		for (k = 0; k < ns->nsrv; k++)
+			m[k] = pl->srvslot[ns->members[k]];
+		(void)old_ghosts(pl, i, m + ns->nsrv);
+	}
+	for (i = 0; i < pl->op->nsvc; i++) {
+		if (pl->svcfate[i] != F_GHOST || pl->members[i] != NULL)
+			continue;
+		n = old_ghosts(pl, i, NULL);
+		if ((pl->members[i] = calloc(n + 1, sizeof(*m))) == NULL)
+			return (-1);
+		pl->nmembers[i] = (uint16_t)n;
+		(void)old_ghosts(pl, i, pl->members[i]);
+	}
+	return (0);
+}
+
+/* The services' slots after the reload (svc2 and hcs2 hold the old ones). */
+static void
+apply_services(struct plan *pl, struct service *svc2, struct hcconf *hcs2)
+{
+	struct pool	*op = pl->op, *np = pl->np;
+	struct service	*ns;
+	unsigned	 i, j;
+
+	for (i = 0; i < op->nsvc; i++)
+		if (pl->svcfate[i] == F_FREE) {
+			free(svc2[i].maglev);
+			free(svc2[i].members);
+			memset(&svc2[i], 0, sizeof(svc2[i]));
+		} else if (pl->svcfate[i] == F_GHOST) {
+			/* Nothing new goes to a service that is gone. */
+			hcs2[i] = *op->svc[i].hc;
+			hcs2[i].noserver = HC_NS_RESET;
+			svc2[i].ghost = 1;
+		}
+	for (j = 0; j < np->nsvc; j++) {
+		ns = &np->svc[j];
+		i = pl->svcslot[j];
+		if (pl->svcfate[i] == F_KEEP && i < op->nsvc) {
+			svc2[i].conf = ns->conf;
+			svc2[i].ghost = 0;
+			free(ns->members);
+		} else {
+			svc2[i] = *ns;
+			svc2[i].members = NULL;
+			svc2[i].maglev = NULL;
+			free(ns->members);
+		}
+		free(ns->maglev);	/* made for np's order: made again */
+		ns->members = NULL;
+		ns->maglev = NULL;
+		hcs2[i] = np->hcs[j];
+	}
+	for (i = 0; i < pl->nsvc; i++) {
+		if (pl->members[i] == NULL)
+			continue;
+		if (i < op->nsvc && pl->svcfate[i] != F_EMPTY &&
+		    pl->svcfate[i] != F_FREE) {
+			free(svc2[i].maglev);
+			free(svc2[i].members);
+		}
+		svc2[i].maglev = NULL;
+		svc2[i].nsrv = pl->nmembers[i];
+		svc2[i].members = pl->members[i];
+		pl->members[i] = NULL;
+		svc2[i].used = 1;
+		svc2[i].hc = &hcs2[i];
+	}
+}
+
+/* The servers' slots after the reload (srv2 holds the old ones). */
+static void
+apply_servers(struct plan *pl, struct server *srv2, struct service *svc2)
+{
+	struct pool	*op = pl->op, *np = pl->np;
+	const struct server *n;
+	struct server	*s;
+	unsigned	 i, k;
+	int		 keepadmin;
+
+	for (i = 0; i < op->nsrv; i++) {
+		s = &srv2[i];
+		if (pl->fate[i] == F_FREE || pl->fate[i] == F_DROP)
+			memset(s, 0, sizeof(*s));
+		else if (pl->fate[i] == F_GHOST) {
+			s->ghost = 1;
+			s->admin = SRV_DRAINING;
+			s->weight = s->cweight = 0;
+			s->backup = 0;
 			log_notice("reload: service %s: server %s is gone from "
 			    "the configuration; draining its %u flow(s)",
-			    svc2[i].label, s->name, inuse[j]);
-		}
-		svc2[i].nsrv = (uint16_t)(k - svc2[i].first);
-	}
-	/* New indices for the servers that stay, and what they keep. */
-	for (i = 0; i < op->nsrv; i++) {
-		if (srvmap[i] == RELOAD_GONE - 1)
-			final[i] = RELOAD_GONE;
-		else if (srvmap[i] != RELOAD_GONE) {
-			final[i] = nsrvto[srvmap[i]];
-			carry_server(&srv2[final[i]], &op->srv[i]);
-			kept++;
+			    svc2[s->svc].label, s->name, pl->inuse[i]);
 		}
 	}
-	memcpy(srvmap, final, op->nsrv * sizeof(*srvmap));
-	for (i = 0; i < op->nsvc; i++)
-		if (svcmap[i] != RELOAD_GONE)
-			carry_service(&svc2[svcmap[i]], &op->svc[i]);
-		else if (gsvc[i] != 0)
-			svcmap[i] = (uint16_t)(np->nsvc + gsvc[i] - 1);
+	for (k = 0; k < np->nsrv; k++) {
+		n = &np->srv[k];
+		s = &srv2[i = pl->srvslot[k]];
+		if (pl->fate[i] == F_KEEP && i < op->nsrv) {
+			/*
+			 * "disabled" in the file is the file's; loadctl's
+			 * word stays; a ghost's draining was the reload's.
+			 */
+			keepadmin = !n->cfgdisabled && !s->cfgdisabled &&
+			    !s->ghost;
+			s->conf = n->conf;
+			s->weight = n->weight;
+			s->cw = 0;
+			s->ghost = 0;
+			if (!keepadmin)
+				s->admin = n->admin;
+		} else
+			*s = *n;
+		s->svc = pl->svcslot[n->svc];
+		s->used = 1;
+	}
+}
 
-	/* Flows of servers that could not stay leave, with the old pool. */
+/* Flows of servers whose address moved to another service leave. */
+static void
+drop_flows(struct plan *pl, struct engine *e)
+{
+	struct flow	*f;
+	uint32_t	 i;
+
 	for (i = 1; i <= e->ft.cap; i++) {
 		f = &e->ft.f[i];
 		if (f->state == FS_NONE)
 			continue;
-		if (f->srv >= op->nsrv || srvmap[f->srv] == RELOAD_GONE ||
-		    svcmap[f->svc] == RELOAD_GONE) {
+		if (f->srv >= pl->op->nsrv || pl->fate[f->srv] == F_DROP ||
+		    pl->fate[f->srv] == F_FREE) {
 			flow_remove(&e->ft, f);
-			dropped++;
+			pl->dropped++;
 		}
 	}
+}
 
-	/* The swap. */
-	free(np->svc);		/* its Maglev tables moved to svc2 */
+/* What each slot went through; the persistence of the gone forgotten. */
+static void
+report_slots(struct plan *pl, struct engine *e, uint8_t *slots)
+{
+	unsigned	 i, k;
+
+	memset(slots, RS_SAME, POOL_MAXSERVERS);
+	for (i = 0; i < pl->op->nsrv; i++)
+		if (pl->fate[i] == F_FREE || pl->fate[i] == F_DROP)
+			slots[i] = RS_FREED;
+	for (k = 0; k < pl->np->nsrv; k++)
+		if (pl->fate[pl->srvslot[k]] != F_KEEP)
+			slots[pl->srvslot[k]] = RS_NEW;
+	sticky_forget(&e->sticky, slots, POOL_MAXSERVERS);
+}
+
+static unsigned
+count_used_svc(const struct pool *p)
+{
+	unsigned	 i, n = 0;
+
+	for (i = 0; i < p->nsvc; i++)
+		n += p->svc[i].used;
+	return (n);
+}
+
+static unsigned
+count_used_srv(const struct pool *p)
+{
+	unsigned	 i, n = 0;
+
+	for (i = 0; i < p->nsrv; i++)
+		n += p->srv[i].used;
+	return (n);
+}
+
+/* The merged pool, indexed and ready for the schedulers. */
+static int
+finish_pool(struct pool *np, const struct pool *op)
+{
+	struct service	*svc;
+	unsigned	 i, j;
+
+	while (np->nsrv > 0 && !np->srv[np->nsrv - 1].used)
+		np->nsrv--;
+	while (np->nsvc > 0 && !np->svc[np->nsvc - 1].used)
+		np->nsvc--;
+	if (pool_index(np, np->seed) == -1)
+		return (-1);
+	np->agent = op->agent;
+	np->now_ms = op->now_ms;
+	for (i = 0; i < np->nsrv; i++)
+		if (np->srv[i].used)
+			(void)srv_update(np, i, SR_OPERATOR, "reload");
+	for (i = 0; i < np->nsvc; i++) {
+		svc = &np->svc[i];
+		svc->use_backup = 1;
+		for (j = 0; j < svc->nsrv; j++)
+			if (!SVC_SRV(np, svc, j)->backup &&
+			    SVC_SRV(np, svc, j)->state == SRV_UP &&
+			    SVC_SRV(np, svc, j)->weight > 0)
+				svc->use_backup = 0;
+	}
+	return (sched_setup(np));
+}
+
+/* Who still has flows in the table. */
+static void
+count_flows(struct plan *pl, const struct engine *e)
+{
+	const struct flow *f;
+	uint32_t	 i;
+
+	for (i = 1; i <= e->ft.cap; i++) {
+		f = &e->ft.f[i];
+		if (f->state != FS_NONE && f->srv < pl->op->nsrv)
+			pl->inuse[f->srv]++;
+	}
+}
+
+int
+reload_swap(struct engine *e, struct config *old, struct config *nc,
+    uint8_t *slots, char *err, size_t errlen)
+{
+	struct pool	*op = &old->pool, *np = &nc->pool;
+	struct plan	*pl;
+	struct service	*svc2 = NULL;
+	struct server	*srv2 = NULL;
+	struct hcconf	*hcs2 = NULL;
+	unsigned	 i;
+	int		 rc = -1;
+
+	if (restart_checks(e, old, nc, err, errlen) == -1)
+		return (-1);
+	if ((pl = calloc(1, sizeof(*pl))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	pl->op = op;
+	pl->np = np;
+	count_flows(pl, e);
+	plan_match(pl);
+	plan_gone(pl);
+	if (plan_slots(pl, err, errlen) == -1)
+		goto out;
+	svc2 = calloc(pl->nsvc, sizeof(*svc2));
+	srv2 = calloc(pl->nsrv, sizeof(*srv2));
+	hcs2 = calloc(pl->nsvc, sizeof(*hcs2));
+	if (svc2 == NULL || srv2 == NULL || hcs2 == NULL ||
+	    plan_members(pl) == -1) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+
+	/* Nothing fails from here on but the index (said, not undone). */
+	memcpy(svc2, op->svc, op->nsvc * sizeof(*svc2));
+	memcpy(srv2, op->srv, op->nsrv * sizeof(*srv2));
+	memcpy(hcs2, op->hcs, op->nsvc * sizeof(*hcs2));
+	apply_services(pl, svc2, hcs2);
+	apply_servers(pl, srv2, svc2);
+	drop_flows(pl, e);
+	report_slots(pl, e, slots);
+	memset(e->sweep, 0, POOL_MAXSERVERS + 1);
+	e->sweep_pos = 0;
+
+	/* The old arrays' contents live on in the new ones. */
+	free(op->svc);
+	free(op->srv);
+	free(op->hcs);
+	op->svc = NULL;
+	op->srv = NULL;
+	op->hcs = NULL;
+	op->nsvc = op->nsrv = 0;
+	free(np->svc);
 	free(np->srv);
 	free(np->hcs);
-	added = np->nsrv;
 	np->svc = svc2;
 	np->srv = srv2;
 	np->hcs = hcs2;
-	np->nsvc = nsvc2;
-	np->nsrv = nsrv2;
+	np->nsvc = pl->nsvc;
+	np->nsrv = pl->nsrv;
 	svc2 = NULL;
 	srv2 = NULL;
 	hcs2 = NULL;
-	if (pool_index(np, np->seed) == -1) {
+	if (finish_pool(np, op) == -1) {
 		snprintf(err, errlen, "out of memory (the old configuration's "
 		    "flows are kept, the new pool may be incomplete)");
 		goto out;
 	}
-	np->agent = op->agent;
-	np->now_ms = op->now_ms;
-	for (i = 0; i < np->nsrv; i++)
-		(void)srv_update(np, i, SR_OPERATOR, "reload");
-	for (i = 0; i < np->nsvc; i++) {
-		struct service *s = &np->svc[i];
-
-		s->use_backup = 1;
-		for (j = s->first; j < s->first + s->nsrv; j++)
-			if (!np->srv[j].backup && np->srv[j].state == SRV_UP &&
-			    np->srv[j].weight > 0)
-				s->use_backup = 0;
-	}
-	(void)sched_setup(np);
-
-	flow_remap(&e->ft, svcmap, op->nsvc, srvmap, op->nsrv);
-	sticky_remap(&e->sticky, svcmap, op->nsvc, srvmap, op->nsrv);
 	e->pool = np;
 	for (i = 0; i < FC_N; i++)
 		e->ft.timeout[i] = nc->timeout[i];
 	e->unknown_reset = nc->unknown_reset;
 	log_notice("reload: %u service(s), %u server(s): %u kept, %u new, "
-	    "%u draining ghost(s), %u flow(s) dropped", np->nsvc, np->nsrv,
-	    kept, added > kept ? added - kept : 0, ghosts, dropped);
+	    "%u draining ghost(s), %u flow(s) dropped", count_used_svc(np),
+	    count_used_srv(np), pl->kept, pl->added, pl->ghosts, pl->dropped);
 	rc = 0;
 out:
+	for (i = 0; i < POOL_MAXSERVICES; i++)
+		free(pl->members[i]);
+	free(pl);
 	free(svc2);
 	free(srv2);
 	free(hcs2);
-	free(svcmap);
-	free(inuse);
-	free(gsvc);
-	free(nsrvto);
-	free(final);
 	return (rc);
 }

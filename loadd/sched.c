@@ -182,7 +182,7 @@ sched_setup(struct pool *p)
 	unsigned	 i;
 
 	for (i = 0; i < p->nsvc; i++)
-		if (p->svc[i].method->setup != NULL &&
+		if (p->svc[i].used && p->svc[i].method->setup != NULL &&
 		    p->svc[i].method->setup(p, &p->svc[i]) == -1)
 			return (-1);
 	return (0);
@@ -226,8 +226,8 @@ pick_roundrobin(struct pool *p, struct service *svc, const struct pkt *pk,
 	for (n = 0; n < svc->nsrv; n++) {
 		i = svc->rr_next % svc->nsrv;
 		svc->rr_next = i + 1;
-		if (sched_usable(p, svc->first + i))
-			return ((int)(svc->first + i));
+		if (sched_usable(p, svc->members[i]))
+			return ((int)svc->members[i]);
 	}
 	return (-1);
 }
@@ -292,9 +292,10 @@ static uint64_t
 svc_avg_load(const struct pool *p, const struct service *svc, int *all)
 {
 	uint64_t	 sum = 0;
-	unsigned	 i, n = 0, u = 0;
+	unsigned	 i, k, n = 0, u = 0;
 
-	for (i = svc->first; i < svc->first + svc->nsrv; i++) {
+	for (k = 0; k < svc->nsrv; k++) {
+		i = svc->members[k];
 		if (!sched_usable(p, i))
 			continue;
 		u++;
@@ -349,7 +350,7 @@ lc_cost(const struct server *s, enum lc_kind kind)
 static int
 pick_least(struct pool *p, struct service *svc, enum lc_kind kind)
 {
-	unsigned	 n, i, best = 0;
+	unsigned	 n, k, i, best = 0, bestk = 0;
 	uint64_t	 c, w, bc = 0, bw = 1, avg = 0;
 	double		 dc, bdc = 0;
 	int		 found = 0, agents = kind == LC_INTL || kind == LC_LOAD;
@@ -357,7 +358,8 @@ pick_least(struct pool *p, struct service *svc, enum lc_kind kind)
 	if (agents)
 		avg = svc_avg_load(p, svc, NULL);
 	for (n = 0; n < svc->nsrv; n++) {
-		i = svc->first + (svc->rr_next + n) % svc->nsrv;
+		k = (svc->rr_next + n) % svc->nsrv;
+		i = svc->members[k];
 		if (!sched_usable(p, i))
 			continue;
 		c = lc_cost(&p->srv[i], kind);
@@ -371,6 +373,7 @@ pick_least(struct pool *p, struct service *svc, enum lc_kind kind)
 			    avg)) / (double)w;
 			if (!found || dc < bdc) {
 				best = i;
+				bestk = k;
 				bdc = dc;
 				found = 1;
 			}
@@ -379,6 +382,7 @@ pick_least(struct pool *p, struct service *svc, enum lc_kind kind)
 		w = kind == LC_PLAIN ? 1 : p->srv[i].weight;
 		if (!found || c * bw < bc * w) {
 			best = i;
+			bestk = k;
 			bc = c;
 			bw = w;
 			found = 1;
@@ -386,7 +390,7 @@ pick_least(struct pool *p, struct service *svc, enum lc_kind kind)
 	}
 	if (!found)
 		return (-1);
-	svc->rr_next = best - svc->first + 1;
+	svc->rr_next = bestk + 1;
 	return ((int)best);
 }
 
@@ -422,14 +426,15 @@ static int
 pick_nq(struct pool *p, struct service *svc, const struct pkt *pk,
     uint32_t now)
 {
-	unsigned	 n, i;
+	unsigned	 n, k, i;
 
 	(void)pk;
 	(void)now;
 	for (n = 0; n < svc->nsrv; n++) {
-		i = svc->first + (svc->rr_next + n) % svc->nsrv;
+		k = (svc->rr_next + n) % svc->nsrv;
+		i = svc->members[k];
 		if (sched_usable(p, i) && p->srv[i].flows_active == 0) {
-			svc->rr_next = i - svc->first + 1;
+			svc->rr_next = k + 1;
 			return ((int)i);
 		}
 	}
@@ -441,15 +446,16 @@ static int
 draw(struct pool *p, struct service *svc)
 {
 	uint64_t	 total = 0, r;
-	unsigned	 i;
+	unsigned	 i, k;
 
-	for (i = svc->first; i < svc->first + svc->nsrv; i++)
-		if (sched_usable(p, i))
-			total += p->srv[i].weight;
+	for (k = 0; k < svc->nsrv; k++)
+		if (sched_usable(p, svc->members[k]))
+			total += SVC_SRV(p, svc, k)->weight;
 	if (total == 0)
 		return (-1);
 	r = rnd_next(svc) % total;
-	for (i = svc->first; i < svc->first + svc->nsrv; i++) {
+	for (k = 0; k < svc->nsrv; k++) {
+		i = svc->members[k];
 		if (!sched_usable(p, i))
 			continue;
 		if (r < p->srv[i].weight)
@@ -515,7 +521,7 @@ static int
 pick_sourcehash(struct pool *p, struct service *svc, const struct pkt *pk,
     uint32_t now)
 {
-	unsigned	 i;
+	unsigned	 i, k;
 	uint32_t	 hc, h;
 	double		 u, score, best = 0;
 	int		 bi = -1;
@@ -528,7 +534,8 @@ pick_sourcehash(struct pool *p, struct service *svc, const struct pkt *pk,
 	hc = hash_mix(hc, pk->src.w[1]);
 	hc = hash_mix(hc, pk->src.w[2]);
 	hc = hash_mix(hc, pk->src.w[3]);
-	for (i = svc->first; i < svc->first + svc->nsrv; i++) {
+	for (k = 0; k < svc->nsrv; k++) {
+		i = svc->members[k];
 		if (!sched_usable(p, i))
 			continue;
 		h = hash_final(hash_mix(hc, server_hash(&p->srv[i], 0)));
@@ -591,6 +598,8 @@ sched_tick(struct pool *p, uint32_t now)
 	(void)now;
 	for (i = 0; i < p->nsrv; i++) {
 		s = &p->srv[i];
+		if (!s->used)
+			continue;
 		bytes = s->bytes_in + s->bytes_out;
 		delta = bytes - s->rate_bytes;
 		s->rate_bytes = bytes;
@@ -621,14 +630,20 @@ sched_is_prime(uint32_t n)
  * same table, and a flow finds the same server on any of them or after a
  * restart.  Removing one of N servers moves about 1/N of the entries.
  */
-/* Orders servers by address and port, for a fill that ignores config order. */
+/*
+ * Orders a service's members (by position) by address and port, for a
+ * fill that ignores the configuration's order.
+ */
 static const struct pool *sort_pool;
+static const struct service *sort_svc;
 
 static int
 server_cmp(const void *a, const void *b)
 {
-	const struct server *x = &sort_pool->srv[*(const uint16_t *)a];
-	const struct server *y = &sort_pool->srv[*(const uint16_t *)b];
+	const struct server *x = SVC_SRV(sort_pool, sort_svc,
+	    *(const uint16_t *)a);
+	const struct server *y = SVC_SRV(sort_pool, sort_svc,
+	    *(const uint16_t *)b);
 	int		 c;
 
 	if ((c = memcmp(x->addr.b, y->addr.b, sizeof(x->addr.b))) != 0)
@@ -656,13 +671,13 @@ setup_maglev(struct pool *p, struct service *svc)
 	if ((taken = calloc(M, 1)) == NULL)
 		return (-1);
 	for (i = 0; i < n; i++) {
-		const struct server *s = &p->srv[svc->first + i];
+		const struct server *s = SVC_SRV(p, svc, i);
 
 		off[i] = server_hash(s, 0x6d61676c) % M;	/* "magl" */
 		skip[i] = server_hash(s, 0x65762121) % (M - 1) + 1;
 		next[i] = 0;
 		acc[i] = 0;
-		if (sched_usable(p, svc->first + i) && s->weight > wmax)
+		if (sched_usable(p, svc->members[i]) && s->weight > wmax)
 			wmax = s->weight;
 	}
 	if (wmax == 0) {
@@ -677,15 +692,16 @@ setup_maglev(struct pool *p, struct service *svc)
 	 * address, so that the configuration's order does not matter.
 	 */
 	for (i = 0; i < n; i++)
-		order[i] = (uint16_t)(svc->first + i);
+		order[i] = (uint16_t)i;
 	sort_pool = p;
+	sort_svc = svc;
 	qsort(order, n, sizeof(order[0]), server_cmp);
 	while (filled < M) {
 		for (k = 0; k < n && filled < M; k++) {
-			i = order[k] - svc->first;
-			if (!sched_usable(p, svc->first + i))
+			i = order[k];
+			if (!sched_usable(p, svc->members[i]))
 				continue;
-			acc[i] += p->srv[svc->first + i].weight;
+			acc[i] += SVC_SRV(p, svc, i)->weight;
 			if (acc[i] < wmax)
 				continue;
 			acc[i] -= wmax;
@@ -727,7 +743,7 @@ sched_maglev_lookup(const struct pool *p, const struct service *svc,
 	e = svc->maglev[hash_final(h) % svc->maglev_size];
 	if (e == UINT16_MAX || e >= svc->nsrv)
 		return (-1);
-	return ((int)(svc->first + e));
+	return ((int)svc->members[e]);
 }
 
 static int
@@ -763,7 +779,7 @@ pick_bitmask(struct pool *p, struct service *svc, const struct pkt *pk,
 		return (-1);
 	host = ntohl(svc->family == 6 ? pk->src.w[3] : pk->src.w[0]);
 	for (n = 0; n < svc->nsrv; n++) {
-		i = svc->first + (host + n) % svc->nsrv;
+		i = svc->members[(host + n) % svc->nsrv];
 		if (sched_usable(p, i))
 			return ((int)i);
 	}
@@ -814,11 +830,12 @@ smooth_wrr(struct pool *p, struct service *svc, int byload)
 	struct server	*s, *best = NULL;
 	int64_t		 total = 0, ew;
 	uint64_t	 avg = 0, l;
-	unsigned	 i;
+	unsigned	 i, k;
 
 	if (byload)
 		avg = svc_avg_load(p, svc, NULL);
-	for (i = svc->first; i < svc->first + svc->nsrv; i++) {
+	for (k = 0; k < svc->nsrv; k++) {
+		i = svc->members[k];
 		if (!sched_usable(p, i))
 			continue;
 		s = &p->srv[i];

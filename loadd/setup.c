@@ -184,6 +184,8 @@ stats_log(const struct engine *e, const struct pktio *io)
 	}
 	for (i = 0; i < pool->nsvc; i++) {
 		svc = &pool->svc[i];
+		if (!svc->used)
+			continue;
 		drops_format(drops, sizeof(drops), svc->drops);
 		log_notice("stats: service %s %s (%s): flows %llu active, "
 		    "%llu total; packets %llu in, %llu out; bytes %llu in, "
@@ -197,6 +199,8 @@ stats_log(const struct engine *e, const struct pktio *io)
 	}
 	for (i = 0; i < pool->nsrv; i++) {
 		srv = &pool->srv[i];
+		if (!srv->used)
+			continue;
 		log_notice("stats: server %s (%s)%s %s (%s): flows %llu "
 		    "active, %llu total; packets %llu in, %llu out; bytes %llu "
 		    "in, %llu out", srv->name, pool->svc[srv->svc].name,

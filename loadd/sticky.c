@@ -101,47 +101,22 @@ sticky_put(struct sticky *st, const union addr *a, uint16_t svc,
 }
 
 /*
- * After a reload: new indices, and clients of servers that are gone go.
- * The set depends on the service, so every entry is placed again.
+ * After a reload: the clients of a server whose slot was freed or given
+ * to a new server are forgotten (gone[slot] != 0).  Slots do not move,
+ * so every other entry stays where it is.
  */
 void
-sticky_remap(struct sticky *st, const uint16_t *svcmap, unsigned nsvc,
-    const uint16_t *srvmap, unsigned nsrv)
+sticky_forget(struct sticky *st, const uint8_t *gone, unsigned nsrv)
 {
-	struct sticky_ent *old, *e, *set;
-	union addr	 a;
+	struct sticky_ent *e;
 	size_t		 n, i;
-	unsigned	 w, v;
 
 	if (st->ent == NULL)
 		return;
 	n = (size_t)st->nsets * STICKY_WAYS;
-	if ((old = malloc(n * sizeof(*old))) == NULL) {
-		/* Forgetting is safe: clients are balanced afresh. */
-		memset(st->ent, 0, n * sizeof(*st->ent));
-		return;
-	}
-	memcpy(old, st->ent, n * sizeof(*old));
-	memset(st->ent, 0, n * sizeof(*st->ent));
 	for (i = 0; i < n; i++) {
-		e = &old[i];
-		if (e->srv == 0 || e->svc >= nsvc || e->srv - 1u >= nsrv ||
-		    svcmap[e->svc] == UINT16_MAX ||
-		    srvmap[e->srv - 1] == UINT16_MAX)
-			continue;
-		e->svc = svcmap[e->svc];
-		e->srv = (uint16_t)(srvmap[e->srv - 1] + 1);
-		memcpy(&a, e->caddr, sizeof(a));
-		set = sticky_set(st, &a, e->svc);
-		for (w = 0, v = 0; w < STICKY_WAYS; w++) {
-			if (set[w].srv == 0) {
-				v = w;
-				break;
-			}
-			if (set[w].last < set[v].last)
-				v = w;
-		}
-		set[v] = *e;
+		e = &st->ent[i];
+		if (e->srv != 0 && (e->srv - 1u >= nsrv || gone[e->srv - 1]))
+			memset(e, 0, sizeof(*e));
 	}
-	free(old);
 }

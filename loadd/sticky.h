@@ -37,8 +37,8 @@ int		 sticky_get(struct sticky *, const union addr *, uint16_t svc,
 void		 sticky_put(struct sticky *, const union addr *, uint16_t svc,
 		    uint16_t srv, uint32_t now, uint32_t timeout);
 
-/* After a reload: old indices -> new (UINT16_MAX: gone, forgotten). */
-void		 sticky_remap(struct sticky *, const uint16_t *svcmap,
-		    unsigned nsvc, const uint16_t *srvmap, unsigned nsrv);
+/* After a reload: forgets the clients of the servers gone[slot] names. */
+void		 sticky_forget(struct sticky *, const uint8_t *gone,
+		    unsigned nsrv);
 
 #endif

@@ -374,7 +374,13 @@ for k in $(seq 1 20); do
 	BG="$BG $!"
 	IDLE="${IDLE:-} $!"
 done
-sleep 0.5
+# Wait (bounded) until all 20 are in: 16 held, the other 4 told so.
+i=0
+while [ "$(cat "$TMP"/par/idle* 2>/dev/null | grep -c 'too many clients')" -lt 4 ] &&
+    [ $i -lt 40 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 out=$(CTL show services 2>&1)
 rc=$?
 check "echo '$out' | grep -q 'loadd refused the connection: too many clients; try again$'" \

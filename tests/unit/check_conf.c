@@ -189,7 +189,7 @@ START_TEST(test_minimal)
 	ck_assert_uint_eq(conf.pool.svc[0].family, 4);
 	ck_assert_uint_eq(conf.pool.svc[0].port, 80);
 	ck_assert_uint_eq(conf.pool.svc[0].proto, PROTO_TCP);
-	ck_assert_uint_eq(conf.pool.svc[0].first, 0);
+	ck_assert_uint_eq(conf.pool.svc[0].members[0], 0);
 	ck_assert_uint_eq(conf.pool.svc[0].nsrv, 2);
 	ck_assert_str_eq(conf.pool.svc[0].name, "192.0.2.10:80/tcp");
 	ck_assert_ptr_eq(conf.pool.svc[0].method, sched_default());
@@ -270,7 +270,7 @@ START_TEST(test_two_ports)
 	ck_assert_uint_eq(conf.pool.nsrv, 6);
 	ck_assert_str_eq(conf.pool.svc[0].name, "192.0.2.10:80/tcp");
 	ck_assert_str_eq(conf.pool.svc[1].name, "192.0.2.10:443/tcp");
-	ck_assert_uint_eq(conf.pool.svc[1].first, 3);
+	ck_assert_uint_eq(conf.pool.svc[1].members[0], 3);
 	ck_assert_uint_eq(conf.pool.svc[1].nsrv, 3);
 	for (i = 0; i < 6; i++) {
 		/* Each service has every server, on its own port. */

@@ -894,33 +894,29 @@ START_TEST(test_agent_enable_override)
 END_TEST
 
 /*
- * Reload: a server removed (with a flow) stays as a draining ghost, one
- * added takes new flows, the one that stays keeps its flow and counters,
- * flows are found again after the renumbering.
+ * Reload: a server removed (with a flow) stays as a draining ghost in its
+ * slot, those added take free slots and new flows, the one that stays
+ * keeps its slot, flow and counters; nothing is renumbered.
  */
 START_TEST(test_reload)
 {
 	struct config	*nc;
 	struct server	*s;
 	struct flow	*f;
-	uint16_t	 srvmap[8];
+	static uint8_t	 slots[POOL_MAXSERVERS];
 	char		 err[256];
-	unsigned	 i, old11 = 0, old12 = 0, n12 = 0, n14 = 0, n11 = 0;
+	unsigned	 i, s11, s12;
 	uint64_t	 total11;
 
 	open_rig("ipaliasing = 192.0.2.10\nports = 80\n"
 	    "servers = 10.0.1.11, 10.0.1.12\n");
 	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
 	ck_assert_int_eq(rig_c2v(40001, TH_SYN), V_REWRITTEN);
-	for (i = 0; i < 2; i++)
-		if (R.conf.pool.srv[i].addr.b[3] == 11)
-			old11 = i;
-		else
-			old12 = i;
-	(void)old12;
-	total11 = R.conf.pool.srv[old11].flows_total;
-	R.conf.pool.srv[old11].admin = SRV_DRAINING;	/* loadctl drain */
-	(void)srv_update(&R.conf.pool, old11, SR_OPERATOR, NULL);
+	s11 = R.conf.pool.srv[0].addr.b[3] == 11 ? 0 : 1;
+	s12 = 1 - s11;
+	total11 = R.conf.pool.srv[s11].flows_total;
+	R.conf.pool.srv[s11].admin = SRV_DRAINING;	/* loadctl drain */
+	(void)srv_update(&R.conf.pool, s11, SR_OPERATOR, NULL);
 
 	/* .12 goes, .13 and .14 come, .11 stays; another service too. */
 	nc = calloc(1, sizeof(*nc));
@@ -929,48 +925,54 @@ START_TEST(test_reload)
 	    "servers = 10.0.1.13, 10.0.1.11 weight 3, 10.0.1.14\n"
 	    "service = b\nipaliasing = 192.0.2.20\nports = 53\n"
 	    "protocol = udp\nservers = 10.0.2.1\n");
-	ck_assert_int_eq(reload_swap(&R.e, &R.conf, nc, srvmap, err,
+	ck_assert_int_eq(reload_swap(&R.e, &R.conf, nc, slots, err,
 	    sizeof(err)), 0);
 	ck_assert_ptr_eq(R.e.pool, &nc->pool);
-	/* 3 new + the ghost of .12, in the first service; then b's. */
+	/* Slots 0 and 1 as they were; .13, .14 and b's server after. */
 	ck_assert_uint_eq(nc->pool.nsvc, 2);
 	ck_assert_uint_eq(nc->pool.nsrv, 5);
-	for (i = 0; i < nc->pool.nsrv; i++) {
-		s = &nc->pool.srv[i];
-		if (s->addr.b[3] == 11)
-			n11 = i;
-		if (s->addr.b[3] == 12)
-			n12 = i;
-		if (s->addr.b[3] == 14)
-			n14 = i;
+	ck_assert_uint_eq(slots[s11], RS_SAME);
+	ck_assert_uint_eq(slots[s12], RS_SAME);
+	for (i = 2; i < 5; i++) {
+		ck_assert_uint_eq(slots[i], RS_NEW);
+		ck_assert_uint_eq(nc->pool.srv[i].used, 1);
+		ck_assert_uint_eq(nc->pool.srv[i].ghost, 0);
 	}
-	ck_assert_uint_eq(srvmap[old11], n11);
-	ck_assert_uint_eq(srvmap[1 - old11], n12);
-	s = &nc->pool.srv[n12];
+	ck_assert_uint_eq(nc->pool.srv[2].addr.b[3], 13);
+	ck_assert_uint_eq(nc->pool.srv[3].addr.b[3], 14);
+	ck_assert_uint_eq(nc->pool.srv[4].svc, 1);
+	/* The first service lists .13, .11, .14 as the file does, then the ghost. */
+	ck_assert_uint_eq(nc->pool.svc[0].nsrv, 4);
+	ck_assert_uint_eq(nc->pool.svc[0].members[0], 2);
+	ck_assert_uint_eq(nc->pool.svc[0].members[1], s11);
+	ck_assert_uint_eq(nc->pool.svc[0].members[2], 3);
+	ck_assert_uint_eq(nc->pool.svc[0].members[3], s12);
+	s = &nc->pool.srv[s12];
+	ck_assert_uint_eq(s->addr.b[3], 12);
 	ck_assert_uint_eq(s->ghost, 1);
 	ck_assert_uint_eq(s->state, SRV_DRAINING);
 	ck_assert_uint_eq(s->flows_active, 1);
 	/* .11 keeps its flow, counters and the operator's drain. */
-	s = &nc->pool.srv[n11];
+	s = &nc->pool.srv[s11];
+	ck_assert_uint_eq(s->addr.b[3], 11);
 	ck_assert_uint_eq(s->flows_total, total11);
 	ck_assert_uint_eq(s->state, SRV_DRAINING);
 	ck_assert_uint_eq(s->cweight, 3);
-	/* Both old flows are found, each at its server's new index. */
+	/* Both old flows are where they were. */
 	f = rig_flow(40000);
 	ck_assert_ptr_nonnull(f);
-	ck_assert(f->srv == n11 || f->srv == n12);
+	ck_assert(f->srv == s11 || f->srv == s12);
 	f = rig_flow(40001);
 	ck_assert_ptr_nonnull(f);
-	ck_assert(f->srv == n11 || f->srv == n12);
+	ck_assert(f->srv == s11 || f->srv == s12);
 	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
 	/* New flows: only .13 and .14 (.11 drains, .12 is a ghost). */
 	for (i = 0; i < 6; i++) {
 		ck_assert_int_eq(rig_c2v((uint16_t)(41000 + i), TH_SYN),
 		    V_REWRITTEN);
 		f = rig_flow((uint16_t)(41000 + i));
-		ck_assert(f->srv != n11 && f->srv != n12);
+		ck_assert(f->srv == 2 || f->srv == 3);
 	}
-	(void)n14;
 	/* The old configuration goes, as loadd does it. */
 	config_free(&R.conf);
 	R.conf = *nc;
@@ -980,12 +982,80 @@ START_TEST(test_reload)
 }
 END_TEST
 
-/* Persistence follows a reload: new indices, gone servers forgotten. */
-START_TEST(test_sticky_remap)
+/*
+ * Slots over several reloads: a server gone without flows frees its
+ * slot, the next server added takes it (and nobody's persistence), a
+ * server that stays keeps its slot whatever the file's order.
+ */
+START_TEST(test_reload_slots)
+{
+	struct config	*nc;
+	static uint8_t	 slots[POOL_MAXSERVERS];
+	char		 err[256];
+	union addr	 c;
+	static const char *const files[] = {
+	    "servers = 10.0.1.12, 10.0.1.11\n",
+	    "servers = 10.0.1.15, 10.0.1.12, 10.0.1.16\n",
+	};
+	char		 text[256];
+
+	open_rig("ipaliasing = 192.0.2.10\nports = 80\nsticky = 60\n"
+	    "servers = 10.0.1.11, 10.0.1.12, 10.0.1.13\n");
+	memset(&c, 0, sizeof(c));
+	c.b[0] = 198;
+	if (R.e.sticky.ent == NULL)
+		ck_assert_int_eq(engine_set_sticky(&R.e, 1024), 0);
+	sticky_put(&R.e.sticky, &c, 0, 2, 100, 60);	/* a client of .13 */
+	/* .13 goes (no flows): its slot is freed; the order changes. */
+	nc = calloc(1, sizeof(*nc));
+	ck_assert_ptr_nonnull(nc);
+	snprintf(text, sizeof(text), "ipaliasing = 192.0.2.10\nports = 80\n"
+	    "sticky = 60\n%s", files[0]);
+	conf_load_text(nc, text);
+	ck_assert_int_eq(reload_swap(&R.e, &R.conf, nc, slots, err,
+	    sizeof(err)), 0);
+	config_free(&R.conf);
+	R.conf = *nc;
+	R.e.pool = &R.conf.pool;
+	free(nc);
+	ck_assert_uint_eq(slots[2], RS_FREED);
+	ck_assert_uint_eq(R.conf.pool.nsrv, 2);		/* the tail shrinks */
+	ck_assert_uint_eq(R.conf.pool.srv[0].addr.b[3], 11);
+	ck_assert_uint_eq(R.conf.pool.srv[1].addr.b[3], 12);
+	ck_assert_uint_eq(R.conf.pool.svc[0].members[0], 1);
+	ck_assert_uint_eq(R.conf.pool.svc[0].members[1], 0);
+	ck_assert_int_eq(sticky_get(&R.e.sticky, &c, 0, 110, 60), -1);
+	/* .11 goes too; .15 and .16 come: slot 0, then slot 2. */
+	nc = calloc(1, sizeof(*nc));
+	ck_assert_ptr_nonnull(nc);
+	snprintf(text, sizeof(text), "ipaliasing = 192.0.2.10\nports = 80\n"
+	    "sticky = 60\n%s", files[1]);
+	conf_load_text(nc, text);
+	sticky_put(&R.e.sticky, &c, 0, 0, 100, 60);	/* a client of .11 */
+	ck_assert_int_eq(reload_swap(&R.e, &R.conf, nc, slots, err,
+	    sizeof(err)), 0);
+	config_free(&R.conf);
+	R.conf = *nc;
+	R.e.pool = &R.conf.pool;
+	free(nc);
+	ck_assert_uint_eq(slots[0], RS_NEW);
+	ck_assert_uint_eq(slots[1], RS_SAME);
+	ck_assert_uint_eq(slots[2], RS_NEW);
+	ck_assert_uint_eq(R.conf.pool.srv[0].addr.b[3], 15);
+	ck_assert_uint_eq(R.conf.pool.srv[1].addr.b[3], 12);
+	ck_assert_uint_eq(R.conf.pool.srv[2].addr.b[3], 16);
+	ck_assert_int_eq(sticky_get(&R.e.sticky, &c, 0, 110, 60), -1);
+	ck_assert_int_eq(rig_c2v(42000, TH_SYN), V_REWRITTEN);
+	rig_close();
+}
+END_TEST
+
+/* Persistence after a reload: the clients of a slot gone or new go. */
+START_TEST(test_sticky_forget)
 {
 	struct sticky	 st;
 	union addr	 a, b;
-	uint16_t	 svcmap[1] = { 1 }, srvmap[2] = { UINT16_MAX, 3 };
+	uint8_t		 gone[4] = { 0, RS_NEW, 0, 0 };
 
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
@@ -993,11 +1063,13 @@ START_TEST(test_sticky_remap)
 	inet_pton(AF_INET, "198.51.100.8", b.b);
 	ck_assert_int_eq(sticky_init(&st, 64, 7), 0);
 	sticky_put(&st, &a, 0, 1, 100, 300);
-	sticky_put(&st, &b, 0, 0, 100, 300);
-	sticky_remap(&st, svcmap, 1, srvmap, 2);
-	ck_assert_int_eq(sticky_get(&st, &a, 1, 110, 300), 3);
+	sticky_put(&st, &b, 0, 3, 100, 300);
+	sticky_forget(&st, gone, 4);
 	ck_assert_int_eq(sticky_get(&st, &a, 0, 110, 300), -1);
-	ck_assert_int_eq(sticky_get(&st, &b, 1, 110, 300), -1);
+	ck_assert_int_eq(sticky_get(&st, &b, 0, 110, 300), 3);
+	gone[3] = RS_FREED;
+	sticky_forget(&st, gone, 4);
+	ck_assert_int_eq(sticky_get(&st, &b, 0, 110, 300), -1);
 	sticky_free(&st);
 }
 END_TEST
@@ -1006,12 +1078,12 @@ END_TEST
 START_TEST(test_reload_refused)
 {
 	struct config	 nc;
-	uint16_t	 srvmap[8];
+	static uint8_t	 slots[POOL_MAXSERVERS];
 	char		 err[256];
 
 	open_rig(CONF);
 	conf_load_text(&nc, CONF "queue = 9000\n");
-	ck_assert_int_eq(reload_swap(&R.e, &R.conf, &nc, srvmap, err,
+	ck_assert_int_eq(reload_swap(&R.e, &R.conf, &nc, slots, err,
 	    sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "queue"));
 	ck_assert_ptr_eq(R.e.pool, &R.conf.pool);
@@ -1119,7 +1191,8 @@ health_suite(void)
 	tc = tcase_create("reload");
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_reload_refused);
-	tcase_add_test(tc, test_sticky_remap);
+	tcase_add_test(tc, test_reload_slots);
+	tcase_add_test(tc, test_sticky_forget);
 	tcase_add_test(tc, test_batch_same);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -19,6 +19,7 @@
 #include "compat.h"
 #include "config.h"
 #include "report.h"
+#include "reload.h"
 #include "unit.h"
 
 #define POOLCONF	"ipaliasing = 192.0.2.10\nports = 80\n" \
@@ -1034,15 +1035,16 @@ END_TEST
 
 /*
  * A reload keeps each server's agent state, except what a key the new
- * key file revokes (gone, or bound elsewhere) said; it takes the new
- * window and staleness.
+ * key file revokes (gone, or bound elsewhere) said and what was said of a
+ * slot whose server is gone or new; it takes the new window and
+ * staleness.
  */
-START_TEST(test_agent_remap)
+START_TEST(test_agent_reload)
 {
 	struct rx		 x;
 	struct report		 r;
 	struct report_keys	 nk;
-	uint16_t		 srvmap[2] = { 0, 1 };
+	static uint8_t		 slots[POOL_MAXSERVERS];
 
 	rx_setup(&x);
 	make_key(&x.keys.k[1], 2, 0x77);
@@ -1063,8 +1065,8 @@ START_TEST(test_agent_remap)
 	nk.k[1].nets[0].family = 4;
 	nk.k[1].nets[0].plen = 32;
 	nk.k[1].nnets = 1;
-	ck_assert_int_eq(agent_remap(&x.a, &x.conf.pool, &nk, srvmap, 2, 5000,
-	    7), 0);
+	memset(slots, RS_SAME, sizeof(slots));
+	agent_reload(&x.a, &x.conf.pool, &nk, slots, 5000, 7);
 	ck_assert_uint_eq(x.a.window_ms, 5000);
 	ck_assert_uint_eq(x.a.stale_intervals, 7);
 	ck_assert_ptr_eq(x.a.keys, &nk);
@@ -1076,12 +1078,18 @@ START_TEST(test_agent_remap)
 	ck_assert_int_eq(x.a.st[1].overridden, 1);
 	/* A key taken out of the file: the same. */
 	nk.n = 1;
-	ck_assert_int_eq(agent_remap(&x.a, &x.conf.pool, &nk, srvmap, 2, 5000,
-	    7), 0);
+	agent_reload(&x.a, &x.conf.pool, &nk, slots, 5000, 7);
 	ck_assert_int_eq(x.a.st[1].valid, 1);
+	/* Its slot given to a new server: what the old one said ends. */
+	slots[1] = RS_NEW;
+	agent_reload(&x.a, &x.conf.pool, &nk, slots, 5000, 7);
+	ck_assert_int_eq(x.a.st[1].valid, 0);
+	ck_assert_int_eq(rx_send(&x, &r, &x.keys.k[0], NOW_MS, MONO_MS + 1),
+	    AGENT_ACCEPTED);
+	ck_assert_int_eq(x.a.st[1].valid, 1);
+	slots[1] = RS_SAME;
 	nk.k[0].id = 3;
-	ck_assert_int_eq(agent_remap(&x.a, &x.conf.pool, &nk, srvmap, 2, 5000,
-	    7), 0);
+	agent_reload(&x.a, &x.conf.pool, &nk, slots, 5000, 7);
 	ck_assert_int_eq(x.a.st[1].valid, 0);
 	rx_teardown(&x);
 }
@@ -1166,7 +1174,7 @@ report_suite(void)
 	tcase_add_test(tc, test_agent_forged_then_genuine);
 	tcase_add_test(tc, test_agent_key_bound);
 	tcase_add_test(tc, test_agent_override);
-	tcase_add_test(tc, test_agent_remap);
+	tcase_add_test(tc, test_agent_reload);
 	tcase_add_test(tc, test_agent_load);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -28,6 +28,7 @@ struct rr {
 	struct pool	 pool;
 	struct service	 svc[2];
 	struct server	 srv[NSRV];
+	uint16_t	 members[NSRV];
 };
 
 static void	 rr_init(struct rr *);
@@ -44,13 +45,18 @@ rr_init(struct rr *r)
 	r->pool.nsvc = 2;
 	r->pool.srv = r->srv;
 	r->pool.nsrv = NSRV;
-	r->svc[0].first = 0;
+	r->pool.nsvc_used = 2;
+	r->svc[0].members = r->members;
 	r->svc[0].nsrv = 4;
-	r->svc[1].first = 4;
+	r->svc[1].members = r->members + 4;
 	r->svc[1].nsrv = 2;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		r->svc[i].method = sched_default();
+		r->svc[i].used = 1;
+	}
 	for (i = 0; i < NSRV; i++) {
+		r->members[i] = (uint16_t)i;
+		r->srv[i].used = 1;
 		r->srv[i].svc = i < 4 ? 0 : 1;
 		r->srv[i].weight = 1;
 		r->srv[i].state = SRV_UP;
@@ -225,6 +231,7 @@ struct tp {
 	struct pool	 pool;
 	struct service	 svc;
 	struct server	*srv;
+	uint16_t	*members;
 };
 
 static void	 tp_init(struct tp *, unsigned, const char *);
@@ -254,10 +261,17 @@ tp_init(struct tp *t, unsigned n, const char *method)
 	t->svc.proto = PROTO_TCP;
 	t->svc.port = 80;
 	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.10", t->svc.vip.b), 1);
-	t->svc.first = 0;
+	t->members = calloc(n ? n : 1, sizeof(*t->members));
+	ck_assert_ptr_nonnull(t->members);
+	t->svc.members = t->members;
 	t->svc.nsrv = (uint16_t)n;
-	for (i = 0; i < n; i++)
+	t->svc.used = 1;
+	t->pool.nsvc_used = 1;
+	for (i = 0; i < n; i++) {
+		t->members[i] = (uint16_t)i;
 		tp_server(t, i, i);
+		t->srv[i].used = 1;
+	}
 }
 
 static void
@@ -293,6 +307,7 @@ tp_free(struct tp *t)
 {
 	free(t->svc.maglev);
 	free(t->srv);
+	free(t->members);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -965,7 +980,7 @@ maglev_count(const struct tp *t, unsigned *count)
 		if (e >= t->svc.nsrv)
 			ck_abort_msg("entry %u: %u (of %u servers)", j, e,
 			    t->svc.nsrv);
-		if (!sched_usable(&t->pool, t->svc.first + e))
+		if (!sched_usable(&t->pool, t->svc.members[e]))
 			ck_abort_msg("entry %u names server %u, which takes "
 			    "no new flows", j, e);
 		count[e]++;
