@@ -1333,7 +1333,7 @@ metrics_global(struct ctlenv *env, struct obuf *o)
 		{ "io_errors_total", "counter", "Packet I/O errors.",
 		    env->io->st.errors },
 		{ "io_overruns_total", "counter",
-		    "Packets the kernel dropped: loadd's socket was full.",
+		    "Times the kernel dropped messages: loadd's socket full.",
 		    env->io->st.overruns },
 	};
 

@@ -9,7 +9,7 @@ libpcap-dev libnet1-dev libbsd-dev check libnetfilter-queue-dev libmnl-dev
 libsodium-dev libseccomp-dev iproute2 iptables procps nginx-light curl wrk
 socat bmake haproxy pen man-db groff-base jq keepalived bird2 conntrack
 gnuplot-nox dnsmasq-base dnsutils time strace
-debhelper dpkg-dev lintian systemd adduser"
+debhelper dpkg-dev lintian systemd adduser prometheus"
 
 fail() {
 	echo "tests/deps.sh: $*" >&2
@@ -45,10 +45,11 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq ||
     fail "'apt-get update' failed: are Debian's package mirrors reachable?"
 
-# Daemons among the packages (nginx, haproxy, keepalived, bird) are for the
-# tests to start in their namespaces, not for the host: keep the packages
-# from starting them (policy-rc.d says "not now").  Container images often
-# ship a policy-rc.d of their own; that one is left as it is.
+# Daemons among the packages (nginx, haproxy, keepalived, bird, prometheus)
+# are for the tests to start in their namespaces, not for the host: keep
+# the packages from starting them (policy-rc.d says "not now").
+# Container images often ship a policy-rc.d of their own; that one is
+# left as it is.
 prc=
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d ||

@@ -130,6 +130,8 @@ for p in $PKGS; do
 done
 
 for f in $FILES /usr/share/doc/loadd/examples/loadd.conf.sample \
+    /usr/share/doc/loadd/examples/prometheus/loadd-rules.yml \
+    /usr/share/doc/loadd/examples/grafana/loadd-dashboard.json \
     /usr/share/doc/lmd/examples/lmd.conf.sample; do
 	check '[ -e "$f" ]' "installed: $f"
 done
