@@ -83,6 +83,7 @@ static int	 map_check(int, uint32_t, uint32_t, uint32_t, uint32_t *,
 static int	 fp_adopt(struct fastpath *, const struct fastpath_conf *);
 static int	 fp_load(struct fastpath *, const struct fastpath_conf *);
 static int	 tc_hook(const char *, struct bpf_tc_hook *, char *, size_t);
+static int	 tc_quiet(enum libbpf_print_level, const char *, va_list);
 static int	 flow_keys(const struct fastpath_flow *, struct fp_key *,
 		    struct fp_key *);
 static void	 flow_vals(const struct fastpath_flow *, struct fp_val *,
@@ -340,6 +341,12 @@ fastpath_prog_id(const struct fastpath *fp)
 	return (fp->prog_id);
 }
 
+int
+fastpath_prog_fd(const struct fastpath *fp)
+{
+	return (fp->prog_fd);
+}
+
 const char *
 fastpath_error(const struct fastpath *fp)
 {
@@ -396,6 +403,20 @@ fastpath_unpin(const struct fastpath_conf *conf, char *err, size_t errlen)
 	return (0);
 }
 
+/*
+ * libbpf prints the kernel's extack for every tc call that fails, the
+ * expected ones too ("exclusivity flag on" for a clsact that is there
+ * already, no filter to detach): the callers below say what matters.
+ */
+static int
+tc_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return (0);
+}
+
 static int
 tc_hook(const char *ifname, struct bpf_tc_hook *hook, char *err,
     size_t errlen)
@@ -419,12 +440,15 @@ fastpath_attach(struct fastpath *fp, const char *ifname)
 {
 	struct bpf_tc_hook	 hook;
 	struct bpf_tc_opts	 opts;
+	libbpf_print_fn_t	 old;
 	int			 rc;
 
 	if (tc_hook(ifname, &hook, fp->err, sizeof(fp->err)) == -1)
 		return (-1);
 	/* The clsact qdisc may be there already (ours or the operator's). */
+	old = libbpf_set_print(tc_quiet);
 	rc = bpf_tc_hook_create(&hook);
+	libbpf_set_print(old);
 	if (rc != 0 && rc != -EEXIST) {
 		seterr(fp->err, sizeof(fp->err), "fastpath: %s: cannot add "
 		    "the clsact qdisc: %s", ifname, strerror(-rc));
@@ -449,6 +473,7 @@ fastpath_detach(const char *ifname, char *err, size_t errlen)
 {
 	struct bpf_tc_hook	 hook;
 	struct bpf_tc_opts	 opts;
+	libbpf_print_fn_t	 old;
 	int			 rc;
 
 	if (tc_hook(ifname, &hook, err, errlen) == -1)
@@ -457,7 +482,9 @@ fastpath_detach(const char *ifname, char *err, size_t errlen)
 	opts.sz = sizeof(opts);
 	opts.handle = FASTPATH_TC_HANDLE;
 	opts.priority = FASTPATH_TC_PRIO;
+	old = libbpf_set_print(tc_quiet);
 	rc = bpf_tc_detach(&hook, &opts);
+	libbpf_set_print(old);
 	/* No clsact (EINVAL from the kernel) or no filter: nothing to do. */
 	if (rc != 0 && rc != -ENOENT && rc != -EINVAL) {
 		seterr(err, errlen, "fastpath: %s: cannot detach: %s", ifname,
@@ -473,6 +500,7 @@ fastpath_query(const char *ifname, uint32_t *prog_id, char *err,
 {
 	struct bpf_tc_hook	 hook;
 	struct bpf_tc_opts	 opts;
+	libbpf_print_fn_t	 old;
 	int			 rc;
 
 	*prog_id = 0;
@@ -482,7 +510,9 @@ fastpath_query(const char *ifname, uint32_t *prog_id, char *err,
 	opts.sz = sizeof(opts);
 	opts.handle = FASTPATH_TC_HANDLE;
 	opts.priority = FASTPATH_TC_PRIO;
+	old = libbpf_set_print(tc_quiet);
 	rc = bpf_tc_query(&hook, &opts);
+	libbpf_set_print(old);
 	if (rc == -ENOENT || rc == -EINVAL)
 		return (0);
 	if (rc != 0) {

@@ -95,8 +95,9 @@ int		 fastpath_detach(const char *ifname, char *err, size_t errlen);
 /* The id of the program of loadd's filter on ifname, 0 if none; -1. */
 int		 fastpath_query(const char *ifname, uint32_t *prog_id,
 		    char *err, size_t errlen);
-/* The id of fp's program. */
+/* The id of fp's program, and its descriptor (for BPF_PROG_TEST_RUN). */
 uint32_t	 fastpath_prog_id(const struct fastpath *);
+int		 fastpath_prog_fd(const struct fastpath *);
 /* Removes the pins (and the directory); 0 also if there were none. */
 int		 fastpath_unpin(const struct fastpath_conf *, char *err,
 		    size_t errlen);
