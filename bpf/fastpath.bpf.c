@@ -6,8 +6,8 @@
  * VIP->client), the router's TTL decrement, and leaves by the kernel's
  * FIB and neighbour tables (bpf_redirect_neigh).  Everything else --
  * misses, ARP, ICMP, fragments, IP options, IPv6 extension headers,
- * VLAN-tagged frames, packets not addressed to this host's MAC, packets
- * the FIB will not forward -- goes on untouched (TC_ACT_OK) to netfilter
+ * VLAN-tagged frames, broadcast and multicast frames, packets the FIB
+ * will not forward (local, unroutable, too big) -- goes on untouched (TC_ACT_OK) to netfilter
  * and so to loadd's NFQUEUE, which handles all of them already.
  *
  * A packet is only written once every check that can send it back to the
@@ -125,7 +125,14 @@ fp_parse(struct __sk_buff *skb, struct fp_pkt *p, struct fp_key *k)
 	struct udphdr	*udp;
 	__u32		 l4len;
 
-	if (skb->pkt_type != PACKET_HOST || skb->vlan_present)
+	/*
+	 * Unicast only.  PACKET_OTHERHOST is let in because on a bridge's
+	 * port a frame for the bridge's address is "other host" to the
+	 * port; only flows in the map are touched, and the FIB must agree.
+	 * VLAN tags still on the skb belong to a VLAN device: not ours.
+	 */
+	if ((skb->pkt_type != PACKET_HOST &&
+	    skb->pkt_type != PACKET_OTHERHOST) || skb->vlan_present)
 		return (FP_ST_OTHER);
 	if (fp_pull(skb, ETH_HLEN) < 0)
 		return (FP_ST_SHORT);

@@ -66,7 +66,7 @@ enum fp_stat {
 	FP_ST_MISS,		/* TCP/UDP over IP, no entry: passed */
 	FP_ST_NOTIP,		/* not IPv4/IPv6 (ARP, VLAN...): passed */
 	FP_ST_OTHER,		/* not TCP/UDP, IP options, IPv6 extension
-				   headers, not for this host's MAC: passed */
+				   headers, broadcast, multicast: passed */
 	FP_ST_FRAG,		/* fragments: passed */
 	FP_ST_SHORT,		/* truncated headers: passed */
 	FP_ST_TTL,		/* TTL or hop limit would expire: passed */

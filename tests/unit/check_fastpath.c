@@ -385,6 +385,35 @@ START_TEST(test_udp_zero)
 }
 END_TEST
 
+/*
+ * On a bridge's port, a frame for the bridge's MAC is "other host" to
+ * the port: the flow's packets are still rewritten there.
+ */
+START_TEST(test_bridge_port)
+{
+	struct fastpath_flow	 f;
+	struct tpkt		 t, w;
+	uint8_t			 in[256];
+	size_t			 len;
+
+	flow_of(&f, 4, PROTO_TCP);
+	ck_assert_int_eq(fastpath_flow_add(fp, &f), 0);
+	memset(&t, 0, sizeof(t));
+	t.family = 4;
+	t.proto = PROTO_TCP;
+	t.src = SERVER;
+	t.dst = CLIENT;
+	t.sport = SPORT;
+	t.dport = CPORT;
+	t.tcpflags = TH_ACK;
+	w = t;
+	w.src = VIP;
+	w.sport = VPORT;
+	len = frame(in, sizeof(in), &t, "\x02\x00\x00\x00\x00\xb0");
+	expect_rewrite("s0", in, len, &w);
+}
+END_TEST
+
 /* FIN and RST are noted per direction, and still forwarded. */
 START_TEST(test_fin_rst)
 {
@@ -472,8 +501,8 @@ START_TEST(test_pass)
 	tpkt_set_cksums(in + ETH, 20, (unsigned)len - ETH, PROTO_TCP);
 	expect_pass("c0", in, len, FP_ST_TTL);
 
-	/* Not to this interface's MAC. */
-	len = frame(in, sizeof(in), &t, MAC_S0);
+	/* The flow's tuple in a multicast frame. */
+	len = frame(in, sizeof(in), &t, "\x01\x00\x5e\x00\x00\x01");
 	expect_pass("c0", in, len, FP_ST_OTHER);
 
 	/* ICMP to the VIP. */
@@ -716,6 +745,7 @@ fastpath_suite(void)
 	tcase_add_test(tc, test_udp4);
 	tcase_add_test(tc, test_udp6);
 	tcase_add_test(tc, test_udp_zero);
+	tcase_add_test(tc, test_bridge_port);
 	tcase_add_test(tc, test_fin_rst);
 	tcase_add_test(tc, test_pass);
 	tcase_add_test(tc, test_fib);
