@@ -78,14 +78,15 @@ LMD_LIBS	= $(LIBS_BSD) $(LIBS_SODIUM)
 # engine does not call it; the unit tests and tests/tools/fastpathctl do.
 BPF_CLANG	?= clang
 BPFTOOL		?= $(shell PATH="$$PATH:/usr/sbin:/sbin" command -v bpftool)
-# -mcpu=v2: clang 14's v3 (alu32) zero-extends the packet pointers it
-# loads from the context, and the verifier then refuses the access.
 BPF_CFLAGS	?= -O2 -g
 ifeq ($(UNAME_S),Linux)
-FASTPATH	?= $(shell $(PKG_CONFIG) --exists libbpf 2>/dev/null && \
+# Probed once (":="), unless the caller said.
+ifeq ($(origin FASTPATH),undefined)
+FASTPATH	:= $(shell $(PKG_CONFIG) --exists libbpf 2>/dev/null && \
 		   [ -n "$(BPFTOOL)" ] && echo 'int x;' | \
 		   $(BPF_CLANG) -target bpf -x c -c -o /dev/null - \
 		   2>/dev/null && echo yes || echo no)
+endif
 else
 FASTPATH	= no
 endif
@@ -163,7 +164,9 @@ $(O)/check_unit: $(UNIT_OBJS) $(LOADD_OBJS) $(FASTPATH_OBJS) $(COMMON_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LOADD_LIBS) $(LIBS_BPF) $(LIBS_CHECK)
 
 # The fast path's program, its skeleton (the object embedded in C), and
-# the loader that includes it.
+# the loader that includes it.  -mcpu=v2: clang 14's v3 (alu32)
+# zero-extends the packet pointers it loads from the context, and the
+# verifier then refuses the accesses.
 $(O)/obj/bpf/fastpath.bpf.o: bpf/fastpath.bpf.c
 	@mkdir -p $(@D)
 	$(BPF_CLANG) -target bpf -mcpu=v2 $(BPF_CFLAGS) -Wall -Wextra -Werror \

@@ -19,14 +19,14 @@
 
 #include <linux/types.h>
 
-/* Changes with any change of the layout below (the pins' compatibility). */
-#define FP_ABI		1
-
 #define FP_TO_SERVER	1	/* rewrite the destination */
 #define FP_TO_CLIENT	2	/* rewrite the source */
 
-
-/* Every byte is part of the hash: the pads must be 0. */
+/*
+ * A change of these two layouts must change a key or value size: sizes
+ * and map types are what fastpath_open checks before it adopts pins.
+ * Every byte is part of the hash: the pads must be 0.
+ */
 struct fp_key {
 	__u32	saddr[4];	/* network order; IPv4 in [0], the rest 0 */
 	__u32	daddr[4];
