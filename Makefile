@@ -72,10 +72,38 @@ LMD_SRCS	+= lmd/sample_freebsd.c
 endif
 LMD_LIBS	= $(LIBS_BSD) $(LIBS_SODIUM)
 
+# The eBPF fast path (Linux, optional; doc/fastpath.md): a tc program
+# compiled by clang -target bpf and embedded by bpftool's skeleton, and its
+# loader (libbpf).  Built when all three are there, unless FASTPATH=no;
+# the rest of loadd builds without it.  Not in the loadd binary yet: the
+# engine does not call it; the unit tests and tests/tools/fastpathctl do.
+BPF_CLANG	?= clang
+BPFTOOL		?= $(shell PATH="$$PATH:/usr/sbin:/sbin" command -v bpftool)
+BPF_CFLAGS	?= -O2 -g
+ifeq ($(UNAME_S),Linux)
+# Probed once (":="), unless the caller said.
+ifeq ($(origin FASTPATH),undefined)
+FASTPATH	:= $(shell $(PKG_CONFIG) --exists libbpf 2>/dev/null && \
+		   [ -n "$(BPFTOOL)" ] && echo 'int x;' | \
+		   $(BPF_CLANG) -target bpf -x c -c -o /dev/null - \
+		   2>/dev/null && echo yes || echo no)
+endif
+else
+FASTPATH	= no
+endif
+FASTPATH_SRCS	=
+ifeq ($(FASTPATH),yes)
+DEFS		+= -DLOADD_FASTPATH
+FASTPATH_SRCS	= loadd/fastpath.c
+LIBS_BPF	:= $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
+BPF_INCS	= -Iloadd -I/usr/include/$(shell $(BPF_CLANG) -print-multiarch 2>/dev/null)
+endif
+
 UNIT_SRCS	= $(wildcard tests/unit/*.c)
 
 COMMON_OBJS	= $(COMMON_SRCS:%.c=$(O)/obj/%.o)
 LOADD_OBJS	= $(LOADD_SRCS:%.c=$(O)/obj/%.o)
+FASTPATH_OBJS	= $(FASTPATH_SRCS:%.c=$(O)/obj/%.o)
 UNIT_OBJS	= $(UNIT_SRCS:%.c=$(O)/obj/%.o)
 
 PROGS		= $(O)/loadd $(O)/lmd $(O)/loadctl
@@ -85,6 +113,9 @@ TESTPROGS	= $(O)/check_unit $(O)/report_recv $(O)/report_forge \
 ifeq ($(UNAME_S),Linux)
 TESTPROGS	+= $(O)/nfdelay $(O)/loadd-divemu $(O)/divemu $(O)/udpblast \
 		   $(O)/slowconn $(O)/udpsize $(O)/udpecho
+endif
+ifeq ($(FASTPATH),yes)
+TESTPROGS	+= $(O)/fastpathctl
 endif
 
 all: $(PROGS)
@@ -130,8 +161,30 @@ $(O)/report_recv: $(O)/obj/tests/lmd/report_recv.o $(O)/obj/common/report.o \
     $(O)/obj/common/cfgfile.o $(O)/obj/common/addr.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SODIUM)
 
-$(O)/check_unit: $(UNIT_OBJS) $(LOADD_OBJS) $(COMMON_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LOADD_LIBS) $(LIBS_CHECK)
+$(O)/check_unit: $(UNIT_OBJS) $(LOADD_OBJS) $(FASTPATH_OBJS) $(COMMON_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LOADD_LIBS) $(LIBS_BPF) $(LIBS_CHECK)
+
+# The fast path's program, its skeleton (the object embedded in C), and
+# the loader that includes it.  -mcpu=v2: clang 14's v3 (alu32)
+# zero-extends the packet pointers it loads from the context, and the
+# verifier then refuses the accesses.
+$(O)/obj/bpf/fastpath.bpf.o: bpf/fastpath.bpf.c
+	@mkdir -p $(@D)
+	$(BPF_CLANG) -target bpf -mcpu=v2 $(BPF_CFLAGS) -Wall -Wextra -Werror \
+	    $(BPF_INCS) -MMD -MP -c -o $@ $<
+
+$(O)/gen/fastpath.skel.h: $(O)/obj/bpf/fastpath.bpf.o
+	@mkdir -p $(@D)
+	$(BPFTOOL) gen skeleton $< name fastpath_bpf > $@.tmp && mv $@.tmp $@
+
+$(O)/obj/loadd/fastpath.o: $(O)/gen/fastpath.skel.h
+$(O)/obj/loadd/fastpath.o: INCS += -I$(O)/gen
+
+# Loads, attaches, fills and reads the fast path by hand
+# (tests/integration/fastpath.sh).
+$(O)/fastpathctl: $(O)/obj/tests/tools/fastpathctl.o $(FASTPATH_OBJS) \
+    $(O)/obj/common/addr.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_BPF)
 
 $(O)/gen_fixtures: $(O)/obj/tests/replay/gen_fixtures.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NET) $(LIBS_PCAP)

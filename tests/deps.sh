@@ -9,6 +9,7 @@ libpcap-dev libnet1-dev libbsd-dev check libnetfilter-queue-dev libmnl-dev
 libsodium-dev libseccomp-dev iproute2 iptables procps nginx-light curl wrk
 socat bmake haproxy pen man-db groff-base jq keepalived bird2 conntrack
 gnuplot-nox dnsmasq-base dnsutils time strace
+libbpf-dev bpftool iperf3 iputils-ping
 debhelper dpkg-dev lintian systemd adduser prometheus"
 
 fail() {

@@ -26,6 +26,9 @@ main(void)
 #ifdef LOADD_SECCOMP
 	srunner_add_suite(sr, sandbox_suite());
 #endif
+#ifdef LOADD_FASTPATH
+	srunner_add_suite(sr, fastpath_suite());
+#endif
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

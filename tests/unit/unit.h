@@ -31,6 +31,9 @@ Suite	*loop_suite(void);
 #ifdef LOADD_SECCOMP
 Suite	*sandbox_suite(void);
 #endif
+#ifdef LOADD_FASTPATH
+Suite	*fastpath_suite(void);
+#endif
 
 /*
  * A test packet: IPv4 or IPv6, TCP, UDP, ICMP/ICMPv6 echo or a bare IP
