@@ -21,10 +21,8 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "ctlsocket.h"
 
-#ifndef LOADD_CTLSOCKET
-#define LOADD_CTLSOCKET	"/var/run/loadd.sock"
-#endif
 #define LINEMAX		1024
 
 #define EXIT_ERROR	1	/* loadd answered with an error */

@@ -276,6 +276,19 @@ check "! sh etc/loadd-alive.sh -l '$C' -s '$T/none.sock'" \
 check "! sh etc/loadd-alive.sh -l '$C' -s '$T/err.sock'" \
     "loadd-alive.sh: a socket that answers 'show stats' with an error is not alive"
 
+# One default control socket (common/ctlsocket.h): loadd -h and loadctl
+# -h name the same, and the pages and the sample loadd.conf name it too.
+dflt() { sed -n 's/.*-s socket.*default \([^)]*\)).*/\1/p'; }
+sl=$($L -h 2>&1 | dflt)
+sc=$($C -h 2>&1 | dflt)
+check '[ -n "$sl" ] && [ "$sl" = "$sc" ]' \
+    "loadd -h and loadctl -h name one default control socket ($sl, $sc)"
+check 'grep -qx "\.Pa $sl ," loadctl/loadctl.8 &&
+    grep -qx "\.Pa $sl \." loadd/loadd.conf.5 &&
+    grep -qx "\.It Pa $sl" loadd/loadd.8 &&
+    grep -qx "#ctlsocket = $sl" etc/loadd.conf' \
+    "loadctl(8), loadd.conf(5), loadd(8) and etc/loadd.conf name $sl"
+
 # make install honours PREFIX and DESTDIR, and installs what it says.
 if make -s install O="$O" DESTDIR="$T/inst" PREFIX=/opt/loadd \
     > "$T/install.log" 2>&1; then
