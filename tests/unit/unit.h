@@ -28,6 +28,7 @@ Suite	*sched_suite(void);
 Suite	*health_suite(void);
 Suite	*report_suite(void);
 Suite	*loop_suite(void);
+Suite	*proc_suite(void);
 #ifdef LOADD_SECCOMP
 Suite	*sandbox_suite(void);
 #endif

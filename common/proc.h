@@ -1,0 +1,9 @@
+/*
+ * What loadd, lmd and loadctl do to their own process on the way up.
+ */
+#ifndef LOADD_PROC_H
+#define LOADD_PROC_H
+
+void	 sig_catch(void (*)(int), ...);
+
+#endif
