@@ -101,7 +101,7 @@ $(O)/loadd: $(O)/obj/loadd/loadd.o $(LOADD_OBJS) $(COMMON_OBJS)
 $(O)/lmd: $(LMD_SRCS:%.c=$(O)/obj/%.o)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LMD_LIBS)
 
-$(O)/loadctl: $(O)/obj/loadctl/loadctl.o
+$(O)/loadctl: $(O)/obj/loadctl/loadctl.o $(O)/obj/common/proc.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_BSD)
 
 # Small UDP datagrams as fast as it can, for bench/live.sh.

@@ -4,6 +4,7 @@
 #ifndef LOADD_PROC_H
 #define LOADD_PROC_H
 
+int	 stdfds_open(void);
 void	 sig_catch(void (*)(int), ...);
 
 #endif

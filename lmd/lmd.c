@@ -17,6 +17,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <paths.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -424,6 +425,8 @@ main(int argc, char *argv[])
 	int		 ch, checkonly = 0, daemonize = 0, verbose = 0, sig = 0;
 	int		 rc;
 
+	if (stdfds_open() == -1)
+		err(1, "%s", _PATH_DEVNULL);
 	log_init("lmd", 1, 0);
 	while ((ch = getopt(argc, argv, "dDf:hk:nUv")) != -1) {
 		switch (ch) {
