@@ -24,6 +24,7 @@ static const char *const pkt_errstr[PKT_NERR] = {
 	[PKT_EJUMBO] = "IPv6 jumbogram",
 };
 
+static int	 pkt_parse_ip(const uint8_t *, size_t, struct pkt *, int);
 static int	 pkt_parse4(const uint8_t *, size_t, struct pkt *, int);
 static int	 pkt_parse6(const uint8_t *, size_t, struct pkt *, int);
 static int	 pkt_parse_l4(const uint8_t *, struct pkt *, int);
@@ -39,17 +40,7 @@ pkt_strerror(int e)
 int
 pkt_parse(const uint8_t *buf, size_t len, struct pkt *p)
 {
-	memset(p, 0, sizeof(*p));
-	if (len < 1)
-		return (PKT_ETRUNC);
-	switch (buf[0] >> 4) {
-	case 4:
-		return (pkt_parse4(buf, len, p, 0));
-	case 6:
-		return (pkt_parse6(buf, len, p, 0));
-	default:
-		return (PKT_EVERSION);
-	}
+	return (pkt_parse_ip(buf, len, p, 0));
 }
 
 /*
@@ -62,14 +53,21 @@ pkt_parse(const uint8_t *buf, size_t len, struct pkt *p)
 int
 pkt_parse_inner(const uint8_t *buf, size_t len, struct pkt *p)
 {
+	return (pkt_parse_ip(buf, len, p, 1));
+}
+
+/* Either of the two above, by the IP version; inner for a quote. */
+static int
+pkt_parse_ip(const uint8_t *buf, size_t len, struct pkt *p, int inner)
+{
 	memset(p, 0, sizeof(*p));
 	if (len < 1)
 		return (PKT_ETRUNC);
 	switch (buf[0] >> 4) {
 	case 4:
-		return (pkt_parse4(buf, len, p, 1));
+		return (pkt_parse4(buf, len, p, inner));
 	case 6:
-		return (pkt_parse6(buf, len, p, 1));
+		return (pkt_parse6(buf, len, p, inner));
 	default:
 		return (PKT_EVERSION);
 	}
