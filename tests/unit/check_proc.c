@@ -1,8 +1,8 @@
 /*
  * common/proc.c: the standard descriptors and the signal set-up the
- * programs share.  Each test runs in a child process of its own, so that
- * what it changes (descriptors, dispositions) stays out of the runner,
- * with CK_FORK=no too.
+ * programs share.  Each test runs in a child process of its own
+ * (unit_in_child, here since it is about processes, and used by the
+ * sandbox suite too).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,6 +21,22 @@ static void
 on_sig(int sig)
 {
 	got = sig;
+}
+
+int
+unit_in_child(int (*fn)(void))
+{
+	pid_t	 pid;
+	int	 st;
+
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0)
+		_exit(fn());
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st), "the child died of signal %d",
+	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	return (WEXITSTATUS(st));
 }
 
 /* Whether fd is open on /dev/null. */
@@ -72,20 +88,12 @@ stdfds_child(void)
 
 START_TEST(test_stdfds_open)
 {
-	pid_t	 pid;
-	int	 st;
+	int	 bad = unit_in_child(stdfds_child);
 
-	pid = fork();
-	ck_assert_int_ne(pid, -1);
-	if (pid == 0)
-		_exit(stdfds_child());
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st), "the child died of signal %d",
-	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	ck_assert_msg(WEXITSTATUS(st) == 0, "stdfds_open checks failed: "
-	    "0x%02x (0x80 set-up, 0x40 it failed, 0x01/0x02 0 or 2 not on "
-	    "/dev/null, 0x04 the open 1 replaced, 0x08 a descriptor left "
-	    "open or 0-2 not taken)", WEXITSTATUS(st));
+	ck_assert_msg(bad == 0, "stdfds_open checks failed: 0x%02x (0x80 "
+	    "set-up, 0x40 it failed, 0x01/0x02 0 or 2 not on /dev/null, 0x04 "
+	    "the open 1 replaced, 0x08 a descriptor left open or 0-2 not "
+	    "taken)", bad);
 }
 END_TEST
 
@@ -96,6 +104,9 @@ sig_child(void)
 	struct sigaction	 sa;
 	int			 bad = 0;
 
+	/* What the runner may have set must not decide the result. */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	sig_catch(on_sig, SIGUSR1, SIGUSR2, 0);
 	if (sigaction(SIGUSR1, NULL, &sa) == -1 || sa.sa_handler != on_sig ||
 	    (sa.sa_flags & SA_RESTART))
@@ -114,24 +125,12 @@ sig_child(void)
 
 START_TEST(test_sig_catch)
 {
-	pid_t	 pid;
-	int	 st;
+	int	 bad = unit_in_child(sig_child);
 
-	pid = fork();
-	ck_assert_int_ne(pid, -1);
-	if (pid == 0) {
-		/* What the runner may have set must not decide the result. */
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		_exit(sig_child());
-	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st), "the child died of signal %d",
-	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	ck_assert_msg(WEXITSTATUS(st) == 0, "sig_catch checks failed: 0x%02x "
-	    "(0x01/0x02 a listed signal not caught or SA_RESTART, 0x04 an "
-	    "unlisted one changed, 0x08 SIGPIPE not ignored, 0x10 the handler "
-	    "did not run)", WEXITSTATUS(st));
+	ck_assert_msg(bad == 0, "sig_catch checks failed: 0x%02x (0x01/0x02 "
+	    "a listed signal not caught or SA_RESTART, 0x04 an unlisted one "
+	    "changed, 0x08 SIGPIPE not ignored, 0x10 the handler did not "
+	    "run)", bad);
 }
 END_TEST
 

@@ -75,6 +75,15 @@ int		 ref_cksums_ok(const uint8_t *ip, unsigned len, char *why,
 		    size_t whylen);
 
 /*
+ * Runs fn in a child process, so that what it changes (a system call
+ * filter, descriptors, signal dispositions) stays out of the runner, with
+ * CK_FORK=no too; returns fn's result, the exit status (the bits of the
+ * checks that failed, by the suites' convention).  A child that dies of
+ * a signal fails the current test.
+ */
+int		 unit_in_child(int (*)(void));
+
+/*
  * Loads text as a loadd.conf (written to a temporary file), failing the
  * current test with what config_load() said if it does not load.
  */
