@@ -46,7 +46,7 @@ CFLAGS_SODIUM	:= $(shell $(PKG_CONFIG) --cflags libsodium 2>/dev/null)
 ALL_CFLAGS	= $(WARNFLAGS) $(DEFS) $(INCS) $(CFLAGS_SODIUM) $(CPPFLAGS) $(CFLAGS)
 
 COMMON_SRCS	= common/addr.c common/cfgfile.c common/cksum.c common/log.c \
-		  common/pkt.c
+		  common/pkt.c common/proc.c
 # The report format (common/report.c) needs libsodium, so it goes with
 # loadd and lmd rather than with every program that uses common/.
 LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/ctl.c loadd/engine.c \
@@ -57,7 +57,7 @@ LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/ctl.c loadd/engine.c \
 LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) $(LIBS_SODIUM) -lm
 # lmd, the agent: the same configuration syntax, logging and report code.
 LMD_SRCS	= lmd/lmd.c lmd/lmd_conf.c lmd/check.c common/report.c \
-		  common/addr.c common/cfgfile.c common/log.c
+		  common/addr.c common/cfgfile.c common/log.c common/proc.c
 ifeq ($(UNAME_S),Linux)
 LOADD_SRCS	+= loadd/pktio_nfq.c loadd/ctevents.c loadd/sandbox.c
 LOADD_LIBS	+= $(LIBS_NFQ) $(LIBS_SECCOMP)
@@ -132,7 +132,7 @@ $(O)/loadd: $(O)/obj/loadd/loadd.o $(LOADD_OBJS) $(COMMON_OBJS)
 $(O)/lmd: $(LMD_SRCS:%.c=$(O)/obj/%.o)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LMD_LIBS)
 
-$(O)/loadctl: $(O)/obj/loadctl/loadctl.o
+$(O)/loadctl: $(O)/obj/loadctl/loadctl.o $(O)/obj/common/proc.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_BSD)
 
 # Small UDP datagrams as fast as it can, for bench/live.sh.

@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "byteorder.h"
 #include "cksum.h"
 
 uint32_t
@@ -49,16 +50,12 @@ cksum_pseudo(int family, const void *src, const void *dst, uint8_t proto,
 		sum = cksum_add(sum, dst, 4);
 		tail[0] = 0;
 		tail[1] = proto;
-		tail[2] = (uint8_t)(l4len >> 8);
-		tail[3] = (uint8_t)l4len;
+		be16enc(tail + 2, (uint16_t)l4len);
 		return (cksum_add(sum, tail, 4));
 	}
 	sum = cksum_add(0, src, 16);
 	sum = cksum_add(sum, dst, 16);
-	tail[0] = (uint8_t)(l4len >> 24);
-	tail[1] = (uint8_t)(l4len >> 16);
-	tail[2] = (uint8_t)(l4len >> 8);
-	tail[3] = (uint8_t)l4len;
+	be32enc(tail, l4len);
 	sum = cksum_add(sum, tail, 4);
 	tail[0] = tail[1] = tail[2] = 0;
 	tail[3] = proto;

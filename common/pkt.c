@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "byteorder.h"
 #include "pkt.h"
 
 #define PKT_MAXEXTHDR	8
@@ -23,6 +24,7 @@ static const char *const pkt_errstr[PKT_NERR] = {
 	[PKT_EJUMBO] = "IPv6 jumbogram",
 };
 
+static int	 pkt_parse_ip(const uint8_t *, size_t, struct pkt *, int);
 static int	 pkt_parse4(const uint8_t *, size_t, struct pkt *, int);
 static int	 pkt_parse6(const uint8_t *, size_t, struct pkt *, int);
 static int	 pkt_parse_l4(const uint8_t *, struct pkt *, int);
@@ -35,26 +37,10 @@ pkt_strerror(int e)
 	return (pkt_errstr[e]);
 }
 
-static inline uint16_t
-get16(const uint8_t *p)
-{
-	return ((uint16_t)(p[0] << 8 | p[1]));
-}
-
 int
 pkt_parse(const uint8_t *buf, size_t len, struct pkt *p)
 {
-	memset(p, 0, sizeof(*p));
-	if (len < 1)
-		return (PKT_ETRUNC);
-	switch (buf[0] >> 4) {
-	case 4:
-		return (pkt_parse4(buf, len, p, 0));
-	case 6:
-		return (pkt_parse6(buf, len, p, 0));
-	default:
-		return (PKT_EVERSION);
-	}
+	return (pkt_parse_ip(buf, len, p, 0));
 }
 
 /*
@@ -67,14 +53,21 @@ pkt_parse(const uint8_t *buf, size_t len, struct pkt *p)
 int
 pkt_parse_inner(const uint8_t *buf, size_t len, struct pkt *p)
 {
+	return (pkt_parse_ip(buf, len, p, 1));
+}
+
+/* Either of the two above, by the IP version; inner for a quote. */
+static int
+pkt_parse_ip(const uint8_t *buf, size_t len, struct pkt *p, int inner)
+{
 	memset(p, 0, sizeof(*p));
 	if (len < 1)
 		return (PKT_ETRUNC);
 	switch (buf[0] >> 4) {
 	case 4:
-		return (pkt_parse4(buf, len, p, 1));
+		return (pkt_parse4(buf, len, p, inner));
 	case 6:
-		return (pkt_parse6(buf, len, p, 1));
+		return (pkt_parse6(buf, len, p, inner));
 	default:
 		return (PKT_EVERSION);
 	}
@@ -90,7 +83,7 @@ pkt_parse4(const uint8_t *buf, size_t len, struct pkt *p, int inner)
 	hlen = (unsigned)(buf[0] & 0x0f) * 4;
 	if (hlen < 20)
 		return (PKT_EHDRLEN);
-	tot = get16(buf + 2);
+	tot = be16dec(buf + 2);
 	if (tot < hlen)
 		return (PKT_ETOTLEN);
 	if (inner) {
@@ -107,7 +100,7 @@ pkt_parse4(const uint8_t *buf, size_t len, struct pkt *p, int inner)
 	memcpy(&p->dst.w[0], buf + 16, 4);
 	if (hlen > 20)
 		p->flags |= PKT_F_IPOPTS;
-	off = get16(buf + 6);
+	off = be16dec(buf + 6);
 	if (off & 0x3fff) {
 		/* MF set or a non-zero offset. */
 		p->flags |= PKT_F_FRAG;
@@ -127,7 +120,7 @@ pkt_parse6(const uint8_t *buf, size_t len, struct pkt *p, int inner)
 
 	if (len < 40)
 		return (PKT_ETRUNC);
-	plen = get16(buf + 4);
+	plen = be16dec(buf + 4);
 	if (plen == 0)
 		return (PKT_EJUMBO);
 	if (inner)
@@ -161,7 +154,7 @@ pkt_parse6(const uint8_t *buf, size_t len, struct pkt *p, int inner)
 				return (PKT_EEXTHDR);
 			p->flags |= PKT_F_EXTHDR | PKT_F_FRAG;
 			nh = buf[off];
-			fo = get16(buf + off + 2);
+			fo = be16dec(buf + off + 2);
 			off += 8;
 			if (fo & 0xfff8) {
 				p->flags |= PKT_F_LATERFRAG;
@@ -212,7 +205,7 @@ pkt_parse_l4(const uint8_t *buf, struct pkt *p, int inner)
 	case PROTO_UDP:
 		if (l4len < 8)
 			return (PKT_EL4);
-		ulen = get16(l4 + 4);
+		ulen = be16dec(l4 + 4);
 		/* A first fragment carries only part of the datagram. */
 		if (!inner && !(p->flags & PKT_F_FRAG) &&
 		    (ulen < 8 || ulen > l4len))

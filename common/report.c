@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "byteorder.h"
 #include "cfgfile.h"
 #include "report.h"
 
@@ -53,12 +54,6 @@
  */
 #define KEYLINE_MAX	1024
 
-static void	 put16(uint8_t *, uint16_t);
-static void	 put32(uint8_t *, uint32_t);
-static void	 put64(uint8_t *, uint64_t);
-static uint16_t	 get16(const uint8_t *);
-static uint32_t	 get32(const uint8_t *);
-static uint64_t	 get64(const uint8_t *);
 static int	 fields_ok(const struct report *);
 static int	 parse_net(const char *, struct report_net *);
 static int	 parse_key_line(char *, struct report_key *, const char **);
@@ -71,45 +66,6 @@ static const char *const errnames[REPORT_NERR] = {
 	"bad MAC",
 	"field out of range",
 };
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return ((uint16_t)((unsigned)p[0] << 8 | p[1]));
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t)get16(p) << 16 | get16(p + 2));
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return ((uint64_t)get32(p) << 32 | get32(p + 4));
-}
 
 int
 report_init(void)
@@ -157,26 +113,26 @@ report_encode(uint8_t *buf, size_t len, const struct report *r,
 	if (len < REPORT_LEN || !fields_ok(r))
 		return (-1);
 	memset(buf, 0, REPORT_LEN);
-	put32(buf + OFF_MAGIC, REPORT_MAGIC);
+	be32enc(buf + OFF_MAGIC, REPORT_MAGIC);
 	buf[OFF_VERSION] = REPORT_VERSION;
 	buf[OFF_KEYID] = key->id;
 	buf[OFF_FAMILY] = r->family;
 	buf[OFF_PROTO] = r->proto;
 	memcpy(buf + OFF_ADDR, r->addr.b, sizeof(r->addr.b));
-	put16(buf + OFF_PORT, r->port);
-	put16(buf + OFF_CONNPORT, r->conn_port);
-	put64(buf + OFF_SEQ, r->seq);
-	put64(buf + OFF_TSSEC, r->ts_sec);
-	put32(buf + OFF_TSNSEC, r->ts_nsec);
-	put16(buf + OFF_CPU, r->cpu_pm);
-	put16(buf + OFF_MEM, r->mem_pm);
-	put32(buf + OFF_LOAD, r->load100);
-	put32(buf + OFF_CONNS, r->conns);
+	be16enc(buf + OFF_PORT, r->port);
+	be16enc(buf + OFF_CONNPORT, r->conn_port);
+	be64enc(buf + OFF_SEQ, r->seq);
+	be64enc(buf + OFF_TSSEC, r->ts_sec);
+	be32enc(buf + OFF_TSNSEC, r->ts_nsec);
+	be16enc(buf + OFF_CPU, r->cpu_pm);
+	be16enc(buf + OFF_MEM, r->mem_pm);
+	be32enc(buf + OFF_LOAD, r->load100);
+	be32enc(buf + OFF_CONNS, r->conns);
 	buf[OFF_CHECK] = r->check;
 	buf[OFF_FLAGS] = r->flags;
-	put16(buf + OFF_WEIGHT, r->weight);
-	put32(buf + OFF_CHECKUS, r->check_us);
-	put32(buf + OFF_INTERVAL, r->interval_ms);
+	be16enc(buf + OFF_WEIGHT, r->weight);
+	be32enc(buf + OFF_CHECKUS, r->check_us);
+	be32enc(buf + OFF_INTERVAL, r->interval_ms);
 	crypto_auth_hmacsha256(buf + OFF_MAC, buf, REPORT_BODYLEN, key->key);
 	return (REPORT_LEN);
 }
@@ -190,7 +146,7 @@ report_decode(struct report *out, const uint8_t *buf, size_t len,
 
 	if (len != REPORT_LEN)
 		return (REPORT_ELEN);
-	if (get32(buf + OFF_MAGIC) != REPORT_MAGIC ||
+	if (be32dec(buf + OFF_MAGIC) != REPORT_MAGIC ||
 	    buf[OFF_VERSION] != REPORT_VERSION)
 		return (REPORT_EVERSION);
 	if ((key = report_keys_find(keys, buf[OFF_KEYID])) == NULL)
@@ -205,20 +161,20 @@ report_decode(struct report *out, const uint8_t *buf, size_t len,
 	r.family = buf[OFF_FAMILY];
 	r.proto = buf[OFF_PROTO];
 	memcpy(r.addr.b, buf + OFF_ADDR, sizeof(r.addr.b));
-	r.port = get16(buf + OFF_PORT);
-	r.conn_port = get16(buf + OFF_CONNPORT);
-	r.seq = get64(buf + OFF_SEQ);
-	r.ts_sec = get64(buf + OFF_TSSEC);
-	r.ts_nsec = get32(buf + OFF_TSNSEC);
-	r.cpu_pm = get16(buf + OFF_CPU);
-	r.mem_pm = get16(buf + OFF_MEM);
-	r.load100 = get32(buf + OFF_LOAD);
-	r.conns = get32(buf + OFF_CONNS);
+	r.port = be16dec(buf + OFF_PORT);
+	r.conn_port = be16dec(buf + OFF_CONNPORT);
+	r.seq = be64dec(buf + OFF_SEQ);
+	r.ts_sec = be64dec(buf + OFF_TSSEC);
+	r.ts_nsec = be32dec(buf + OFF_TSNSEC);
+	r.cpu_pm = be16dec(buf + OFF_CPU);
+	r.mem_pm = be16dec(buf + OFF_MEM);
+	r.load100 = be32dec(buf + OFF_LOAD);
+	r.conns = be32dec(buf + OFF_CONNS);
 	r.check = buf[OFF_CHECK];
 	r.flags = buf[OFF_FLAGS];
-	r.weight = get16(buf + OFF_WEIGHT);
-	r.check_us = get32(buf + OFF_CHECKUS);
-	r.interval_ms = get32(buf + OFF_INTERVAL);
+	r.weight = be16dec(buf + OFF_WEIGHT);
+	r.check_us = be32dec(buf + OFF_CHECKUS);
+	r.interval_ms = be32dec(buf + OFF_INTERVAL);
 	if (!fields_ok(&r))
 		return (REPORT_EFIELD);
 	*out = r;

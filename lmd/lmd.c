@@ -17,6 +17,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <paths.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "compat.h"
 #include "lmd.h"
 #include "log.h"
+#include "proc.h"
 
 struct lmd {
 	struct lmd_conf	*conf;
@@ -270,17 +272,13 @@ run(struct lmd_conf *c, struct pidfh *pfh, int daemonize)
 		    fcntl(sigchld_pipe[i], F_SETFL, O_NONBLOCK) == -1)
 			err(1, "fcntl");
 
+	sig_catch(on_signal, SIGTERM, SIGINT, SIGUSR1, SIGUSR2, 0);
+	/* Only a child's end matters, not its stops. */
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
 	sa.sa_handler = on_sigchld;
+	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 
 	if (daemonize) {
@@ -427,6 +425,8 @@ main(int argc, char *argv[])
 	int		 ch, checkonly = 0, daemonize = 0, verbose = 0, sig = 0;
 	int		 rc;
 
+	if (stdfds_open() == -1)
+		err(1, "%s", _PATH_DEVNULL);
 	log_init("lmd", 1, 0);
 	while ((ch = getopt(argc, argv, "dDf:hk:nUv")) != -1) {
 		switch (ch) {

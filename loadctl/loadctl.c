@@ -14,6 +14,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <paths.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,9 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "ctlsocket.h"
+#include "proc.h"
 
-#ifndef LOADD_CTLSOCKET
-#define LOADD_CTLSOCKET	"/var/run/loadd.sock"
-#endif
 #define LINEMAX		1024
 
 #define EXIT_ERROR	1	/* loadd answered with an error */
@@ -90,6 +90,9 @@ main(int argc, char *argv[])
 	int			 ch, fd, json = 0, i, decided = 0;
 	int			 senderr = 0, rerr = 0;
 
+	/* The answer must not go to the socket, should it get 1 or 2. */
+	if (stdfds_open() == -1)
+		err(EXIT_UNREACHED, "%s", _PATH_DEVNULL);
 	/* "+": options end at the command ("set weight S -1" is its own). */
 	while ((ch = getopt(argc, argv, "+hjs:")) != -1) {
 		switch (ch) {

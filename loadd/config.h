@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "ctlsocket.h"
 #include "flow.h"
 #include "pool.h"
 #include "report.h"
@@ -30,9 +31,6 @@
 #endif
 #ifndef LOADD_CHROOT
 #define LOADD_CHROOT		"/var/empty"
-#endif
-#ifndef LOADD_CTLSOCKET
-#define LOADD_CTLSOCKET		"/var/run/loadd.sock"
 #endif
 
 struct sched_method;

@@ -18,7 +18,6 @@
 #define HTTP_MAXCLIENTS	64	/* on the metrics port, apart */
 /* Poll slots the control plane may use: two listeners and the clients. */
 #define CTL_NFDS	(2 + CTL_MAXCLIENTS + HTTP_MAXCLIENTS)
-#define CTL_SOCKET	"/var/run/loadd.sock"
 
 struct agent;
 struct config;

@@ -34,11 +34,13 @@ enum flow_state {
 
 /* Timeout classes; each has its own list and idle timeout. */
 enum flow_class {
-	FC_HALFOPEN = 0,	/* SYN_SENT, SYN_RECV, RECOVERED: evicted first */
+	FC_HALFOPEN = 0,	/* SYN_SENT, SYN_RECV, RECOVERED and
+				   OFFLOAD_PENDING: evicted first */
 	FC_CLOSING,		/* FIN_WAIT, TIME_WAIT, CLOSE: evicted next */
 	FC_ESTABLISHED,		/* never evicted */
 	FC_UDP,			/* evicted only from a service over its share */
-	FC_OFFLOADED,		/* the kernel's: evicted last (bookkeeping) */
+	FC_OFFLOADED,		/* the kernel's: evicted after CLOSING, as
+				   only loadd's bookkeeping goes */
 	FC_UDP_UNREPLIED,	/* no answer yet: evicted first, with HALFOPEN */
 	FC_N
 };
@@ -47,7 +49,7 @@ enum flow_class {
 /* How many of the oldest UDP flows an insertion looks at for eviction. */
 #define FLOW_SHARE_SCAN	8
 
-/* Seen-flags, one per direction. */
+/* Seen-flags: a FIN from each side, and the conntrack sweep's mark. */
 #define FLOW_CFIN	0x01
 #define FLOW_SFIN	0x02
 #define FLOW_CTSWEEP	0x04	/* offloaded: not yet seen in a conntrack dump */
@@ -64,11 +66,22 @@ struct flow {
 	uint16_t	srv;		/* server index */
 	uint8_t		state;		/* enum flow_state */
 	uint8_t		cls;		/* enum flow_class */
-	uint8_t		seen;		/* FLOW_CFIN, FLOW_SFIN */
+	uint8_t		seen;		/* FLOW_CFIN, FLOW_SFIN, FLOW_CTSWEEP */
 	uint8_t		synms[3];	/* SYN time, ms modulo 2^24 */
-	uint32_t	cseq;		/* TCP: next sequence number, client */
-	uint32_t	sseq;		/* and server (to reset both ends); in
-					   offload mode the conntrack id */
+	/*
+	 * TCP: the next sequence number the client and the server will
+	 * send, so that a flow can be reset at both ends.  An offloaded
+	 * flow's packets go through the kernel, not loadd, and neither
+	 * field follows them: cseq stays what the client's first packet
+	 * made it (0 for a flow adopted from conntrack), so that the same
+	 * SYN sent again is told from a new connection; sseq is not a
+	 * sequence number at all but conntrack's id of the connection, 0
+	 * until conntrack confirms it, and a destroy event ends the flow
+	 * only if it carries this id, not an older connection's on the
+	 * same addresses and ports.
+	 */
+	uint32_t	cseq;
+	uint32_t	sseq;
 };
 
 /* Handed to the kernel (offload = yes), confirmed by conntrack or not. */

@@ -7,6 +7,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <paths.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "pktio.h"
 #include "privsep.h"
+#include "proc.h"
 #include "replay.h"
 #include "rules.h"
 #include "sched.h"
@@ -82,6 +84,8 @@ main(int argc, char *argv[])
 	char			*end;
 	long			 l;
 
+	if (stdfds_open() == -1)
+		err(1, "%s", _PATH_DEVNULL);
 	/*
 	 * Whatever descriptors the invoker left open (a pipe, a socket)
 	 * would live on in the packet process: none is loadd's.

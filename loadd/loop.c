@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "log.h"
 #include "loop.h"
+#include "proc.h"
 
 static volatile sig_atomic_t	 sig_quit, sig_stats, sig_reload;
 
@@ -66,18 +67,9 @@ loop_add(struct loop *l, const struct loop_source *s)
 void
 loop_signals(struct loop *l, const struct loop_hooks *h)
 {
-	struct sigaction sa;
-
 	l->hooks = *h;
 	sig_quit = sig_stats = sig_reload = 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	sig_catch(on_signal, SIGTERM, SIGINT, SIGUSR1, SIGHUP, 0);
 }
 
 void

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "pktio.h"
 
 #define SLOTSZ	(65536 + 64)
@@ -120,18 +121,18 @@ linkhdr(int dlt, const uint8_t *f, uint32_t len, unsigned *off)
 		if (len < 16)
 			return (-1);
 		o = 16;
-		type = (uint16_t)(f[14] << 8 | f[15]);
+		type = be16dec(f + 14);
 		break;
 	default:	/* DLT_EN10MB */
 		if (len < 14)
 			return (-1);
 		o = 14;
-		type = (uint16_t)(f[12] << 8 | f[13]);
+		type = be16dec(f + 12);
 		for (tags = 0; tags < 2 && (type == 0x8100 || type == 0x88a8);
 		    tags++) {
 			if (len < o + 4)
 				return (-1);
-			type = (uint16_t)(f[o + 2] << 8 | f[o + 3]);
+			type = be16dec(f + o + 2);
 			o += 4;
 		}
 		break;
@@ -234,15 +235,13 @@ pcapio_inject(struct pktio *io, const uint8_t *pkt, uint32_t len, int family)
 	case DLT_EN10MB:
 		off = 14;
 		memset(frame, 0, off);
-		frame[12] = (uint8_t)(type >> 8);
-		frame[13] = (uint8_t)type;
+		be16enc(frame + 12, type);
 		break;
 	case DLT_LINUX_SLL:
 		off = 16;
 		memset(frame, 0, off);
 		frame[1] = 4;		/* sent by us */
-		frame[14] = (uint8_t)(type >> 8);
-		frame[15] = (uint8_t)type;
+		be16enc(frame + 14, type);
 		break;
 	default:
 		break;

@@ -54,6 +54,7 @@
 #include "config.h"
 #include "log.h"
 #include "privsep.h"
+#include "proc.h"
 
 static volatile sig_atomic_t	 sig_got;
 static pid_t			 child_pid;
@@ -167,7 +168,6 @@ static void __attribute__((__noreturn__))
 parent_loop(int fd, const struct config *conf, const char *path,
     const struct config_overrides *ov, struct pidfh *pfh)
 {
-	struct sigaction sa;
 	struct pollfd	 pfd;
 	char		 ctl[sizeof(conf->ctlsocket)];
 	uint8_t		 req;
@@ -175,13 +175,7 @@ parent_loop(int fd, const struct config *conf, const char *path,
 	pid_t		 w;
 
 	strlcpy(ctl, conf->ctlsocket, sizeof(ctl));
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = parent_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
+	sig_catch(parent_signal, SIGTERM, SIGINT, SIGHUP, SIGUSR1, 0);
 	if (pfh != NULL)
 		pidfile_write(pfh);
 	pfd.fd = fd;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "pkt.h"
 #include "reset.h"
 
@@ -67,13 +68,6 @@ reset_free(struct resetter *r)
 	if (r->li6 != NULL)
 		libnet_destroy(r->li6);
 	free(r);
-}
-
-static uint32_t
-get32(const uint8_t *b)
-{
-	return ((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	    (uint32_t)b[2] << 8 | b[3]);
 }
 
 /* One token, if the bucket has one left this second. */
@@ -165,12 +159,12 @@ reset_make(struct resetter *r, uint8_t *buf, size_t cap, const uint8_t *orig,
 	if (p->tcpflags & TH_FIN)
 		seglen++;
 	if (p->tcpflags & TH_ACK) {
-		seq = get32(th + 8);
+		seq = be32dec(th + 8);
 		ack = 0;
 		flags = TH_RST;
 	} else {
 		seq = 0;
-		ack = get32(th + 4) + seglen;
+		ack = be32dec(th + 4) + seglen;
 		flags = TH_RST | TH_ACK;
 	}
 	n = reset_build(r, buf, cap, p->family, &p->dst, ntohs(p->dport),

@@ -3,7 +3,8 @@
 # flags, and the sample files kept true to the code; configuration files
 # that are not one (devices, a FIFO, a directory, huge files, garbage)
 # refused in bounded time, output and memory; loadctl's exit statuses
-# against stand-in control sockets (socat).  No root needed.
+# against stand-in control sockets (socat), and loadctl started with
+# stderr closed writing nothing back on the socket.  No root needed.
 set -u
 cd "$(dirname "$0")/../.."
 O=${O:-build}
@@ -275,6 +276,42 @@ check "! sh etc/loadd-alive.sh -l '$C' -s '$T/none.sock'" \
     "loadd-alive.sh: no loadd on the socket is not alive"
 check "! sh etc/loadd-alive.sh -l '$C' -s '$T/err.sock'" \
     "loadd-alive.sh: a socket that answers 'show stats' with an error is not alive"
+
+# loadctl started with stderr closed: its socket would take 2, and an
+# error answer, printed on stderr, would go back to loadd as if it were
+# more of the command.  loadctl opens /dev/null on 2 first
+# (common/proc.c).  The stand-in sends its answer, shuts its side and
+# keeps all that comes back until loadctl closes.
+printf 'error: unknown command "foo" (long enough to be classified)\n' \
+    > "$T/answer"
+socat -t 10 "UNIX-LISTEN:$T/back.sock" \
+    "OPEN:$T/answer,rdonly!!CREATE:$T/received" 2>/dev/null &
+SP=$!
+PIDS="$PIDS $SP"
+i=0
+until [ -S "$T/back.sock" ] || [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+rc=0
+"$C" -s "$T/back.sock" foo > /dev/null 2>&- || rc=$?
+# socat ends when loadctl has closed (or after 10 s).
+wait $SP
+check '[ $rc -eq 1 ] && [ "$(cat "$T/received")" = foo ]' \
+    "loadctl with stderr closed: exit $rc, only the command reached the socket: '$(tr '\n' ' ' < "$T/received")'"
+
+# One default control socket (common/ctlsocket.h): loadd -h and loadctl
+# -h name the same, and the pages and the sample loadd.conf name it too.
+dflt() { sed -n 's/.*-s socket.*default \([^)]*\)).*/\1/p'; }
+sl=$($L -h 2>&1 | dflt)
+sc=$($C -h 2>&1 | dflt)
+check '[ -n "$sl" ] && [ "$sl" = "$sc" ]' \
+    "loadd -h and loadctl -h name one default control socket ($sl, $sc)"
+check 'grep -qx "\.Pa $sl ," loadctl/loadctl.8 &&
+    grep -qx "\.Pa $sl \." loadd/loadd.conf.5 &&
+    grep -qx "\.It Pa $sl" loadd/loadd.8 &&
+    grep -qx "#ctlsocket = $sl" etc/loadd.conf' \
+    "loadctl(8), loadd.conf(5), loadd(8) and etc/loadd.conf name $sl"
 
 # make install honours PREFIX and DESTDIR, and installs what it says.
 if make -s install O="$O" DESTDIR="$T/inst" PREFIX=/opt/loadd \

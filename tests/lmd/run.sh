@@ -8,8 +8,9 @@
 #   parsing (key file, cgroup, pidfile, bind, check_user) name the
 #   lmd.conf line too; then a live lmd: one authenticated report per
 #   interval, an immediate report when the check changes, drain (-D) and
-#   undrain (-U) in the reports, and a receiver with another key
-#   rejecting every report.
+#   undrain (-U) in the reports, a receiver with another key
+#   rejecting every report, and an lmd started with 0-2 closed having
+#   /dev/null on them.
 #
 #   As root only (skipped otherwise): what a command check gets -- the
 #   uid and groups of check_user, a fixed environment, no descriptor of
@@ -257,6 +258,27 @@ sleep 1.2
 kill $LMD
 check 'grep -q "result=\"bad MAC\"" "$T/rx2" && ! grep -q result=ok "$T/rx2"' \
     "a receiver holding another key rejects every report (bad MAC)"
+
+# lmd started with 0, 1 and 2 closed opens /dev/null on them first
+# (common/proc.c): otherwise its pidfile and its sockets would take those
+# numbers, and its log lines would go into them.  Seen in /proc.
+if [ -d /proc/self/fd ]; then
+	sed "s|^pidfile *=.*|pidfile = $T/lmdfd.pid|" "$T/good.conf" \
+	    > "$T/fd.conf"
+	$L -f "$T/fd.conf" <&- >&- 2>&- &
+	LFD=$!
+	PIDS="$PIDS $LFD"
+	until_ok '[ -s "$T/lmdfd.pid" ]'
+	fds=$(for n in 0 1 2; do
+		readlink "/proc/$LFD/fd/$n" || echo closed
+	done | tr '\n' ' ')
+	check '[ "$fds" = "/dev/null /dev/null /dev/null " ]' \
+	    "lmd started with 0, 1 and 2 closed has /dev/null on them: $fds"
+	kill $LFD
+	wait $LFD 2>/dev/null
+else
+	echo "# skip: lmd's descriptors 0-2 (no /proc/self/fd)"
+fi
 
 # waitfor CONDITION TENTHS: polls the shell condition every 0.1 s, at
 # most TENTHS times; false when it never held.

@@ -204,4 +204,14 @@ for f in damaged-trunc damaged-caplen damaged-magic; do
 	verify $f tcp --damaged --drops 0
 done
 
+# loadd started with stdin and stderr closed: were 0 and 2 left free, the
+# capture it reads would get 0 and the one it writes 2, and the message
+# about the damage would land inside the output.  loadd opens /dev/null
+# on them first (common/proc.c), so the output is what it was above.
+rc=0
+"$O/loadd" -v -f "$T/tcp.conf" -r "$T/damaged-trunc.pcap" \
+    -w "$T/closed.out.pcap" <&- 2>&- || rc=$?
+check "[ $rc -eq 1 ] && cmp -s '$T/damaged-trunc.out.pcap' '$T/closed.out.pcap'" \
+    "damaged-trunc.pcap with 0 and 2 closed: exit $rc, the same output, no message in it"
+
 finish

@@ -23,6 +23,7 @@ main(void)
 	srunner_add_suite(sr, health_suite());
 	srunner_add_suite(sr, report_suite());
 	srunner_add_suite(sr, loop_suite());
+	srunner_add_suite(sr, proc_suite());
 #ifdef LOADD_SECCOMP
 	srunner_add_suite(sr, sandbox_suite());
 #endif

@@ -28,6 +28,7 @@ Suite	*sched_suite(void);
 Suite	*health_suite(void);
 Suite	*report_suite(void);
 Suite	*loop_suite(void);
+Suite	*proc_suite(void);
 #ifdef LOADD_SECCOMP
 Suite	*sandbox_suite(void);
 #endif
@@ -75,6 +76,15 @@ uint16_t	 ref_l4_cksum(const uint8_t *ip, unsigned l3len, unsigned len,
 /* Whether every checksum of the packet is exactly what ref_cksum says. */
 int		 ref_cksums_ok(const uint8_t *ip, unsigned len, char *why,
 		    size_t whylen);
+
+/*
+ * Runs fn in a child process, so that what it changes (a system call
+ * filter, descriptors, signal dispositions) stays out of the runner, with
+ * CK_FORK=no too; returns fn's result, the exit status (the bits of the
+ * checks that failed, by the suites' convention).  A child that dies of
+ * a signal fails the current test.
+ */
+int		 unit_in_child(int (*)(void));
 
 /*
  * Loads text as a loadd.conf (written to a temporary file), failing the
