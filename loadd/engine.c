@@ -121,6 +121,18 @@ engine_set_ms(struct engine *e, uint32_t ms)
 	e->ms = ms;
 }
 
+void
+engine_set_agent(struct engine *e, const struct agent *a)
+{
+	e->sc.agent = a;
+}
+
+void
+engine_set_mono_ms(struct engine *e, uint64_t now_ms)
+{
+	e->sc.now_ms = now_ms;
+}
+
 /*
  * A service's share of the flow table: an equal part of it for each
  * service.  A UDP service above it may lose its oldest flows to

@@ -248,7 +248,7 @@ pick_server(struct engine *e, const struct pkt *p, struct service *svc,
 			pick = -1;
 	}
 	if (pick < 0)
-		pick = svc->method->pick(pool, svc, p, now);
+		pick = svc->method->pick(pool, svc, p, &e->sc);
 	return (pick);
 }
 
