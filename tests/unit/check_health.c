@@ -615,6 +615,24 @@ START_TEST(test_maglev_rebuilt)
 }
 END_TEST
 
+/* Reloads the rig's configuration with text, as a SIGHUP would. */
+static void
+rig_reload(const char *text, uint8_t *slots)
+{
+	struct config	*nc;
+	char		 err[256];
+
+	nc = calloc(1, sizeof(*nc));
+	ck_assert_ptr_nonnull(nc);
+	conf_load_text(nc, text);
+	ck_assert_int_eq(reload_swap(&R.e, &R.conf, nc, slots, err,
+	    sizeof(err)), 0);
+	config_free(&R.conf);
+	R.conf = *nc;
+	R.e.pool = &R.conf.pool;
+	free(nc);
+}
+
 /* An agent whose server i reported cpu per mille, fresh at now_ms. */
 static void
 agent_says(struct agent *a, unsigned i, uint16_t cpu, uint8_t check,
@@ -742,11 +760,9 @@ END_TEST
  */
 START_TEST(test_reload_agents)
 {
-	struct config	*nc;
 	struct agent	 a;
 	struct report_keys k;
 	static uint8_t	 slots[POOL_MAXSERVERS];
-	char		 err[256];
 	unsigned	 count[4] = { 0 }, i;
 	static const char text[] = "ipaliasing = 192.0.2.10\nports = 80\n"
 	    "servers = 10.0.1.11, 10.0.1.12\nbalancingmode = leastload\n";
@@ -760,15 +776,7 @@ START_TEST(test_reload_agents)
 	agent_says(&a, 1, 100, REPORT_CHECK_UP, 0, 5000);
 	pick_many(10, count);
 	ck_assert_uint_eq(count[1], 10);
-	nc = calloc(1, sizeof(*nc));
-	ck_assert_ptr_nonnull(nc);
-	conf_load_text(nc, text);
-	ck_assert_int_eq(reload_swap(&R.e, &R.conf, nc, slots, err,
-	    sizeof(err)), 0);
-	config_free(&R.conf);
-	R.conf = *nc;
-	R.e.pool = &R.conf.pool;
-	free(nc);
+	rig_reload(text, slots);
 	ck_assert_uint_eq(slots[0], RS_SAME);
 	ck_assert_uint_eq(slots[1], RS_SAME);
 	/* s1: 100 + 10 flows x 1 % = 200 per mille, still far below s0. */
@@ -1040,9 +1048,7 @@ END_TEST
  */
 START_TEST(test_reload_slots)
 {
-	struct config	*nc;
 	static uint8_t	 slots[POOL_MAXSERVERS];
-	char		 err[256];
 	union addr	 c;
 	static const char *const files[] = {
 	    "servers = 10.0.1.12, 10.0.1.11\n",
@@ -1058,17 +1064,9 @@ START_TEST(test_reload_slots)
 		ck_assert_int_eq(engine_set_sticky(&R.e, 1024), 0);
 	sticky_put(&R.e.sticky, &c, 0, 2, 100, 60);	/* a client of .13 */
 	/* .13 goes (no flows): its slot is freed; the order changes. */
-	nc = calloc(1, sizeof(*nc));
-	ck_assert_ptr_nonnull(nc);
 	snprintf(text, sizeof(text), "ipaliasing = 192.0.2.10\nports = 80\n"
 	    "sticky = 60\n%s", files[0]);
-	conf_load_text(nc, text);
-	ck_assert_int_eq(reload_swap(&R.e, &R.conf, nc, slots, err,
-	    sizeof(err)), 0);
-	config_free(&R.conf);
-	R.conf = *nc;
-	R.e.pool = &R.conf.pool;
-	free(nc);
+	rig_reload(text, slots);
 	ck_assert_uint_eq(slots[2], RS_FREED);
 	ck_assert_uint_eq(R.conf.pool.nsrv, 2);		/* the tail shrinks */
 	ck_assert_uint_eq(R.conf.pool.srv[0].addr.b[3], 11);
@@ -1077,18 +1075,10 @@ START_TEST(test_reload_slots)
 	ck_assert_uint_eq(R.conf.pool.svc[0].members[1], 0);
 	ck_assert_int_eq(sticky_get(&R.e.sticky, &c, 0, 110, 60), -1);
 	/* .11 goes too; .15 and .16 come: slot 0, then slot 2. */
-	nc = calloc(1, sizeof(*nc));
-	ck_assert_ptr_nonnull(nc);
+	sticky_put(&R.e.sticky, &c, 0, 0, 100, 60);	/* a client of .11 */
 	snprintf(text, sizeof(text), "ipaliasing = 192.0.2.10\nports = 80\n"
 	    "sticky = 60\n%s", files[1]);
-	conf_load_text(nc, text);
-	sticky_put(&R.e.sticky, &c, 0, 0, 100, 60);	/* a client of .11 */
-	ck_assert_int_eq(reload_swap(&R.e, &R.conf, nc, slots, err,
-	    sizeof(err)), 0);
-	config_free(&R.conf);
-	R.conf = *nc;
-	R.e.pool = &R.conf.pool;
-	free(nc);
+	rig_reload(text, slots);
 	ck_assert_uint_eq(slots[0], RS_NEW);
 	ck_assert_uint_eq(slots[1], RS_SAME);
 	ck_assert_uint_eq(slots[2], RS_NEW);
