@@ -50,6 +50,8 @@ COMMON_SRCS	= common/addr.c common/cfgfile.c common/cksum.c common/log.c \
 # The report format (common/report.c) needs libsodium, so it goes with
 # loadd and lmd rather than with every program that uses common/.
 LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/ctl.c loadd/engine.c \
+		  loadd/engine_flow.c loadd/engine_icmp.c loadd/engine_offload.c \
+		  loadd/engine_tick.c \
 		  loadd/live.c loadd/loop.c loadd/replay.c loadd/setup.c \
 		  loadd/flow.c loadd/health.c loadd/pool.c loadd/pktio_pcap.c \
 		  loadd/privsep.c loadd/reload.c loadd/reset.c loadd/rules.c loadd/sched.c \

@@ -12,6 +12,7 @@
 #include "flow.h"
 #include "pkt.h"
 #include "pool.h"
+#include "sched.h"
 #include "sticky.h"
 
 enum verdict {
@@ -64,6 +65,7 @@ struct engine_stats {
 	uint64_t	 drop[DROP_NREASONS];
 };
 
+struct agent;
 struct resetter;
 
 /*
@@ -89,6 +91,7 @@ struct engine {
 	uint32_t		 sweep_pos;	/* 0: no sweep running */
 	struct sticky		 sticky;	/* persistence: client -> server */
 	struct flowtab		 ft;
+	struct sched_ctx	 sc;	/* what the methods know besides pool */
 	struct engine_stats	 st;
 	uint32_t		 now;
 	int			 clock_set;
@@ -119,6 +122,13 @@ void		 engine_process_batch(struct engine *, struct pktbuf *,
 		    unsigned n, uint32_t now);
 /* A finer clock for measurements (any origin, wraps): set per batch. */
 void		 engine_set_ms(struct engine *, uint32_t ms);
+/*
+ * The lmd agents whose reports the methods read (NULL: none): set at
+ * start, kept across reloads as the agents are.  Their freshness is
+ * judged by the control plane's monotonic clock, set once a pass.
+ */
+void		 engine_set_agent(struct engine *, const struct agent *);
+void		 engine_set_mono_ms(struct engine *, uint64_t now_ms);
 /* Housekeeping between batches: flow expiry with a work budget. */
 void		 engine_tick(struct engine *, uint32_t now);
 const char	*engine_drop_name(int);

@@ -145,7 +145,6 @@ live_reload(void *arg, char *err, size_t errlen)
 	free(nc);
 	L->env.reloads++;	/* a metrics page half rendered starts again */
 	L->e.pool = &L->conf->pool;
-	L->conf->pool.agent = L->ag;
 	if (L->ag != NULL)
 		L->ag->keys = &L->conf->keys;
 	memset(L->gone, 0, sizeof(L->gone));
@@ -233,7 +232,7 @@ clock_run(void *arg, const struct pollfd *pfd, unsigned n, uint64_t now_ms)
 
 	(void)pfd;
 	(void)n;
-	L->conf->pool.now_ms = now_ms;
+	engine_set_mono_ms(&L->e, now_ms);
 	L->env.now_ms = now_ms;
 }
 
@@ -503,7 +502,6 @@ live_open(struct live *L, struct config *conf)
 		    conf->agent_window_ms, conf->agent_stale) == -1)
 			errx(1, "cannot allocate agent state");
 		L->ag = &L->agent;
-		conf->pool.agent = L->ag;
 		log_info("agent reports: UDP port %u, %u key(s) from %s",
 		    conf->reportport, conf->keys.n, conf->keyfile);
 	}
@@ -529,6 +527,7 @@ live_start(struct live *L, struct config *conf)
 	 */
 	if (setup_engine(&L->e, conf, 1, why, sizeof(why)) == -1)
 		fatalx("%s", why);
+	engine_set_agent(&L->e, L->ag);
 #ifdef LOADD_OFFLOAD
 	/* What this loadd handed over before a restart, conntrack still has. */
 	if (L->ctev != NULL)
@@ -549,7 +548,7 @@ live_close(struct live *L)
 	stats_log(&L->e, &L->io);
 	ctl_close(L->ctl);
 	if (L->ag != NULL) {
-		L->conf->pool.agent = NULL;
+		engine_set_agent(&L->e, NULL);
 		agent_free(L->ag);
 		close(L->rfd);
 	}

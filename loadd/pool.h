@@ -107,7 +107,6 @@ struct server {
 
 struct sched_method;
 struct hcconf;
-struct agent;
 
 /* A service keeps its slot too; the same parts, the same owners. */
 struct service {
@@ -164,8 +163,6 @@ struct pool {
 	struct server	*srv;
 	unsigned	 nsrv;
 	struct hcconf	*hcs;		/* health settings, one per service */
-	const struct agent *agent;	/* lmd reports, or NULL */
-	uint64_t	 now_ms;	/* monotonic, for the agents' freshness */
 
 	uint32_t	*svc_map;	/* (proto, vip, port) -> service + 1 */
 	uint32_t	*srv_map;	/* (proto, addr, port) -> server + 1 */

@@ -446,7 +446,7 @@ count_used_srv(const struct pool *p)
 
 /* The merged pool, indexed and ready for the schedulers. */
 static int
-finish_pool(struct pool *np, const struct pool *op)
+finish_pool(struct pool *np)
 {
 	struct service	*svc;
 	unsigned	 i, j;
@@ -457,8 +457,6 @@ finish_pool(struct pool *np, const struct pool *op)
 		np->nsvc--;
 	if (pool_index(np, np->seed) == -1)
 		return (-1);
-	np->agent = op->agent;
-	np->now_ms = op->now_ms;
 	for (i = 0; i < np->nsrv; i++)
 		if (np->srv[i].used)
 			(void)srv_update(np, i, SR_OPERATOR, "reload");
@@ -552,7 +550,7 @@ reload_swap(struct engine *e, struct config *old, struct config *nc,
 	svc2 = NULL;
 	srv2 = NULL;
 	hcs2 = NULL;
-	if (finish_pool(np, op) == -1) {
+	if (finish_pool(np) == -1) {
 		snprintf(err, errlen, "out of memory (the old configuration's "
 		    "flows are kept, the new pool may be incomplete)");
 		goto out;

@@ -23,41 +23,42 @@
 #include "sched.h"
 
 static int	 pick_roundrobin(struct pool *, struct service *,
-		    const struct pkt *, uint32_t);
+		    const struct pkt *, const struct sched_ctx *);
 static int	 pick_wrr(struct pool *, struct service *, const struct pkt *,
-		    uint32_t);
+		    const struct sched_ctx *);
 static int	 pick_static(struct pool *, struct service *,
-		    const struct pkt *, uint32_t);
+		    const struct pkt *, const struct sched_ctx *);
 static int	 pick_leastconn(struct pool *, struct service *,
-		    const struct pkt *, uint32_t);
+		    const struct pkt *, const struct sched_ctx *);
 static int	 pick_wlc(struct pool *, struct service *, const struct pkt *,
-		    uint32_t);
+		    const struct sched_ctx *);
 static int	 pick_sed(struct pool *, struct service *, const struct pkt *,
-		    uint32_t);
+		    const struct sched_ctx *);
 static int	 pick_nq(struct pool *, struct service *, const struct pkt *,
-		    uint32_t);
+		    const struct sched_ctx *);
 static int	 pick_random(struct pool *, struct service *,
-		    const struct pkt *, uint32_t);
+		    const struct pkt *, const struct sched_ctx *);
 static int	 pick_random2(struct pool *, struct service *,
-		    const struct pkt *, uint32_t);
+		    const struct pkt *, const struct sched_ctx *);
 static int	 pick_sourcehash(struct pool *, struct service *,
-		    const struct pkt *, uint32_t);
+		    const struct pkt *, const struct sched_ctx *);
 static int	 pick_leasttraffic(struct pool *, struct service *,
-		    const struct pkt *, uint32_t);
+		    const struct pkt *, const struct sched_ctx *);
 static int	 pick_responsetime(struct pool *, struct service *,
-		    const struct pkt *, uint32_t);
+		    const struct pkt *, const struct sched_ctx *);
 static int	 pick_maglev(struct pool *, struct service *,
-		    const struct pkt *, uint32_t);
+		    const struct pkt *, const struct sched_ctx *);
 static int	 setup_maglev(struct pool *, struct service *);
 static int	 pick_bitmask(struct pool *, struct service *,
-		    const struct pkt *, uint32_t);
+		    const struct pkt *, const struct sched_ctx *);
 static int	 pick_intl(struct pool *, struct service *, const struct pkt *,
-		    uint32_t);
+		    const struct sched_ctx *);
 static int	 pick_leastload(struct pool *, struct service *,
-		    const struct pkt *, uint32_t);
+		    const struct pkt *, const struct sched_ctx *);
 static int	 pick_loadsharing(struct pool *, struct service *,
-		    const struct pkt *, uint32_t);
-static int	 smooth_wrr(struct pool *, struct service *, int);
+		    const struct pkt *, const struct sched_ctx *);
+static int	 smooth_wrr(struct pool *, struct service *,
+		    const struct sched_ctx *, int);
 
 static const struct sched_method methods[] = {
 	{ "roundrobin", "roundrobbin",
@@ -217,12 +218,12 @@ rnd_next(struct service *svc)
  */
 static int
 pick_roundrobin(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	unsigned	 n, i;
 
 	(void)pk;
-	(void)now;
+	(void)sc;
 	for (n = 0; n < svc->nsrv; n++) {
 		i = svc->rr_next % svc->nsrv;
 		svc->rr_next = i + 1;
@@ -239,11 +240,10 @@ pick_roundrobin(struct pool *p, struct service *svc, const struct pkt *pk,
  */
 static int
 pick_wrr(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	(void)pk;
-	(void)now;
-	return (smooth_wrr(p, svc, 0));
+	return (smooth_wrr(p, svc, sc, 0));
 }
 
 /*
@@ -253,9 +253,9 @@ pick_wrr(struct pool *p, struct service *svc, const struct pkt *pk,
  */
 static int
 pick_static(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
-	return (pick_wrr(p, svc, pk, now));
+	return (pick_wrr(p, svc, pk, sc));
 }
 
 /*
@@ -283,13 +283,14 @@ enum lc_kind {
  * neither shunned nor swamped) and its configured weight.
  */
 static int
-agent_ok(const struct pool *p, unsigned i)
+agent_ok(const struct sched_ctx *sc, unsigned i)
 {
-	return (p->agent != NULL && agent_fresh(p->agent, i, p->now_ms));
+	return (sc->agent != NULL && agent_fresh(sc->agent, i, sc->now_ms));
 }
 
 static uint64_t
-svc_avg_load(const struct pool *p, const struct service *svc, int *all)
+svc_avg_load(const struct pool *p, const struct sched_ctx *sc,
+    const struct service *svc, int *all)
 {
 	uint64_t	 sum = 0;
 	unsigned	 i, k, n = 0, u = 0;
@@ -299,9 +300,9 @@ svc_avg_load(const struct pool *p, const struct service *svc, int *all)
 		if (!sched_usable(p, i))
 			continue;
 		u++;
-		if (!agent_ok(p, i))
+		if (!agent_ok(sc, i))
 			continue;
-		sum += agent_load_now(p->agent, p, i);
+		sum += agent_load_now(sc->agent, p, i);
 		n++;
 	}
 	if (all != NULL)
@@ -310,20 +311,21 @@ svc_avg_load(const struct pool *p, const struct service *svc, int *all)
 }
 
 static uint64_t
-srv_load(const struct pool *p, unsigned i, uint64_t avg)
+srv_load(const struct pool *p, const struct sched_ctx *sc, unsigned i,
+    uint64_t avg)
 {
 	uint64_t	 l;
 
-	l = agent_ok(p, i) ? agent_load_now(p->agent, p, i) : avg;
+	l = agent_ok(sc, i) ? agent_load_now(sc->agent, p, i) : avg;
 	return (l > 10000 ? 10000 : l);
 }
 
 static uint64_t
-srv_weight(const struct pool *p, unsigned i)
+srv_weight(const struct pool *p, const struct sched_ctx *sc, unsigned i)
 {
-	if (p->agent == NULL)
+	if (sc->agent == NULL)
 		return (p->srv[i].weight);
-	return (agent_weight(p->agent, i, p->srv[i].weight, p->now_ms));
+	return (agent_weight(sc->agent, i, p->srv[i].weight, sc->now_ms));
 }
 
 static uint64_t
@@ -348,7 +350,8 @@ lc_cost(const struct server *s, enum lc_kind kind)
 }
 
 static int
-pick_least(struct pool *p, struct service *svc, enum lc_kind kind)
+pick_least(struct pool *p, struct service *svc, const struct sched_ctx *sc,
+    enum lc_kind kind)
 {
 	unsigned	 n, k, i, best = 0, bestk = 0;
 	uint64_t	 c, w, bc = 0, bw = 1, avg = 0;
@@ -356,7 +359,7 @@ pick_least(struct pool *p, struct service *svc, enum lc_kind kind)
 	int		 found = 0, agents = kind == LC_INTL || kind == LC_LOAD;
 
 	if (agents)
-		avg = svc_avg_load(p, svc, NULL);
+		avg = svc_avg_load(p, sc, svc, NULL);
 	for (n = 0; n < svc->nsrv; n++) {
 		k = (svc->rr_next + n) % svc->nsrv;
 		i = svc->members[k];
@@ -365,12 +368,12 @@ pick_least(struct pool *p, struct service *svc, enum lc_kind kind)
 		c = lc_cost(&p->srv[i], kind);
 		if (agents) {
 			/* Products of several terms: compared as reals. */
-			w = srv_weight(p, i);
+			w = srv_weight(p, sc, i);
 			if (w == 0)
 				continue;
 			dc = (double)c * (double)(kind == LC_LOAD ?
-			    srv_load(p, i, avg) + 1 : 1000 + srv_load(p, i,
-			    avg)) / (double)w;
+			    srv_load(p, sc, i, avg) + 1 : 1000 + srv_load(p, sc,
+			    i, avg)) / (double)w;
 			if (!found || dc < bdc) {
 				best = i;
 				bestk = k;
@@ -396,40 +399,36 @@ pick_least(struct pool *p, struct service *svc, enum lc_kind kind)
 
 static int
 pick_leastconn(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	(void)pk;
-	(void)now;
-	return (pick_least(p, svc, LC_PLAIN));
+	return (pick_least(p, svc, sc, LC_PLAIN));
 }
 
 static int
 pick_wlc(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	(void)pk;
-	(void)now;
-	return (pick_least(p, svc, LC_WLC));
+	return (pick_least(p, svc, sc, LC_WLC));
 }
 
 static int
 pick_sed(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	(void)pk;
-	(void)now;
-	return (pick_least(p, svc, LC_SED));
+	return (pick_least(p, svc, sc, LC_SED));
 }
 
 /* Never queue: an idle server if there is one, else sed. */
 static int
 pick_nq(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	unsigned	 n, k, i;
 
 	(void)pk;
-	(void)now;
 	for (n = 0; n < svc->nsrv; n++) {
 		k = (svc->rr_next + n) % svc->nsrv;
 		i = svc->members[k];
@@ -438,7 +437,7 @@ pick_nq(struct pool *p, struct service *svc, const struct pkt *pk,
 			return ((int)i);
 		}
 	}
-	return (pick_least(p, svc, LC_SED));
+	return (pick_least(p, svc, sc, LC_SED));
 }
 
 /* A server drawn at random in proportion to its weight. */
@@ -467,10 +466,10 @@ draw(struct pool *p, struct service *svc)
 
 static int
 pick_random(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	(void)pk;
-	(void)now;
+	(void)sc;
 	return (draw(p, svc));
 }
 
@@ -481,13 +480,13 @@ pick_random(struct pool *p, struct service *svc, const struct pkt *pk,
  */
 static int
 pick_random2(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	int		 a, b;
 	uint64_t	 ca, cb;
 
 	(void)pk;
-	(void)now;
+	(void)sc;
 	if ((a = draw(p, svc)) < 0)
 		return (-1);
 	b = draw(p, svc);
@@ -519,16 +518,15 @@ server_hash(const struct server *s, uint32_t seed)
  */
 static int
 pick_sourcehash(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	unsigned	 i, k;
 	uint32_t	 hc, h;
 	double		 u, score, best = 0;
 	int		 bi = -1;
 
-	(void)now;
 	if (pk == NULL)
-		return (pick_roundrobin(p, svc, pk, now));
+		return (pick_roundrobin(p, svc, pk, sc));
 	hc = svc->hashkey;
 	hc = hash_mix(hc, pk->src.w[0]);
 	hc = hash_mix(hc, pk->src.w[1]);
@@ -552,21 +550,19 @@ pick_sourcehash(struct pool *p, struct service *svc, const struct pkt *pk,
 /* Least bytes per second per weight (sampled by sched_tick). */
 static int
 pick_leasttraffic(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	(void)pk;
-	(void)now;
-	return (pick_least(p, svc, LC_TRAFFIC));
+	return (pick_least(p, svc, sc, LC_TRAFFIC));
 }
 
 /* Least (flows + 1) x response time per weight. */
 static int
 pick_responsetime(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	(void)pk;
-	(void)now;
-	return (pick_least(p, svc, LC_RTT));
+	return (pick_least(p, svc, sc, LC_RTT));
 }
 
 /*
@@ -748,13 +744,12 @@ sched_maglev_lookup(const struct pool *p, const struct service *svc,
 
 static int
 pick_maglev(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	int	 i;
 
-	(void)now;
 	if (pk == NULL)
-		return (pick_roundrobin(p, svc, pk, now));
+		return (pick_roundrobin(p, svc, pk, sc));
 	i = sched_maglev_lookup(p, svc, pk);
 	if (i >= 0 && !sched_usable(p, (unsigned)i))
 		return (-1);
@@ -769,12 +764,12 @@ pick_maglev(struct pool *p, struct service *svc, const struct pkt *pk,
  */
 static int
 pick_bitmask(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	uint32_t	 host;
 	unsigned	 n, i;
 
-	(void)now;
+	(void)sc;
 	if (pk == NULL || svc->nsrv == 0)
 		return (-1);
 	host = ntohl(svc->family == 6 ? pk->src.w[3] : pk->src.w[0]);
@@ -794,14 +789,13 @@ pick_bitmask(struct pool *p, struct service *svc, const struct pkt *pk,
  */
 static int
 pick_leastload(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	int	 all;
 
 	(void)pk;
-	(void)now;
-	(void)svc_avg_load(p, svc, &all);
-	return (pick_least(p, svc, all ? LC_LOAD : LC_WLC));
+	(void)svc_avg_load(p, sc, svc, &all);
+	return (pick_least(p, svc, sc, all ? LC_LOAD : LC_WLC));
 }
 
 /*
@@ -812,11 +806,10 @@ pick_leastload(struct pool *p, struct service *svc, const struct pkt *pk,
  */
 static int
 pick_loadsharing(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	(void)pk;
-	(void)now;
-	return (smooth_wrr(p, svc, 1));
+	return (smooth_wrr(p, svc, sc, 1));
 }
 
 /*
@@ -825,7 +818,8 @@ pick_loadsharing(struct pool *p, struct service *svc, const struct pkt *pk,
  * (loadsharing).
  */
 static int
-smooth_wrr(struct pool *p, struct service *svc, int byload)
+smooth_wrr(struct pool *p, struct service *svc, const struct sched_ctx *sc,
+    int byload)
 {
 	struct server	*s, *best = NULL;
 	int64_t		 total = 0, ew;
@@ -833,15 +827,15 @@ smooth_wrr(struct pool *p, struct service *svc, int byload)
 	unsigned	 i, k;
 
 	if (byload)
-		avg = svc_avg_load(p, svc, NULL);
+		avg = svc_avg_load(p, sc, svc, NULL);
 	for (k = 0; k < svc->nsrv; k++) {
 		i = svc->members[k];
 		if (!sched_usable(p, i))
 			continue;
 		s = &p->srv[i];
 		if (byload) {
-			l = srv_load(p, i, avg);
-			ew = (int64_t)srv_weight(p, i) *
+			l = srv_load(p, sc, i, avg);
+			ew = (int64_t)srv_weight(p, sc, i) *
 			    (int64_t)(l >= 1000 ? 1 : 1001 - l);
 		} else
 			ew = s->weight;
@@ -862,11 +856,10 @@ smooth_wrr(struct pool *p, struct service *svc, int byload)
  */
 static int
 pick_intl(struct pool *p, struct service *svc, const struct pkt *pk,
-    uint32_t now)
+    const struct sched_ctx *sc)
 {
 	(void)pk;
-	(void)now;
-	return (pick_least(p, svc, LC_INTL));
+	return (pick_least(p, svc, sc, LC_INTL));
 }
 
 /*

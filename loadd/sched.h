@@ -9,17 +9,28 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct agent;
 struct pkt;
 struct pool;
 struct service;
+
+/*
+ * What a method may know besides the pool: the lmd agents' reports and
+ * the time to judge their freshness by.  Runtime state, so the engine
+ * owns it (engine_set_agent, engine_set_mono_ms), not the configuration.
+ */
+struct sched_ctx {
+	const struct agent *agent;	/* lmd reports, or NULL */
+	uint64_t	 now_ms;	/* monotonic, for their freshness */
+};
 
 struct sched_method {
 	const char	*name;
 	const char	*alias;		/* a historical spelling, or NULL */
 	const char	*descr;
-	/* Returns the index of a server in pool->srv, or -1 when none. */
+	/* The index of a server in pool->srv, or -1 when none; sc not NULL. */
 	int		(*pick)(struct pool *, struct service *,
-			    const struct pkt *, uint32_t now);
+			    const struct pkt *, const struct sched_ctx *);
 	/*
 	 * Builds what the method needs once the servers are known, and again
 	 * whenever which servers take new flows changes; NULL if nothing.

@@ -167,8 +167,8 @@ stats_log(const struct engine *e, const struct pktio *io)
 	    (unsigned long long)io->st.overruns);
 	drops_format(drops, sizeof(drops), e->st.drop);
 	log_notice("stats: drops%s", drops);
-	if (pool->agent != NULL) {
-		const struct agent *a = pool->agent;
+	if (e->sc.agent != NULL) {
+		const struct agent *a = e->sc.agent;
 		size_t	 off = 0;
 		int	 r;
 
@@ -214,22 +214,22 @@ stats_log(const struct engine *e, const struct pktio *io)
 		    (unsigned long long)srv->pkts_out,
 		    (unsigned long long)srv->bytes_in,
 		    (unsigned long long)srv->bytes_out);
-		if (pool->agent != NULL && pool->agent->st[i].valid) {
-			const struct agent_state *as = &pool->agent->st[i];
+		if (e->sc.agent != NULL && e->sc.agent->st[i].valid) {
+			const struct agent_state *as = &e->sc.agent->st[i];
 
 			log_notice("stats: server %s agent: %s, age %llu ms, "
 			    "cpu %u.%u%%, load %u.%02u, memory %u.%u%%, "
 			    "connections %u, check %s (%u us)%s, load now %u",
-			    srv->name, agent_fresh(pool->agent, i,
-			    pool->now_ms) ? "fresh" : "stale",
-			    (unsigned long long)agent_age(pool->agent, i,
-			    pool->now_ms), as->r.cpu_pm / 10, as->r.cpu_pm % 10,
+			    srv->name, agent_fresh(e->sc.agent, i,
+			    e->sc.now_ms) ? "fresh" : "stale",
+			    (unsigned long long)agent_age(e->sc.agent, i,
+			    e->sc.now_ms), as->r.cpu_pm / 10, as->r.cpu_pm % 10,
 			    as->r.load100 / 100, as->r.load100 % 100,
 			    as->r.mem_pm / 10, as->r.mem_pm % 10, as->r.conns,
 			    as->r.check == REPORT_CHECK_UP ? "up" :
 			    as->r.check == REPORT_CHECK_DOWN ? "down" : "none",
 			    as->r.check_us, (as->r.flags & REPORT_F_DRAIN) ?
-			    ", drain" : "", agent_load_now(pool->agent, pool, i));
+			    ", drain" : "", agent_load_now(e->sc.agent, pool, i));
 		}
 	}
 }

@@ -615,6 +615,24 @@ START_TEST(test_maglev_rebuilt)
 }
 END_TEST
 
+/* Reloads the rig's configuration with text, as a SIGHUP would. */
+static void
+rig_reload(const char *text, uint8_t *slots)
+{
+	struct config	*nc;
+	char		 err[256];
+
+	nc = calloc(1, sizeof(*nc));
+	ck_assert_ptr_nonnull(nc);
+	conf_load_text(nc, text);
+	ck_assert_int_eq(reload_swap(&R.e, &R.conf, nc, slots, err,
+	    sizeof(err)), 0);
+	config_free(&R.conf);
+	R.conf = *nc;
+	R.e.pool = &R.conf.pool;
+	free(nc);
+}
+
 /* An agent whose server i reported cpu per mille, fresh at now_ms. */
 static void
 agent_says(struct agent *a, unsigned i, uint16_t cpu, uint8_t check,
@@ -657,8 +675,8 @@ START_TEST(test_leastload)
 	    "balancingmode = leastload\n");
 	memset(&k, 0, sizeof(k));
 	ck_assert_int_eq(agent_init(&a, &R.conf.pool, &k, 30000, 3), 0);
-	R.conf.pool.agent = &a;
-	R.conf.pool.now_ms = 100000;
+	engine_set_agent(&R.e, &a);
+	engine_set_mono_ms(&R.e, 100000);
 	/* Not all fresh: wlc, shared evenly. */
 	agent_says(&a, 0, 900, REPORT_CHECK_UP, 0, 100000);
 	pick_many(30, count);
@@ -684,7 +702,7 @@ START_TEST(test_leastload)
 	ck_assert_uint_ge(count[1], 19);
 	ck_assert_uint_ge(count[2], 19);
 	/* Stale reports: back to wlc. */
-	R.conf.pool.now_ms = 100000 + 3 * 1000 + 1;
+	engine_set_mono_ms(&R.e, 100000 + 3 * 1000 + 1);
 	memset(count, 0, sizeof(count));
 	{
 		unsigned i;
@@ -696,7 +714,7 @@ START_TEST(test_leastload)
 		}
 	}
 	ck_assert_uint_gt(count[0], 0);
-	R.conf.pool.agent = NULL;
+	engine_set_agent(&R.e, NULL);
 	agent_free(&a);
 	rig_close();
 }
@@ -714,8 +732,8 @@ START_TEST(test_loadsharing)
 	    "maxflows = 100000\n");
 	memset(&k, 0, sizeof(k));
 	ck_assert_int_eq(agent_init(&a, &R.conf.pool, &k, 30000, 3), 0);
-	R.conf.pool.agent = &a;
-	R.conf.pool.now_ms = 5000;
+	engine_set_agent(&R.e, &a);
+	engine_set_mono_ms(&R.e, 5000);
 	/* Busy and idle; the estimate moves little over 100 flows. */
 	agent_says(&a, 0, 750, REPORT_CHECK_UP, 0, 5000);
 	agent_says(&a, 1, 0, REPORT_CHECK_UP, 0, 5000);
@@ -729,7 +747,48 @@ START_TEST(test_loadsharing)
 	/* Spare 251 against 1001: about 20% and 80%. */
 	ck_assert_uint_ge(count[0], 15);
 	ck_assert_uint_le(count[0], 25);
-	R.conf.pool.agent = NULL;
+	engine_set_agent(&R.e, NULL);
+	agent_free(&a);
+	rig_close();
+}
+END_TEST
+
+/*
+ * A reload keeps the agents: they are the engine's, not the pool's, and
+ * leastload goes on reading them (without them it would be wlc, and the
+ * idle but loaded s1 would get the next flows).
+ */
+START_TEST(test_reload_agents)
+{
+	struct agent	 a;
+	struct report_keys k;
+	static uint8_t	 slots[POOL_MAXSERVERS];
+	unsigned	 count[4] = { 0 }, i;
+	static const char text[] = "ipaliasing = 192.0.2.10\nports = 80\n"
+	    "servers = 10.0.1.11, 10.0.1.12\nbalancingmode = leastload\n";
+
+	open_rig(text);
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(agent_init(&a, &R.conf.pool, &k, 30000, 3), 0);
+	engine_set_agent(&R.e, &a);
+	engine_set_mono_ms(&R.e, 5000);
+	agent_says(&a, 0, 900, REPORT_CHECK_UP, 0, 5000);
+	agent_says(&a, 1, 100, REPORT_CHECK_UP, 0, 5000);
+	pick_many(10, count);
+	ck_assert_uint_eq(count[1], 10);
+	rig_reload(text, slots);
+	ck_assert_uint_eq(slots[0], RS_SAME);
+	ck_assert_uint_eq(slots[1], RS_SAME);
+	/* s1: 100 + 10 flows x 1 % = 200 per mille, still far below s0. */
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < 10; i++) {
+		ck_assert_int_eq(rig_c2v((uint16_t)(30000 + i), TH_SYN),
+		    V_REWRITTEN);
+		count[rig_flow((uint16_t)(30000 + i))->srv]++;
+	}
+	ck_assert_uint_eq(count[0], 0);
+	ck_assert_uint_eq(count[1], 10);
+	engine_set_agent(&R.e, NULL);
 	agent_free(&a);
 	rig_close();
 }
@@ -747,8 +806,8 @@ START_TEST(test_intl_agents)
 	    "balancingmode = intlloadsharing\n");
 	memset(&k, 0, sizeof(k));
 	ck_assert_int_eq(agent_init(&a, &R.conf.pool, &k, 30000, 3), 0);
-	R.conf.pool.agent = &a;
-	R.conf.pool.now_ms = 5000;
+	engine_set_agent(&R.e, &a);
+	engine_set_mono_ms(&R.e, 5000);
 	/*
 	 * s1 at 100% costs (0 + 1) x 1 x 2000; s2, idle, costs
 	 * (n + 1) x 1 x (1000 + n) after n flows: s2, s1 (2000 < 2002),
@@ -763,7 +822,7 @@ START_TEST(test_intl_agents)
 	ck_assert_uint_eq(count[1], 2);
 	ck_assert_uint_eq(rig_flow(20000)->srv, 1);
 	ck_assert_uint_eq(rig_flow(20001)->srv, 0);
-	R.conf.pool.agent = NULL;
+	engine_set_agent(&R.e, NULL);
 	agent_free(&a);
 	rig_close();
 }
@@ -989,9 +1048,7 @@ END_TEST
  */
 START_TEST(test_reload_slots)
 {
-	struct config	*nc;
 	static uint8_t	 slots[POOL_MAXSERVERS];
-	char		 err[256];
 	union addr	 c;
 	static const char *const files[] = {
 	    "servers = 10.0.1.12, 10.0.1.11\n",
@@ -1007,17 +1064,9 @@ START_TEST(test_reload_slots)
 		ck_assert_int_eq(engine_set_sticky(&R.e, 1024), 0);
 	sticky_put(&R.e.sticky, &c, 0, 2, 100, 60);	/* a client of .13 */
 	/* .13 goes (no flows): its slot is freed; the order changes. */
-	nc = calloc(1, sizeof(*nc));
-	ck_assert_ptr_nonnull(nc);
 	snprintf(text, sizeof(text), "ipaliasing = 192.0.2.10\nports = 80\n"
 	    "sticky = 60\n%s", files[0]);
-	conf_load_text(nc, text);
-	ck_assert_int_eq(reload_swap(&R.e, &R.conf, nc, slots, err,
-	    sizeof(err)), 0);
-	config_free(&R.conf);
-	R.conf = *nc;
-	R.e.pool = &R.conf.pool;
-	free(nc);
+	rig_reload(text, slots);
 	ck_assert_uint_eq(slots[2], RS_FREED);
 	ck_assert_uint_eq(R.conf.pool.nsrv, 2);		/* the tail shrinks */
 	ck_assert_uint_eq(R.conf.pool.srv[0].addr.b[3], 11);
@@ -1026,18 +1075,10 @@ START_TEST(test_reload_slots)
 	ck_assert_uint_eq(R.conf.pool.svc[0].members[1], 0);
 	ck_assert_int_eq(sticky_get(&R.e.sticky, &c, 0, 110, 60), -1);
 	/* .11 goes too; .15 and .16 come: slot 0, then slot 2. */
-	nc = calloc(1, sizeof(*nc));
-	ck_assert_ptr_nonnull(nc);
+	sticky_put(&R.e.sticky, &c, 0, 0, 100, 60);	/* a client of .11 */
 	snprintf(text, sizeof(text), "ipaliasing = 192.0.2.10\nports = 80\n"
 	    "sticky = 60\n%s", files[1]);
-	conf_load_text(nc, text);
-	sticky_put(&R.e.sticky, &c, 0, 0, 100, 60);	/* a client of .11 */
-	ck_assert_int_eq(reload_swap(&R.e, &R.conf, nc, slots, err,
-	    sizeof(err)), 0);
-	config_free(&R.conf);
-	R.conf = *nc;
-	R.e.pool = &R.conf.pool;
-	free(nc);
+	rig_reload(text, slots);
 	ck_assert_uint_eq(slots[0], RS_NEW);
 	ck_assert_uint_eq(slots[1], RS_SAME);
 	ck_assert_uint_eq(slots[2], RS_NEW);
@@ -1185,6 +1226,7 @@ health_suite(void)
 	tcase_add_test(tc, test_leastload);
 	tcase_add_test(tc, test_loadsharing);
 	tcase_add_test(tc, test_intl_agents);
+	tcase_add_test(tc, test_reload_agents);
 	tcase_add_test(tc, test_agent_states);
 	tcase_add_test(tc, test_agent_enable_override);
 	suite_add_tcase(s, tc);

@@ -63,10 +63,14 @@ rr_init(struct rr *r)
 	}
 }
 
+/* No agents: what the methods know besides the pool. */
+static const struct sched_ctx noagents;
+
 static int
 pick(struct rr *r, unsigned svc)
 {
-	return (r->svc[svc].method->pick(&r->pool, &r->svc[svc], NULL, 0));
+	return (r->svc[svc].method->pick(&r->pool, &r->svc[svc], NULL,
+	    &noagents));
 }
 
 START_TEST(test_find)
@@ -317,7 +321,7 @@ tp_pick(struct tp *t, const struct pkt *pk)
 	int	 i;
 
 	/* Not ck_assert: in a loop of 100000 picks its cost shows. */
-	i = t->svc.method->pick(&t->pool, &t->svc, pk, 0);
+	i = t->svc.method->pick(&t->pool, &t->svc, pk, &noagents);
 	if (i < -1 || i >= (int)t->pool.nsrv)
 		ck_abort_msg("picked %d of %u servers", i, t->pool.nsrv);
 	return (i);
