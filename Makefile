@@ -47,19 +47,22 @@ ALL_CFLAGS	= $(WARNFLAGS) $(DEFS) $(INCS) $(CFLAGS_SODIUM) $(CPPFLAGS) $(CFLAGS)
 
 COMMON_SRCS	= common/addr.c common/cfgfile.c common/cksum.c common/log.c \
 		  common/pkt.c common/proc.c
-# The report format (common/report.c) needs libsodium, so it goes with
-# loadd and lmd rather than with every program that uses common/.
+# The report format (common/report.c) needs libsodium, and the checks'
+# wire side (common/probe.c) serves loadd and lmd only, so they go with
+# those two rather than with every program that uses common/.
 LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/ctl.c loadd/engine.c \
 		  loadd/engine_flow.c loadd/engine_icmp.c loadd/engine_offload.c \
 		  loadd/engine_tick.c \
 		  loadd/live.c loadd/loop.c loadd/replay.c loadd/setup.c \
 		  loadd/flow.c loadd/health.c loadd/pool.c loadd/pktio_pcap.c \
+		  common/probe.c \
 		  loadd/privsep.c loadd/reload.c loadd/reset.c loadd/rules.c loadd/sched.c \
 		  loadd/sticky.c loadd/sysctl_check.c common/report.c
 LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) $(LIBS_SODIUM) -lm
 # lmd, the agent: the same configuration syntax, logging and report code.
 LMD_SRCS	= lmd/lmd.c lmd/lmd_conf.c lmd/check.c common/report.c \
-		  common/addr.c common/cfgfile.c common/log.c common/proc.c
+		  common/addr.c common/cfgfile.c common/log.c common/proc.c \
+		  common/probe.c
 ifeq ($(UNAME_S),Linux)
 LOADD_SRCS	+= loadd/pktio_nfq.c loadd/ctevents.c loadd/sandbox.c
 LOADD_LIBS	+= $(LIBS_NFQ) $(LIBS_SECCOMP)
