@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compat.h"
 #include "probe.h"
 
 int

@@ -5,7 +5,8 @@
  * blocking it: sockets are non-blocking and the loop polls them, a
  * command is a child the loop reaps, and everything has a deadline
  * after which the check is down and its socket closed or its process
- * group killed.
+ * group killed.  What HTTP and TCP checks do on the wire is shared with
+ * loadd's probes (common/probe.c).
  *
  * A command is the operator's code, not lmd's: it runs as check_user
  * (when lmd is root), with a fixed environment, stdin, stdout and stderr
@@ -16,8 +17,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-
-#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +35,7 @@
 #include "compat.h"
 #include "lmd.h"
 #include "log.h"
+#include "probe.h"
 
 static void	 finish(struct check *, int, uint64_t, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
@@ -45,6 +45,7 @@ static void	 command_child(const struct lmd_conf *, const struct passwd *,
 		    int) __attribute__((noreturn));
 static void	 child_fail(int, const char *) __attribute__((noreturn));
 static void	 read_child_error(struct check *);
+static void	 send_request(struct check *, uint64_t);
 static void	 step_http(struct check *, uint64_t);
 static void	 step_tcp(struct check *, uint64_t);
 
@@ -84,68 +85,21 @@ finish(struct check *c, int status, uint64_t now, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * "HTTP/1.1 200 OK\r\n": the version, one space, three digits, then a
- * space and a reason or the end of the line.  Anything else is not HTTP.
- */
-int
-http_status_parse(const char *s, size_t len)
-{
-	const char	*eol;
-	int		 code;
-
-	if ((eol = memmem(s, len, "\r\n", 2)) == NULL)
-		return (-1);
-	len = (size_t)(eol - s);
-	if (len < 12 || memcmp(s, "HTTP/", 5) != 0 ||
-	    s[5] < '0' || s[5] > '9' || s[6] != '.' ||
-	    s[7] < '0' || s[7] > '9' || s[8] != ' ')
-		return (-1);
-	if (s[9] < '1' || s[9] > '5' || s[10] < '0' || s[10] > '9' ||
-	    s[11] < '0' || s[11] > '9')
-		return (-1);
-	if (len > 12 && s[12] != ' ')
-		return (-1);
-	code = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
-	return (code);
-}
-
 static void
 start_connect(struct check *c)
 {
 	const struct lmd_conf	*conf = c->conf;
 	struct sockaddr_storage	 ss;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t		 slen;
-	int			 flags;
 
-	memset(&ss, 0, sizeof(ss));
-	if (conf->check_family == 6) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(conf->check_port);
-		memcpy(&sin6->sin6_addr, conf->check_addr.b, 16);
-		slen = sizeof(*sin6);
-	} else {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(conf->check_port);
-		memcpy(&sin->sin_addr, conf->check_addr.b, 4);
-		slen = sizeof(*sin);
-	}
-	if ((c->fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1) {
+	slen = addr_to_sockaddr(conf->check_family, &conf->check_addr,
+	    conf->check_port, &ss);
+	if ((c->fd = probe_socket(conf->check_family, 0)) == -1) {
 		finish(c, REPORT_CHECK_DOWN, c->start_us, "socket: %s",
 		    strerror(errno));
 		return;
 	}
-	if ((flags = fcntl(c->fd, F_GETFL)) == -1 ||
-	    fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
-	    fcntl(c->fd, F_SETFD, FD_CLOEXEC) == -1) {
-		finish(c, REPORT_CHECK_DOWN, c->start_us, "fcntl: %s",
-		    strerror(errno));
-		return;
-	}
-	if (connect(c->fd, (struct sockaddr *)&ss, slen) == -1 &&
-	    errno != EINPROGRESS) {
+	if (probe_connect(c->fd, &ss, slen) == -1) {
 		finish(c, REPORT_CHECK_DOWN, lmd_monotime_us(), "connect: %s",
 		    strerror(errno));
 		return;
@@ -332,16 +286,13 @@ check_start(struct check *c, uint64_t now)
 	}
 }
 
-/* Whether a non-blocking connect has ended, and how. */
+/* How a non-blocking connect that has ended went. */
 static int
 connect_result(struct check *c, uint64_t now)
 {
-	socklen_t	 len = sizeof(int);
-	int		 e = 0;
+	int	 e;
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
-		e = errno;
-	if (e != 0) {
+	if ((e = probe_connected(c->fd)) != 0) {
 		finish(c, REPORT_CHECK_DOWN, now, "connect: %s", strerror(e));
 		return (-1);
 	}
@@ -361,60 +312,71 @@ step_tcp(struct check *c, uint64_t now)
 		finish(c, REPORT_CHECK_UP, now, "connected");
 }
 
+/* Connected: sends the request. */
+static void
+send_request(struct check *c, uint64_t now)
+{
+	const struct lmd_conf	*conf = c->conf;
+	char			 req[LMD_URLLEN + 256];
+	ssize_t			 n;
+	int			 len;
+
+	if (connect_result(c, now) == -1)
+		return;
+	if ((len = http_request(req, sizeof(req), conf->http_path,
+	    conf->http_host, "lmd")) == -1) {
+		finish(c, REPORT_CHECK_DOWN, now, "request too long");
+		return;
+	}
+	/* A few hundred bytes fit in any socket buffer at once. */
+	if ((n = send(c->fd, req, (size_t)len, MSG_NOSIGNAL)) != len) {
+		finish(c, REPORT_CHECK_DOWN, now, "send: %s",
+		    n == -1 ? strerror(errno) : "short write");
+		return;
+	}
+	c->sent = 1;
+	c->events = POLLIN;
+}
+
+/*
+ * The first line of the reply must be a well-formed status line with
+ * check_status; nothing after it counts.
+ */
 static void
 step_http(struct check *c, uint64_t now)
 {
 	const struct lmd_conf	*conf = c->conf;
+	struct http_expect	 x = {
+		(int)conf->check_status, (int)conf->check_status, NULL,
+		HTTP_ANYVERSION | HTTP_WHOLELINE
+	};
 	struct pollfd		 pfd;
-	char			 req[LMD_URLLEN + 256];
-	ssize_t			 n;
-	int			 len, code;
+	enum http_verdict	 v;
+	int			 code;
 
 	pfd.fd = c->fd;
 	pfd.events = c->events;
 	if (poll(&pfd, 1, 0) <= 0)
 		return;
 	if (!c->sent) {
-		if (connect_result(c, now) == -1)
-			return;
-		len = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n"
-		    "Host: %s\r\nUser-Agent: lmd\r\nConnection: close\r\n\r\n",
-		    conf->http_path, conf->http_host);
-		if (len < 0 || (size_t)len >= sizeof(req)) {
-			finish(c, REPORT_CHECK_DOWN, now, "request too long");
-			return;
-		}
-		/* A few hundred bytes fit in any socket buffer at once. */
-		if ((n = send(c->fd, req, (size_t)len, MSG_NOSIGNAL)) != len) {
-			finish(c, REPORT_CHECK_DOWN, now, "send: %s",
-			    n == -1 ? strerror(errno) : "short write");
-			return;
-		}
-		c->sent = 1;
-		c->events = POLLIN;
+		send_request(c, now);
 		return;
 	}
-	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, 0);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
+	/* The buffer less its last byte, which ends a command's reason. */
+	v = http_read(c->fd, c->buf, sizeof(c->buf) - 1, &c->len, &x, &code);
+	if (v == HTTP_MORE)
+		return;
+	if (v == HTTP_PASS)
+		finish(c, REPORT_CHECK_UP, now, "status %d", code);
+	else if (v == HTTP_ERROR)
 		finish(c, REPORT_CHECK_DOWN, now, "recv: %s", strerror(errno));
-		return;
-	}
-	c->len += (size_t)n;
-	c->buf[c->len] = '\0';
-	if (memmem(c->buf, c->len, "\r\n", 2) == NULL) {
-		if (n == 0 || c->len == sizeof(c->buf) - 1)
-			finish(c, REPORT_CHECK_DOWN, now, "no HTTP status line");
-		return;
-	}
-	if ((code = http_status_parse(c->buf, c->len)) == -1)
-		finish(c, REPORT_CHECK_DOWN, now, "not an HTTP status line");
-	else if ((unsigned)code != conf->check_status)
+	else if (v == HTTP_STATUS)
 		finish(c, REPORT_CHECK_DOWN, now, "status %d, expected %u",
 		    code, conf->check_status);
-	else
-		finish(c, REPORT_CHECK_UP, now, "status %d", code);
+	else if (v == HTTP_NOTHTTP)
+		finish(c, REPORT_CHECK_DOWN, now, "not an HTTP status line");
+	else	/* HTTP_SHORT: no body is asked for, so never HTTP_NOBODY */
+		finish(c, REPORT_CHECK_DOWN, now, "no HTTP status line");
 }
 
 void

@@ -156,8 +156,6 @@ void	 check_start(struct check *, uint64_t now_us);
  * on a timer; finishes the check at the deadline. */
 void	 check_step(struct check *, uint64_t now_us);
 void	 check_abort(struct check *);
-/* Parses an HTTP status line; returns the code or -1. */
-int	 http_status_parse(const char *, size_t);
 
 uint64_t	 lmd_monotime_us(void);
 
