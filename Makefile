@@ -55,7 +55,7 @@ LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/ctl.c loadd/engine.c \
 		  loadd/engine_tick.c \
 		  loadd/live.c loadd/loop.c loadd/replay.c loadd/setup.c \
 		  loadd/flow.c loadd/health.c loadd/pool.c loadd/pktio_pcap.c \
-		  common/probe.c \
+		  loadd/hcprobe.c loadd/srvstate.c common/probe.c \
 		  loadd/privsep.c loadd/reload.c loadd/reset.c loadd/rules.c loadd/sched.c \
 		  loadd/sticky.c loadd/sysctl_check.c common/report.c
 LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) $(LIBS_SODIUM) -lm

@@ -1,6 +1,6 @@
 /*
  * What an active check does on the wire, shared by loadd's health probes
- * (loadd/health.c) and lmd's service checks (lmd/check.c): a non-blocking
+ * (loadd/hcprobe.c) and lmd's service checks (lmd/check.c): a non-blocking
  * TCP connect (to what addr_to_sockaddr() gives) and how it ended, an
  * HTTP/1.0 GET and the judging of its answer.  Nothing here keeps state,
  * waits or logs: each caller polls its own sockets, keeps its own

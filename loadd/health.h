@@ -4,6 +4,10 @@
  * sockets, so nothing here ever waits; passive detection reads what the
  * engine saw (SYNs unanswered or refused).  The result is the server's
  * state, with the reason of its last change, logged once per change.
+ *
+ * health.c holds the two parts: the probes (hcprobe.c) and the server
+ * state machine (srvstate.c), which srv_update() and hcount_result() are
+ * part of.
  */
 #ifndef LOADD_HEALTH_H
 #define LOADD_HEALTH_H

@@ -71,8 +71,9 @@ struct server {
 	);
 
 	/*
-	 * Its state: health.c (probes, passive signs, agents' verdicts, slow
-	 * start), loadctl's word (admin) and reload.c (used, ghost).
+	 * Its state: srvstate.c (probe verdicts, passive signs, agents'
+	 * verdicts, slow start), loadctl's word (admin) and reload.c (used,
+	 * ghost).
 	 */
 	uint8_t		 used;		/* 0: a free slot */
 	uint8_t		 ghost;		/* gone by a reload, draining its flows */
@@ -91,7 +92,7 @@ struct server {
 	uint64_t	 rate_bytes;	/* bytes counted at the last sample */
 	uint32_t	 rtt_us;	/* SYN to SYN+ACK, peak-decaying */
 
-	/* Passive health: written by the engine, read by health.c. */
+	/* Passive health: written by the engine, read by srvstate.c. */
 	uint32_t	 syn_pending_ms;	/* oldest unanswered SYN; 0: none */
 	uint32_t	 synacks;	/* SYN+ACKs seen */
 	uint32_t	 refused;	/* SYNs answered with a RST */

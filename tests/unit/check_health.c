@@ -348,7 +348,7 @@ START_TEST(test_noserver_drop)
 }
 END_TEST
 
-/* What the engine tells health.c: SYNs, answers, refusals. */
+/* What the engine tells srvstate.c: SYNs, answers, refusals. */
 START_TEST(test_passive_signs)
 {
 	struct server	*s;
