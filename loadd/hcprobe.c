@@ -63,6 +63,7 @@ struct hcprobes {
 
 static const struct hcconf *probing(const struct hcprobes *, unsigned);
 static int	 icmp_socket(int);
+static int	 pollfd_add(struct pollfd *, unsigned *, int, short);
 static void	 probe_start(struct hcprobes *, unsigned, uint64_t);
 static void	 echo_send(struct hcprobes *, unsigned, uint64_t);
 static void	 probe_io(struct hcprobes *, unsigned, short, uint64_t,
@@ -183,6 +184,16 @@ hcprobe_free(struct hcprobes *h)
 	free(h);
 }
 
+/* Adds fd to the poll set; returns its place. */
+static int
+pollfd_add(struct pollfd *pfd, unsigned *n, int fd, short events)
+{
+	pfd[*n].fd = fd;
+	pfd[*n].events = events;
+	pfd[*n].revents = 0;
+	return ((int)(*n)++);
+}
+
 unsigned
 hcprobe_pollfds(struct hcprobes *h, struct pollfd *pfd, unsigned max)
 {
@@ -190,27 +201,17 @@ hcprobe_pollfds(struct hcprobes *h, struct pollfd *pfd, unsigned max)
 	unsigned	 i, n = 0;
 
 	h->ipidx4 = h->ipidx6 = -1;
-	if (h->icmp4 != -1 && n < max) {
-		pfd[n].fd = h->icmp4;
-		pfd[n].events = POLLIN;
-		pfd[n].revents = 0;
-		h->ipidx4 = (int)n++;
-	}
-	if (h->icmp6 != -1 && n < max) {
-		pfd[n].fd = h->icmp6;
-		pfd[n].events = POLLIN;
-		pfd[n].revents = 0;
-		h->ipidx6 = (int)n++;
-	}
+	if (h->icmp4 != -1 && n < max)
+		h->ipidx4 = pollfd_add(pfd, &n, h->icmp4, POLLIN);
+	if (h->icmp6 != -1 && n < max)
+		h->ipidx6 = pollfd_add(pfd, &n, h->icmp6, POLLIN);
 	for (i = 0; i < h->pool->nsrv; i++) {
 		pr = &h->pr[i];
 		pr->pidx = -1;
 		if (pr->fd == -1 || n == max)
 			continue;
-		pfd[n].fd = pr->fd;
-		pfd[n].events = pr->phase == P_CONNECT ? POLLOUT : POLLIN;
-		pfd[n].revents = 0;
-		pr->pidx = (int)n++;
+		pr->pidx = pollfd_add(pfd, &n, pr->fd,
+		    pr->phase == P_CONNECT ? POLLOUT : POLLIN);
 	}
 	return (n);
 }
