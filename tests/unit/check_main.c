@@ -22,6 +22,7 @@ main(void)
 	srunner_add_suite(sr, sched_suite());
 	srunner_add_suite(sr, health_suite());
 	srunner_add_suite(sr, probe_suite());
+	srunner_add_suite(sr, hcprobe_suite());
 	srunner_add_suite(sr, srvstate_suite());
 	srunner_add_suite(sr, report_suite());
 	srunner_add_suite(sr, loop_suite());

@@ -27,6 +27,7 @@ Suite	*engine_suite(void);
 Suite	*sched_suite(void);
 Suite	*health_suite(void);
 Suite	*probe_suite(void);
+Suite	*hcprobe_suite(void);
 Suite	*srvstate_suite(void);
 Suite	*report_suite(void);
 Suite	*loop_suite(void);
