@@ -9,8 +9,9 @@
 #   lmd.conf line too; then a live lmd: one authenticated report per
 #   interval, an immediate report when the check changes, drain (-D) and
 #   undrain (-U) in the reports, a receiver with another key
-#   rejecting every report, and an lmd started with 0-2 closed having
-#   /dev/null on them.
+#   rejecting every report, an lmd started with 0-2 closed having
+#   /dev/null on them, and an HTTP check against a stand-in server
+#   (socat) and what lmd says of each answer.
 #
 #   As root only (skipped otherwise): what a command check gets -- the
 #   uid and groups of check_user, a fixed environment, no descriptor of
@@ -290,6 +291,59 @@ waitfor() {
 		sleep 0.1
 	done
 }
+
+# An HTTP check.  socat answers each request with what $T/resp holds
+# then, and lmd logs each change of the check with its reason:
+#
+#   lmd --GET /health--> socat 127.0.0.1:HPORT --> sh http.sh: $T/resp
+HPORT=$((PORT + 2))
+cat > "$T/http.sh" <<EOF2
+# Reads the request to its blank line, then answers and closes.
+while IFS= read -r line; do
+	case \$line in ''|"\$(printf '\\r')") break;; esac
+done
+cat "$T/resp"
+EOF2
+printf 'HTTP/1.0 200 OK\r\n\r\n' > "$T/resp"
+socat TCP-LISTEN:$HPORT,bind=127.0.0.1,reuseaddr,fork \
+    EXEC:"sh $T/http.sh" 2>/dev/null &
+PIDS="$PIDS $!"
+sed -e "s|^check = .*|check = http|" \
+    -e "s|^check_command *=.*|check_url = http://127.0.0.1:$HPORT/health|" \
+    -e "s|^pidfile *=.*|pidfile = $T/http.pid|" "$T/good.conf" > "$T/http.conf"
+$L -f "$T/http.conf" > "$T/http.log" 2>&1 &
+LMD=$!
+PIDS="$PIDS $LMD"
+# http_says ANSWER LOG N WHAT: answers with ANSWER (printf format) until
+# the log holds LOG N times, 10 s at most.  The answer is renamed into
+# place, so that no request finds it half written.
+http_says() {
+	printf "$1" > "$T/resp.new" && mv "$T/resp.new" "$T/resp"
+	H_LOG=$2 H_N=$3
+	if waitfor '[ "$(grep -cF "$H_LOG" "$T/http.log")" -ge "$H_N" ]' 100
+	then
+		ok "$4"
+	else
+		notok "$4 (\"$2\" not $3 times in 10 s):"
+		sed 's/^/#   /' "$T/http.log"
+	fi
+}
+http_says 'HTTP/1.0 200 OK\r\n\r\n' 'check: service up (status 200)' 1 \
+    "http check: 200 is up"
+http_says 'HTTP/1.1 404 Not Found\r\n\r\n' \
+    'check: service down (status 404, expected 200)' 1 \
+    "http check: another status is down, and both are said"
+http_says 'HTTP/2.0 200 OK\r\nServer: x\r\n\r\n' \
+    'check: service up (status 200)' 2 "http check: any HTTP version"
+http_says 'SSH-2.0-OpenSSH_9.6\r\n' \
+    'check: service down (not an HTTP status line)' 1 \
+    "http check: an answer that is not HTTP is down"
+http_says 'HTTP/1.1 200 OK\r\n\r\n' 'check: service up (status 200)' 3 \
+    "http check: up again"
+http_says 'HTTP/1.1 200 OK' 'check: service down (no HTTP status line)' 1 \
+    "http check: an answer that ends before its first line does is down"
+kill $LMD
+wait $LMD 2>/dev/null
 
 # What a command check runs with (root only: it is about dropping root).
 #
