@@ -387,16 +387,17 @@ http_send(struct hcprobes *h, unsigned i, uint64_t now, uint8_t *gone)
 	const struct server *s = &h->pool->srv[i];
 	const struct hcconf *hc = h->pool->svc[s->svc].hc;
 	char		 req[HC_PATHLEN + HC_HOSTLEN + 128];
-	char		 host[ADDR_STRLEN + 2], a[ADDR_STRLEN];
+	char		 a[ADDR_STRLEN], a6[ADDR_STRLEN + 2];
+	const char	*host = hc->host;
 	int		 n;
 
-	if (hc->host[0] != '\0')
-		strlcpy(host, hc->host, ADDR_STRLEN);
-	else if (s->family == 6)
-		snprintf(host, sizeof(host), "[%s]", addr_ntop(6, &s->addr, a,
+	/* check_host, or the server's address ([v6]). */
+	if (host[0] == '\0' && s->family == 6) {
+		snprintf(a6, sizeof(a6), "[%s]", addr_ntop(6, &s->addr, a,
 		    sizeof(a)));
-	else
-		addr_ntop(4, &s->addr, host, sizeof(host));
+		host = a6;
+	} else if (host[0] == '\0')
+		host = addr_ntop(4, &s->addr, a, sizeof(a));
 	n = http_request(req, sizeof(req), hc->path, host,
 	    "loadd-health-check");
 	/* A fresh connection takes a short request whole. */

@@ -144,6 +144,8 @@ START_TEST(test_http_pass)
 }
 END_TEST
 
+#define HOST	"health-checks.a-rather-long-service-name.example.org"
+
 /* What the answer says decides, after fall failures in a row. */
 START_TEST(test_http_fail)
 {
@@ -156,10 +158,11 @@ START_TEST(test_http_fail)
 	struct lab	 b;
 
 	lab_open(&b, 1, replies[_i], "check = http\ncheck_body = alive\n"
-	    "check_fall = 1\ncheck_host = www.example.org\n");
+	    "check_fall = 1\ncheck_host = " HOST "\n");
 	st = health_stats(b.h);
 	lab_until(&b, &st->failed, 1, "probes failed");
-	ck_assert_ptr_nonnull(strstr(b.req, "\r\nHost: www.example.org\r\n"));
+	/* check_host whole, even longer than an address. */
+	ck_assert_ptr_nonnull(strstr(b.req, "\r\nHost: " HOST "\r\n"));
 	ck_assert_uint_eq(st->ok, 0);
 	ck_assert_uint_eq(st->timeouts, 0);
 	ck_assert_uint_eq(st->transitions, 1);
