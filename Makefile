@@ -246,7 +246,7 @@ bench: $(O)/engine_bench
 # FUZZTIME seconds starting from the committed corpus; "make fuzz-replay"
 # only runs the committed corpus through the harnesses.  Both build in
 # $(FUZZ_O) with ASan and UBSan.
-FUZZERS		= pkt engine config report ctl
+FUZZERS		= pkt engine config report ctl http
 ifeq ($(UNAME_S),Linux)
 FUZZERS		+= ctev
 endif

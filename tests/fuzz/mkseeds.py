@@ -167,3 +167,19 @@ evs = {
 for k, m in evs.items():
     with open(os.path.join(top, "ctev", "seed-" + k), "wb") as f:
         f.write(m)
+
+
+# HTTP answers for fuzz_http.c: the first byte picks the reader (0: as
+# loadd reads, 3: as lmd does; 4: a body text is looked for).
+os.makedirs(os.path.join(top, "http"), exist_ok=True)
+answers = {
+    "loadd-200": b"\0HTTP/1.1 200 OK\r\nServer: x\r\n\r\nhello",
+    "loadd-body": b"\4HTTP/1.0 204 No Content\r\n\r\nstill alive",
+    "loadd-503": b"\0HTTP/1.1 503 Service Unavailable\r\n\r\n",
+    "lmd-200": b"\3HTTP/2.0 200 OK\r\n\r\n",
+    "lmd-noline": b"\3HTTP/1.1 200 OK",
+    "not-http": b"\0SSH-2.0-OpenSSH_9.6\r\n",
+}
+for k, a in answers.items():
+    with open(os.path.join(top, "http", "seed-" + k), "wb") as f:
+        f.write(a)
