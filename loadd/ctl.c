@@ -32,7 +32,6 @@
 #include "sched.h"
 
 #define CTL_IDLE_MS	5000		/* to send a command */
-#define CTL_OUTMAX	(64u << 20)	/* the longest answer */
 #define CTL_MAXWORDS	16
 #define FLOWS_DEFAULT	100
 #define FLOWS_MAX	1000000
@@ -103,63 +102,6 @@ struct ctl {
 
 static int	 metrics_step(struct ctlenv *, struct obuf *, struct mcursor *,
 		    unsigned);
-
-void
-ob_printf(struct obuf *o, const char *fmt, ...)
-{
-	va_list	 ap;
-	size_t	 ncap;
-	char	*nb;
-	int	 n;
-
-	if (o->full)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(o->b != NULL ? o->b + o->len : NULL,
-		    o->b != NULL ? o->cap - o->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->full = 1;
-			return;
-		}
-		if (o->b != NULL && (size_t)n < o->cap - o->len) {
-			o->len += (size_t)n;
-			return;
-		}
-		ncap = o->cap ? o->cap * 2 : 4096;
-		while (ncap < o->len + (size_t)n + 1)
-			ncap *= 2;
-		if (ncap > CTL_OUTMAX || (nb = realloc(o->b, ncap)) == NULL) {
-			o->full = 1;
-			return;
-		}
-		o->b = nb;
-		o->cap = ncap;
-	}
-}
-
-void
-ob_json_str(struct obuf *o, const char *s)
-{
-	ob_printf(o, "\"");
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			ob_printf(o, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-			ob_printf(o, "\\u%04x", (unsigned char)*s);
-		else
-			ob_printf(o, "%c", *s);
-	}
-	ob_printf(o, "\"");
-}
-
-void
-ob_free(struct obuf *o)
-{
-	free(o->b);
-	memset(o, 0, sizeof(*o));
-}
 
 /*
  * The directory of the socket must be one that no other user can write

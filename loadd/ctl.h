@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "obuf.h"
+
 #define CTL_LINEMAX	1024
 #define CTL_MAXCLIENTS	16	/* on the control socket */
 #define HTTP_MAXCLIENTS	64	/* on the metrics port, apart */
@@ -41,19 +43,6 @@ struct ctlenv {
 	int			(*reload)(void *, char *err, size_t);
 	void			*arg;
 };
-
-/* An append-only text buffer with a size limit. */
-struct obuf {
-	char		*b;
-	size_t		 len;
-	size_t		 cap;
-	int		 full;		/* the limit was reached */
-};
-
-void	 ob_printf(struct obuf *, const char *, ...)
-	    __attribute__((__format__(__printf__, 2, 3)));
-void	 ob_json_str(struct obuf *, const char *);
-void	 ob_free(struct obuf *);
 
 struct ctl;
 
