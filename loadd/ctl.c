@@ -30,6 +30,7 @@
 #include "log.h"
 #include "pktio.h"
 #include "sched.h"
+#include "stats.h"
 
 #define CTL_IDLE_MS	5000		/* to send a command */
 #define CTL_MAXWORDS	16
@@ -63,11 +64,6 @@ struct mpage {
 	uint64_t	 born_ms;
 };
 
-struct mcursor {
-	unsigned	 fam;		/* 0: the global part, then 1 + MS_* */
-	unsigned	 row;		/* the next server */
-};
-
 struct client {
 	int		 fd;
 	int		 pidx;
@@ -94,14 +90,11 @@ struct ctl {
 	/* The page being rendered, and the last one. */
 	int		 rendering;
 	struct obuf	 rbuf;
-	struct mcursor	 rcur;
+	struct stats_cursor rcur;
 	unsigned	 rreloads;
 	struct mpage	*page;
 	struct ctl_http_stats st;
 };
-
-static int	 metrics_step(struct ctlenv *, struct obuf *, struct mcursor *,
-		    unsigned);
 
 /*
  * The directory of the socket must be one that no other user can write
@@ -379,6 +372,7 @@ static void
 render_slice(struct ctl *c, struct ctlenv *env)
 {
 	struct mpage	*pg;
+	struct stats_src src;
 	char		 head[HTTP_HDRROOM + 1];
 	int		 hl, i;
 
@@ -390,7 +384,8 @@ render_slice(struct ctl *c, struct ctlenv *env)
 		ob_free(&c->rbuf);
 		ob_printf(&c->rbuf, "%*s", HTTP_HDRROOM, "");
 	}
-	if (!metrics_step(env, &c->rbuf, &c->rcur, HTTP_SLICE))
+	stats_src_env(&src, env);
+	if (!stats_prom_step(&src, &c->rbuf, &c->rcur, HTTP_SLICE))
 		return;
 	c->rendering = 0;
 	c->st.renders++;
@@ -657,178 +652,17 @@ cmd_error(struct cmdctx *x, const char *fmt, ...)
 	return (-1);
 }
 
-static const char *
-agent_text(struct ctlenv *env, unsigned i, char *buf, size_t len)
-{
-	const struct agent_state *as;
-
-	if (env->agent == NULL || !env->agent->st[i].valid)
-		return ("-");
-	as = &env->agent->st[i];
-	snprintf(buf, len, "%s %llus cpu %u%% %s%s",
-	    agent_fresh(env->agent, i, env->now_ms) ? "fresh" : "stale",
-	    (unsigned long long)(agent_age(env->agent, i, env->now_ms) / 1000),
-	    as->r.cpu_pm / 10, as->r.check == REPORT_CHECK_UP ? "up" :
-	    as->r.check == REPORT_CHECK_DOWN ? "down" : "-",
-	    !(as->r.flags & REPORT_F_DRAIN) ? "" : as->overridden ?
-	    " drain(overridden)" : " drain");
-	return (buf);
-}
-
+/* show stats, services or servers: a table, or JSON. */
 static void
-show_servers(struct cmdctx *x)
+show(struct cmdctx *x, unsigned obj)
 {
-	struct ctlenv		*env = x->env;
-	const struct pool	*p = &env->conf->pool;
-	const struct server	*s;
-	const struct agent_state *as;
-	char			 ab[64];
-	unsigned		 i, n = 0;
+	struct stats_src	 src;
 
-	if (!x->json)
-		ob_printf(x->o, "%-12s %-24s %-9s %-8s %9s %3s %8s %10s %12s "
-		    "%12s %7s %s\n", "SERVICE", "SERVER", "STATE", "REASON",
-		    "WEIGHT", "BAK", "ACTIVE", "TOTAL", "BYTES_IN", "BYTES_OUT",
-		    "RTT_MS", "AGENT");
-	else
-		ob_printf(x->o, "[");
-	for (i = 0; i < p->nsrv; i++) {
-		s = &p->srv[i];
-		if (!s->used)
-			continue;
-		if (!x->json) {
-			char	 wb[16];
-
-			snprintf(wb, sizeof(wb), "%u/%u", s->weight, s->cweight);
-			ob_printf(x->o, "%-12s %-24s %-9s %-8s %9s %3s %8llu "
-			    "%10llu %12llu %12llu %7.3f %s\n",
-			    p->svc[s->svc].label, s->name,
-			    s->state == SRV_DRAINING && s->drained ? "drained" :
-			    srv_state_name(s->state), srv_reason_name(s->reason),
-			    wb, s->backup ? "yes" : "-",
-			    (unsigned long long)s->flows_active,
-			    (unsigned long long)s->flows_total,
-			    (unsigned long long)s->bytes_in,
-			    (unsigned long long)s->bytes_out,
-			    s->rtt_us / 1000.0, agent_text(env, i, ab,
-			    sizeof(ab)));
-			continue;
-		}
-		ob_printf(x->o, "%s{\"service\":", n++ ? "," : "");
-		ob_json_str(x->o, p->svc[s->svc].label);
-		ob_printf(x->o, ",\"vip\":");
-		ob_json_str(x->o, p->svc[s->svc].name);
-		ob_printf(x->o, ",\"server\":");
-		ob_json_str(x->o, s->name);
-		ob_printf(x->o, ",\"state\":\"%s\",\"reason\":\"%s\","
-		    "\"drained\":%s,\"ghost\":%s,"
-		    "\"weight\":%u,\"configured_weight\":%u,\"backup\":%s,"
-		    "\"healthy\":%s,\"flows_active\":%llu,\"flows_total\":%llu,"
-		    "\"packets_in\":%llu,\"packets_out\":%llu,"
-		    "\"bytes_in\":%llu,\"bytes_out\":%llu,"
-		    "\"response_time_us\":%u",
-		    srv_state_name(s->state), srv_reason_name(s->reason),
-		    s->state == SRV_DRAINING && s->drained ? "true" : "false",
-		    s->ghost ? "true" : "false",
-		    s->weight, s->cweight, s->backup ? "true" : "false",
-		    s->healthy ? "true" : "false",
-		    (unsigned long long)s->flows_active,
-		    (unsigned long long)s->flows_total,
-		    (unsigned long long)s->pkts_in,
-		    (unsigned long long)s->pkts_out,
-		    (unsigned long long)s->bytes_in,
-		    (unsigned long long)s->bytes_out, s->rtt_us);
-		if (env->agent != NULL && env->agent->st[i].valid) {
-			as = &env->agent->st[i];
-			ob_printf(x->o, ",\"agent\":{\"fresh\":%s,\"age_ms\":%llu,"
-			    "\"cpu_permille\":%u,\"load100\":%u,"
-			    "\"memory_permille\":%u,\"connections\":%u,"
-			    "\"check\":\"%s\",\"check_us\":%u,\"drain\":%s,"
-			    "\"drain_overridden\":%s,"
-			    "\"weight_hint\":%u,\"load_now\":%u}",
-			    agent_fresh(env->agent, i, env->now_ms) ? "true" :
-			    "false", (unsigned long long)agent_age(env->agent, i,
-			    env->now_ms), as->r.cpu_pm, as->r.load100,
-			    as->r.mem_pm, as->r.conns,
-			    as->r.check == REPORT_CHECK_UP ? "up" :
-			    as->r.check == REPORT_CHECK_DOWN ? "down" : "none",
-			    as->r.check_us,
-			    (as->r.flags & REPORT_F_DRAIN) ? "true" : "false",
-			    as->overridden ? "true" : "false",
-			    as->r.weight, agent_load_now(env->agent, p, i));
-		} else
-			ob_printf(x->o, ",\"agent\":null");
-		ob_printf(x->o, "}");
-	}
+	stats_src_env(&src, x->env);
 	if (x->json)
-		ob_printf(x->o, "]\n");
-}
-
-static void
-show_services(struct cmdctx *x)
-{
-	const struct pool	*p = &x->env->conf->pool;
-	const struct service	*svc;
-	unsigned		 i, j, up, d, n = 0;
-	uint64_t		 drops;
-
-	if (!x->json)
-		ob_printf(x->o, "%-12s %-28s %-15s %5s %8s %10s %12s %12s %8s\n",
-		    "SERVICE", "VIRTUAL", "METHOD", "UP", "ACTIVE", "TOTAL",
-		    "BYTES_IN", "BYTES_OUT", "DROPS");
+		stats_json(&src, obj, x->o);
 	else
-		ob_printf(x->o, "[");
-	for (i = 0; i < p->nsvc; i++) {
-		svc = &p->svc[i];
-		if (!svc->used)
-			continue;
-		for (up = 0, j = 0; j < svc->nsrv; j++)
-			if (SVC_SRV(p, svc, j)->state == SRV_UP)
-				up++;
-		for (drops = 0, d = 0; d < DROP_NREASONS; d++)
-			drops += svc->drops[d];
-		if (!x->json) {
-			char	 ub[16];
-
-			snprintf(ub, sizeof(ub), "%u/%u", up, svc->nsrv);
-			ob_printf(x->o, "%-12s %-28s %-15s %5s %8llu %10llu "
-			    "%12llu %12llu %8llu%s\n", svc->label, svc->name,
-			    svc->method->name, ub,
-			    (unsigned long long)svc->flows_active,
-			    (unsigned long long)svc->flows_total,
-			    (unsigned long long)svc->bytes_in,
-			    (unsigned long long)svc->bytes_out,
-			    (unsigned long long)drops,
-			    svc->use_backup ? " (on backup)" : "");
-			continue;
-		}
-		ob_printf(x->o, "%s{\"service\":", n++ ? "," : "");
-		ob_json_str(x->o, svc->label);
-		ob_printf(x->o, ",\"vip\":");
-		ob_json_str(x->o, svc->name);
-		ob_printf(x->o, ",\"method\":\"%s\",\"servers\":%u,"
-		    "\"servers_up\":%u,\"on_backup\":%s,\"flows_active\":%llu,"
-		    "\"flows_total\":%llu,\"packets_in\":%llu,"
-		    "\"packets_out\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
-		    "\"drops\":{", svc->method->name, svc->nsrv, up,
-		    svc->use_backup ? "true" : "false",
-		    (unsigned long long)svc->flows_active,
-		    (unsigned long long)svc->flows_total,
-		    (unsigned long long)svc->pkts_in,
-		    (unsigned long long)svc->pkts_out,
-		    (unsigned long long)svc->bytes_in,
-		    (unsigned long long)svc->bytes_out);
-		for (d = 0, j = 0; d < DROP_NREASONS; d++) {
-			if (svc->drops[d] == 0)
-				continue;
-			ob_printf(x->o, "%s\"%s\":%llu", j++ ? "," : "",
-			    engine_drop_name((int)d),
-			    (unsigned long long)svc->drops[d]);
-		}
-		ob_printf(x->o, "}}");
-	}
-	if (x->json)
-		ob_printf(x->o, "]\n");
+		stats_text(&src, obj, x->o);
 }
 
 /* "[service NAME] [server ADDR:PORT] [client ADDR] [state S] [limit N]" */
@@ -921,91 +755,6 @@ show_flows(struct cmdctx *x, int first)
 	if (x->json)
 		ob_printf(x->o, "]\n");
 	return (0);
-}
-
-static void
-show_stats(struct cmdctx *x)
-{
-	struct ctlenv		*env = x->env;
-	const struct engine	*e = env->e;
-	const struct health_stats *hs = health_stats(env->h);
-	unsigned		 d, j;
-	struct {
-		const char	*name;
-		uint64_t	 v;
-	} c[] = {
-		{ "uptime_s", (env->now_ms - env->started_ms) / 1000 },
-		{ "packets", e->st.pkts },
-		{ "bytes", e->st.bytes },
-		{ "inbound", e->st.inbound },
-		{ "outbound", e->st.outbound },
-		{ "rewritten", e->st.rewritten },
-		{ "passed", e->st.passed },
-		{ "dropped", e->st.dropped },
-		{ "icmp_translated", e->st.icmp_translated },
-		{ "resets", e->st.resets },
-		{ "refused", e->st.refused },
-		{ "flows_reset", e->st.flows_reset },
-		{ "recovered", e->st.recovered },
-		{ "offloaded", e->st.offloaded },
-		{ "offload_packets", e->st.offload_pkts },
-		{ "offload_ended", e->st.ct_ended },
-		{ "offload_end_unknown", e->st.ct_unknown },
-		{ "offload_adopted", e->st.ct_adopted },
-		{ "conntrack_events_bad", e->st.ct_bad },
-		{ "conntrack_events_lost", e->st.ct_lost },
-		{ "offload_swept", e->st.ct_swept },
-		{ "return_noflow", e->st.return_noflow },
-		{ "csum_partial", e->st.csum_partial },
-		{ "flows", e->ft.count },
-		{ "flows_max", e->ft.cap },
-		{ "flows_inserted", e->ft.st.inserted },
-		{ "flows_expired", e->ft.st.expired },
-		{ "flows_evicted", e->ft.st.evicted },
-		{ "flows_table_full", e->ft.st.full },
-		{ "io_received", env->io->st.recv },
-		{ "io_sent", env->io->st.sent },
-		{ "io_injected", env->io->st.injected },
-		{ "io_errors", env->io->st.errors },
-		{ "io_overruns", env->io->st.overruns },
-		{ "probes", hs->probes },
-		{ "probes_ok", hs->ok },
-		{ "probes_failed", hs->failed },
-		{ "probes_timeouts", hs->timeouts },
-		{ "state_changes", hs->transitions },
-	};
-
-	ob_printf(x->o, x->json ? "{" : "");
-	for (j = 0; j < sizeof(c) / sizeof(c[0]); j++)
-		ob_printf(x->o, x->json ? "%s\"%s\":%llu" : "%s%-20s %llu\n",
-		    x->json && j ? "," : "", c[j].name,
-		    (unsigned long long)c[j].v);
-	ob_printf(x->o, x->json ? ",\"drops\":{" : "drops:\n");
-	for (d = 0, j = 0; d < DROP_NREASONS; d++) {
-		if (e->st.drop[d] == 0)
-			continue;
-		ob_printf(x->o, x->json ? "%s\"%s\":%llu" : "%s  %-18s %llu\n",
-		    x->json && j++ ? "," : "", engine_drop_name((int)d),
-		    (unsigned long long)e->st.drop[d]);
-	}
-	ob_printf(x->o, x->json ? "}" : "");
-	if (env->agent != NULL) {
-		ob_printf(x->o, x->json ? ",\"agent_reports\":{" :
-		    "agent reports:\n");
-		for (d = 0; d < AGENT_NRESULTS; d++) {
-			char	 nm[32], *c2;
-
-			strlcpy(nm, agent_result_name((int)d), sizeof(nm));
-			for (c2 = nm; *c2 != '\0'; c2++)
-				if (*c2 == ' ')
-					*c2 = '_';
-			ob_printf(x->o, x->json ? "%s\"%s\":%llu" :
-			    "%s  %-18s %llu\n", x->json && d ? "," : "", nm,
-			    (unsigned long long)env->agent->count[d]);
-		}
-		ob_printf(x->o, x->json ? "}" : "");
-	}
-	ob_printf(x->o, x->json ? "}\n" : "");
 }
 
 /*
@@ -1142,6 +891,7 @@ int
 ctl_command(struct ctlenv *env, char *line, struct obuf *out)
 {
 	struct cmdctx	 x;
+	struct stats_src src;
 	char		*save, *w, err[512];
 	int		 off = 0;
 
@@ -1174,11 +924,11 @@ ctl_command(struct ctlenv *env, char *line, struct obuf *out)
 		return (cmd_error(&x, "no command (try \"help\")"));
 	if (strcmp(x.w[0], "show") == 0 && x.nw >= 2) {
 		if (strcmp(x.w[1], "servers") == 0 && x.nw == 2)
-			show_servers(&x);
+			show(&x, STATS_SERVERS);
 		else if (strcmp(x.w[1], "services") == 0 && x.nw == 2)
-			show_services(&x);
+			show(&x, STATS_SERVICES);
 		else if (strcmp(x.w[1], "stats") == 0 && x.nw == 2)
-			show_stats(&x);
+			show(&x, STATS_LOADD);
 		else if (strcmp(x.w[1], "flows") == 0)
 			return (show_flows(&x, 2));
 		else
@@ -1195,7 +945,8 @@ ctl_command(struct ctlenv *env, char *line, struct obuf *out)
 	if (strcmp(x.w[0], "enable") == 0)
 		return (cmd_admin(&x, SRV_UP));
 	if (strcmp(x.w[0], "metrics") == 0 && x.nw == 1) {
-		ctl_metrics(env, out);
+		stats_src_env(&src, env);
+		stats_prom(&src, out);
 		return (0);
 	}
 	if (strcmp(x.w[0], "reload") == 0 && x.nw == 1) {
@@ -1213,276 +964,4 @@ ctl_command(struct ctlenv *env, char *line, struct obuf *out)
 	}
 	return (cmd_error(&x, "unknown command \"%s\" (try \"help\")",
 	    x.w[0]));
-}
-
-/* Prometheus */
-
-static void
-metric_head(struct obuf *o, const char *name, const char *type,
-    const char *helptext)
-{
-	ob_printf(o, "# HELP loadd_%s %s\n# TYPE loadd_%s %s\n", name,
-	    helptext, name, type);
-}
-
-/* Everything but the per-server families: a few dozen lines. */
-static void
-metrics_global(struct ctlenv *env, struct obuf *o)
-{
-	const struct engine	*e = env->e;
-	const struct pool	*p = &env->conf->pool;
-	const struct health_stats *hs = health_stats(env->h);
-	const struct service	*svc;
-	unsigned		 i, d;
-	const struct {
-		const char	*name;
-		const char	*type;
-		const char	*help;
-		uint64_t	 v;
-	} one[] = {
-		{ "up_seconds", "gauge", "Seconds since loadd started.",
-		    (env->now_ms - env->started_ms) / 1000 },
-		{ "packets_total", "counter", "Packets handled.", e->st.pkts },
-		{ "rewritten_packets_total", "counter", "Packets rewritten.",
-		    e->st.rewritten },
-		{ "passed_packets_total", "counter",
-		    "Packets not ours, passed untouched.", e->st.passed },
-		{ "resets_total", "counter",
-		    "RSTs sent for packets of unknown flows.", e->st.resets },
-		{ "refused_total", "counter",
-		    "New flows refused (RST or ICMP) for want of a server.",
-		    e->st.refused },
-		{ "flows_reset_total", "counter",
-		    "Flows reset because their server went down.",
-		    e->st.flows_reset },
-		{ "offloaded_total", "counter",
-		    "Flows handed to the kernel (offload = yes).",
-		    e->st.offloaded },
-		{ "offload_ended_total", "counter",
-		    "Offloaded flows the kernel ended (conntrack events).",
-		    e->st.ct_ended },
-		{ "conntrack_events_lost_total", "counter",
-		    "Times conntrack events were lost (socket buffer full).",
-		    e->st.ct_lost },
-		{ "icmp_translated_total", "counter", "ICMP errors translated.",
-		    e->st.icmp_translated },
-		{ "flows", "gauge", "Flows in the table.", e->ft.count },
-		{ "flows_max", "gauge", "Size of the flow table.", e->ft.cap },
-		{ "flows_expired_total", "counter", "Flows expired.",
-		    e->ft.st.expired },
-		{ "flows_evicted_total", "counter",
-		    "Flows evicted to make room.", e->ft.st.evicted },
-		{ "io_errors_total", "counter", "Packet I/O errors.",
-		    env->io->st.errors },
-		{ "io_overruns_total", "counter",
-		    "Times the kernel dropped messages: loadd's socket full.",
-		    env->io->st.overruns },
-	};
-
-	for (i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
-		metric_head(o, one[i].name, one[i].type, one[i].help);
-		ob_printf(o, "loadd_%s %llu\n", one[i].name,
-		    (unsigned long long)one[i].v);
-	}
-	metric_head(o, "dropped_packets_total", "counter",
-	    "Packets dropped, by reason.");
-	for (d = 0; d < DROP_NREASONS; d++)
-		if (d != 0)	/* "ok" is no reason */
-			ob_printf(o, "loadd_dropped_packets_total{reason=\"%s\"} "
-			    "%llu\n", engine_drop_name((int)d),
-			    (unsigned long long)e->st.drop[d]);
-	if (env->http != NULL) {
-		const struct ctl_http_stats *hst = env->http;
-
-		metric_head(o, "metrics_connections_total", "counter",
-		    "Connections to the metrics port, by outcome.");
-		ob_printf(o, "loadd_metrics_connections_total{outcome=\"served\"} "
-		    "%llu\nloadd_metrics_connections_total{outcome=\"full\"} "
-		    "%llu\nloadd_metrics_connections_total{outcome="
-		    "\"per_source\"} %llu\nloadd_metrics_connections_total{"
-		    "outcome=\"timeout\"} %llu\n",
-		    (unsigned long long)hst->served,
-		    (unsigned long long)hst->full,
-		    (unsigned long long)hst->per_source,
-		    (unsigned long long)hst->timeouts);
-		metric_head(o, "metrics_renders_total", "counter",
-		    "Metrics pages rendered (at most one a second).");
-		ob_printf(o, "loadd_metrics_renders_total %llu\n",
-		    (unsigned long long)hst->renders);
-	}
-	metric_head(o, "probes_total", "counter", "Health probes, by result.");
-	ob_printf(o, "loadd_probes_total{result=\"ok\"} %llu\n"
-	    "loadd_probes_total{result=\"failed\"} %llu\n",
-	    (unsigned long long)hs->ok, (unsigned long long)hs->failed);
-	if (env->agent != NULL) {
-		metric_head(o, "agent_reports_total", "counter",
-		    "Agent reports, by result.");
-		for (d = 0; d < AGENT_NRESULTS; d++) {
-			char	 nm[32], *c;
-
-			strlcpy(nm, agent_result_name((int)d), sizeof(nm));
-			for (c = nm; *c != '\0'; c++)
-				if (*c == ' ')
-					*c = '_';
-			ob_printf(o, "loadd_agent_reports_total{result=\"%s\"} "
-			    "%llu\n", nm,
-			    (unsigned long long)env->agent->count[d]);
-		}
-	}
-
-	metric_head(o, "service_flows_active", "gauge",
-	    "Active flows of the service.");
-	for (i = 0; i < p->nsvc; i++) {
-		svc = &p->svc[i];
-		if (!svc->used)
-			continue;
-		ob_printf(o, "loadd_service_flows_active{service=\"%s\","
-		    "vip=\"%s\"} %llu\n", svc->label, svc->name,
-		    (unsigned long long)svc->flows_active);
-	}
-	metric_head(o, "service_dropped_packets_total", "counter",
-	    "Packets dropped, by service and reason.");
-	for (i = 0; i < p->nsvc; i++)
-		for (d = 1; d < DROP_NREASONS; d++)
-			if (p->svc[i].used && p->svc[i].drops[d] != 0)
-				ob_printf(o, "loadd_service_dropped_packets_total"
-				    "{service=\"%s\",reason=\"%s\"} %llu\n",
-				    p->svc[i].label, engine_drop_name((int)d),
-				    (unsigned long long)p->svc[i].drops[d]);
-}
-
-/*
- * The per-server families, one line (or one line per state) per server
- * and family.  A page for thousands of servers is megabytes: it is
- * rendered a slice of rows at a time (metrics_step), so that a scrape
- * never holds packets up for longer than one slice takes.
- */
-enum {
-	MS_UP, MS_STATE, MS_WEIGHT, MS_ACTIVE, MS_FLOWS, MS_PKTS_IN,
-	MS_PKTS_OUT, MS_BYTES_IN, MS_BYTES_OUT, MS_RESPONSE, MS_AGENT_CPU,
-	MS_N
-};
-
-static const struct {
-	const char	*name;
-	const char	*type;
-	const char	*help;
-	size_t		 off;		/* of a uint64_t counter in server */
-} server_fam[MS_N] = {
-	[MS_UP] = { "server_up", "gauge", "1 if the server takes new flows.",
-	    0 },
-	[MS_STATE] = { "server_state", "gauge",
-	    "The server's state: 1 for the one it is in.", 0 },
-	[MS_WEIGHT] = { "server_weight", "gauge", "Weight in effect.", 0 },
-	[MS_ACTIVE] = { "server_flows_active", "gauge", "Active flows.",
-	    offsetof(struct server, flows_active) },
-	[MS_FLOWS] = { "server_flows_started_total", "counter",
-	    "Flows sent to the server.", offsetof(struct server, flows_total) },
-	[MS_PKTS_IN] = { "server_packets_in_total", "counter",
-	    "Packets from clients to the server.",
-	    offsetof(struct server, pkts_in) },
-	[MS_PKTS_OUT] = { "server_packets_out_total", "counter",
-	    "Packets from the server to clients.",
-	    offsetof(struct server, pkts_out) },
-	[MS_BYTES_IN] = { "server_bytes_in_total", "counter",
-	    "Bytes from clients to the server.",
-	    offsetof(struct server, bytes_in) },
-	[MS_BYTES_OUT] = { "server_bytes_out_total", "counter",
-	    "Bytes from the server to clients.",
-	    offsetof(struct server, bytes_out) },
-	[MS_RESPONSE] = { "server_response_seconds", "gauge",
-	    "Measured SYN to SYN+ACK time, decaying average.", 0 },
-	[MS_AGENT_CPU] = { "server_agent_cpu_ratio", "gauge",
-	    "CPU use its agent reported (0..1), while fresh.", 0 },
-};
-
-static void
-metrics_server(struct ctlenv *env, struct obuf *o, unsigned f, unsigned i)
-{
-	const struct pool	*p = &env->conf->pool;
-	const struct server	*s = &p->srv[i];
-	const char		*svc = p->svc[s->svc].label;
-	const char		*nm = server_fam[f].name;
-	unsigned		 st;
-
-	switch (f) {
-	case MS_UP:
-		ob_printf(o, "loadd_%s{service=\"%s\",server=\"%s\"} %d\n",
-		    nm, svc, s->name, s->state == SRV_UP);
-		break;
-	case MS_STATE:
-		for (st = SRV_UP; st <= SRV_DISABLED; st++)
-			ob_printf(o, "loadd_%s{service=\"%s\",server=\"%s\","
-			    "state=\"%s\"} %d\n", nm, svc, s->name,
-			    srv_state_name((int)st), s->state == st);
-		break;
-	case MS_WEIGHT:
-		ob_printf(o, "loadd_%s{service=\"%s\",server=\"%s\"} %u\n",
-		    nm, svc, s->name, s->weight);
-		break;
-	case MS_RESPONSE:
-		ob_printf(o, "loadd_%s{service=\"%s\",server=\"%s\"} %.6f\n",
-		    nm, svc, s->name, s->rtt_us / 1e6);
-		break;
-	case MS_AGENT_CPU:
-		if (agent_fresh(env->agent, i, env->now_ms))
-			ob_printf(o, "loadd_%s{service=\"%s\",server=\"%s\"} "
-			    "%.3f\n", nm, svc, s->name,
-			    env->agent->st[i].r.cpu_pm / 1000.0);
-		break;
-	default:
-		ob_printf(o, "loadd_%s{service=\"%s\",server=\"%s\"} %llu\n",
-		    nm, svc, s->name, (unsigned long long)
-		    *(const uint64_t *)(const void *)
-		    ((const char *)s + server_fam[f].off));
-		break;
-	}
-}
-
-/*
- * Renders the page from where mc says, at most budget server rows;
- * returns 1 when the page is complete.  Between two calls the counters
- * move on, so a page sliced over several passes is not one instant's --
- * no more than a scrape's own timing is -- but every family is whole.
- */
-static int
-metrics_step(struct ctlenv *env, struct obuf *o, struct mcursor *mc,
-    unsigned budget)
-{
-	const struct pool	*p = &env->conf->pool;
-
-	if (mc->fam == 0 && mc->row == 0) {
-		metrics_global(env, o);
-		mc->fam = 1;
-	}
-	while (mc->fam <= MS_N) {
-		unsigned f = mc->fam - 1;
-
-		if (f == MS_AGENT_CPU && env->agent == NULL) {
-			mc->fam++;
-			continue;
-		}
-		if (mc->row == 0)
-			metric_head(o, server_fam[f].name, server_fam[f].type,
-			    server_fam[f].help);
-		for (; mc->row < p->nsrv; mc->row++) {
-			if (budget-- == 0)
-				return (0);
-			if (p->srv[mc->row].used)
-				metrics_server(env, o, f, mc->row);
-		}
-		mc->row = 0;
-		mc->fam++;
-	}
-	return (1);
-}
-
-void
-ctl_metrics(struct ctlenv *env, struct obuf *o)
-{
-	struct mcursor	 mc;
-
-	memset(&mc, 0, sizeof(mc));
-	while (!metrics_step(env, o, &mc, UINT_MAX))
-		;
 }

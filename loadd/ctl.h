@@ -71,7 +71,5 @@ int		 ctl_busy(const struct ctl *);
  * answer is an error.  Exposed for the unit tests and the fuzzer.
  */
 int		 ctl_command(struct ctlenv *, char *line, struct obuf *out);
-/* The Prometheus text exposition of every counter. */
-void		 ctl_metrics(struct ctlenv *, struct obuf *);
 
 #endif

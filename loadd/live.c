@@ -46,6 +46,7 @@
 #include "reload.h"
 #include "sched.h"
 #include "setup.h"
+#include "stats.h"
 #include "sysctl_check.h"
 
 /* Poll slots: packets, reports, conntrack, the control plane, probes. */

@@ -14,6 +14,7 @@
 #include "pktio.h"
 #include "replay.h"
 #include "setup.h"
+#include "stats.h"
 
 int
 run_replay(struct config *conf, const char *rpath, const char *wpath)

@@ -18,7 +18,4 @@ void	 setup_note_methods(const struct config *);
 void	 setup_note_health(const struct config *);
 void	 setup_flush_generated(struct engine *, struct pktio *);
 
-/* The statistics in the log (SIGUSR1, stop, replay -v). */
-void	 stats_log(const struct engine *, const struct pktio *);
-
 #endif
