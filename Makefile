@@ -58,9 +58,10 @@ LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/ctl.c loadd/engine.c \
 		  loadd/hcprobe.c loadd/srvstate.c common/probe.c \
 		  loadd/privsep.c loadd/reload.c loadd/reset.c loadd/rules.c loadd/sched.c \
 		  loadd/sticky.c loadd/sysctl_check.c common/report.c
-# The control socket's answers and pages (obuf.c), every output of the
-# counters (stats.c, stats_render.c).
-LOADD_SRCS	+= loadd/obuf.c loadd/stats.c loadd/stats_render.c
+# The control socket's commands (ctl_cmd.c), the buffer of its answers
+# and pages (obuf.c), every output of the counters (stats*.c).
+LOADD_SRCS	+= loadd/ctl_cmd.c loadd/obuf.c loadd/stats.c \
+		   loadd/stats_render.c
 LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) $(LIBS_SODIUM) -lm
 # lmd, the agent: the same configuration syntax, logging and report code.
 LMD_SRCS	= lmd/lmd.c lmd/lmd_conf.c lmd/check.c common/report.c \

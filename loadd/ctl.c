@@ -1,10 +1,7 @@
 /*
- * The control socket and its commands.  See ctl.h and loadctl(8).
- *
- * Every command is parsed from one line split into words; every answer
- * is built in memory first, in text (tables for people) or JSON (for
- * programs: "json" before the command), so a command either answers in
- * full or says "error: ..." -- never half of one.
+ * The control socket and the metrics port: listening, their clients,
+ * their budgets, and the metrics page that scrapers share.  See ctl.h;
+ * the commands are in ctl_cmd.c, the page's contents in stats_render.c.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -14,28 +11,18 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "addr.h"
 #include "compat.h"
-#include "config.h"
 #include "ctl.h"
-#include "engine.h"
-#include "health.h"
 #include "log.h"
-#include "pktio.h"
-#include "sched.h"
 #include "stats.h"
 
 #define CTL_IDLE_MS	5000		/* to send a command */
-#define CTL_MAXWORDS	16
-#define FLOWS_DEFAULT	100
-#define FLOWS_MAX	1000000
 
 /*
  * Metrics scrapes come from the network, the control socket from the
@@ -44,8 +31,9 @@
  * request's head within HTTP_HEAD_MS (slowloris) and take the answer
  * within HTTP_SEND_MS; one source address holds at most
  * HTTP_PER_SOURCE connections.  The page is rendered at most once per
- * HTTP_PAGE_MS, HTTP_SLICE server rows per pass of the loop, and every
- * scraper in that time gets the same copy.
+ * HTTP_PAGE_MS, HTTP_SLICE rows (a family's lines for one server, say)
+ * per pass of the loop, and every scraper in that time gets the same
+ * copy.
  */
 #define HTTP_HEAD_MS	2000
 #define HTTP_SEND_MS	10000
@@ -618,350 +606,4 @@ accept_clients(struct ctl *c, int lfd, int http, struct ctlenv *env)
 		cl->peer = peer;
 		cl->since = env->now_ms;
 	}
-}
-
-/* Commands. */
-
-struct cmdctx {
-	struct ctlenv	*env;
-	struct obuf	*o;
-	int		 json;
-	char		*w[CTL_MAXWORDS];
-	int		 nw;
-};
-
-static int
-cmd_error(struct cmdctx *x, const char *fmt, ...)
-	__attribute__((__format__(__printf__, 2, 3)));
-
-static int
-cmd_error(struct cmdctx *x, const char *fmt, ...)
-{
-	char	 msg[512];
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (x->json) {
-		ob_printf(x->o, "{\"error\":");
-		ob_json_str(x->o, msg);
-		ob_printf(x->o, "}\n");
-	} else
-		ob_printf(x->o, "error: %s\n", msg);
-	return (-1);
-}
-
-/* show stats, services or servers: a table, or JSON. */
-static void
-show(struct cmdctx *x, unsigned obj)
-{
-	struct stats_src	 src;
-
-	stats_src_env(&src, x->env);
-	if (x->json)
-		stats_json(&src, obj, x->o);
-	else
-		stats_text(&src, obj, x->o);
-}
-
-/* "[service NAME] [server ADDR:PORT] [client ADDR] [state S] [limit N]" */
-static int
-show_flows(struct cmdctx *x, int first)
-{
-	const struct engine	*e = x->env->e;
-	const struct pool	*p = &x->env->conf->pool;
-	const struct flow	*f;
-	const struct server	*s;
-	const struct service	*svc;
-	const char		*fsvc = NULL, *fsrv = NULL, *fstate = NULL;
-	union addr		 fcl, ca;
-	char			 a[ADDR_STRLEN], cb[ADDR_STRLEN + 8];
-	unsigned long		 limit = FLOWS_DEFAULT, n = 0;
-	uint16_t		 port;
-	uint32_t		 i;
-	int			 k, fam = 0;
-	char			*end;
-
-	for (k = first; k < x->nw; k += 2) {
-		if (k + 1 >= x->nw)
-			return (cmd_error(x, "show flows: \"%s\" needs a value",
-			    x->w[k]));
-		if (strcmp(x->w[k], "service") == 0)
-			fsvc = x->w[k + 1];
-		else if (strcmp(x->w[k], "server") == 0)
-			fsrv = x->w[k + 1];
-		else if (strcmp(x->w[k], "state") == 0)
-			fstate = x->w[k + 1];
-		else if (strcmp(x->w[k], "client") == 0) {
-			if ((fam = addr_parse(x->w[k + 1], &fcl, &port)) == 0 ||
-			    port != 0)
-				return (cmd_error(x, "show flows: \"%s\" is not "
-				    "an address", x->w[k + 1]));
-		} else if (strcmp(x->w[k], "limit") == 0) {
-			errno = 0;
-			limit = strtoul(x->w[k + 1], &end, 10);
-			if (errno != 0 || *end != '\0' || x->w[k + 1][0] < '0' ||
-			    x->w[k + 1][0] > '9' || limit < 1 ||
-			    limit > FLOWS_MAX)
-				return (cmd_error(x, "show flows: limit is 1..%d",
-				    FLOWS_MAX));
-		} else
-			return (cmd_error(x, "show flows: unknown filter \"%s\" "
-			    "(service, server, client, state, limit)",
-			    x->w[k]));
-	}
-	if (!x->json)
-		ob_printf(x->o, "%-12s %-40s %-24s %-12s %6s\n", "SERVICE",
-		    "CLIENT", "SERVER", "STATE", "IDLE");
-	else
-		ob_printf(x->o, "[");
-	for (i = 1; i <= e->ft.cap && n < limit && !x->o->full; i++) {
-		f = &e->ft.f[i];
-		if (f->state == FS_NONE || f->svc >= p->nsvc ||
-		    f->srv >= p->nsrv)
-			continue;
-		svc = &p->svc[f->svc];
-		s = &p->srv[f->srv];
-		if (fsvc != NULL && strcmp(fsvc, svc->label) != 0)
-			continue;
-		if (fsrv != NULL && strcmp(fsrv, s->name) != 0)
-			continue;
-		if (fstate != NULL && strcmp(fstate,
-		    flow_state_name(f->state)) != 0)
-			continue;
-		memcpy(&ca, f->caddr, sizeof(ca));
-		if (fam != 0 && (fam != svc->family || !addr_eq(&ca, &fcl)))
-			continue;
-		addr_ntop(svc->family, &ca, a, sizeof(a));
-		snprintf(cb, sizeof(cb), svc->family == 6 ? "[%s]:%u" :
-		    "%s:%u", a, ntohs(f->cport));
-		if (!x->json)
-			ob_printf(x->o, "%-12s %-40s %-24s %-12s %6u\n",
-			    svc->label, cb, s->name, flow_state_name(f->state),
-			    e->now - f->last);
-		else {
-			ob_printf(x->o, "%s{\"service\":", n ? "," : "");
-			ob_json_str(x->o, svc->label);
-			ob_printf(x->o, ",\"client\":");
-			ob_json_str(x->o, cb);
-			ob_printf(x->o, ",\"server\":");
-			ob_json_str(x->o, s->name);
-			ob_printf(x->o, ",\"state\":\"%s\",\"idle_s\":%u}",
-			    flow_state_name(f->state), e->now - f->last);
-		}
-		n++;
-	}
-	if (x->json)
-		ob_printf(x->o, "]\n");
-	return (0);
-}
-
-/*
- * A server by "ADDR:PORT", or "SERVICE/ADDR:PORT" where one address and
- * port serve several services (TCP and UDP, say).
- */
-static int
-find_server(struct cmdctx *x, const char *arg, unsigned *idx)
-{
-	const struct pool	*p = &x->env->conf->pool;
-	const char		*slash, *name = arg;
-	size_t			 sl = 0;
-	unsigned		 i, found = 0;
-
-	if ((slash = strchr(arg, '/')) != NULL) {
-		sl = (size_t)(slash - arg);
-		name = slash + 1;
-	}
-	for (i = 0; i < p->nsrv; i++) {
-		if (!p->srv[i].used || strcmp(p->srv[i].name, name) != 0)
-			continue;
-		if (slash != NULL &&
-		    (strlen(p->svc[p->srv[i].svc].label) != sl ||
-		    strncmp(p->svc[p->srv[i].svc].label, arg, sl) != 0))
-			continue;
-		*idx = i;
-		found++;
-	}
-	if (found == 0)
-		return (cmd_error(x, "no server \"%s\" (show servers lists "
-		    "them, as address:port)", arg));
-	if (found > 1)
-		return (cmd_error(x, "\"%s\" serves %u services: say which, as "
-		    "SERVICE/%s", arg, found, name));
-	return (0);
-}
-
-static int
-cmd_admin(struct cmdctx *x, int admin)
-{
-	struct pool	*p = &x->env->conf->pool;
-	unsigned	 i;
-	int		 over = 0;
-
-	if (x->nw != 2)
-		return (cmd_error(x, "usage: %s SERVER", x->w[0]));
-	if (find_server(x, x->w[1], &i) == -1)
-		return (-1);
-	/*
-	 * enable is the operator's word over the agent's drain too (a
-	 * forged report may have asked for it); see agent_drain().
-	 */
-	if (admin == SRV_UP && x->env->agent != NULL &&
-	    agent_override_drain(x->env->agent, i, x->env->now_ms)) {
-		over = 1;
-		p->srv[i].agent_drain = 0;
-		log_notice("service %s: server %s: its agent's drain "
-		    "overridden (operator); it holds until the agent "
-		    "reports without drain", p->svc[p->srv[i].svc].label,
-		    p->srv[i].name);
-	}
-	health_set_admin(x->env->h, i, admin, SR_OPERATOR);
-	if (x->json) {
-		ob_printf(x->o, "{\"server\":");
-		ob_json_str(x->o, p->srv[i].name);
-		ob_printf(x->o, ",\"state\":\"%s\"%s}\n",
-		    srv_state_name(p->srv[i].state), over ?
-		    ",\"agent_drain_overridden\":true" : "");
-	} else
-		ob_printf(x->o, "%s: %s%s\n", p->srv[i].name,
-		    srv_state_name(p->srv[i].state), over ?
-		    " (its agent's drain overridden)" : "");
-	return (0);
-}
-
-static int
-cmd_weight(struct cmdctx *x)
-{
-	struct pool	*p = &x->env->conf->pool;
-	struct server	*s;
-	unsigned long	 w;
-	unsigned	 i;
-	char		*end;
-
-	if (x->nw != 4 || strcmp(x->w[1], "weight") != 0)
-		return (cmd_error(x, "usage: set weight SERVER N"));
-	if (find_server(x, x->w[2], &i) == -1)
-		return (-1);
-	errno = 0;
-	w = strtoul(x->w[3], &end, 10);
-	if (errno != 0 || *end != '\0' || x->w[3][0] < '0' ||
-	    x->w[3][0] > '9' || w > 65535)
-		return (cmd_error(x, "set weight: \"%s\" is not 0..65535",
-		    x->w[3]));
-	s = &p->srv[i];
-	log_notice("service %s: server %s: weight %u -> %lu (operator)",
-	    p->svc[s->svc].label, s->name, s->cweight, w);
-	s->cweight = (uint16_t)w;
-	s->weight = (uint16_t)w;
-	/* Who takes new flows may change (weight 0), and the tables with it. */
-	(void)srv_update(p, i, SR_OPERATOR, "weight");
-	sched_weights_changed(p, s->svc);
-	if (x->json) {
-		ob_printf(x->o, "{\"server\":");
-		ob_json_str(x->o, s->name);
-		ob_printf(x->o, ",\"weight\":%u}\n", s->weight);
-	} else
-		ob_printf(x->o, "%s: weight %u\n", s->name, s->weight);
-	return (0);
-}
-
-static void
-help(struct cmdctx *x)
-{
-	ob_printf(x->o,
-	    "show servers                 every server: state, reason, "
-	    "weight, flows, bytes, agent\n"
-	    "show services                every service\n"
-	    "show flows [service NAME] [server ADDR:PORT] [client ADDR] "
-	    "[state S] [limit N]\n"
-	    "show stats                   counters, drops by reason\n"
-	    "set weight SERVER N          SERVER is ADDR:PORT or "
-	    "SERVICE/ADDR:PORT\n"
-	    "drain SERVER                 no new flows; its flows go on\n"
-	    "disable SERVER               no new flows (operator)\n"
-	    "enable SERVER                undo drain or disable (also an "
-	    "agent's drain)\n"
-	    "reload                       read the configuration again\n"
-	    "metrics                      Prometheus text format\n"
-	    "json COMMAND                 the answer in JSON\n");
-}
-
-int
-ctl_command(struct ctlenv *env, char *line, struct obuf *out)
-{
-	struct cmdctx	 x;
-	struct stats_src src;
-	char		*save, *w, err[512];
-	int		 off = 0;
-
-	memset(&x, 0, sizeof(x));
-	x.env = env;
-	x.o = out;
-	if (strncmp(line, "json", 4) == 0 && (line[4] == ' ' ||
-	    line[4] == '\t'))
-		x.json = 1;
-	/* Commands are printable ASCII: nothing else is echoed back. */
-	for (w = line; *w != '\0'; w++)
-		if ((*w < 0x20 && *w != '\t') || (unsigned char)*w >= 0x7f)
-			return (cmd_error(&x, "the command has a byte that is "
-			    "not printable ASCII (0x%02x)", (unsigned char)*w));
-	x.json = 0;
-	for (w = strtok_r(line, " \t", &save); w != NULL;
-	    w = strtok_r(NULL, " \t", &save)) {
-		if (x.nw == CTL_MAXWORDS)
-			return (cmd_error(&x, "too many words"));
-		x.w[x.nw++] = w;
-	}
-	if (x.nw > 0 && strcmp(x.w[0], "json") == 0) {
-		x.json = 1;
-		off = 1;
-		memmove(x.w, x.w + 1, sizeof(x.w[0]) * (size_t)(x.nw - 1));
-		x.nw--;
-	}
-	(void)off;
-	if (x.nw == 0)
-		return (cmd_error(&x, "no command (try \"help\")"));
-	if (strcmp(x.w[0], "show") == 0 && x.nw >= 2) {
-		if (strcmp(x.w[1], "servers") == 0 && x.nw == 2)
-			show(&x, STATS_SERVERS);
-		else if (strcmp(x.w[1], "services") == 0 && x.nw == 2)
-			show(&x, STATS_SERVICES);
-		else if (strcmp(x.w[1], "stats") == 0 && x.nw == 2)
-			show(&x, STATS_LOADD);
-		else if (strcmp(x.w[1], "flows") == 0)
-			return (show_flows(&x, 2));
-		else
-			return (cmd_error(&x, "show: servers, services, flows "
-			    "or stats"));
-		return (0);
-	}
-	if (strcmp(x.w[0], "set") == 0)
-		return (cmd_weight(&x));
-	if (strcmp(x.w[0], "drain") == 0)
-		return (cmd_admin(&x, SRV_DRAINING));
-	if (strcmp(x.w[0], "disable") == 0)
-		return (cmd_admin(&x, SRV_DISABLED));
-	if (strcmp(x.w[0], "enable") == 0)
-		return (cmd_admin(&x, SRV_UP));
-	if (strcmp(x.w[0], "metrics") == 0 && x.nw == 1) {
-		stats_src_env(&src, env);
-		stats_prom(&src, out);
-		return (0);
-	}
-	if (strcmp(x.w[0], "reload") == 0 && x.nw == 1) {
-		if (env->reload == NULL)
-			return (cmd_error(&x, "reload: not possible here"));
-		if (env->reload(env->arg, err, sizeof(err)) == -1)
-			return (cmd_error(&x, "reload: %s", err));
-		ob_printf(out, x.json ? "{\"reload\":\"ok\"}\n" :
-		    "reload: OK\n");
-		return (0);
-	}
-	if (strcmp(x.w[0], "help") == 0 && x.nw == 1) {
-		help(&x);
-		return (0);
-	}
-	return (cmd_error(&x, "unknown command \"%s\" (try \"help\")",
-	    x.w[0]));
 }
