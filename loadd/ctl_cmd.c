@@ -110,10 +110,7 @@ cmd_show(struct cmdctx *x, int obj)
 	struct stats_src	 src;
 
 	stats_src_env(&src, x->env);
-	if (x->json)
-		stats_json(&src, (unsigned)obj, x->o);
-	else
-		stats_text(&src, (unsigned)obj, x->o);
+	stats_show(&src, (unsigned)obj, x->json, x->o);
 	return (0);
 }
 

@@ -239,18 +239,6 @@ svc_used(const struct stats_src *s, unsigned i)
 }
 
 static void
-svc_label(const struct stats_src *s, unsigned i, struct stats_val *v)
-{
-	val_str(v, s->pool->svc[i].label);
-}
-
-static void
-svc_vip(const struct stats_src *s, unsigned i, struct stats_val *v)
-{
-	val_str(v, s->pool->svc[i].name);
-}
-
-static void
 svc_method(const struct stats_src *s, unsigned i, struct stats_val *v)
 {
 	val_str(v, s->pool->svc[i].method->name);
@@ -343,8 +331,9 @@ static const struct stats_vec svc_drops_vec = {
 
 static const struct stats_field service_fields[] = {
 	{ .name = "service", .head = "SERVICE", .width = -12,
-	  .get = svc_label },
-	{ .name = "vip", .head = "VIRTUAL", .width = -28, .get = svc_vip },
+	  SERVICE(label), .flags = STATS_F_STR },
+	{ .name = "vip", .head = "VIRTUAL", .width = -28, SERVICE(name),
+	  .flags = STATS_F_STR },
 	{ .name = "method", .head = "METHOD", .width = -15,
 	  .get = svc_method },
 	{ .name = "servers", SERVICE(nsrv) },
@@ -454,12 +443,6 @@ static void
 srv_vip(const struct stats_src *s, unsigned i, struct stats_val *v)
 {
 	val_str(v, s->pool->svc[s->pool->srv[i].svc].name);
-}
-
-static void
-srv_name(const struct stats_src *s, unsigned i, struct stats_val *v)
-{
-	val_str(v, s->pool->srv[i].name);
 }
 
 static void
@@ -626,7 +609,8 @@ static const struct stats_field server_fields[] = {
 	{ .name = "service", .head = "SERVICE", .width = -12,
 	  .get = srv_service },
 	{ .name = "vip", .get = srv_vip },
-	{ .name = "server", .head = "SERVER", .width = -24, .get = srv_name },
+	{ .name = "server", .head = "SERVER", .width = -24, SERVER(name),
+	  .flags = STATS_F_STR },
 	{ .get = srv_up, .prom = "server_up", .type = STATS_GAUGE,
 	  .help = "1 if the server takes new flows." },
 	{ .vec = &srv_state_vec, .prom = "server_state", .type = STATS_GAUGE,
@@ -727,8 +711,14 @@ stats_value(const struct stats_field *f, const struct stats_src *s,
 		f->get(s, row, v);
 		return;
 	}
+	p = field_base(f, s, row);
+	if (f->flags & STATS_F_STR) {
+		val_str(v, p != NULL ? (const char *)p + f->off : "");
+		return;
+	}
+	/* The counters of a part that is not there are 0. */
 	v->type = (f->flags & STATS_F_BOOL) ? SV_BOOL : SV_UINT;
-	if ((p = field_base(f, s, row)) == NULL)
+	if (p == NULL)
 		return;
 	p += f->off;
 	/* Copied out: a member's alignment is its struct's business. */

@@ -73,6 +73,7 @@ enum stats_base {
 };
 
 #define STATS_F_BOOL	0x01	/* a member that is 0 or 1: a truth */
+#define STATS_F_STR	0x80	/* a member that is a string (char[]) */
 #define STATS_F_NONZERO	0x02	/* text, JSON, log: only elements not 0 */
 #define STATS_F_PROMNZ	0x04	/* Prometheus too: one series per service
 				   and reason would be most of a page */
@@ -106,7 +107,8 @@ struct stats_field {
 	unsigned	 flags;		/* STATS_F_* */
 	const char	*logpre;	/* the stats log: text before the value */
 	const char	*logpost;	/* and after it, or NULL */
-	/* The value: a member of 1, 2, 4 or 8 bytes, or what get says. */
+	/* The value: a member (a number of 1, 2, 4 or 8 bytes, a truth, a
+	   string), or what get says. */
 	enum stats_base	 base;
 	size_t		 off;
 	size_t		 size;
@@ -158,9 +160,9 @@ void	 stats_value(const struct stats_field *, const struct stats_src *,
 /* Whether a field is there at all (agents, the metrics port). */
 int	 stats_field_on(const struct stats_field *, const struct stats_src *);
 
-/* show stats, show services, show servers: a text table, or JSON. */
-void	 stats_text(const struct stats_src *, unsigned obj, struct obuf *);
-void	 stats_json(const struct stats_src *, unsigned obj, struct obuf *);
+/* show stats, show services, show servers: in text, or JSON. */
+void	 stats_show(const struct stats_src *, unsigned obj, int json,
+	    struct obuf *);
 /*
  * The Prometheus page from where the cursor says (zeroed: the start), at
  * most budget rows (a family's line or lines for one service or server);

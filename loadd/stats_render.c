@@ -68,7 +68,7 @@ val_text(const struct stats_field *f, const struct stats_val *v, char *buf,
 	return ("");
 }
 
-/* Text: show stats, a list; show services and servers, tables. */
+/* Text: loadd's fields a line each; services and servers, tables. */
 
 static void
 text_vec(const struct stats_src *s, const struct stats_field *f,
@@ -146,23 +146,7 @@ text_row(const struct stats_src *s, const struct stats_object *ob,
 	ob_printf(o, "\n");
 }
 
-void
-stats_text(const struct stats_src *s, unsigned obj, struct obuf *o)
-{
-	const struct stats_object *ob = &stats_objects[obj];
-	unsigned		 i, n;
-
-	if (ob->rows == NULL) {
-		text_list(s, ob, o);
-		return;
-	}
-	text_row(s, ob, 0, 1, o);
-	for (i = 0, n = ob->rows(s); i < n; i++)
-		if (row_used(s, ob, i))
-			text_row(s, ob, i, 0, o);
-}
-
-/* JSON: an object for loadd, an array of objects for the others. */
+/* JSON */
 
 static void	 json_object(const struct stats_src *,
 		    const struct stats_object *, unsigned, struct obuf *);
@@ -234,27 +218,45 @@ json_object(const struct stats_src *s, const struct stats_object *ob,
 	ob_printf(o, "}");
 }
 
+/*
+ * loadctl's show: for loadd a list of names and values, or a JSON
+ * object; for services and servers a table with a row each, or a JSON
+ * array of objects.
+ */
 void
-stats_json(const struct stats_src *s, unsigned obj, struct obuf *o)
+stats_show(const struct stats_src *s, unsigned obj, int json,
+    struct obuf *o)
 {
 	const struct stats_object *ob = &stats_objects[obj];
 	const char		*sep = "";
 	unsigned		 i, n;
 
 	if (ob->rows == NULL) {
-		json_object(s, ob, 0, o);
-		ob_printf(o, "\n");
+		if (!json)
+			text_list(s, ob, o);
+		else {
+			json_object(s, ob, 0, o);
+			ob_printf(o, "\n");
+		}
 		return;
 	}
-	ob_printf(o, "[");
+	if (!json)
+		text_row(s, ob, 0, 1, o);
+	else
+		ob_printf(o, "[");
 	for (i = 0, n = ob->rows(s); i < n; i++) {
 		if (!row_used(s, ob, i))
 			continue;
-		ob_printf(o, "%s", sep);
-		json_object(s, ob, i, o);
-		sep = ",";
+		if (!json)
+			text_row(s, ob, i, 0, o);
+		else {
+			ob_printf(o, "%s", sep);
+			json_object(s, ob, i, o);
+			sep = ",";
+		}
 	}
-	ob_printf(o, "]\n");
+	if (json)
+		ob_printf(o, "]\n");
 }
 
 /*
