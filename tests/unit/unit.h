@@ -32,6 +32,7 @@ Suite	*srvstate_suite(void);
 Suite	*report_suite(void);
 Suite	*loop_suite(void);
 Suite	*proc_suite(void);
+Suite	*stats_suite(void);
 #ifdef LOADD_SECCOMP
 Suite	*sandbox_suite(void);
 #endif
