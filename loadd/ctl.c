@@ -304,6 +304,16 @@ answer(struct client *cl, uint64_t now_ms)
 	cl->since = now_ms;	/* the answer has its own deadline */
 }
 
+/* The page begins again, with room for the HTTP head in front. */
+static void
+render_start(struct ctl *c, const struct ctlenv *env)
+{
+	memset(&c->rcur, 0, sizeof(c->rcur));
+	c->rreloads = env->reloads;
+	ob_free(&c->rbuf);
+	ob_printf(&c->rbuf, "%*s", HTTP_HDRROOM, "");
+}
+
 /*
  * A scrape: HTTP/1.0 or 1.1, GET /metrics, answered once the request's
  * head is in (or what fits of it), then the connection is closed.  The
@@ -331,11 +341,7 @@ http_read(struct ctl *c, struct client *cl, struct ctlenv *env, int eof)
 		}
 		if (!c->rendering) {
 			c->rendering = 1;
-			memset(&c->rcur, 0, sizeof(c->rcur));
-			c->rreloads = env->reloads;
-			ob_free(&c->rbuf);
-			/* Room for the HTTP head, written in front at the end. */
-			ob_printf(&c->rbuf, "%*s", HTTP_HDRROOM, "");
+			render_start(c, env);
 		}
 		cl->waiting = 1;
 		return;
@@ -351,44 +357,18 @@ http_read(struct ctl *c, struct client *cl, struct ctlenv *env, int eof)
 	answer(cl, env->now_ms);
 }
 
-/*
- * One slice of the page being rendered; when it is complete, every
- * scraper waiting for it gets it.  A reload in the middle starts it
- * again: a page shows one configuration's servers.
- */
-static void
-render_slice(struct ctl *c, struct ctlenv *env)
+/* The page rendered, its HTTP head written in front; NULL: none. */
+static struct mpage *
+page_make(struct ctl *c, uint64_t now_ms)
 {
-	struct mpage	*pg;
-	struct stats_src src;
+	struct mpage	*pg = NULL;
 	char		 head[HTTP_HDRROOM + 1];
-	int		 hl, i;
+	int		 hl;
 
-	if (!c->rendering)
-		return;
-	if (c->rreloads != env->reloads) {
-		memset(&c->rcur, 0, sizeof(c->rcur));
-		c->rreloads = env->reloads;
+	if (c->rbuf.full || c->rbuf.b == NULL ||
+	    (pg = calloc(1, sizeof(*pg))) == NULL) {
 		ob_free(&c->rbuf);
-		ob_printf(&c->rbuf, "%*s", HTTP_HDRROOM, "");
-	}
-	stats_src_env(&src, env);
-	if (!stats_prom_step(&src, &c->rbuf, &c->rcur, HTTP_SLICE))
-		return;
-	c->rendering = 0;
-	c->st.renders++;
-	pg = calloc(1, sizeof(*pg));
-	if (c->rbuf.full || c->rbuf.b == NULL || pg == NULL) {
-		free(pg);
-		ob_free(&c->rbuf);
-		for (i = 0; i < HTTP_MAXCLIENTS; i++)
-			if (c->h[i].waiting) {
-				ob_printf(&c->h[i].out, "HTTP/1.0 500 Internal "
-				    "Server Error\r\nContent-Length: 0\r\n\r\n");
-				c->st.served++;
-				answer(&c->h[i], env->now_ms);
-			}
-		return;
+		return (NULL);
 	}
 	hl = snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\nContent-Type: "
 	    "text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: %zu\r\n"
@@ -399,18 +379,59 @@ render_slice(struct ctl *c, struct ctlenv *env)
 	pg->b = c->rbuf.b + HTTP_HDRROOM - hl;
 	memcpy(pg->b, head, (size_t)hl);
 	pg->len = c->rbuf.len - HTTP_HDRROOM + (size_t)hl;
-	pg->born_ms = env->now_ms;
+	pg->born_ms = now_ms;
 	pg->refs = 1;
 	memset(&c->rbuf, 0, sizeof(c->rbuf));
-	page_put(c->page);
-	c->page = pg;
-	for (i = 0; i < HTTP_MAXCLIENTS; i++)
-		if (c->h[i].waiting) {
-			c->h[i].page = pg;
+	return (pg);
+}
+
+/* Every scraper waiting gets the page, or an error if there is none. */
+static void
+page_serve(struct ctl *c, struct mpage *pg, uint64_t now_ms)
+{
+	struct client	*cl;
+	int		 i;
+
+	for (i = 0; i < HTTP_MAXCLIENTS; i++) {
+		cl = &c->h[i];
+		if (!cl->waiting)
+			continue;
+		if (pg != NULL) {
+			cl->page = pg;
 			pg->refs++;
-			c->st.served++;
-			answer(&c->h[i], env->now_ms);
-		}
+		} else
+			ob_printf(&cl->out, "HTTP/1.0 500 Internal Server "
+			    "Error\r\nContent-Length: 0\r\n\r\n");
+		c->st.served++;
+		answer(cl, now_ms);
+	}
+}
+
+/*
+ * One slice of the page being rendered; when it is complete, every
+ * scraper waiting for it gets it.  A reload in the middle starts it
+ * again: a page shows one configuration's servers.
+ */
+static void
+render_slice(struct ctl *c, struct ctlenv *env)
+{
+	struct mpage		*pg;
+	struct stats_src	 src;
+
+	if (!c->rendering)
+		return;
+	if (c->rreloads != env->reloads)
+		render_start(c, env);
+	stats_src_env(&src, env);
+	if (!stats_prom_step(&src, &c->rbuf, &c->rcur, HTTP_SLICE))
+		return;
+	c->rendering = 0;
+	c->st.renders++;
+	if ((pg = page_make(c, env->now_ms)) != NULL) {
+		page_put(c->page);
+		c->page = pg;
+	}
+	page_serve(c, pg, env->now_ms);
 }
 
 static void
