@@ -33,6 +33,7 @@ Suite	*report_suite(void);
 Suite	*loop_suite(void);
 Suite	*proc_suite(void);
 Suite	*stats_suite(void);
+Suite	*ctl_suite(void);
 #ifdef LOADD_SECCOMP
 Suite	*sandbox_suite(void);
 #endif
