@@ -73,15 +73,15 @@ enum stats_base {
 };
 
 #define STATS_F_BOOL	0x01	/* a member that is 0 or 1: a truth */
-#define STATS_F_STR	0x80	/* a member that is a string (char[]) */
-#define STATS_F_NONZERO	0x02	/* text, JSON, log: only elements not 0 */
-#define STATS_F_PROMNZ	0x04	/* Prometheus too: one series per service
+#define STATS_F_STR	0x02	/* a member that is a string (char[]) */
+#define STATS_F_NONZERO	0x04	/* text, JSON, log: only elements not 0 */
+#define STATS_F_PROMNZ	0x08	/* Prometheus too: one series per service
 				   and reason would be most of a page */
-#define STATS_F_AGENT	0x08	/* only while agents report (lmd) */
-#define STATS_F_HTTP	0x10	/* only with the metrics port */
-#define STATS_F_VIP	0x20	/* Prometheus: the service's virtual
+#define STATS_F_AGENT	0x10	/* only while agents report (lmd) */
+#define STATS_F_HTTP	0x20	/* only with the metrics port */
+#define STATS_F_VIP	0x40	/* Prometheus: the service's virtual
 				   address as a label too */
-#define STATS_F_TAIL	0x40	/* text table: a note right after the
+#define STATS_F_TAIL	0x80	/* text table: a note right after the
 				   column before, without a heading */
 
 /* A family of counters by label: drops by reason, reports by result. */
