@@ -5,8 +5,8 @@
  * there, with the value the table reads.  Then, with counters set by
  * hand, the outputs agree with each other and with the pool; the page
  * cut into slices is the page whole; what agents and the metrics port
- * add is there only with them; the lines people and scripts read keep
- * their form.
+ * add is there only with them, a free slot nowhere; the lines people
+ * and scripts read keep their form.
  *
  * The pool is CONF below, built by the engine rig (rig.c); every counter
  * of the engine, the packet I/O and the probes has a value of its own.
@@ -752,6 +752,36 @@ START_TEST(test_parts)
 }
 END_TEST
 
+/* A free slot (its occupant gone by a reload) is in no output. */
+START_TEST(test_free_slots)
+{
+	static const char *const gone[] = { "10.0.1.11:80", "10.0.1.21:53",
+	    "service=\"dns\"", "service dns", "\"dns\"", "\ndns " };
+	unsigned	 obj, json, k;
+
+	S.pool->srv[0].used = 0;
+	S.pool->srv[3].used = 0;
+	S.pool->svc[1].used = 0;
+	for (obj = STATS_SERVICES; obj <= STATS_SERVERS; obj++)
+		for (json = 0; json < 2; json++) {
+			stats_show(&S, obj, (int)json, &O);
+			if (json)
+				ck_assert_int_eq(strncmp(O.b, "[{", 2), 0);
+			else
+				ck_assert_uint_eq(count(O.b, "\n"), 1 +
+				    (obj == STATS_SERVICES ? 1 : 2));
+			ob_printf(&O, "\n");
+			stats_prom(&S, &O);
+			log_lines(&O);
+			for (k = 0; k < sizeof(gone) / sizeof(gone[0]); k++)
+				ck_assert_msg(strstr(O.b, gone[k]) == NULL,
+				    "%s is shown: \"%.80s\"", gone[k],
+				    strstr(O.b, gone[k]));
+			ob_free(&O);
+		}
+}
+END_TEST
+
 Suite *
 stats_suite(void)
 {
@@ -774,6 +804,7 @@ stats_suite(void)
 	tcase_add_test(tc, test_agree);
 	tcase_add_test(tc, test_services_text);
 	tcase_add_test(tc, test_parts);
+	tcase_add_test(tc, test_free_slots);
 	suite_add_tcase(s, tc);
 	return (s);
 }
