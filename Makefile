@@ -50,7 +50,8 @@ COMMON_SRCS	= common/addr.c common/cfgfile.c common/cfgkw.c common/cksum.c \
 # The report format (common/report.c) needs libsodium, and the checks'
 # wire side (common/probe.c) serves loadd and lmd only, so they go with
 # those two rather than with every program that uses common/.
-LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/ctl.c loadd/engine.c \
+LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/config_build.c \
+		  loadd/config_check.c loadd/ctl.c loadd/engine.c \
 		  loadd/engine_flow.c loadd/engine_icmp.c loadd/engine_offload.c \
 		  loadd/engine_tick.c \
 		  loadd/live.c loadd/loop.c loadd/replay.c loadd/setup.c \
