@@ -45,12 +45,13 @@ CFLAGS_SODIUM	:= $(shell $(PKG_CONFIG) --cflags libsodium 2>/dev/null)
 
 ALL_CFLAGS	= $(WARNFLAGS) $(DEFS) $(INCS) $(CFLAGS_SODIUM) $(CPPFLAGS) $(CFLAGS)
 
-COMMON_SRCS	= common/addr.c common/cfgfile.c common/cksum.c common/log.c \
-		  common/pkt.c common/proc.c
+COMMON_SRCS	= common/addr.c common/cfgfile.c common/cfgkw.c common/cksum.c \
+		  common/log.c common/pkt.c common/proc.c
 # The report format (common/report.c) needs libsodium, and the checks'
 # wire side (common/probe.c) serves loadd and lmd only, so they go with
 # those two rather than with every program that uses common/.
-LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/ctl.c loadd/engine.c \
+LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/config_build.c \
+		  loadd/config_check.c loadd/ctl.c loadd/engine.c \
 		  loadd/engine_flow.c loadd/engine_icmp.c loadd/engine_offload.c \
 		  loadd/engine_tick.c \
 		  loadd/live.c loadd/loop.c loadd/replay.c loadd/setup.c \
@@ -65,8 +66,8 @@ LOADD_SRCS	+= loadd/ctl_cmd.c loadd/obuf.c loadd/stats.c \
 LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) $(LIBS_SODIUM) -lm
 # lmd, the agent: the same configuration syntax, logging and report code.
 LMD_SRCS	= lmd/lmd.c lmd/lmd_conf.c lmd/check.c common/report.c \
-		  common/addr.c common/cfgfile.c common/log.c common/proc.c \
-		  common/probe.c
+		  common/addr.c common/cfgfile.c common/cfgkw.c common/log.c \
+		  common/proc.c common/probe.c
 ifeq ($(UNAME_S),Linux)
 LOADD_SRCS	+= loadd/pktio_nfq.c loadd/ctevents.c loadd/sandbox.c
 LOADD_LIBS	+= $(LIBS_NFQ) $(LIBS_SECCOMP)

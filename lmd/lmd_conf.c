@@ -1,11 +1,14 @@
 /*
  * Reading lmd.conf: the original key loaddservers and what this lmd
  * adds.  Every error is reported as "file:line: what is wrong" before
- * giving up; see lmd.conf(5).
+ * giving up; see lmd.conf(5).  Every key is a line of the keyword table
+ * below, read by common/cfgkw.c; the parsers here are for the keys no
+ * kind of value covers.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include <syslog.h>
 
 #include "cfgfile.h"
+#include "cfgkw.h"
 #include "compat.h"
 #include "lmd.h"
 #include "log.h"
@@ -29,50 +33,100 @@ enum key {
 	K_NKEYS
 };
 
-static const struct {
-	const char	*name;
-	enum key	 key;
-} keys[] = {
-	{ "loaddservers",	K_LOADDSERVERS },	/* the original key */
-	{ "keyfile",		K_KEYFILE },
-	{ "keyid",		K_KEYID },
-	{ "interval",		K_INTERVAL },
-	{ "service",		K_SERVICE },
-	{ "protocol",		K_PROTOCOL },
-	{ "port",		K_PORT },
-	{ "source",		K_SOURCE },
-	{ "weight",		K_WEIGHT },
-	{ "drain",		K_DRAIN },
-	{ "cgroup",		K_CGROUP },
-	{ "pidfile",		K_PIDFILE },
-	{ "syslog_facility",	K_FACILITY },
-	{ "verbosemode",	K_VERBOSE },
-	{ "check",		K_CHECK },
-	{ "check_url",		K_CHECK_URL },
-	{ "check_status",	K_CHECK_STATUS },
-	{ "check_address",	K_CHECK_ADDRESS },
-	{ "check_command",	K_CHECK_COMMAND },
-	{ "check_timeout",	K_CHECK_TIMEOUT },
-	{ "check_interval",	K_CHECK_INTERVAL },
-	{ "check_user",		K_CHECK_USER },
-};
-
 /* Where report_keys_load()'s errors go: after "file:line: keyfile: ". */
 static char	 keyfile_where[PATH_MAX + 16];
 
-static void	 parse_loadd(struct cfgfile *, struct lmd_conf *, char *);
-static int	 parse_url(struct lmd_conf *, const char *);
-static void	 parse_key(struct cfgfile *, struct lmd_conf *, enum key,
+static void	 parse_loadd(struct cfgfile *, const struct cfgkw *, void *,
 		    char *);
+static void	 parse_port(struct cfgfile *, const struct cfgkw *, void *,
+		    char *);
+static void	 parse_source(struct cfgfile *, const struct cfgkw *, void *,
+		    char *);
+static void	 parse_check_url(struct cfgfile *, const struct cfgkw *,
+		    void *, char *);
+static int	 parse_url(struct lmd_conf *, const char *);
+static void	 parse_check_user(struct cfgfile *, const struct cfgkw *,
+		    void *, char *);
 static void	 keyfile_report(const char *);
+static void	 conf_defaults(struct lmd_conf *, const char *);
+static void	 check_required(struct cfgfile *, struct lmd_conf *,
+		    const unsigned *);
+static void	 conf_derive(struct cfgfile *, struct lmd_conf *,
+		    const unsigned *);
+static void	 conf_keys(struct cfgfile *, struct lmd_conf *,
+		    const unsigned *);
+
+static const struct cfgkw_choice checks[] = {
+	{ "none", CHECK_NONE }, { "http", CHECK_HTTP }, { "tcp", CHECK_TCP },
+	{ "command", CHECK_COMMAND }, { NULL, 0 },
+};
+
+/* The one message names the size: it must stay true. */
+_Static_assert(LMD_CMDLEN - 1 == 1023, "check_command's error says 1023");
+
+#define C(m)		CFGKW_FIELD(struct lmd_conf, m)
+#define INTERVAL	"a number of seconds from 0.1 to 3600"
+
+/* lmd.conf has no sections: every key in section 0, the struct lmd_conf. */
+static const struct cfgkw keywords[] = {
+	{ "loaddservers", K_LOADDSERVERS, 0, CFGKW_FUNC,	/* the original */
+	    .parse = parse_loadd },
+	{ "keyfile", K_KEYFILE, 0, CFGKW_STRING, .toolong = "not a path",
+	    C(keyfile) },
+	{ "keyid", K_KEYID, 0, CFGKW_UINT, .min = 1, .max = 255, C(keyid) },
+	{ "interval", K_INTERVAL, 0, CFGKW_MS, .min = MS_MIN_INTERVAL,
+	    .max = MS_MAX_INTERVAL, .what = INTERVAL, C(interval_ms) },
+	{ "service", K_SERVICE, 0, CFGKW_ADDRPORT,
+	    .what = "address:port (as loadd.conf names this server)",
+	    C(addr), .off_family = offsetof(struct lmd_conf, family),
+	    .off_port = offsetof(struct lmd_conf, port) },
+	{ "protocol", K_PROTOCOL, 0, CFGKW_CHOICE, .choices = cfgkw_protocols,
+	    C(proto) },
+	{ "port", K_PORT, 0, CFGKW_FUNC, .parse = parse_port },
+	{ "source", K_SOURCE, 0, CFGKW_FUNC, .parse = parse_source },
+	{ "weight", K_WEIGHT, 0, CFGKW_UINT, .max = 65535, C(weight) },
+	{ "drain", K_DRAIN, 0, CFGKW_BOOL, C(drain) },
+	{ "cgroup", K_CGROUP, 0, CFGKW_STRING, .toolong = "not a path",
+	    C(cgroup) },
+	{ "pidfile", K_PIDFILE, 0, CFGKW_STRING, .toolong = "not a path",
+	    C(pidfile) },
+	{ "syslog_facility", K_FACILITY, 0, CFGKW_FUNC,
+	    .parse = cfgkw_facility, C(facility) },
+	{ "verbosemode", K_VERBOSE, 0, CFGKW_BOOL, C(verbose) },
+	{ "check", K_CHECK, 0, CFGKW_CHOICE, .choices = checks, C(check) },
+	{ "check_url", K_CHECK_URL, 0, CFGKW_FUNC, .parse = parse_check_url },
+	{ "check_status", K_CHECK_STATUS, 0, CFGKW_UINT, .min = 100,
+	    .max = 599, .what = "an HTTP status", C(check_status) },
+	{ "check_address", K_CHECK_ADDRESS, 0, CFGKW_ADDRPORT, C(check_addr),
+	    .off_family = offsetof(struct lmd_conf, check_family),
+	    .off_port = offsetof(struct lmd_conf, check_port) },
+	{ "check_command", K_CHECK_COMMAND, 0, CFGKW_STRING,
+	    .toolong = "empty or longer than 1023 bytes", C(check_command) },
+	{ "check_timeout", K_CHECK_TIMEOUT, 0, CFGKW_MS, .min = 1,
+	    .max = MS_MAX_TIMEOUT, .what = "a number of seconds from 0.001 to "
+	    "60", C(check_timeout_ms) },
+	{ "check_interval", K_CHECK_INTERVAL, 0, CFGKW_MS,
+	    .min = MS_MIN_INTERVAL, .max = MS_MAX_INTERVAL, .what = INTERVAL,
+	    C(check_interval_ms) },
+	{ "check_user", K_CHECK_USER, 0, CFGKW_FUNC,
+	    .parse = parse_check_user },
+};
+
+/* "key =": lmd has always counted the key as given, then refused it. */
+static const struct cfgkw_table table = {
+	keywords, sizeof(keywords) / sizeof(keywords[0]), K_NKEYS, 1,
+	"no value", 1
+};
 
 /* "loaddservers = 10.0.0.1, 10.0.0.2:8671, [2001:db8::1]:8671" */
 static void
-parse_loadd(struct cfgfile *cf, struct lmd_conf *c, char *v)
+parse_loadd(struct cfgfile *cf, const struct cfgkw *kw, void *obj, char *v)
 {
+	struct lmd_conf	*c = obj;
 	struct lmd_dest	*d;
 	char		*item;
 
+	(void)kw;
 	while ((item = cfg_list_next(&v)) != NULL) {
 		if (c->nloadd == LMD_MAXLOADD) {
 			cfg_error(cf, "loaddservers: more than %d balancers",
@@ -168,169 +222,66 @@ lmd_conf_where(const struct lmd_conf *c, unsigned line, char *buf,
 	return (buf);
 }
 
+/* The port whose connections are counted; the service's by default. */
 static void
-parse_key(struct cfgfile *cf, struct lmd_conf *c, enum key k, char *v)
+parse_port(struct cfgfile *cf, const struct cfgkw *kw, void *obj, char *v)
 {
-	unsigned long	 n;
-	uint16_t	 port;
-	char		 why[128];
-	int		 b;
+	struct lmd_conf	*c = obj;
 
-	switch (k) {
-	case K_LOADDSERVERS:
-		parse_loadd(cf, c, v);
-		break;
-	case K_KEYFILE:
-		if (*v == '\0' || strlcpy(c->keyfile, v, sizeof(c->keyfile)) >=
-		    sizeof(c->keyfile))
-			cfg_error(cf, "keyfile: not a path");
-		break;
-	case K_KEYID:
-		if (cfg_uint(v, 1, 255, &n) == -1)
-			cfg_error(cf, "keyid: \"%s\" is not 1..255", v);
-		else
-			c->keyid = (int)n;
-		break;
-	case K_INTERVAL:
-		if (cfg_ms(v, MS_MIN_INTERVAL, MS_MAX_INTERVAL,
-		    &c->interval_ms) == -1)
-			cfg_error(cf, "interval: \"%s\" is not a number of "
-			    "seconds from 0.1 to 3600", v);
-		break;
-	case K_SERVICE:
-		if ((c->family = addr_parse(v, &c->addr, &c->port)) == 0 ||
-		    c->port == 0)
-			cfg_error(cf, "service: \"%s\" is not address:port (as "
-			    "loadd.conf names this server)", v);
-		break;
-	case K_PROTOCOL:
-		if (strcasecmp(v, "tcp") == 0)
-			c->proto = 6;
-		else if (strcasecmp(v, "udp") == 0)
-			c->proto = 17;
-		else
-			cfg_error(cf, "protocol: \"%s\" is not tcp or udp", v);
-		break;
-	case K_PORT:
-		if (port_parse(v, &c->watch_port) == -1)
-			cfg_error(cf, "port: \"%s\" is not a port", v);
-		break;
-	case K_SOURCE:
-		if (strcasecmp(v, "any") == 0)
-			c->src_family = -1;
-		else if ((c->src_family = addr_parse(v, &c->src, &port)) == 0 ||
-		    port != 0) {
-			cfg_error(cf, "source: \"%s\" is not an address or "
-			    "\"any\"", v);
-			c->src_family = 0;
-		}
-		break;
-	case K_WEIGHT:
-		if (cfg_uint(v, 0, 65535, &n) == -1)
-			cfg_error(cf, "weight: \"%s\" is not 0..65535", v);
-		else
-			c->weight = (uint16_t)n;
-		break;
-	case K_DRAIN:
-		if ((b = cfg_bool(v)) == -1)
-			cfg_error(cf, "drain: \"%s\" is not yes or no", v);
-		else
-			c->drain = b;
-		break;
-	case K_CGROUP:
-		if (*v == '\0' || strlcpy(c->cgroup, v, sizeof(c->cgroup)) >=
-		    sizeof(c->cgroup))
-			cfg_error(cf, "cgroup: not a path");
-		break;
-	case K_PIDFILE:
-		if (*v == '\0' || strlcpy(c->pidfile, v, sizeof(c->pidfile)) >=
-		    sizeof(c->pidfile))
-			cfg_error(cf, "pidfile: not a path");
-		break;
-	case K_FACILITY:
-		if ((c->facility = log_facility(v)) == -1) {
-			cfg_error(cf, "syslog_facility: unknown facility "
-			    "\"%s\"", v);
-			c->facility = LOG_DAEMON;
-		}
-		break;
-	case K_VERBOSE:
-		if ((b = cfg_bool(v)) == -1)
-			cfg_error(cf, "verbosemode: \"%s\" is not yes or no", v);
-		else
-			c->verbose = b;
-		break;
-	case K_CHECK:
-		if (strcasecmp(v, "none") == 0)
-			c->check = CHECK_NONE;
-		else if (strcasecmp(v, "http") == 0)
-			c->check = CHECK_HTTP;
-		else if (strcasecmp(v, "tcp") == 0)
-			c->check = CHECK_TCP;
-		else if (strcasecmp(v, "command") == 0)
-			c->check = CHECK_COMMAND;
-		else
-			cfg_error(cf, "check: \"%s\" is not none, http, tcp or "
-			    "command", v);
-		break;
-	case K_CHECK_URL:
-		if (parse_url(c, v) == -1)
-			cfg_error(cf, "check_url: \"%s\" is not "
-			    "http://ADDRESS[:PORT]/PATH", v);
-		break;
-	case K_CHECK_STATUS:
-		if (cfg_uint(v, 100, 599, &n) == -1)
-			cfg_error(cf, "check_status: \"%s\" is not an HTTP "
-			    "status (100..599)", v);
-		else
-			c->check_status = (unsigned)n;
-		break;
-	case K_CHECK_ADDRESS:
-		if ((c->check_family = addr_parse(v, &c->check_addr,
-		    &c->check_port)) == 0 || c->check_port == 0)
-			cfg_error(cf, "check_address: \"%s\" is not "
-			    "address:port", v);
-		break;
-	case K_CHECK_COMMAND:
-		if (*v == '\0' || strlcpy(c->check_command, v,
-		    sizeof(c->check_command)) >= sizeof(c->check_command))
-			cfg_error(cf, "check_command: empty or longer than %d "
-			    "bytes", LMD_CMDLEN - 1);
-		break;
-	case K_CHECK_TIMEOUT:
-		if (cfg_ms(v, 1, MS_MAX_TIMEOUT, &c->check_timeout_ms) == -1)
-			cfg_error(cf, "check_timeout: \"%s\" is not a number of "
-			    "seconds from 0.001 to 60", v);
-		break;
-	case K_CHECK_INTERVAL:
-		if (cfg_ms(v, MS_MIN_INTERVAL, MS_MAX_INTERVAL,
-		    &c->check_interval_ms) == -1)
-			cfg_error(cf, "check_interval: \"%s\" is not a number "
-			    "of seconds from 0.1 to 3600", v);
-		break;
-	case K_CHECK_USER:
-		if (strlcpy(c->check_user, v, sizeof(c->check_user)) >=
-		    sizeof(c->check_user))
-			cfg_error(cf, "check_user: longer than %d bytes",
-			    LMD_USERLEN - 1);
-		else if (lmd_user(v, why, sizeof(why)) == NULL)
-			cfg_error(cf, "check_user: \"%s\": %s", v, why);
-		break;
-	case K_NKEYS:
-		break;
+	(void)kw;
+	if (port_parse(v, &c->watch_port) == -1)
+		cfg_error(cf, "port: \"%s\" is not a port", v);
+}
+
+/* Where reports come from: an address of this host, or "any". */
+static void
+parse_source(struct cfgfile *cf, const struct cfgkw *kw, void *obj, char *v)
+{
+	struct lmd_conf	*c = obj;
+	uint16_t	 port;
+
+	(void)kw;
+	if (strcasecmp(v, "any") == 0)
+		c->src_family = -1;
+	else if ((c->src_family = addr_parse(v, &c->src, &port)) == 0 ||
+	    port != 0) {
+		cfg_error(cf, "source: \"%s\" is not an address or \"any\"",
+		    v);
+		c->src_family = 0;
 	}
 }
 
-int
-lmd_conf_load(struct lmd_conf *c, const char *path)
+static void
+parse_check_url(struct cfgfile *cf, const struct cfgkw *kw, void *obj,
+    char *v)
 {
-	struct cfgfile	 cf;
-	unsigned	 seen[K_NKEYS];
-	char		*k, *v, a[ADDR_STRLEN], why[128];
-	size_t		 i;
+	(void)kw;
+	if (parse_url(obj, v) == -1)
+		cfg_error(cf, "check_url: \"%s\" is not "
+		    "http://ADDRESS[:PORT]/PATH", v);
+}
 
+/* A user that exists now; lmd.c says if it is not root to become it. */
+static void
+parse_check_user(struct cfgfile *cf, const struct cfgkw *kw, void *obj,
+    char *v)
+{
+	struct lmd_conf	*c = obj;
+	char		 why[128];
+
+	(void)kw;
+	if (strlcpy(c->check_user, v, sizeof(c->check_user)) >=
+	    sizeof(c->check_user))
+		cfg_error(cf, "check_user: longer than %d bytes",
+		    LMD_USERLEN - 1);
+	else if (lmd_user(v, why, sizeof(why)) == NULL)
+		cfg_error(cf, "check_user: \"%s\": %s", v, why);
+}
+
+static void
+conf_defaults(struct lmd_conf *c, const char *path)
+{
 	memset(c, 0, sizeof(*c));
-	memset(seen, 0, sizeof(seen));
 	c->path = path;
 	c->interval_ms = 1000;
 	c->proto = 6;
@@ -339,47 +290,43 @@ lmd_conf_load(struct lmd_conf *c, const char *path)
 	c->facility = LOG_DAEMON;
 	strlcpy(c->pidfile, LMD_PIDFILE, sizeof(c->pidfile));
 	strlcpy(c->check_user, LMD_CHECK_USER, sizeof(c->check_user));
-	if (cfg_open(&cf, path) == -1)
-		return (-1);
-	while (cfg_next(&cf, &k, &v)) {
-		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (strcasecmp(k, keys[i].name) == 0)
-				break;
-		if (i == sizeof(keys) / sizeof(keys[0])) {
-			cfg_error(&cf, "unknown key \"%s\"", k);
-			continue;
-		}
-		if (seen[keys[i].key] != 0) {
-			cfg_error(&cf, "%s given twice (first on line %u)",
-			    keys[i].name, seen[keys[i].key]);
-			continue;
-		}
-		seen[keys[i].key] = cf.line;
-		if (*v == '\0') {
-			cfg_error(&cf, "%s: no value", keys[i].name);
-			continue;
-		}
-		parse_key(&cf, c, keys[i].key, v);
-	}
+}
 
-	/* What only the whole file can say; named at its end. */
+/* What only the whole file can say; named at its end. */
+static void
+check_required(struct cfgfile *cf, struct lmd_conf *c, const unsigned *seen)
+{
+	char	 why[128];
+
 	if (seen[K_LOADDSERVERS] == 0)
-		cfg_error(&cf, "end of file: no loaddservers");
+		cfg_error(cf, "end of file: no loaddservers");
 	if (seen[K_SERVICE] == 0)
-		cfg_error(&cf, "end of file: no service (address:port as "
+		cfg_error(cf, "end of file: no service (address:port as "
 		    "loadd.conf names this server)");
 	if (seen[K_KEYFILE] == 0)
-		cfg_error(&cf, "end of file: no keyfile");
+		cfg_error(cf, "end of file: no keyfile");
 	if (c->check == CHECK_HTTP && seen[K_CHECK_URL] == 0)
-		cfg_error(&cf, "end of file: check = http needs check_url");
+		cfg_error(cf, "end of file: check = http needs check_url");
 	if (c->check == CHECK_COMMAND && seen[K_CHECK_COMMAND] == 0)
-		cfg_error(&cf, "end of file: check = command needs "
+		cfg_error(cf, "end of file: check = command needs "
 		    "check_command");
 	if (c->check == CHECK_COMMAND && seen[K_CHECK_USER] == 0 &&
 	    lmd_user(c->check_user, why, sizeof(why)) == NULL)
-		cfg_error(&cf, "end of file: check = command runs as "
+		cfg_error(cf, "end of file: check = command runs as "
 		    "check_user %s (the default): %s; name another user",
 		    c->check_user, why);
+}
+
+/*
+ * What the file leaves to the service's address and port, and the lines
+ * that set what is only checked after parsing.
+ */
+static void
+conf_derive(struct cfgfile *cf, struct lmd_conf *c, const unsigned *seen)
+{
+	char		 a[ADDR_STRLEN];
+	size_t		 i;
+
 	if (c->check == CHECK_TCP && seen[K_CHECK_ADDRESS] == 0 &&
 	    c->family != 0) {
 		c->check_family = c->family;
@@ -402,8 +349,8 @@ lmd_conf_load(struct lmd_conf *c, const char *path)
 	if (c->src_family != 0)
 		for (i = 0; i < c->nloadd; i++)
 			if (c->loadd[i].family != c->src_family) {
-				cf.line = seen[K_LOADDSERVERS];
-				cfg_error(&cf, "loaddservers: %s is IPv%d but "
+				cf->line = seen[K_LOADDSERVERS];
+				cfg_error(cf, "loaddservers: %s is IPv%d but "
 				    "reports are sent from an IPv%d address "
 				    "(see service and source)",
 				    addr_ntop(c->loadd[i].family,
@@ -416,21 +363,51 @@ lmd_conf_load(struct lmd_conf *c, const char *path)
 	c->line_cgroup = seen[K_CGROUP];
 	c->line_pidfile = seen[K_PIDFILE];
 	c->line_check_user = seen[K_CHECK_USER];
-	if (cf.errors == 0) {
+}
+
+/* The key file, once the rest is right; keyid, its first key by default. */
+static void
+conf_keys(struct cfgfile *cf, struct lmd_conf *c, const unsigned *seen)
+{
+	if (cf->errors == 0) {
 		lmd_conf_where(c, c->line_keyfile, keyfile_where,
 		    sizeof(keyfile_where));
 		cfg_set_reporter(keyfile_report);
 		if (report_keys_load(&c->keys, c->keyfile) == -1)
-			cf.errors++;
+			cf->errors++;
 		cfg_set_reporter(NULL);
 	}
-	if (cf.errors == 0 && c->keyid != 0 &&
+	if (cf->errors == 0 && c->keyid != 0 &&
 	    report_keys_find(&c->keys, (unsigned)c->keyid) == NULL) {
-		cf.line = seen[K_KEYID];
-		cfg_error(&cf, "keyid: no key %d in %s", c->keyid, c->keyfile);
+		cf->line = seen[K_KEYID];
+		cfg_error(cf, "keyid: no key %d in %s", c->keyid, c->keyfile);
 	}
-	if (cf.errors == 0 && c->keyid == 0)
+	if (cf->errors == 0 && c->keyid == 0)
 		c->keyid = c->keys.k[0].id;
+}
+
+int
+lmd_conf_load(struct lmd_conf *c, const char *path)
+{
+	struct cfgfile		 cf;
+	struct cfgkw_section	 sect;
+	unsigned		 seen[K_NKEYS];
+	char			*k, *v, why[256];
+
+	conf_defaults(c, path);
+	memset(seen, 0, sizeof(seen));
+	sect = (struct cfgkw_section){ c, seen, NULL };
+	if (cfgkw_table_check(&table, why, sizeof(why)) == -1) {
+		cfg_report("%s: %s", path, why);
+		return (-1);
+	}
+	if (cfg_open(&cf, path) == -1)
+		return (-1);
+	while (cfg_next(&cf, &k, &v))
+		(void)cfgkw_apply(&cf, &table, &sect, k, v);
+	check_required(&cf, c, seen);
+	conf_derive(&cf, c, seen);
+	conf_keys(&cf, c, seen);
 	cfg_close(&cf);
 	if (cf.errors > 0) {
 		lmd_conf_free(c);

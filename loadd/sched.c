@@ -869,11 +869,24 @@ pick_intl(struct pool *p, struct service *svc, const struct pkt *pk,
 const char *
 sched_agent_fallback(const struct sched_method *m)
 {
-	if (strcmp(m->name, "leastload") == 0)
+	if (m->pick == pick_leastload)
 		return ("as wlc (active flows per weight)");
-	if (strcmp(m->name, "loadsharing") == 0)
+	if (m->pick == pick_loadsharing)
 		return ("by configured weights (wrr)");
-	if (strcmp(m->name, "intlloadsharing") == 0)
+	if (m->pick == pick_intl)
 		return ("on active flows, response time and weights only");
 	return (NULL);
+}
+
+int
+sched_takes_network(const struct sched_method *m)
+{
+	return (m->pick == pick_bitmask);
+}
+
+int
+sched_measures_replies(const struct sched_method *m)
+{
+	return (m->pick == pick_responsetime || m->pick == pick_leasttraffic ||
+	    m->pick == pick_intl);
 }

@@ -64,6 +64,14 @@ int				 sched_maglev_lookup(const struct pool *,
 int				 sched_is_prime(uint32_t);
 /* What an agent-based method does without agents; NULL for the others. */
 const char			*sched_agent_fallback(const struct sched_method *);
+/* pf's bitmask: the servers are one network, each address a server. */
+int				 sched_takes_network(const struct sched_method *);
+/*
+ * Whether a method measures the servers' answers or traffic, which loadd
+ * does not see when the kernel carries established flows (offload).
+ */
+int				 sched_measures_replies(
+				    const struct sched_method *);
 
 #define MAGLEV_SIZE_DEFAULT	65537
 #define MAGLEV_SIZE_MAX		131071

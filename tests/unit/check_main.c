@@ -16,6 +16,7 @@ main(void)
 	sr = srunner_create(pkt_suite());
 	srunner_add_suite(sr, cksum_suite());
 	srunner_add_suite(sr, cfgfile_suite());
+	srunner_add_suite(sr, cfgkw_suite());
 	srunner_add_suite(sr, conf_suite());
 	srunner_add_suite(sr, flow_suite());
 	srunner_add_suite(sr, engine_suite());

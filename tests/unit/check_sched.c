@@ -97,6 +97,37 @@ START_TEST(test_find)
 }
 END_TEST
 
+/*
+ * What config.c and loadd.c ask of a method, by the method and never by
+ * its name: which takes a network (bitmask), which measure the servers'
+ * answers or traffic (refused with offload), which live on agents.
+ */
+START_TEST(test_method_kinds)
+{
+	char		 names[512], *n, *save;
+	const struct sched_method *m;
+	int		 measures, agent;
+
+	sched_names(names, sizeof(names));
+	for (n = strtok_r(names, ", ", &save); n != NULL;
+	    n = strtok_r(NULL, ", ", &save)) {
+		ck_assert_ptr_nonnull(m = sched_find(n));
+		measures = strcmp(n, "responsetime") == 0 ||
+		    strcmp(n, "leasttraffic") == 0 ||
+		    strcmp(n, "intlloadsharing") == 0;
+		agent = strcmp(n, "leastload") == 0 ||
+		    strcmp(n, "loadsharing") == 0 ||
+		    strcmp(n, "intlloadsharing") == 0;
+		ck_assert_int_eq(sched_takes_network(m),
+		    strcmp(n, "bitmask") == 0);
+		ck_assert_int_eq(sched_measures_replies(m), measures);
+		ck_assert_int_eq(sched_agent_fallback(m) != NULL, agent);
+	}
+	ck_assert_str_eq(sched_agent_fallback(sched_find("leastload")),
+	    "as wlc (active flows per weight)");
+}
+END_TEST
+
 /* What loadd -h prints: every method by its name. */
 START_TEST(test_list)
 {
@@ -1657,6 +1688,7 @@ sched_suite(void)
 
 	tc = tcase_create("methods");
 	tcase_add_test(tc, test_find);
+	tcase_add_test(tc, test_method_kinds);
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_usable);
 	suite_add_tcase(s, tc);

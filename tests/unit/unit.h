@@ -22,6 +22,7 @@ Suite	*pkt_suite(void);
 Suite	*cksum_suite(void);
 Suite	*conf_suite(void);
 Suite	*cfgfile_suite(void);
+Suite	*cfgkw_suite(void);
 Suite	*flow_suite(void);
 Suite	*engine_suite(void);
 Suite	*sched_suite(void);
