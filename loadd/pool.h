@@ -56,7 +56,7 @@ enum srv_reason {
  * a reload never renumbers (reload.c).  Each part has one owner.
  */
 struct server {
-	/* What the file says: config.c builds it, a reload replaces it. */
+	/* What the file says: config_build.c builds it, a reload replaces it. */
 	STRUCT_GROUP(srv_conf, conf,
 	union addr	 addr;
 	uint16_t	 port;		/* host byte order */
@@ -111,7 +111,7 @@ struct hcconf;
 
 /* A service keeps its slot too; the same parts, the same owners. */
 struct service {
-	/* What the file says: config.c, replaced by a reload. */
+	/* What the file says: config_build.c, replaced by a reload. */
 	STRUCT_GROUP(svc_conf, conf,
 	union addr	 vip;
 	uint16_t	 port;		/* host byte order */
@@ -127,7 +127,7 @@ struct service {
 	);
 	const struct hcconf *hc;	/* its health settings: pool->hcs[slot] */
 
-	/* Its servers, by slot: config.c and reload.c. */
+	/* Its servers, by slot: config_build.c and reload.c. */
 	uint16_t	*members;
 	uint16_t	 nsrv;
 	uint8_t		 used;		/* 0: a free slot */
