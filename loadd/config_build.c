@@ -270,18 +270,11 @@ load_keys(struct parse *ps)
 static void
 set_use_backup(struct pool *pool)
 {
-	struct service	*svc;
-	unsigned	 i, j;
+	unsigned	 i;
 
-	for (i = 0; i < pool->nsvc; i++) {
-		svc = &pool->svc[i];
-		svc->use_backup = 1;
-		for (j = 0; j < svc->nsrv; j++)
-			if (!SVC_SRV(pool, svc, j)->backup &&
-			    SVC_SRV(pool, svc, j)->state == SRV_UP &&
-			    SVC_SRV(pool, svc, j)->weight > 0)
-				svc->use_backup = 0;
-	}
+	for (i = 0; i < pool->nsvc; i++)
+		pool->svc[i].use_backup = !pool_primary_up(pool,
+		    &pool->svc[i]);
 }
 
 /* Checks what needs every service, and builds services and servers. */

@@ -28,6 +28,7 @@
 #include "compat.h"
 #include "hcprobe.h"
 #include "probe.h"
+#include "reload.h"
 #include "srvstate.h"
 
 #define HTTP_BUFLEN	8192	/* what an HTTP probe reads of the answer */
@@ -46,6 +47,7 @@ struct probe {
 	uint16_t	 seq;		/* ICMP */
 	uint64_t	 next;		/* when the next probe starts */
 	uint64_t	 deadline;	/* when the running one fails */
+	uint32_t	 sig;		/* what it probes (probe_sig()) */
 	char		*buf;		/* HTTP answer */
 	size_t		 blen;
 };
@@ -63,6 +65,9 @@ struct hcprobes {
 
 static const struct hcconf *probing(const struct hcprobes *, unsigned);
 static int	 icmp_socket(int);
+static uint32_t	 probe_sig(const struct hcprobes *, unsigned);
+static uint32_t	 sig_add(uint32_t, const void *, size_t);
+static int	 icmp_need(struct hcprobes *);
 static int	 pollfd_add(struct pollfd *, unsigned *, int, short);
 static void	 probe_start(struct hcprobes *, unsigned, uint64_t);
 static void	 echo_send(struct hcprobes *, unsigned, uint64_t);
@@ -124,17 +129,77 @@ hcprobe_preopen(void)
 		pre6 = icmp_socket(6);
 }
 
+/*
+ * What a probe of server i asks and of whom: when a reload changes it,
+ * the probe starts again and its results in a row count afresh.
+ */
+static uint32_t
+probe_sig(const struct hcprobes *h, unsigned i)
+{
+	const struct server *s = &h->pool->srv[i];
+	const struct hcconf *hc = h->pool->svc[s->svc].hc;
+	uint32_t	 v = 2166136261u;	/* FNV-1a */
+
+#define SIG(x)	v = sig_add(v, &(x), sizeof(x))
+	SIG(hc->type);
+	SIG(hc->port);
+	SIG(hc->interval_ms);
+	SIG(hc->timeout_ms);
+	SIG(hc->status_lo);
+	SIG(hc->status_hi);
+	v = sig_add(v, hc->path, strlen(hc->path));
+	v = sig_add(v, hc->host, strlen(hc->host) + 1);
+	v = sig_add(v, hc->body, strlen(hc->body) + 1);
+	SIG(s->family);
+	SIG(s->addr);
+	SIG(s->port);
+#undef SIG
+	return (v);
+}
+
+static uint32_t
+sig_add(uint32_t v, const void *p, size_t len)
+{
+	const uint8_t	*b = p;
+
+	while (len-- > 0)
+		v = (v ^ *b++) * 16777619u;
+	return (v);
+}
+
+/* Opens the raw ICMP sockets the probes now need; -1 if one cannot be. */
+static int
+icmp_need(struct hcprobes *h)
+{
+	const struct hcconf *hc;
+	unsigned	 i, need4 = 0, need6 = 0;
+
+	for (i = 0; i < h->pool->nsrv; i++)
+		if ((hc = probing(h, i)) != NULL && hc->type == HC_ICMP) {
+			if (h->pool->srv[i].family == 4)
+				need4 = 1;
+			else
+				need6 = 1;
+		}
+	if (need4 && h->icmp4 == -1)
+		h->icmp4 = pre4 != -1 ? pre4 : icmp_socket(4);
+	if (need6 && h->icmp6 == -1)
+		h->icmp6 = pre6 != -1 ? pre6 : icmp_socket(6);
+	return ((need4 && h->icmp4 == -1) || (need6 && h->icmp6 == -1) ?
+	    -1 : 0);
+}
+
 struct hcprobes *
 hcprobe_new(struct pool *p, struct srvstate *ss, struct health_stats *st)
 {
 	struct hcprobes	*h;
 	const struct hcconf *hc;
-	unsigned	 i, need4 = 0, need6 = 0;
+	unsigned	 i;
 	int		 e;
 
+	/* A slot's probe lives as long as the slot: every slot has one. */
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
-	    (p->nsrv > 0 && (h->pr = calloc(p->nsrv, sizeof(*h->pr))) ==
-	    NULL)) {
+	    (h->pr = calloc(POOL_MAXSERVERS, sizeof(*h->pr))) == NULL) {
 		free(h);
 		return (NULL);
 	}
@@ -144,27 +209,49 @@ hcprobe_new(struct pool *p, struct srvstate *ss, struct health_stats *st)
 	h->icmp4 = h->icmp6 = -1;
 	h->ipidx4 = h->ipidx6 = -1;
 	h->ident = (uint16_t)arc4random();
-	for (i = 0; i < p->nsrv; i++) {
+	for (i = 0; i < POOL_MAXSERVERS; i++) {
 		h->pr[i].fd = -1;
 		h->pr[i].pidx = -1;
-		if ((hc = probing(h, i)) == NULL)
+		if (i >= p->nsrv || (hc = probing(h, i)) == NULL)
 			continue;
 		/* Spread the first probes over one interval. */
 		h->pr[i].next = (uint64_t)hc->interval_ms * i / p->nsrv;
-		if (hc->type == HC_ICMP && p->srv[i].family == 4)
-			need4 = 1;
-		else if (hc->type == HC_ICMP)
-			need6 = 1;
+		h->pr[i].sig = probe_sig(h, i);
 	}
-	if ((need4 && (h->icmp4 = pre4 != -1 ? pre4 : icmp_socket(4)) ==
-	    -1) ||
-	    (need6 && (h->icmp6 = pre6 != -1 ? pre6 : icmp_socket(6)) == -1)) {
+	if (icmp_need(h) == -1) {
 		e = errno;
 		hcprobe_free(h);
 		errno = e;
 		return (NULL);
 	}
 	return (h);
+}
+
+int
+hcprobe_reload(struct hcprobes *h, const uint8_t *slots)
+{
+	struct probe	*pr;
+	uint32_t	 sig;
+	unsigned	 i;
+
+	for (i = 0; i < POOL_MAXSERVERS; i++) {
+		pr = &h->pr[i];
+		if (i >= h->pool->nsrv || probing(h, i) == NULL) {
+			probe_close(pr);
+			pr->sig = 0;
+			continue;
+		}
+		sig = probe_sig(h, i);
+		if (slots[i] == RS_SAME && sig == pr->sig)
+			continue;	/* its probe goes on */
+		probe_close(pr);
+		pr->next = 0;		/* at the next pass */
+		pr->deadline = 0;
+		pr->sig = sig;
+		if (slots[i] == RS_SAME)
+			srvstate_recount(h->ss, i);
+	}
+	return (icmp_need(h));
 }
 
 void
@@ -174,7 +261,7 @@ hcprobe_free(struct hcprobes *h)
 
 	if (h == NULL)
 		return;
-	for (i = 0; h->pr != NULL && i < h->pool->nsrv; i++)
+	for (i = 0; h->pr != NULL && i < POOL_MAXSERVERS; i++)
 		probe_close(&h->pr[i]);
 	if (h->icmp4 != -1 && h->icmp4 != pre4)
 		close(h->icmp4);

@@ -24,6 +24,14 @@ void		 hcprobe_preopen(void);
 struct hcprobes	*hcprobe_new(struct pool *p, struct srvstate *ss,
 		    struct health_stats *st);
 void		 hcprobe_free(struct hcprobes *);
+/*
+ * After a reload (slots: what reload_swap() did to each server slot):
+ * the probes of gone servers close, new servers' start at the next pass,
+ * and a server whose probe changed (check, port, path, timing) starts
+ * again; the others go on.  -1 with errno if an ICMP socket the new
+ * configuration needs cannot be had (those probes then fail, said).
+ */
+int		 hcprobe_reload(struct hcprobes *, const uint8_t *slots);
 /* What health_pollfds() does. */
 unsigned	 hcprobe_pollfds(struct hcprobes *, struct pollfd *,
 		    unsigned max);

@@ -5,9 +5,10 @@
  * state machine, which also judges the passive signs, applies the
  * operator's and the agents' word, and runs backups and slow start.
  *
- * Owns: the two parts of each pool's health, and the counters of struct
- * health_stats, which outlive a reload (health_stats_carry()); hcprobe.c
- * counts the probes and their results, srvstate.c the transitions.
+ * Owns: the two parts of the pool's health, which live as long as loadd
+ * (a reload tells them which slots are new or freed), and the counters
+ * of struct health_stats; hcprobe.c counts the probes and their results,
+ * srvstate.c the transitions.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -100,10 +101,11 @@ health_stats(const struct health *h)
 	return (&h->st);
 }
 
-void
-health_stats_carry(struct health *h, const struct health_stats *old)
+int
+health_reload(struct health *h, const uint8_t *slots, uint64_t now)
 {
-	h->st = *old;
+	srvstate_reload(h->ss, slots, now);
+	return (hcprobe_reload(h->probes, slots));
 }
 
 unsigned

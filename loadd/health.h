@@ -124,10 +124,15 @@ struct health_stats {
 };
 const struct health_stats *health_stats(const struct health *);
 /*
- * A reload replaces the health checks with new ones for the new pool; the
- * counters are runtime, not configuration, and go on from the old ones.
+ * After reload_swap() (slots: what it did to each server slot): the
+ * health of the servers that stay goes on (probes in flight, results in
+ * a row, passive history, slow start) unless their probe changed; new
+ * servers start from their configured verdict, freed slots are
+ * forgotten; the counters go on.  -1 with errno when an ICMP socket the
+ * new configuration needs cannot be had: those probes fail, said.
  */
-void		 health_stats_carry(struct health *, const struct health_stats *);
+int		 health_reload(struct health *, const uint8_t *slots,
+		    uint64_t now_ms);
 
 /*
  * Recomputes a server's state from health and the operator's word, and

@@ -119,7 +119,6 @@ live_reload(void *arg, char *err, size_t errlen)
 {
 	struct live	*L = arg;
 	struct config	*nc;
-	struct health_stats hst;
 	unsigned	 i;
 
 	log_notice("reload: reading %s", L->path);
@@ -131,13 +130,6 @@ live_reload(void *arg, char *err, size_t errlen)
 		free(nc);
 		return (-1);
 	}
-	/*
-	 * Health follows the new pool; probes start again, spread out.  Its
-	 * counters go on (they are counters to Prometheus too).
-	 */
-	hst = *health_stats(L->h);
-	health_free(L->h);
-	L->h = NULL;
 	if (L->ag != NULL)
 		agent_reload(L->ag, &nc->pool, &nc->keys, L->slots,
 		    nc->agent_window_ms, nc->agent_stale);
@@ -149,16 +141,16 @@ live_reload(void *arg, char *err, size_t errlen)
 	if (L->ag != NULL)
 		L->ag->keys = &L->conf->keys;
 	memset(L->gone, 0, sizeof(L->gone));
-	if ((L->h = health_new(&L->conf->pool)) == NULL)
-		fatal("reload: health checks");
-	health_stats_carry(L->h, &hst);
+	if (health_reload(L->h, L->slots, clock_mono_ms()) == -1)
+		log_warn("reload: ICMP probes need a raw socket, which loadd "
+		    "opens at its start only when it starts as root; those "
+		    "probes fail");
 	/* Servers the reload added take their slow start, if any. */
 	for (i = 0; i < L->conf->pool.nsrv; i++)
 		if (L->slots[i] == RS_NEW && L->conf->pool.srv[i].used &&
 		    !L->conf->pool.srv[i].ghost)
 			health_ramp(L->h, i);
 	L->env.conf = L->conf;
-	L->env.h = L->h;
 	setup_note_health(L->conf);
 	return (0);
 }

@@ -112,6 +112,20 @@ pool_index(struct pool *p, uint32_t seed)
 	return (0);
 }
 
+int
+pool_primary_up(const struct pool *p, const struct service *svc)
+{
+	const struct server *s;
+	unsigned	 k;
+
+	for (k = 0; k < svc->nsrv; k++) {
+		s = SVC_SRV(p, svc, k);
+		if (!s->backup && s->state == SRV_UP && s->weight > 0)
+			return (1);
+	}
+	return (0);
+}
+
 void
 pool_free(struct pool *p)
 {

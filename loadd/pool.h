@@ -175,6 +175,8 @@ struct pool {
 };
 
 int		 pool_index(struct pool *, uint32_t seed);
+/* Whether a primary (not backup) server of svc takes new flows. */
+int		 pool_primary_up(const struct pool *, const struct service *);
 void		 pool_free(struct pool *);
 int		 pool_is_vip(const struct pool *, uint8_t family,
 		    const union addr *);

@@ -448,8 +448,7 @@ count_used_srv(const struct pool *p)
 static int
 finish_pool(struct pool *np)
 {
-	struct service	*svc;
-	unsigned	 i, j;
+	unsigned	 i;
 
 	while (np->nsrv > 0 && !np->srv[np->nsrv - 1].used)
 		np->nsrv--;
@@ -460,15 +459,8 @@ finish_pool(struct pool *np)
 	for (i = 0; i < np->nsrv; i++)
 		if (np->srv[i].used)
 			(void)srv_update(np, i, SR_OPERATOR, "reload");
-	for (i = 0; i < np->nsvc; i++) {
-		svc = &np->svc[i];
-		svc->use_backup = 1;
-		for (j = 0; j < svc->nsrv; j++)
-			if (!SVC_SRV(np, svc, j)->backup &&
-			    SVC_SRV(np, svc, j)->state == SRV_UP &&
-			    SVC_SRV(np, svc, j)->weight > 0)
-				svc->use_backup = 0;
-	}
+	for (i = 0; i < np->nsvc; i++)
+		np->svc[i].use_backup = !pool_primary_up(np, &np->svc[i]);
 	return (sched_setup(np));
 }
 

@@ -26,9 +26,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "agent.h"
 #include "log.h"
+#include "reload.h"
 #include "sched.h"
 #include "srvstate.h"
 
@@ -51,7 +53,6 @@ struct srvstate {
 	uint64_t	 passive_last;	/* the last passive judgement */
 };
 
-static int	 primary_up(const struct pool *, const struct service *);
 static void	 backups(struct pool *, struct service *);
 static void	 came_up(struct srvstate *, unsigned, uint64_t);
 static void	 judged(struct srvstate *, unsigned, int, int, const char *,
@@ -83,21 +84,6 @@ hcount_result(struct hcount *c, int ok, uint32_t rise, uint32_t fall)
 	return (0);
 }
 
-/* Whether any primary server of the service takes new flows. */
-static int
-primary_up(const struct pool *p, const struct service *svc)
-{
-	const struct server *s;
-	unsigned	 k;
-
-	for (k = 0; k < svc->nsrv; k++) {
-		s = SVC_SRV(p, svc, k);
-		if (!s->backup && s->state == SRV_UP && s->weight > 0)
-			return (1);
-	}
-	return (0);
-}
-
 /* Backups take new flows while no primary does; said when that changes. */
 static void
 backups(struct pool *p, struct service *svc)
@@ -105,7 +91,7 @@ backups(struct pool *p, struct service *svc)
 	unsigned	 j, nb = 0;
 	uint8_t		 ub;
 
-	ub = !primary_up(p, svc);
+	ub = !pool_primary_up(p, svc);
 	if (ub == svc->use_backup)
 		return;
 	svc->use_backup = ub;
@@ -156,6 +142,21 @@ srv_update(struct pool *p, unsigned i, int reason, const char *why)
 	return (st == SRV_DOWN);
 }
 
+/* Server i's run starts from what the configuration (or a reload) says. */
+static void
+run_init(struct srvstate *ss, unsigned i)
+{
+	const struct server *s = &ss->pool->srv[i];
+	struct srvrun	*r = &ss->r[i];
+
+	memset(r, 0, sizeof(*r));
+	if (i >= ss->pool->nsrv || !s->used)
+		return;		/* a free slot */
+	r->synacks = s->synacks;
+	r->refused = s->refused;
+	r->cnt.up = s->healthy;
+}
+
 struct srvstate *
 srvstate_new(struct pool *p, struct health_stats *st)
 {
@@ -164,23 +165,35 @@ srvstate_new(struct pool *p, struct health_stats *st)
 
 	if ((ss = calloc(1, sizeof(*ss))) == NULL)
 		return (NULL);
-	if (p->nsrv > 0 && (ss->r = calloc(p->nsrv, sizeof(*ss->r))) ==
-	    NULL) {
+	/* A slot's run lives as long as the slot: every slot has one. */
+	if ((ss->r = calloc(POOL_MAXSERVERS, sizeof(*ss->r))) == NULL) {
 		free(ss);
 		errno = ENOMEM;
 		return (NULL);
 	}
 	ss->pool = p;
 	ss->st = st;
-	/* Counting starts from what the configuration (or a reload) says. */
-	for (i = 0; i < p->nsrv; i++) {
-		if (!p->srv[i].used)
-			continue;	/* a free slot */
-		ss->r[i].synacks = p->srv[i].synacks;
-		ss->r[i].refused = p->srv[i].refused;
-		ss->r[i].cnt.up = p->srv[i].healthy;
-	}
+	for (i = 0; i < p->nsrv; i++)
+		run_init(ss, i);
 	return (ss);
+}
+
+void
+srvstate_reload(struct srvstate *ss, const uint8_t *slots, uint64_t now)
+{
+	unsigned	 i;
+
+	for (i = 0; i < POOL_MAXSERVERS; i++)
+		if (slots[i] != RS_SAME)
+			run_init(ss, i);
+	slowstart(ss, now);
+}
+
+void
+srvstate_recount(struct srvstate *ss, unsigned i)
+{
+	ss->r[i].cnt.ok = 0;
+	ss->r[i].cnt.bad = 0;
 }
 
 void

@@ -23,6 +23,16 @@ struct agent;
 struct srvstate	*srvstate_new(struct pool *p, struct health_stats *st);
 void		 srvstate_free(struct srvstate *);
 /*
+ * After a reload: what was kept of new and freed slots is forgotten (a new
+ * server starts from the verdict the configuration gives it); the others
+ * keep their counts, passive history and slow start (re-applied to the
+ * weights the reload set).
+ */
+void		 srvstate_reload(struct srvstate *, const uint8_t *slots,
+		    uint64_t now_ms);
+/* Server i's probe results in a row count afresh (its probe changed). */
+void		 srvstate_recount(struct srvstate *, unsigned srv);
+/*
  * One probe result of server srv (why: the failure, or NULL): counted,
  * and when the count reaches rise or fall, the server's new health.
  * Sets gone[srv] (gone may be NULL) when it stopped taking new flows.

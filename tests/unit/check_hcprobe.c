@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "config.h"
 #include "health.h"
+#include "reload.h"
 #include "unit.h"
 
 /* The server's side and loadd's. */
@@ -211,6 +212,43 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+/*
+ * A reload keeps a server's probe and its results in a row, unless the
+ * probe changed or the slot has a new server: then they count afresh.
+ */
+START_TEST(test_reload_keeps)
+{
+	const struct health_stats *st;
+	struct lab	 b;
+	uint8_t		 slots[POOL_MAXSERVERS];
+
+	lab_open(&b, 0, NULL, "check = tcp\ncheck_interval = 0.05\n"
+	    "check_timeout = 0.04\ncheck_fall = 3\n");
+	st = health_stats(b.h);
+	lab_until(&b, &st->failed, 2, "probes failed");
+	ck_assert_uint_eq(b.conf.pool.srv[0].state, SRV_UP);
+	memset(slots, RS_SAME, sizeof(slots));
+	switch (_i) {
+	case 0:		/* the same: the third failure in a row decides */
+		break;
+	case 1:		/* the probe changed: three more */
+		b.conf.pool.hcs[0].timeout_ms = 30;
+		break;
+	case 2:		/* another server in the slot: three more */
+		slots[0] = RS_NEW;
+		break;
+	}
+	ck_assert_int_eq(health_reload(b.h, slots, clock_mono_ms()), 0);
+	lab_until(&b, &st->failed, 3, "probes failed");
+	ck_assert_uint_eq(b.conf.pool.srv[0].state, _i == 0 ? SRV_DOWN :
+	    SRV_UP);
+	lab_until(&b, &st->failed, 5, "probes failed");
+	ck_assert_uint_eq(b.conf.pool.srv[0].state, SRV_DOWN);
+	ck_assert_uint_eq(st->transitions, 1);
+	lab_close(&b);
+}
+END_TEST
+
 Suite *
 hcprobe_suite(void)
 {
@@ -221,6 +259,7 @@ hcprobe_suite(void)
 	tcase_add_loop_test(tc, test_http_fail, 0, 3);
 	tcase_add_test(tc, test_tcp);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_loop_test(tc, test_reload_keeps, 0, 3);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -1091,6 +1091,42 @@ START_TEST(test_reload_slots)
 }
 END_TEST
 
+/* A reload keeps a slow start going; a server it adds starts its own. */
+START_TEST(test_reload_slowstart)
+{
+	static const char conf[] = "ipaliasing = 192.0.2.10\nports = 80\n"
+	    "balancingmode = wrr\ncheck = none\nslowstart = 10\n"
+	    "servers = 10.0.1.11 weight 100, 10.0.1.12 weight 100";
+	struct health	*h;
+	uint8_t		 slots[POOL_MAXSERVERS], gone[4] = { 0 };
+	char		 text[256];
+
+	snprintf(text, sizeof(text), "%s\n", conf);
+	open_rig(text);
+	ck_assert_ptr_nonnull(h = health_new(&R.conf.pool));
+	health_set_admin(h, 0, SRV_DISABLED, SR_OPERATOR);
+	health_set_admin(h, 0, SRV_UP, SR_OPERATOR);
+	health_run(h, NULL, 0, 50000, gone);	/* the ramp starts */
+	health_run(h, NULL, 0, 55000, gone);
+	ck_assert_uint_eq(R.conf.pool.srv[0].weight, 50);
+	snprintf(text, sizeof(text), "%s, 10.0.1.13 weight 100\n", conf);
+	rig_reload(text, slots);
+	ck_assert_uint_eq(slots[2], RS_NEW);
+	ck_assert_int_eq(health_reload(h, slots, 55000), 0);
+	health_ramp(h, 2);
+	/* Half way still, not the whole weight the reload wrote. */
+	ck_assert_uint_eq(R.conf.pool.srv[0].weight, 50);
+	ck_assert_uint_eq(R.conf.pool.srv[1].weight, 100);
+	ck_assert_uint_eq(R.conf.pool.srv[2].weight, 10);
+	health_run(h, NULL, 0, 60000, gone);
+	ck_assert_uint_eq(R.conf.pool.srv[0].weight, 100);
+	health_run(h, NULL, 0, 65000, gone);	/* its ramp began at 60 s */
+	ck_assert_uint_eq(R.conf.pool.srv[2].weight, 50);
+	health_free(h);
+	rig_close();
+}
+END_TEST
+
 /* Persistence after a reload: the clients of a slot gone or new go. */
 START_TEST(test_sticky_forget)
 {
@@ -1234,6 +1270,7 @@ health_suite(void)
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_reload_refused);
 	tcase_add_test(tc, test_reload_slots);
+	tcase_add_test(tc, test_reload_slowstart);
 	tcase_add_test(tc, test_sticky_forget);
 	tcase_add_test(tc, test_batch_same);
 	suite_add_tcase(s, tc);
