@@ -25,6 +25,16 @@ clock_mono_ms(void)
 	return (clock_ms_of(CLOCK_MONOTONIC));
 }
 
+/* Monotonic microseconds: lmd's checks and CPU samples. */
+static inline uint64_t
+clock_mono_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+}
+
 /* Monotonic seconds: the flow table's clock. */
 static inline uint32_t
 clock_mono_s(void)

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "compat.h"
 #include "lmd.h"
 #include "log.h"
@@ -48,15 +49,6 @@ static void	 read_child_error(struct check *);
 static void	 send_request(struct check *, uint64_t);
 static void	 step_http(struct check *, uint64_t);
 static void	 step_tcp(struct check *, uint64_t);
-
-uint64_t
-lmd_monotime_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
-}
 
 void
 check_init(struct check *c, const struct lmd_conf *conf)
@@ -100,7 +92,7 @@ start_connect(struct check *c)
 		return;
 	}
 	if (probe_connect(c->fd, &ss, slen) == -1) {
-		finish(c, REPORT_CHECK_DOWN, lmd_monotime_us(), "connect: %s",
+		finish(c, REPORT_CHECK_DOWN, clock_mono_us(), "connect: %s",
 		    strerror(errno));
 		return;
 	}

@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "cfgfile.h"
+#include "clock.h"
 #include "compat.h"
 #include "lmd.h"
 #include "log.h"
@@ -114,8 +115,7 @@ static int
 open_socket(const struct lmd_conf *c, int family)
 {
 	struct sockaddr_storage	 ss;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t		 sl;
 	char			 a[ADDR_STRLEN], where[PATH_MAX + 16];
 	int			 fd;
 
@@ -130,16 +130,8 @@ open_socket(const struct lmd_conf *c, int family)
 		err(1, "fcntl");
 	if (c->src_family != family)
 		return (fd);
-	memset(&ss, 0, sizeof(ss));
-	if (family == 6) {
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, c->src.b, 16);
-	} else {
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, c->src.b, 4);
-	}
-	if (bind(fd, (struct sockaddr *)&ss, family == 6 ? sizeof(*sin6) :
-	    sizeof(*sin)) == -1)
+	sl = addr_to_sockaddr(family, &c->src, 0, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, sl) == -1)
 		err(1, "%s: reports cannot be sent from %s (they must come "
 		    "from the server's address; see service and source in "
 		    "lmd.conf(5)): bind",
@@ -153,8 +145,7 @@ send_report(struct lmd *l, const char *why)
 {
 	const struct lmd_conf	*c = l->conf;
 	struct sockaddr_storage	 ss;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t		 sl;
 	struct timespec		 ts;
 	struct sample		 s;
 	struct report		 r;
@@ -200,20 +191,10 @@ send_report(struct lmd *l, const char *why)
 	for (i = 0; i < c->nloadd; i++) {
 		const struct lmd_dest *d = &c->loadd[i];
 
-		memset(&ss, 0, sizeof(ss));
-		if (d->family == 6) {
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons(d->port);
-			memcpy(&sin6->sin6_addr, d->addr.b, 16);
-			fd = l->sock6;
-		} else {
-			sin->sin_family = AF_INET;
-			sin->sin_port = htons(d->port);
-			memcpy(&sin->sin_addr, d->addr.b, 4);
-			fd = l->sock4;
-		}
+		sl = addr_to_sockaddr(d->family, &d->addr, d->port, &ss);
+		fd = d->family == 6 ? l->sock6 : l->sock4;
 		if (sendto(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss,
-		    d->family == 6 ? sizeof(*sin6) : sizeof(*sin)) == -1) {
+		    sl) == -1) {
 			l->errors++;
 			if (l->failing[i]++ == 0)
 				log_warn("send to loadd %s port %u",
@@ -236,7 +217,6 @@ run(struct lmd_conf *c, struct pidfh *pfh, int daemonize)
 	struct lmd		 l;
 	struct sigaction	 sa;
 	struct pollfd		 pfd[2];
-	struct timespec		 ts;
 	uint64_t		 now, next_report, next_check, wake;
 	char			 drop[64];
 	unsigned		 i;
@@ -290,20 +270,18 @@ run(struct lmd_conf *c, struct pidfh *pfh, int daemonize)
 		pidfile_write(pfh);
 
 	/* Numbers above those of any earlier run: report_seq_start(). */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	l.seq = report_seq_start((uint64_t)ts.tv_sec * 1000 +
-	    (uint64_t)ts.tv_nsec / 1000000);
+	l.seq = report_seq_start(clock_wall_ms());
 	log_notice("started: reporting every %u ms to %u loadd(s), key %d, "
 	    "check %s%s", c->interval_ms, c->nloadd, c->keyid,
 	    c->check == CHECK_HTTP ? c->check_url : c->check == CHECK_TCP ?
 	    "tcp" : c->check == CHECK_COMMAND ? c->check_command : "none",
 	    l.drain ? ", draining" : "");
 
-	now = lmd_monotime_us();
+	now = clock_mono_us();
 	next_check = now;
 	next_report = now;
 	while (!quit) {
-		now = lmd_monotime_us();
+		now = clock_mono_us();
 		if (drain_req || undrain_req) {
 			/* The later signal wins if both came in one wakeup. */
 			int d = drain_req && !undrain_req ? 1 :
@@ -349,7 +327,7 @@ run(struct lmd_conf *c, struct pidfh *pfh, int daemonize)
 			wake = next_check;
 		if (l.check.running && l.check.deadline_us < wake)
 			wake = l.check.deadline_us;
-		now = lmd_monotime_us();
+		now = clock_mono_us();
 		timeout = wake > now ? (int)((wake - now + 999) / 1000) : 0;
 		nfd = 0;
 		pfd[nfd].fd = sigchld_pipe[0];

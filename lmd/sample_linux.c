@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "compat.h"
 #include "lmd.h"
 #include "log.h"
@@ -202,7 +203,6 @@ static int
 cpu_cgroup(struct sampler *s, uint16_t *pm)
 {
 	char		 path[PATH_MAX + 32], buf[SMALLFILE], *p, *end;
-	struct timespec	 ts;
 	uint64_t	 usage, wall;
 	double		 share;
 
@@ -227,8 +227,7 @@ cpu_cgroup(struct sampler *s, uint16_t *pm)
 		return (-1);
 	if (s->cgroup == CG_V1)
 		usage /= 1000;		/* ns */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	wall = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	wall = clock_mono_us();
 	if (s->primed && wall > s->prev_wall_us && usage >= s->prev_usage_us) {
 		share = (double)(usage - s->prev_usage_us) /
 		    ((double)(wall - s->prev_wall_us) * cgroup_cpus(s));
