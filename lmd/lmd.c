@@ -57,7 +57,14 @@ static int	 open_socket(const struct lmd_conf *, int);
 static void	 send_report(struct lmd *, const char *);
 static int	 signal_running(struct lmd_conf *, int);
 static int	 genkey(const char *);
+static void	 setup(struct lmd *, struct lmd_conf *);
+static void	 drain_signals(struct lmd *);
+static uint64_t	 next_due(uint64_t, uint64_t, uint32_t);
+static void	 check_due(struct lmd *, uint64_t, uint64_t *, uint64_t);
+static void	 wait_until(struct lmd *, uint64_t);
 static int	 run(struct lmd_conf *, struct pidfh *, int);
+static void	 check_only(struct lmd_conf *) __attribute__((noreturn));
+static struct pidfh *pidfile_take(struct lmd_conf *);
 
 static void
 usage(FILE *fp, int status)
@@ -211,23 +218,20 @@ send_report(struct lmd *l, const char *why)
 	}
 }
 
-static int
-run(struct lmd_conf *c, struct pidfh *pfh, int daemonize)
+/* What lmd opens before it runs: sockets, sampler, check, signals. */
+static void
+setup(struct lmd *l, struct lmd_conf *c)
 {
-	struct lmd		 l;
-	struct sigaction	 sa;
-	struct pollfd		 pfd[2];
-	uint64_t		 now, next_report, next_check, wake;
-	char			 drop[64];
-	unsigned		 i;
-	int			 need4 = 0, need6 = 0, nfd, last_status, timeout;
+	struct sigaction sa;
+	unsigned	 i;
+	int		 need4 = 0, need6 = 0;
 
-	memset(&l, 0, sizeof(l));
-	l.conf = c;
-	l.sock4 = l.sock6 = -1;
-	l.drain = c->drain;
-	l.key = report_keys_find(&c->keys, (unsigned)c->keyid);
-	if (l.key != NULL && !report_key_allows(l.key, c->family, &c->addr))
+	memset(l, 0, sizeof(*l));
+	l->conf = c;
+	l->sock4 = l->sock6 = -1;
+	l->drain = c->drain;
+	l->key = report_keys_find(&c->keys, (unsigned)c->keyid);
+	if (l->key != NULL && !report_key_allows(l->key, c->family, &c->addr))
 		log_warnx("%s: key %d is bound to other servers than %s: a "
 		    "loadd with the same key file refuses these reports",
 		    c->keyfile, c->keyid, addr_ntop(c->family, &c->addr,
@@ -239,12 +243,12 @@ run(struct lmd_conf *c, struct pidfh *pfh, int daemonize)
 			need4 = 1;
 	}
 	if (need4)
-		l.sock4 = open_socket(c, 4);
+		l->sock4 = open_socket(c, 4);
 	if (need6)
-		l.sock6 = open_socket(c, 6);
-	if ((l.sampler = sample_open(c)) == NULL)
+		l->sock6 = open_socket(c, 6);
+	if ((l->sampler = sample_open(c)) == NULL)
 		exit(1);
-	check_init(&l.check, c);
+	check_init(&l->check, c);
 	if (pipe(sigchld_pipe) == -1)
 		err(1, "pipe");
 	for (i = 0; i < 2; i++)
@@ -260,7 +264,91 @@ run(struct lmd_conf *c, struct pidfh *pfh, int daemonize)
 	sa.sa_flags = SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
+}
 
+/* SIGUSR1 and SIGUSR2: drain and undrain, said to loadd at once. */
+static void
+drain_signals(struct lmd *l)
+{
+	int	 d;
+
+	if (!drain_req && !undrain_req)
+		return;
+	/* The later signal wins if both came in one wakeup. */
+	d = drain_req && !undrain_req ? 1 : undrain_req && !drain_req ? 0 :
+	    !l->drain;
+	drain_req = undrain_req = 0;
+	if (d == l->drain)
+		return;
+	l->drain = d;
+	log_notice("%s", d ? "drain: asking loadd for no new flows" :
+	    "drain ended");
+	send_report(l, d ? "drain" : "undrain");
+}
+
+/* The next time of a periodic deadline that has come. */
+static uint64_t
+next_due(uint64_t due, uint64_t now, uint32_t every_ms)
+{
+	due += (uint64_t)every_ms * 1000;
+	return (due <= now ? now + (uint64_t)every_ms * 1000 : due);
+}
+
+/* The service check: started when due, stepped; a change reported. */
+static void
+check_due(struct lmd *l, uint64_t now, uint64_t *next_check,
+    uint64_t next_report)
+{
+	const struct lmd_conf *c = l->conf;
+	int		 last_status;
+
+	/* Before check_start(): a check may fail at once, in it. */
+	last_status = l->check.status;
+	if (!l->check.running && c->check != CHECK_NONE &&
+	    now >= *next_check) {
+		check_start(&l->check, now);
+		*next_check = next_due(*next_check, now, c->check_interval_ms);
+	}
+	check_step(&l->check, now);
+	if (!l->check.running && l->check.status != last_status) {
+		log_notice("check: service %s (%s)",
+		    l->check.status == REPORT_CHECK_UP ? "up" : "down",
+		    l->check.why);
+		if (now < next_report)
+			send_report(l, "check changed");
+	}
+}
+
+/* Sleeps until wake, a child's end, the check's socket or a signal. */
+static void
+wait_until(struct lmd *l, uint64_t wake)
+{
+	struct pollfd	 pfd[2];
+	uint64_t	 now = clock_mono_us();
+	char		 drop[64];
+	int		 nfd = 0, timeout;
+
+	timeout = wake > now ? (int)((wake - now + 999) / 1000) : 0;
+	pfd[nfd].fd = sigchld_pipe[0];
+	pfd[nfd++].events = POLLIN;
+	if (l->check.running && l->check.fd != -1) {
+		pfd[nfd].fd = l->check.fd;
+		pfd[nfd++].events = l->check.events;
+	}
+	if (poll(pfd, (nfds_t)nfd, timeout) == -1 && errno != EINTR)
+		fatal("poll");
+	if (pfd[0].revents & POLLIN)
+		while (read(sigchld_pipe[0], drop, sizeof(drop)) > 0)
+			;
+}
+
+static int
+run(struct lmd_conf *c, struct pidfh *pfh, int daemonize)
+{
+	struct lmd	 l;
+	uint64_t	 now, next_report, next_check, wake;
+
+	setup(&l, c);
 	if (daemonize) {
 		if (daemon(0, 0) == -1)
 			err(1, "daemon");
@@ -277,70 +365,23 @@ run(struct lmd_conf *c, struct pidfh *pfh, int daemonize)
 	    "tcp" : c->check == CHECK_COMMAND ? c->check_command : "none",
 	    l.drain ? ", draining" : "");
 
-	now = clock_mono_us();
-	next_check = now;
-	next_report = now;
+	next_check = next_report = clock_mono_us();
 	while (!quit) {
 		now = clock_mono_us();
-		if (drain_req || undrain_req) {
-			/* The later signal wins if both came in one wakeup. */
-			int d = drain_req && !undrain_req ? 1 :
-			    undrain_req && !drain_req ? 0 : !l.drain;
-
-			drain_req = undrain_req = 0;
-			if (d != l.drain) {
-				l.drain = d;
-				log_notice("%s", d ? "drain: asking loadd for "
-				    "no new flows" : "drain ended");
-				send_report(&l, d ? "drain" : "undrain");
-			}
-		}
-		/* Before check_start(): a check may fail at once, in it. */
-		last_status = l.check.status;
-		if (!l.check.running && c->check != CHECK_NONE &&
-		    now >= next_check) {
-			check_start(&l.check, now);
-			next_check += (uint64_t)c->check_interval_ms * 1000;
-			if (next_check <= now)
-				next_check = now +
-				    (uint64_t)c->check_interval_ms * 1000;
-		}
-		check_step(&l.check, now);
-		if (!l.check.running && l.check.status != last_status) {
-			log_notice("check: service %s (%s)",
-			    l.check.status == REPORT_CHECK_UP ? "up" : "down",
-			    l.check.why);
-			if (now < next_report)
-				send_report(&l, "check changed");
-		}
+		drain_signals(&l);
+		check_due(&l, now, &next_check, next_report);
 		if (now >= next_report) {
 			send_report(&l, "interval");
-			next_report += (uint64_t)c->interval_ms * 1000;
-			if (next_report <= now)
-				next_report = now +
-				    (uint64_t)c->interval_ms * 1000;
+			next_report = next_due(next_report, now,
+			    c->interval_ms);
 		}
-
 		wake = next_report;
 		if (c->check != CHECK_NONE && !l.check.running &&
 		    next_check < wake)
 			wake = next_check;
 		if (l.check.running && l.check.deadline_us < wake)
 			wake = l.check.deadline_us;
-		now = clock_mono_us();
-		timeout = wake > now ? (int)((wake - now + 999) / 1000) : 0;
-		nfd = 0;
-		pfd[nfd].fd = sigchld_pipe[0];
-		pfd[nfd++].events = POLLIN;
-		if (l.check.running && l.check.fd != -1) {
-			pfd[nfd].fd = l.check.fd;
-			pfd[nfd++].events = l.check.events;
-		}
-		if (poll(pfd, (nfds_t)nfd, timeout) == -1 && errno != EINTR)
-			fatal("poll");
-		if (pfd[0].revents & POLLIN)
-			while (read(sigchld_pipe[0], drop, sizeof(drop)) > 0)
-				;
+		wait_until(&l, wake);
 	}
 	check_abort(&l.check);
 	log_notice("stopping: %llu reports sent, %llu send errors",
@@ -392,6 +433,47 @@ genkey(const char *idtext)
 	return (0);
 }
 
+/* -n: the file, and what the samples need (a cgroup's files). */
+static void
+check_only(struct lmd_conf *conf)
+{
+	struct sampler	*sm;
+
+	if ((sm = sample_open(conf)) == NULL) {
+		lmd_conf_free(conf);
+		exit(1);
+	}
+	sample_close(sm);
+	printf("configuration OK\n");
+	lmd_conf_free(conf);
+	exit(0);
+}
+
+static struct pidfh *
+pidfile_take(struct lmd_conf *conf)
+{
+	struct pidfh	*pfh;
+	char		 where[PATH_MAX + 16];
+	pid_t		 other;
+
+	if ((pfh = pidfile_open(conf->pidfile, 0644, &other)) == NULL) {
+		if (errno == EEXIST)
+			errx(1, "already running as pid %d (%s)", (int)other,
+			    conf->pidfile);
+		err(1, "%s: pidfile %s%s", lmd_conf_where(conf,
+		    conf->line_pidfile, where, sizeof(where)), conf->pidfile,
+		    conf->line_pidfile == 0 ? " (the default)" : "");
+	}
+	/*
+	 * Its lock must die with lmd: a command check that leaves a daemon
+	 * behind must not keep it (check.c closes more, this is the rule
+	 * for whatever else lmd may run).
+	 */
+	if (fcntl(pidfile_fileno(pfh), F_SETFD, FD_CLOEXEC) == -1)
+		err(1, "%s: fcntl", conf->pidfile);
+	return (pfh);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -399,7 +481,6 @@ main(int argc, char *argv[])
 	struct pidfh	*pfh;
 	const char	*path = LMD_CONF, *keyid = NULL;
 	char		 where[PATH_MAX + 16];
-	pid_t		 other;
 	int		 ch, checkonly = 0, daemonize = 0, verbose = 0, sig = 0;
 	int		 rc;
 
@@ -451,39 +532,14 @@ main(int argc, char *argv[])
 		    "as its own user (uid %d)", lmd_conf_where(&conf,
 		    conf.line_check_user, where, sizeof(where)),
 		    conf.check_user, (int)geteuid());
-	if (checkonly) {
-		struct sampler	*sm;
-
-		/* What the samples need (a cgroup's files) is checked too. */
-		if ((sm = sample_open(&conf)) == NULL) {
-			lmd_conf_free(&conf);
-			exit(1);
-		}
-		sample_close(sm);
-		printf("configuration OK\n");
-		lmd_conf_free(&conf);
-		exit(0);
-	}
+	if (checkonly)
+		check_only(&conf);
 	if (sig != 0) {
 		rc = signal_running(&conf, sig);
 		lmd_conf_free(&conf);
 		return (rc);
 	}
-	if ((pfh = pidfile_open(conf.pidfile, 0644, &other)) == NULL) {
-		if (errno == EEXIST)
-			errx(1, "already running as pid %d (%s)", (int)other,
-			    conf.pidfile);
-		err(1, "%s: pidfile %s%s", lmd_conf_where(&conf,
-		    conf.line_pidfile, where, sizeof(where)), conf.pidfile,
-		    conf.line_pidfile == 0 ? " (the default)" : "");
-	}
-	/*
-	 * Its lock must die with lmd: a command check that leaves a daemon
-	 * behind must not keep it (check.c closes more, this is the rule
-	 * for whatever else lmd may run).
-	 */
-	if (fcntl(pidfile_fileno(pfh), F_SETFD, FD_CLOEXEC) == -1)
-		err(1, "%s: fcntl", conf.pidfile);
+	pfh = pidfile_take(&conf);
 	rc = run(&conf, pfh, daemonize);
 	pidfile_remove(pfh);
 	lmd_conf_free(&conf);

@@ -42,6 +42,13 @@ enum answer { A_OK, A_ERROR, A_REFUSED };
 
 static void	 usage(FILE *, int) __attribute__((__noreturn__));
 static enum answer	 classify(const char *, size_t);
+struct reply;
+static size_t	 command_line(int, char *[], int, char *);
+static int	 ctl_connect(const char *, const struct timeval *);
+static int	 send_command(int, const char *, const char *, size_t);
+static void	 out_write(FILE *, const char *, size_t);
+static void	 read_answer(int, int, struct reply *);
+static int	 verdict(const char *, const struct reply *, int, int, long);
 
 static void
 usage(FILE *fp, int rc)
@@ -76,19 +83,177 @@ classify(const char *buf, size_t len)
 	return (A_OK);
 }
 
+/* The command line to send, from the words: its length. */
+static size_t
+command_line(int argc, char *argv[], int json, char *line)
+{
+	size_t	 len = 0, n;
+	int	 i;
+
+	if (json)
+		len = strlcpy(line, "json ", LINEMAX);
+	for (i = 0; i < argc; i++) {
+		n = strlen(argv[i]);
+		if (len + n + 2 > LINEMAX)
+			errx(EXIT_USAGE, "command longer than %d bytes",
+			    LINEMAX);
+		if (i > 0)
+			line[len++] = ' ';
+		memcpy(line + len, argv[i], n);
+		len += n;
+	}
+	line[len++] = '\n';
+	return (len);
+}
+
+static int
+ctl_connect(const char *path, const struct timeval *tv)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		errx(EXIT_USAGE, "%s: socket path too long (at most %zu "
+		    "bytes)", path, sizeof(sun.sun_path) - 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		err(EXIT_UNREACHED, "socket");
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, sizeof(*tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, tv, sizeof(*tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(EXIT_UNREACHED, "%s (is loadd running? -s names its "
+		    "socket)", path);
+	return (fd);
+}
+
+/*
+ * Sends the command; 0, or the errno of a peer that closed first.
+ * MSG_NOSIGNAL: a loadd that refuses this client may close before the
+ * command is written; then its refusal is still there to read, and a
+ * SIGPIPE would kill loadctl without a word.
+ */
+static int
+send_command(int fd, const char *path, const char *line, size_t len)
+{
+	size_t	 off;
+	ssize_t	 r;
+
+	for (off = 0; off < len; off += (size_t)r) {
+		if ((r = send(fd, line + off, len - off, MSG_NOSIGNAL)) !=
+		    -1)
+			continue;
+		if (errno == EINTR) {
+			r = 0;
+			continue;
+		}
+		if (errno != EPIPE && errno != ECONNRESET)
+			err(EXIT_UNREACHED, "%s: sending the command", path);
+		return (errno);
+	}
+	return (0);
+}
+
+/* What came back. */
+struct reply {
+	enum answer	 a;
+	int		 decided;	/* the answer's kind is known */
+	int		 rerr;		/* the read's errno, if one failed */
+};
+
+static void
+out_write(FILE *out, const char *buf, size_t n)
+{
+	if (fwrite(buf, 1, n, out) != n)
+		err(EXIT_UNREACHED, "%s", out == stdout ? "stdout" : "stderr");
+}
+
+/*
+ * Reads and prints the answer.  Its first bytes say what it is; they are
+ * gathered before anything is printed.  Text errors go to stderr; a JSON
+ * answer is for a program and stays on stdout, error or not.
+ */
+static void
+read_answer(int fd, int json, struct reply *rp)
+{
+	char		 buf[8192];
+	size_t		 have = 0;
+	ssize_t		 r;
+	FILE		*out = stdout;
+
+	memset(rp, 0, sizeof(*rp));
+	for (;;) {
+		r = read(fd, buf + have, sizeof(buf) - have);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			rp->rerr = errno;
+		if (r > 0)
+			have += (size_t)r;
+		if (!rp->decided && (r <= 0 || have >= sizeof(REFUSAL) - 1)) {
+			if (have == 0)
+				break;
+			rp->decided = 1;
+			if ((rp->a = classify(buf, have)) == A_REFUSED)
+				break;
+			if (rp->a == A_ERROR && !json)
+				out = stderr;
+		}
+		if (rp->decided && have > 0) {
+			out_write(out, buf, have);
+			have = 0;
+		}
+		if (r <= 0)
+			break;
+	}
+	if (fflush(out) == EOF)
+		err(EXIT_UNREACHED, "%s", out == stdout ? "stdout" : "stderr");
+}
+
+/* The exit status of what came back, or a word and the status. */
+static int
+verdict(const char *path, const struct reply *rp, int senderr, int json,
+    long timeout)
+{
+	if (rp->a == A_REFUSED)
+		errx(EXIT_REFUSED, "%s: loadd refused the connection: too many "
+		    "clients; try again", path);
+	if (!rp->decided) {
+		if (rp->rerr == EAGAIN || rp->rerr == EWOULDBLOCK)
+			errx(EXIT_UNREACHED, "%s: no answer within %ld s", path,
+			    timeout);
+		if (senderr != 0)
+			errx(EXIT_UNREACHED, "%s: loadd closed the connection "
+			    "before the command was sent", path);
+		if (rp->rerr != 0) {
+			errno = rp->rerr;
+			err(EXIT_UNREACHED, "%s: no answer", path);
+		}
+		errx(EXIT_UNREACHED, "%s: closed without an answer", path);
+	}
+	/* A reset after the answer (a busy loadd) still leaves the answer. */
+	if (rp->rerr != 0 && rp->rerr != ECONNRESET) {
+		errno = rp->rerr;
+		err(EXIT_UNREACHED, "%s: the answer was cut short", path);
+	}
+	if (rp->a == A_ERROR) {
+		if (json)
+			warnx("loadd answered with an error");
+		return (EXIT_ERROR);
+	}
+	return (0);
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct sockaddr_un	 sun;
-	struct timeval		 tv = { 30, 0 };
-	const char		*path = LOADD_CTLSOCKET;
-	char			 line[LINEMAX + 2], buf[8192];
-	size_t			 len = 0, n, have = 0, off;
-	ssize_t			 r = 0;
-	FILE			*out = stdout;
-	enum answer		 a = A_OK;
-	int			 ch, fd, json = 0, i, decided = 0;
-	int			 senderr = 0, rerr = 0;
+	struct timeval	 tv = { 30, 0 };
+	struct reply	 rp;
+	const char	*path = LOADD_CTLSOCKET;
+	char		 line[LINEMAX + 2];
+	size_t		 len;
+	int		 ch, fd, json = 0, senderr;
 
 	/* The answer must not go to the socket, should it get 1 or 2. */
 	if (stdfds_open() == -1)
@@ -112,114 +277,10 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc == 0)
 		usage(stderr, EXIT_USAGE);
-	if (json)
-		len = strlcpy(line, "json ", sizeof(line));
-	for (i = 0; i < argc; i++) {
-		n = strlen(argv[i]);
-		if (len + n + 2 > LINEMAX)
-			errx(EXIT_USAGE, "command longer than %d bytes",
-			    LINEMAX);
-		if (i > 0)
-			line[len++] = ' ';
-		memcpy(line + len, argv[i], n);
-		len += n;
-	}
-	line[len++] = '\n';
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path))
-		errx(EXIT_USAGE, "%s: socket path too long (at most %zu "
-		    "bytes)", path, sizeof(sun.sun_path) - 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
-		err(EXIT_UNREACHED, "socket");
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(EXIT_UNREACHED, "%s (is loadd running? -s names its "
-		    "socket)", path);
-
-	/*
-	 * MSG_NOSIGNAL: a loadd that refuses this client may close before
-	 * the command is written; then its refusal is still there to read,
-	 * and a SIGPIPE would kill loadctl without a word.
-	 */
-	for (off = 0; off < len; off += (size_t)r) {
-		if ((r = send(fd, line + off, len - off, MSG_NOSIGNAL)) ==
-		    -1) {
-			if (errno == EINTR) {
-				r = 0;
-				continue;
-			}
-			senderr = errno;
-			break;
-		}
-	}
-	if (senderr != 0 && senderr != EPIPE && senderr != ECONNRESET) {
-		errno = senderr;
-		err(EXIT_UNREACHED, "%s: sending the command", path);
-	}
-
-	/*
-	 * The answer's first bytes say what it is; they are gathered
-	 * before anything is printed.  Text errors go to stderr; a JSON
-	 * answer is for a program and stays on stdout, error or not.
-	 */
-	for (;;) {
-		r = read(fd, buf + have, sizeof(buf) - have);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			rerr = errno;
-		if (r > 0)
-			have += (size_t)r;
-		if (!decided && (r <= 0 || have >= sizeof(REFUSAL) - 1)) {
-			if (have == 0)
-				break;
-			decided = 1;
-			if ((a = classify(buf, have)) == A_REFUSED)
-				break;
-			if (a == A_ERROR && !json)
-				out = stderr;
-		}
-		if (decided && have > 0) {
-			if (fwrite(buf, 1, have, out) != have)
-				err(EXIT_UNREACHED, "%s", out == stdout ?
-				    "stdout" : "stderr");
-			have = 0;
-		}
-		if (r <= 0)
-			break;
-	}
+	len = command_line(argc, argv, json, line);
+	fd = ctl_connect(path, &tv);
+	senderr = send_command(fd, path, line, len);
+	read_answer(fd, json, &rp);
 	close(fd);
-	if (fflush(out) == EOF)
-		err(EXIT_UNREACHED, "%s", out == stdout ? "stdout" : "stderr");
-	if (a == A_REFUSED)
-		errx(EXIT_REFUSED, "%s: loadd refused the connection: too many "
-		    "clients; try again", path);
-	if (!decided) {
-		if (rerr == EAGAIN || rerr == EWOULDBLOCK)
-			errx(EXIT_UNREACHED, "%s: no answer within %ld s", path,
-			    (long)tv.tv_sec);
-		if (senderr != 0)
-			errx(EXIT_UNREACHED, "%s: loadd closed the connection "
-			    "before the command was sent", path);
-		if (rerr != 0) {
-			errno = rerr;
-			err(EXIT_UNREACHED, "%s: no answer", path);
-		}
-		errx(EXIT_UNREACHED, "%s: closed without an answer", path);
-	}
-	/* A reset after the answer (a busy loadd) still leaves the answer. */
-	if (rerr != 0 && rerr != ECONNRESET) {
-		errno = rerr;
-		err(EXIT_UNREACHED, "%s: the answer was cut short", path);
-	}
-	if (a == A_ERROR) {
-		if (json)
-			warnx("loadd answered with an error");
-		return (EXIT_ERROR);
-	}
-	return (0);
+	return (verdict(path, &rp, senderr, json, (long)tv.tv_sec));
 }

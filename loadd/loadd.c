@@ -34,7 +34,14 @@
 #endif
 #define LOADD_PIDFILE	"/var/run/loadd.pid"
 
+struct args;
+
 static void	 usage(FILE *, int) __attribute__((noreturn));
+static void	 flag_method(struct args *, const char *);
+static void	 flag_queue(struct args *, const char *);
+static void	 parse_args(int, char *[], struct args *);
+static void	 run_once(struct config *, const struct args *);
+static struct pidfh *pidfile_take(const struct config *);
 
 static void
 usage(FILE *fp, int status)
@@ -66,23 +73,167 @@ usage(FILE *fp, int status)
 	exit(status);
 }
 
+/* What the command line asks. */
+struct args {
+	struct config_overrides	 ov;
+	const char		*path;		/* -f */
+	const char		*rpath, *wpath;	/* -r, -w */
+	const char		*rulesfor;	/* -R's operand */
+	int			 checkonly;	/* -n */
+	int			 printrules;	/* -R */
+};
+
+static void
+flag_method(struct args *a, const char *arg)
+{
+	if ((a->ov.method = sched_find(arg)) == NULL) {
+		fprintf(stderr, "loadd: unknown balancing method \"%s\"; "
+		    "methods:\n", arg);
+		sched_list(stderr, "  ");
+		exit(1);
+	}
+}
+
+static void
+flag_queue(struct args *a, const char *arg)
+{
+	char	*end;
+	long	 l;
+
+	errno = 0;
+	l = strtol(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || end == arg || l < 0 || l > 65535)
+		errx(1, "-p %s: not a port or queue number (0..65535)", arg);
+	a->ov.queue = (int)l;
+}
+
+static void
+parse_args(int argc, char *argv[], struct args *a)
+{
+	int	 ch;
+
+	memset(a, 0, sizeof(*a));
+	a->ov.queue = -1;
+	a->path = LOADD_CONF;
+#if defined(__linux__) && !defined(DIVERT_EMULATION)
+	a->rulesfor = "iptables";
+#else
+	a->rulesfor = "ipfw";
+#endif
+	while ((ch = getopt(argc, argv, "b:df:hnp:Rr:s:tvw:")) != -1) {
+		switch (ch) {
+		case 'b':
+			flag_method(a, optarg);
+			break;
+		case 'd':
+			a->ov.daemon = 1;
+			break;
+		case 'f':
+			a->path = optarg;
+			break;
+		case 'h':
+			usage(stdout, 0);
+		case 'n':
+			a->checkonly = 1;
+			break;
+		case 'p':
+			flag_queue(a, optarg);
+			break;
+		case 'R':
+			a->printrules = 1;
+			break;
+		case 'r':
+			a->rpath = optarg;
+			break;
+		case 's':
+			if (optarg[0] != '/' || strlen(optarg) >= 100)
+				errx(1, "-s %s: the control socket is an absolute "
+				    "path under 100 bytes", optarg);
+			a->ov.ctlsocket = optarg;
+			break;
+		case 't':
+			/* Transparent is the only mode there is. */
+			break;
+		case 'v':
+			a->ov.verbose++;
+			break;
+		case 'w':
+			a->wpath = optarg;
+			break;
+		default:
+			usage(stderr, 1);
+		}
+	}
+	/* -R takes the firewall's name as an operand: iptables or ipfw. */
+	if (a->printrules && optind == argc - 1) {
+		a->rulesfor = argv[optind++];
+		if (strcmp(a->rulesfor, "ipfw") != 0 &&
+		    strcmp(a->rulesfor, "iptables") != 0)
+			errx(1, "-R %s: rules for iptables or ipfw",
+			    a->rulesfor);
+	}
+	if (optind != argc)
+		usage(stderr, 1);
+	if ((a->rpath == NULL) != (a->wpath == NULL))
+		errx(1, "replay needs both -r in.pcap and -w out.pcap");
+}
+
+/* -n, -R and replay: what runs once and exits. */
+static void
+run_once(struct config *conf, const struct args *a)
+{
+	int	 rc;
+
+	if (a->checkonly) {
+		/* The host's settings: warnings, the file is still OK. */
+		(void)sysctl_check(conf, warnx);
+		printf("configuration OK\n");
+		config_free(conf);
+		exit(0);
+	}
+	if (a->printrules) {
+		if (strcmp(a->rulesfor, "ipfw") == 0)
+			rules_print_ipfw(stdout, conf);
+		else
+			rules_print_iptables(stdout, conf);
+		config_free(conf);
+		exit(0);
+	}
+	if (a->rpath != NULL) {
+		rc = run_replay(conf, a->rpath, a->wpath);
+		config_free(conf);
+		exit(rc);
+	}
+}
+
+static struct pidfh *
+pidfile_take(const struct config *conf)
+{
+	struct pidfh	*pfh;
+	const char	*pidpath;
+	pid_t		 other;
+
+	pidpath = conf->pidfile[0] ? conf->pidfile :
+	    (conf->daemon ? LOADD_PIDFILE : NULL);
+	if (pidpath == NULL)
+		return (NULL);
+	if ((pfh = pidfile_open(pidpath, 0644, &other)) == NULL) {
+		if (errno == EEXIST)
+			errx(1, "already running as pid %d (%s)", (int)other,
+			    pidpath);
+		err(1, "%s", pidpath);
+	}
+	return (pfh);
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct config		 conf;
-	struct config_overrides	 ov;
-	struct pidfh		*pfh = NULL;
-	const char		*path = LOADD_CONF, *rpath = NULL, *wpath = NULL;
-	const char		*pidpath;
-#if defined(__linux__) && !defined(DIVERT_EMULATION)
-	const char		*rulesfor = "iptables";
-#else
-	const char		*rulesfor = "ipfw";
-#endif
-	int			 ch, checkonly = 0, printrules = 0, rc;
-	pid_t			 other;
-	char			*end;
-	long			 l;
+	struct config	 conf;
+	struct args	 a;
+	struct pidfh	*pfh;
+	char		 why[512];
+	int		 rc;
 
 	if (stdfds_open() == -1)
 		err(1, "%s", _PATH_DEVNULL);
@@ -91,120 +242,20 @@ main(int argc, char *argv[])
 	 * would live on in the packet process: none is loadd's.
 	 */
 	closefrom(3);
-	memset(&ov, 0, sizeof(ov));
-	ov.queue = -1;
 	log_init("loadd", 1, 0);
+	parse_args(argc, argv, &a);
 
-	while ((ch = getopt(argc, argv, "b:df:hnp:Rr:s:tvw:")) != -1) {
-		switch (ch) {
-		case 'b':
-			if ((ov.method = sched_find(optarg)) == NULL) {
-				fprintf(stderr, "loadd: unknown balancing "
-				    "method \"%s\"; methods:\n", optarg);
-				sched_list(stderr, "  ");
-				exit(1);
-			}
-			break;
-		case 'd':
-			ov.daemon = 1;
-			break;
-		case 'f':
-			path = optarg;
-			break;
-		case 'h':
-			usage(stdout, 0);
-		case 'n':
-			checkonly = 1;
-			break;
-		case 'p':
-			errno = 0;
-			l = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || end == optarg ||
-			    l < 0 || l > 65535)
-				errx(1, "-p %s: not a port or queue number "
-				    "(0..65535)", optarg);
-			ov.queue = (int)l;
-			break;
-		case 'R':
-			printrules = 1;
-			break;
-		case 'r':
-			rpath = optarg;
-			break;
-		case 's':
-			if (optarg[0] != '/' || strlen(optarg) >= 100)
-				errx(1, "-s %s: the control socket is an absolute "
-				    "path under 100 bytes", optarg);
-			ov.ctlsocket = optarg;
-			break;
-		case 't':
-			/* Transparent is the only mode there is. */
-			break;
-		case 'v':
-			ov.verbose++;
-			break;
-		case 'w':
-			wpath = optarg;
-			break;
-		default:
-			usage(stderr, 1);
-		}
-	}
-	/* -R takes the firewall's name as an operand: iptables or ipfw. */
-	if (printrules && optind == argc - 1) {
-		rulesfor = argv[optind++];
-		if (strcmp(rulesfor, "ipfw") != 0 &&
-		    strcmp(rulesfor, "iptables") != 0)
-			errx(1, "-R %s: rules for iptables or ipfw", rulesfor);
-	}
-	if (optind != argc)
-		usage(stderr, 1);
-	if ((rpath == NULL) != (wpath == NULL))
-		errx(1, "replay needs both -r in.pcap and -w out.pcap");
-
-	if (config_load(&conf, path, &ov) == -1)
+	if (config_load(&conf, a.path, &a.ov) == -1)
 		exit(1);
 	log_setverbose(conf.verbose);
-	if (conf.privsep && (checkonly || (rpath == NULL && !printrules &&
-	    geteuid() == 0))) {
-		char	 why[512];
+	if (conf.privsep && (a.checkonly || (a.rpath == NULL &&
+	    !a.printrules && geteuid() == 0)) &&
+	    privsep_user_ok(&conf, why, sizeof(why)) == -1)
+		errx(1, "%s", why);
+	run_once(&conf, &a);
 
-		if (privsep_user_ok(&conf, why, sizeof(why)) == -1)
-			errx(1, "%s", why);
-	}
-	if (checkonly) {
-		/* The host's settings: warnings, the file is still OK. */
-		(void)sysctl_check(&conf, warnx);
-		printf("configuration OK\n");
-		config_free(&conf);
-		exit(0);
-	}
-	if (printrules) {
-		if (strcmp(rulesfor, "ipfw") == 0)
-			rules_print_ipfw(stdout, &conf);
-		else
-			rules_print_iptables(stdout, &conf);
-		config_free(&conf);
-		exit(0);
-	}
-	if (rpath != NULL) {
-		rc = run_replay(&conf, rpath, wpath);
-		config_free(&conf);
-		exit(rc);
-	}
-
-	pidpath = conf.pidfile[0] ? conf.pidfile :
-	    (conf.daemon ? LOADD_PIDFILE : NULL);
-	if (pidpath != NULL) {
-		pfh = pidfile_open(pidpath, 0644, &other);
-		if (pfh == NULL) {
-			if (errno == EEXIST)
-				errx(1, "already running as pid %d (%s)",
-				    (int)other, pidpath);
-			err(1, "%s", pidpath);
-		}
-	}
-	rc = run_live(&conf, path, &ov, &pfh);
+	pfh = pidfile_take(&conf);
+	rc = run_live(&conf, a.path, &a.ov, &pfh);
 	if (pfh != NULL)
 		pidfile_remove(pfh);
 	config_free(&conf);
