@@ -128,36 +128,39 @@ count(struct agent *a, int r)
 	return (r);
 }
 
-int
-agent_receive(struct agent *a, const struct pool *pool, const uint8_t *buf,
-    size_t len, int family, const union addr *src, uint64_t wall_ms,
-    uint64_t mono_ms, unsigned *srvp)
+/* What report_decode()'s answer counts as. */
+static int
+decode_class(int e)
+{
+	switch (e) {
+	case REPORT_OK:
+		return (AGENT_ACCEPTED);
+	case REPORT_ELEN:
+		return (AGENT_ELEN);
+	case REPORT_EVERSION:
+		return (AGENT_EVERSION);
+	case REPORT_EKEYID:
+		return (AGENT_EKEYID);
+	case REPORT_EMAC:
+		return (AGENT_EMAC);
+	default:
+		return (AGENT_EFIELD);
+	}
+}
+
+/*
+ * Gates 2 and 3: the report speaks of a server of the pool, comes from
+ * that server's address, and its key may speak for it.
+ */
+static int
+sender(const struct agent *a, const struct pool *pool, const struct report *r,
+    int family, const union addr *src, unsigned *ip)
 {
 	static const uint8_t	 v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
 				    0, 0xff, 0xff };
-	struct report		 r;
-	struct agent_state	*st;
 	const struct server	*srv;
 	const struct report_key	*key;
 	union addr		 from;
-	uint64_t		 ts_ms, last_ms;
-	unsigned		 i;
-	int			 e;
-
-	switch ((e = report_decode(&r, buf, len, a->keys))) {
-	case REPORT_OK:
-		break;
-	case REPORT_ELEN:
-		return (count(a, AGENT_ELEN));
-	case REPORT_EVERSION:
-		return (count(a, AGENT_EVERSION));
-	case REPORT_EKEYID:
-		return (count(a, AGENT_EKEYID));
-	case REPORT_EMAC:
-		return (count(a, AGENT_EMAC));
-	default:
-		return (count(a, AGENT_EFIELD));
-	}
 
 	from = *src;
 	if (family == 6 && memcmp(from.b, v4mapped, sizeof(v4mapped)) == 0) {
@@ -165,44 +168,69 @@ agent_receive(struct agent *a, const struct pool *pool, const uint8_t *buf,
 		memset(&from, 0, sizeof(from));
 		memcpy(from.b, src->b + 12, 4);
 	}
-	srv = pool_find_server(pool, r.family, r.proto, &r.addr,
-	    htons(r.port));
-	if (srv == NULL || family != r.family || !addr_eq(&from, &srv->addr))
-		return (count(a, AGENT_ESENDER));
-	i = (unsigned)(srv - pool->srv);
-	if (i >= a->nsrv)
-		return (count(a, AGENT_ESENDER));
-
-	if ((key = report_keys_find(a->keys, r.keyid)) == NULL ||
+	srv = pool_find_server(pool, r->family, r->proto, &r->addr,
+	    htons(r->port));
+	if (srv == NULL || family != r->family || !addr_eq(&from, &srv->addr))
+		return (AGENT_ESENDER);
+	*ip = (unsigned)(srv - pool->srv);
+	if (*ip >= a->nsrv)
+		return (AGENT_ESENDER);
+	if ((key = report_keys_find(a->keys, r->keyid)) == NULL ||
 	    !report_key_allows(key, srv->family, &srv->addr))
-		return (count(a, AGENT_EKEYSRV));
+		return (AGENT_EKEYSRV);
+	return (AGENT_ACCEPTED);
+}
+
+/* Gates 4 to 6: the report's time, sequence, and that it is not a replay. */
+static int
+fresh(const struct agent *a, const struct report *r, unsigned i,
+    uint64_t wall_ms)
+{
+	const struct agent_state *st = &a->st[i];
+	uint64_t	 ts_ms, last_ms;
 
 	/* ts_sec is at most 2^64-1: keep the product from wrapping. */
-	if (r.ts_sec > UINT64_MAX / 1000 - 1)
-		return (count(a, AGENT_ESTALE));
-	ts_ms = r.ts_sec * 1000 + r.ts_nsec / 1000000;
+	if (r->ts_sec > UINT64_MAX / 1000 - 1)
+		return (AGENT_ESTALE);
+	ts_ms = r->ts_sec * 1000 + r->ts_nsec / 1000000;
 	if ((ts_ms > wall_ms && ts_ms - wall_ms > a->window_ms) ||
 	    (ts_ms < wall_ms && wall_ms - ts_ms > a->window_ms))
-		return (count(a, AGENT_ESTALE));
-
-	if (r.seq > report_seq_limit(wall_ms, a->window_ms))
-		return (count(a, AGENT_EFUTURE));
-
-	st = &a->st[i];
-	if (st->valid && r.seq <= st->seq) {
+		return (AGENT_ESTALE);
+	if (r->seq > report_seq_limit(wall_ms, a->window_ms))
+		return (AGENT_EFUTURE);
+	if (st->valid && r->seq <= st->seq) {
 		/* The last one passed gate 4, so this cannot wrap. */
 		last_ms = st->r.ts_sec * 1000 + st->r.ts_nsec / 1000000;
 		if (last_ms + a->window_ms >= wall_ms)
-			return (count(a, AGENT_EREPLAY));
+			return (AGENT_EREPLAY);
 	}
+	return (AGENT_ACCEPTED);
+}
+
+int
+agent_receive(struct agent *a, const struct pool *pool, const uint8_t *buf,
+    size_t len, int family, const union addr *src, uint64_t wall_ms,
+    uint64_t mono_ms, unsigned *srvp)
+{
+	struct report		 r;
+	struct agent_state	*st;
+	unsigned		 i = 0;
+	int			 c;
+
+	if ((c = decode_class(report_decode(&r, buf, len, a->keys))) !=
+	    AGENT_ACCEPTED ||
+	    (c = sender(a, pool, &r, family, src, &i)) != AGENT_ACCEPTED ||
+	    (c = fresh(a, &r, i, wall_ms)) != AGENT_ACCEPTED)
+		return (count(a, c));
 
 	/* A report without drain ends an override; the next drain counts. */
+	st = &a->st[i];
 	if (!(r.flags & REPORT_F_DRAIN))
 		st->overridden = 0;
 	st->valid = 1;
 	st->seq = r.seq;
 	st->rcvd_ms = mono_ms;
-	st->flows_at = srv->flows_total;
+	st->flows_at = pool->srv[i].flows_total;
 	st->reports++;
 	st->r = r;
 	if (srvp != NULL)

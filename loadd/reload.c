@@ -478,41 +478,16 @@ count_flows(struct plan *pl, const struct engine *e)
 	}
 }
 
-int
-reload_swap(struct engine *e, struct config *old, struct config *nc,
-    uint8_t *slots, char *err, size_t errlen)
+/*
+ * The new arrays, the old ones' contents moved in and changed; what is
+ * left of the two configurations' arrays is freed.
+ */
+static void
+install(struct plan *pl, struct engine *e, struct service *svc2,
+    struct server *srv2, struct hcconf *hcs2, uint8_t *slots)
 {
-	struct pool	*op = &old->pool, *np = &nc->pool;
-	struct plan	*pl;
-	struct service	*svc2 = NULL;
-	struct server	*srv2 = NULL;
-	struct hcconf	*hcs2 = NULL;
-	unsigned	 i;
-	int		 rc = -1;
+	struct pool	*op = pl->op, *np = pl->np;
 
-	if (restart_checks(e, old, nc, err, errlen) == -1)
-		return (-1);
-	if ((pl = calloc(1, sizeof(*pl))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return (-1);
-	}
-	pl->op = op;
-	pl->np = np;
-	count_flows(pl, e);
-	plan_match(pl);
-	plan_gone(pl);
-	if (plan_slots(pl, err, errlen) == -1)
-		goto out;
-	svc2 = calloc(pl->nsvc, sizeof(*svc2));
-	srv2 = calloc(pl->nsrv, sizeof(*srv2));
-	hcs2 = calloc(pl->nsvc, sizeof(*hcs2));
-	if (svc2 == NULL || srv2 == NULL || hcs2 == NULL ||
-	    plan_members(pl) == -1) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-
-	/* Nothing fails from here on but the index (said, not undone). */
 	memcpy(svc2, op->svc, op->nsvc * sizeof(*svc2));
 	memcpy(srv2, op->srv, op->nsrv * sizeof(*srv2));
 	memcpy(hcs2, op->hcs, op->nsvc * sizeof(*hcs2));
@@ -539,21 +514,59 @@ reload_swap(struct engine *e, struct config *old, struct config *nc,
 	np->hcs = hcs2;
 	np->nsvc = pl->nsvc;
 	np->nsrv = pl->nsrv;
+}
+
+int
+reload_swap(struct engine *e, struct config *old, struct config *nc,
+    uint8_t *slots, char *err, size_t errlen)
+{
+	struct plan	*pl;
+	struct service	*svc2 = NULL;
+	struct server	*srv2 = NULL;
+	struct hcconf	*hcs2 = NULL;
+	unsigned	 i;
+	int		 rc = -1;
+
+	if (restart_checks(e, old, nc, err, errlen) == -1)
+		return (-1);
+	if ((pl = calloc(1, sizeof(*pl))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	pl->op = &old->pool;
+	pl->np = &nc->pool;
+	count_flows(pl, e);
+	plan_match(pl);
+	plan_gone(pl);
+	if (plan_slots(pl, err, errlen) == -1)
+		goto out;
+	svc2 = calloc(pl->nsvc, sizeof(*svc2));
+	srv2 = calloc(pl->nsrv, sizeof(*srv2));
+	hcs2 = calloc(pl->nsvc, sizeof(*hcs2));
+	if (svc2 == NULL || srv2 == NULL || hcs2 == NULL ||
+	    plan_members(pl) == -1) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+
+	/* Nothing fails from here on but the index (said, not undone). */
+	install(pl, e, svc2, srv2, hcs2, slots);
 	svc2 = NULL;
 	srv2 = NULL;
 	hcs2 = NULL;
-	if (finish_pool(np) == -1) {
+	if (finish_pool(pl->np) == -1) {
 		snprintf(err, errlen, "out of memory (the old configuration's "
 		    "flows are kept, the new pool may be incomplete)");
 		goto out;
 	}
-	e->pool = np;
+	e->pool = pl->np;
 	for (i = 0; i < FC_N; i++)
 		e->ft.timeout[i] = nc->timeout[i];
 	e->unknown_reset = nc->unknown_reset;
 	log_notice("reload: %u service(s), %u server(s): %u kept, %u new, "
-	    "%u draining ghost(s), %u flow(s) dropped", count_used_svc(np),
-	    count_used_srv(np), pl->kept, pl->added, pl->ghosts, pl->dropped);
+	    "%u draining ghost(s), %u flow(s) dropped",
+	    count_used_svc(pl->np), count_used_srv(pl->np), pl->kept,
+	    pl->added, pl->ghosts, pl->dropped);
 	rc = 0;
 out:
 	for (i = 0; i < POOL_MAXSERVICES; i++)

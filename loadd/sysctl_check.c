@@ -47,6 +47,10 @@ static int	 iface_int(const char *, const char *);
 static int	 route_get(int, const union addr *, struct route *);
 static int	 check_forwarding(const struct config *,
 		    void (*)(const char *, ...));
+static int	 rtnl_open(void (*)(const char *, ...));
+static unsigned	 server_ifaces(int, const struct pool *, unsigned *);
+static int	 check_vips(int, const struct pool *, const char *, int,
+		    void (*)(const char *, ...));
 static int	 check_replypath(const struct config *,
 		    void (*)(const char *, ...));
 
@@ -173,33 +177,38 @@ check_forwarding(const struct config *conf, void (*say)(const char *, ...))
 	return (n);
 }
 
+/* A route netlink socket to ask with, or -1 (said). */
 static int
-check_replypath(const struct config *conf, void (*say)(const char *, ...))
+rtnl_open(void (*say)(const char *, ...))
 {
-	const struct pool	*pool = &conf->pool;
-	const struct service	*svc;
-	struct route		 rt;
 	struct sockaddr_nl	 snl;
 	struct timeval		 tv = { 1, 0 };
-	unsigned		 ifs[IFACES_MAX], nifs = 0, i, j;
-	char			 ifname[IF_NAMESIZE], a[ADDR_STRLEN];
-	int			 fd, n = 0, all, fwd, own, rpf, local, vrt;
+	int			 fd;
 
 	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
 	    NETLINK_ROUTE)) == -1) {
 		say("cannot ask the routing table (%s): reverse-path "
 		    "filtering and local virtual addresses not checked",
 		    strerror(errno));
-		return (0);
+		return (-1);
 	}
 	memset(&snl, 0, sizeof(snl));
 	snl.nl_family = AF_NETLINK;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (bind(fd, (struct sockaddr *)&snl, sizeof(snl)) == -1) {
 		close(fd);
-		return (0);
+		return (-1);
 	}
-	/* The interfaces the servers' replies come in on. */
+	return (fd);
+}
+
+/* The interfaces the servers' replies come in on (IPv4): how many. */
+static unsigned
+server_ifaces(int fd, const struct pool *pool, unsigned *ifs)
+{
+	struct route	 rt;
+	unsigned	 i, j, nifs = 0;
+
 	for (i = 0; i < pool->nsrv; i++) {
 		if (pool->srv[i].family != 4 ||
 		    route_get(fd, &pool->srv[i].addr, &rt) == -1 ||
@@ -210,6 +219,57 @@ check_replypath(const struct config *conf, void (*say)(const char *, ...))
 		if (j == nifs && nifs < IFACES_MAX)
 			ifs[nifs++] = rt.oif;
 	}
+	return (nifs);
+}
+
+/* The virtual addresses, as replies coming in on ifname see them. */
+static int
+check_vips(int fd, const struct pool *pool, const char *ifname, int rpf,
+    void (*say)(const char *, ...))
+{
+	const struct service	*svc;
+	struct route		 rt;
+	char			 a[ADDR_STRLEN];
+	unsigned		 i;
+	int			 n = 0, local, vrt;
+
+	local = sysctl_int("/proc/sys/net/ipv4/conf/all/accept_local") == 1 ||
+	    iface_int(ifname, "accept_local") == 1;
+	for (i = 0; i < pool->nsvc; i++) {
+		svc = &pool->svc[i];
+		if (svc->family != 4)
+			continue;
+		vrt = route_get(fd, &svc->vip, &rt);
+		addr_ntop(4, &svc->vip, a, sizeof(a));
+		if (vrt == 0 && rt.type == RTN_LOCAL && !local) {
+			say("%s: virtual address %s is an address of this "
+			    "host: the kernel drops the servers' replies "
+			    "rewritten to come from it (a local source); "
+			    "sysctl -w net/ipv4/conf/%s/accept_local=1 "
+			    "(loadd -R sets it)", ifname, a, ifname);
+			n++;
+		} else if (rpf == 2 && (vrt == -1 ||
+		    (rt.type != RTN_UNICAST && rt.type != RTN_LOCAL))) {
+			say("%s: loose reverse-path filtering drops the "
+			    "servers' replies from %s: this host has no route "
+			    "to it; add one (a default route will do)", ifname,
+			    a);
+			n++;
+		}
+	}
+	return (n);
+}
+
+static int
+check_replypath(const struct config *conf, void (*say)(const char *, ...))
+{
+	unsigned	 ifs[IFACES_MAX], nifs, j;
+	char		 ifname[IF_NAMESIZE];
+	int		 fd, n = 0, all, fwd, own, rpf;
+
+	if ((fd = rtnl_open(say)) == -1)
+		return (0);
+	nifs = server_ifaces(fd, &conf->pool, ifs);
 	all = sysctl_int("/proc/sys/net/ipv4/conf/all/rp_filter");
 	fwd = sysctl_int("/proc/sys/net/ipv4/ip_forward");
 	for (j = 0; j < nifs; j++) {
@@ -234,31 +294,7 @@ check_replypath(const struct config *conf, void (*say)(const char *, ...))
 			    ifname);
 			n++;
 		}
-		local = sysctl_int("/proc/sys/net/ipv4/conf/all/accept_local")
-		    == 1 || iface_int(ifname, "accept_local") == 1;
-		for (i = 0; i < pool->nsvc; i++) {
-			svc = &pool->svc[i];
-			if (svc->family != 4)
-				continue;
-			vrt = route_get(fd, &svc->vip, &rt);
-			addr_ntop(4, &svc->vip, a, sizeof(a));
-			if (vrt == 0 && rt.type == RTN_LOCAL && !local) {
-				say("%s: virtual address %s is an address of "
-				    "this host: the kernel drops the servers' "
-				    "replies rewritten to come from it "
-				    "(a local source); sysctl -w net/ipv4/conf/"
-				    "%s/accept_local=1 (loadd -R sets it)",
-				    ifname, a, ifname);
-				n++;
-			} else if (rpf == 2 && (vrt == -1 ||
-			    (rt.type != RTN_UNICAST && rt.type != RTN_LOCAL))) {
-				say("%s: loose reverse-path filtering drops the "
-				    "servers' replies from %s: this host has no "
-				    "route to it; add one (a default route will "
-				    "do)", ifname, a);
-				n++;
-			}
-		}
+		n += check_vips(fd, &conf->pool, ifname, rpf, say);
 	}
 	close(fd);
 	return (n);
