@@ -57,6 +57,8 @@ static int	 nfqio_inject(struct pktio *, const uint8_t *, uint32_t, int);
 static int	 nfqio_config(struct nfqio *, unsigned, uint8_t, uint32_t,
 		    uint32_t, uint32_t);
 static int	 nfqio_flush(struct pktio *, struct mnl_nlmsg_batch *);
+static int	 queue_bind(struct pktio *, struct nfqio *);
+static int	 queue_buffers(struct nfqio *, int);
 
 const struct pktio_ops pktio_nfq_ops = {
 	"nfq", nfqio_open, nfqio_recv, nfqio_send, nfqio_close, nfqio_inject
@@ -95,31 +97,12 @@ nfqio_config(struct nfqio *q, unsigned queue, uint8_t cmd, uint32_t flags,
 	    -1 : 0);
 }
 
+/* The netlink socket, bound to the queue and configured. */
 static int
-nfqio_open(struct pktio *io)
+queue_bind(struct pktio *io, struct nfqio *q)
 {
-	struct nfqio	*q;
-	int		 fd, sz, i;
-	socklen_t	 sl;
 	uint32_t	 flags;
 
-	if ((q = calloc(1, sizeof(*q))) == NULL ||
-	    (q->rx = malloc((size_t)PKTIO_BATCH * RXBUFSZ)) == NULL) {
-		free(q);
-		log_warnx("nfq: out of memory");
-		return (-1);
-	}
-	io->priv = q;
-	/*
-	 * Raw sockets for the packets loadd makes up (resets of a down
-	 * server's flows, ICMP unreachables); IPPROTO_RAW means the header
-	 * is ours.  Without them those packets are counted as errors.
-	 */
-	q->raw4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-	q->raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-	if (q->raw4 == -1 || q->raw6 == -1)
-		log_warn("nfq: raw socket: loadd cannot send resets of "
-		    "its own");
 	if ((q->nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL) {
 		log_warn("nfq: netlink socket");
 		return (-1);
@@ -129,9 +112,7 @@ nfqio_open(struct pktio *io)
 		return (-1);
 	}
 	q->portid = mnl_socket_get_portid(q->nl);
-	fd = mnl_socket_get_fd(q->nl);
-	io->fd = fd;
-
+	io->fd = mnl_socket_get_fd(q->nl);
 	if (nfqio_config(q, io->queue, NFQNL_CFG_CMD_BIND, 0, 0, 0) == -1) {
 		/* The kernel says EPERM for a queue bound by another. */
 		if (errno == EPERM || errno == EBUSY)
@@ -149,6 +130,15 @@ nfqio_open(struct pktio *io)
 		log_warn("nfq: configuring queue %u", io->queue);
 		return (-1);
 	}
+	return (0);
+}
+
+/* Socket buffers for bursts, and the verdict batch that fits them. */
+static int
+queue_buffers(struct nfqio *q, int fd)
+{
+	socklen_t	 sl;
+	int		 sz, i;
 
 	/* Room for bursts: the kernel drops what does not fit. */
 	sz = RCVBUF;
@@ -179,21 +169,87 @@ nfqio_open(struct pktio *io)
 		q->msgs[i].msg_hdr.msg_iov = &q->iov[i];
 		q->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
+	return (0);
+}
+
+static int
+nfqio_open(struct pktio *io)
+{
+	struct nfqio	*q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->rx = malloc((size_t)PKTIO_BATCH * RXBUFSZ)) == NULL) {
+		free(q);
+		log_warnx("nfq: out of memory");
+		return (-1);
+	}
+	io->priv = q;
+	/*
+	 * Raw sockets for the packets loadd makes up (resets of a down
+	 * server's flows, ICMP unreachables); IPPROTO_RAW means the header
+	 * is ours.  Without them those packets are counted as errors.
+	 */
+	q->raw4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	q->raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (q->raw4 == -1 || q->raw6 == -1)
+		log_warn("nfq: raw socket: loadd cannot send resets of "
+		    "its own");
+	if (queue_bind(io, q) == -1 || queue_buffers(q, io->fd) == -1)
+		return (-1);
 	log_info("nfq: queue %u bound, fail-open %s, queue length %u",
 	    io->queue, io->failopen ? "on" : "off", io->queue_maxlen);
 	return (0);
+}
+
+/* One queued packet's message into *pb: 1, or 0 (not a packet; counted). */
+static inline int
+take_packet(struct pktio *io, const struct nlmsghdr *nlh, struct pktbuf *pb)
+{
+	struct nlattr		*attr[NFQA_MAX + 1];
+	struct nfqnl_msg_packet_hdr *ph;
+	uint32_t		 skbinfo, caplen;
+
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		/* A verdict the kernel refused. */
+		io->st.errors++;
+		return (0);
+	}
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFQNL_MSG_PACKET)
+		return (0);
+	memset(attr, 0, sizeof(attr));
+	if (nfq_nlmsg_parse(nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL ||
+	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph)) {
+		io->st.errors++;
+		return (0);
+	}
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	memset(pb, 0, sizeof(*pb));
+	pb->id = ntohl(ph->packet_id);
+	if (attr[NFQA_PAYLOAD] != NULL) {
+		pb->data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+		pb->len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+	}
+	if (attr[NFQA_CAP_LEN] != NULL) {
+		caplen = ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN]));
+		if (caplen != pb->len)
+			pb->flags |= PB_TRUNCATED;
+	}
+	if (attr[NFQA_SKB_INFO] != NULL) {
+		skbinfo = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO]));
+		if (skbinfo & NFQA_SKB_CSUMNOTREADY)
+			pb->flags |= PB_CSUM_PARTIAL;
+	}
+	return (1);
 }
 
 static int
 nfqio_recv(struct pktio *io, struct pktbuf *pb, unsigned max)
 {
 	struct nfqio		*q = io->priv;
-	struct nlattr		*attr[NFQA_MAX + 1];
-	struct nfqnl_msg_packet_hdr *ph;
 	const struct nlmsghdr	*nlh;
+	struct pktbuf		 spare;
 	unsigned		 n = 0, i;
 	int			 got, len;
-	uint32_t		 skbinfo, caplen;
 
 	if (max > PKTIO_BATCH)
 		max = PKTIO_BATCH;
@@ -215,48 +271,13 @@ nfqio_recv(struct pktio *io, struct pktbuf *pb, unsigned max)
 		for (nlh = q->iov[i].iov_base; mnl_nlmsg_ok(nlh, len) &&
 		    nlh->nlmsg_len <= (unsigned)len;
 		    nlh = mnl_nlmsg_next(nlh, &len)) {
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				/* A verdict the kernel refused. */
+			if (n < max) {
+				n += (unsigned)take_packet(io, nlh, &pb[n]);
+				continue;
+			}
+			/* More than one packet per datagram: unusual. */
+			if (take_packet(io, nlh, &spare))
 				io->st.errors++;
-				continue;
-			}
-			if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFQNL_MSG_PACKET)
-				continue;
-			memset(attr, 0, sizeof(attr));
-			if (nfq_nlmsg_parse(nlh, attr) < 0 ||
-			    attr[NFQA_PACKET_HDR] == NULL ||
-			    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) <
-			    sizeof(*ph)) {
-				io->st.errors++;
-				continue;
-			}
-			ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
-			if (n == max) {
-				/* More than one packet per datagram: unusual. */
-				io->st.errors++;
-				continue;
-			}
-			memset(&pb[n], 0, sizeof(pb[n]));
-			pb[n].id = ntohl(ph->packet_id);
-			if (attr[NFQA_PAYLOAD] != NULL) {
-				pb[n].data = mnl_attr_get_payload(
-				    attr[NFQA_PAYLOAD]);
-				pb[n].len = mnl_attr_get_payload_len(
-				    attr[NFQA_PAYLOAD]);
-			}
-			if (attr[NFQA_CAP_LEN] != NULL) {
-				caplen = ntohl(mnl_attr_get_u32(
-				    attr[NFQA_CAP_LEN]));
-				if (caplen != pb[n].len)
-					pb[n].flags |= PB_TRUNCATED;
-			}
-			if (attr[NFQA_SKB_INFO] != NULL) {
-				skbinfo = ntohl(mnl_attr_get_u32(
-				    attr[NFQA_SKB_INFO]));
-				if (skbinfo & NFQA_SKB_CSUMNOTREADY)
-					pb[n].flags |= PB_CSUM_PARTIAL;
-			}
-			n++;
 		}
 	}
 	io->st.recv += n;
