@@ -54,6 +54,7 @@ static void	 usage(FILE *, int) __attribute__((noreturn));
 static void	 on_signal(int);
 static void	 on_sigchld(int);
 static int	 open_socket(const struct lmd_conf *, int);
+static void	 make_report(struct lmd *, struct report *);
 static void	 send_report(struct lmd *, const char *);
 static int	 signal_running(struct lmd_conf *, int);
 static int	 genkey(const char *);
@@ -147,46 +148,55 @@ open_socket(const struct lmd_conf *c, int family)
 	return (fd);
 }
 
+/* The report of now: a sample, the check, the drain, the clock. */
+static void
+make_report(struct lmd *l, struct report *r)
+{
+	const struct lmd_conf	*c = l->conf;
+	struct timespec		 ts;
+	struct sample		 s;
+
+	sample_take(l->sampler, &s);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memset(r, 0, sizeof(*r));
+	r->family = (uint8_t)c->family;
+	r->proto = c->proto;
+	r->addr = c->addr;
+	r->port = c->port;
+	r->conn_port = c->watch_port;
+	/* Numbers that follow the clock: report_seq_next(). */
+	r->seq = report_seq_next(l->seq, (uint64_t)ts.tv_sec * 1000 +
+	    (uint64_t)ts.tv_nsec / 1000000);
+	if (r->seq < l->seq)
+		log_warnx("the clock went back: sequence numbers start again "
+		    "from it; loadd takes them once its window has passed");
+	l->seq = r->seq;
+	r->ts_sec = (uint64_t)ts.tv_sec;
+	r->ts_nsec = (uint32_t)ts.tv_nsec;
+	r->cpu_pm = s.cpu_pm;
+	r->mem_pm = s.mem_pm;
+	r->load100 = s.load100;
+	r->conns = s.conns;
+	r->check = (uint8_t)l->check.status;
+	r->check_us = l->check.latency_us;
+	r->flags = l->drain ? REPORT_F_DRAIN : 0;
+	r->weight = c->weight;
+	r->interval_ms = c->interval_ms;
+}
+
 static void
 send_report(struct lmd *l, const char *why)
 {
 	const struct lmd_conf	*c = l->conf;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl;
-	struct timespec		 ts;
-	struct sample		 s;
 	struct report		 r;
 	uint8_t			 buf[REPORT_LEN];
 	char			 a[ADDR_STRLEN];
 	unsigned		 i;
 	int			 fd;
 
-	sample_take(l->sampler, &s);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	memset(&r, 0, sizeof(r));
-	r.family = (uint8_t)c->family;
-	r.proto = c->proto;
-	r.addr = c->addr;
-	r.port = c->port;
-	r.conn_port = c->watch_port;
-	/* Numbers that follow the clock: report_seq_next(). */
-	r.seq = report_seq_next(l->seq, (uint64_t)ts.tv_sec * 1000 +
-	    (uint64_t)ts.tv_nsec / 1000000);
-	if (r.seq < l->seq)
-		log_warnx("the clock went back: sequence numbers start again "
-		    "from it; loadd takes them once its window has passed");
-	l->seq = r.seq;
-	r.ts_sec = (uint64_t)ts.tv_sec;
-	r.ts_nsec = (uint32_t)ts.tv_nsec;
-	r.cpu_pm = s.cpu_pm;
-	r.mem_pm = s.mem_pm;
-	r.load100 = s.load100;
-	r.conns = s.conns;
-	r.check = (uint8_t)l->check.status;
-	r.check_us = l->check.latency_us;
-	r.flags = l->drain ? REPORT_F_DRAIN : 0;
-	r.weight = c->weight;
-	r.interval_ms = c->interval_ms;
+	make_report(l, &r);
 	if (report_encode(buf, sizeof(buf), &r, l->key) != REPORT_LEN)
 		fatalx("report_encode: a field is out of range");
 	log_debug("report %llu (%s): cpu %u, mem %u, load %u.%02u, conns %u, "
