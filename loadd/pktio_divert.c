@@ -53,6 +53,7 @@ struct divio {
 };
 
 static int	 divio_open(struct pktio *);
+static int	 divert_socket(struct pktio *, struct divio *);
 static int	 divio_recv(struct pktio *, struct pktbuf *, unsigned);
 static int	 divio_send(struct pktio *, struct pktbuf *, unsigned);
 static void	 divio_close(struct pktio *);
@@ -76,25 +77,14 @@ divert_emulation_path(unsigned port, int kernel)
 }
 #endif
 
+/* The divert socket bound to its port (emulated: a Unix socket); -1. */
 static int
-divio_open(struct pktio *io)
+divert_socket(struct pktio *io, struct divio *d)
 {
-	struct divio		*d;
-	int			 fd = -1, sz, i;
+	int			 fd = -1;
 #ifdef DIVERT_EMULATION
 	struct sockaddr_un	 sun;
-#else
-	struct sockaddr_in	 sin;
-#endif
 
-	if ((d = calloc(1, sizeof(*d))) == NULL ||
-	    (d->rx = malloc((size_t)PKTIO_BATCH * SLOTSZ)) == NULL) {
-		free(d);
-		log_warnx("divert: out of memory");
-		return (-1);
-	}
-	io->priv = d;
-#ifdef DIVERT_EMULATION
 	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -109,6 +99,9 @@ divio_open(struct pktio *io)
 	snprintf(d->peer.sun_path, sizeof(d->peer.sun_path), "%s",
 	    divert_emulation_path(io->queue, 1));
 #else
+	struct sockaddr_in	 sin;
+
+	(void)d;
 #ifdef PF_DIVERT
 	/* FreeBSD 14 and later have a protocol family of their own. */
 	fd = socket(PF_DIVERT, SOCK_RAW, 0);
@@ -129,6 +122,30 @@ divio_open(struct pktio *io)
 		goto fail;
 	}
 #endif
+	return (fd);
+fail:
+	if (fd != -1)
+		close(fd);
+	return (-1);
+}
+
+static int
+divio_open(struct pktio *io)
+{
+	struct divio		*d;
+	int			 fd, sz, i;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (d->rx = malloc((size_t)PKTIO_BATCH * SLOTSZ)) == NULL) {
+		free(d);
+		log_warnx("divert: out of memory");
+		return (-1);
+	}
+	io->priv = d;
+	if ((fd = divert_socket(io, d)) == -1) {
+		io->fd = -1;
+		return (-1);
+	}
 	sz = 4 * 1024 * 1024;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	io->fd = fd;
@@ -149,11 +166,6 @@ divio_open(struct pktio *io)
 	}
 	log_info("divert: port %u bound", io->queue);
 	return (0);
-fail:
-	if (fd != -1)
-		close(fd);
-	io->fd = -1;
-	return (-1);
 }
 
 static int
