@@ -49,6 +49,8 @@ struct ctev {
 
 /* Not const: libmnl's iterating macros cast it away. */
 static int	 ctev_tuple(struct nlattr *, struct ct_end *);
+static int	 tuple_ip(struct nlattr *, struct ct_end *, int *, int *);
+static int	 tuple_proto(struct nlattr *, struct ct_end *, int *, int *);
 static void	 ctev_counters(struct nlattr *, uint64_t *, uint64_t *);
 
 /*
@@ -300,13 +302,70 @@ ctev_parse(const struct nlmsghdr *nlh, struct ct_end *ce)
 	return (tuple == 1 ? 1 : -1);
 }
 
+/* A tuple's addresses: 1 for each of source and destination found. */
+static int
+tuple_ip(struct nlattr *a, struct ct_end *ce, int *src, int *dst)
+{
+	struct nlattr	*b;
+	size_t		 alen = ce->family == 4 ? 4 : 16;
+
+	mnl_attr_for_each_nested(b, a) {
+		switch (mnl_attr_get_type(b)) {
+		case CTA_IP_V4_SRC:
+		case CTA_IP_V6_SRC:
+			if (mnl_attr_get_payload_len(b) != alen)
+				return (-1);
+			memcpy(ce->client.b, mnl_attr_get_payload(b), alen);
+			*src = 1;
+			break;
+		case CTA_IP_V4_DST:
+		case CTA_IP_V6_DST:
+			if (mnl_attr_get_payload_len(b) != alen)
+				return (-1);
+			memcpy(ce->vip.b, mnl_attr_get_payload(b), alen);
+			*dst = 1;
+			break;
+		}
+	}
+	return (0);
+}
+
+/* A tuple's protocol and ports. */
+static int
+tuple_proto(struct nlattr *a, struct ct_end *ce, int *sport, int *dport)
+{
+	struct nlattr	*b;
+
+	mnl_attr_for_each_nested(b, a) {
+		switch (mnl_attr_get_type(b)) {
+		case CTA_PROTO_NUM:
+			if (mnl_attr_validate(b, MNL_TYPE_U8) == -1)
+				return (-1);
+			ce->proto = mnl_attr_get_u8(b);
+			break;
+		case CTA_PROTO_SRC_PORT:
+			if (mnl_attr_validate(b, MNL_TYPE_U16) == -1)
+				return (-1);
+			ce->cport = mnl_attr_get_u16(b);
+			*sport = 1;
+			break;
+		case CTA_PROTO_DST_PORT:
+			if (mnl_attr_validate(b, MNL_TYPE_U16) == -1)
+				return (-1);
+			ce->vport = mnl_attr_get_u16(b);
+			*dport = 1;
+			break;
+		}
+	}
+	return (0);
+}
+
 /* The original direction: client -> virtual address. */
 static int
 ctev_tuple(struct nlattr *tuple, struct ct_end *ce)
 {
-	struct nlattr		*a, *b;
-	int			 src = 0, dst = 0, sport = 0, dport = 0;
-	size_t			 alen = ce->family == 4 ? 4 : 16;
+	struct nlattr	*a;
+	int		 src = 0, dst = 0, sport = 0, dport = 0;
 
 	mnl_attr_for_each_nested(a, tuple) {
 		/* Others (a zone, say) are not looked at. */
@@ -314,56 +373,11 @@ ctev_tuple(struct nlattr *tuple, struct ct_end *ce)
 		    mnl_attr_get_type(a) == CTA_TUPLE_PROTO) &&
 		    mnl_attr_validate(a, MNL_TYPE_NESTED) == -1)
 			return (-1);
-		switch (mnl_attr_get_type(a)) {
-		case CTA_TUPLE_IP:
-			mnl_attr_for_each_nested(b, a) {
-				switch (mnl_attr_get_type(b)) {
-				case CTA_IP_V4_SRC:
-				case CTA_IP_V6_SRC:
-					if (mnl_attr_get_payload_len(b) != alen)
-						return (-1);
-					memcpy(ce->client.b,
-					    mnl_attr_get_payload(b), alen);
-					src = 1;
-					break;
-				case CTA_IP_V4_DST:
-				case CTA_IP_V6_DST:
-					if (mnl_attr_get_payload_len(b) != alen)
-						return (-1);
-					memcpy(ce->vip.b,
-					    mnl_attr_get_payload(b), alen);
-					dst = 1;
-					break;
-				}
-			}
-			break;
-		case CTA_TUPLE_PROTO:
-			mnl_attr_for_each_nested(b, a) {
-				switch (mnl_attr_get_type(b)) {
-				case CTA_PROTO_NUM:
-					if (mnl_attr_validate(b,
-					    MNL_TYPE_U8) == -1)
-						return (-1);
-					ce->proto = mnl_attr_get_u8(b);
-					break;
-				case CTA_PROTO_SRC_PORT:
-					if (mnl_attr_validate(b,
-					    MNL_TYPE_U16) == -1)
-						return (-1);
-					ce->cport = mnl_attr_get_u16(b);
-					sport = 1;
-					break;
-				case CTA_PROTO_DST_PORT:
-					if (mnl_attr_validate(b,
-					    MNL_TYPE_U16) == -1)
-						return (-1);
-					ce->vport = mnl_attr_get_u16(b);
-					dport = 1;
-					break;
-				}
-			}
-			break;
-		}
+		if ((mnl_attr_get_type(a) == CTA_TUPLE_IP &&
+		    tuple_ip(a, ce, &src, &dst) == -1) ||
+		    (mnl_attr_get_type(a) == CTA_TUPLE_PROTO &&
+		    tuple_proto(a, ce, &sport, &dport) == -1))
+			return (-1);
 	}
 	if (!src || !dst || !sport || !dport ||
 	    (ce->proto != PROTO_TCP && ce->proto != PROTO_UDP))
