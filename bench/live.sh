@@ -17,10 +17,13 @@
 # 18-byte datagrams sent by udpblast (tests/tools/udpblast.c) as fast as it
 # can from 64 flows (source ports) and from one, counted where they arrive
 # (an iptables counter in each server's raw table, which drops them there);
-# for loadd also its CPU time per packet and its resident memory with its
-# flow table filled (1 000 000 flows; 100 000 in the short mode).  Medians
-# over RUNS runs; ratios to kernel DNAT from the same run.  A benchmark,
-# not a test: it asserts nothing.
+# bulk TCP, Gbit/s received by the client (iperf3 -R: the servers send)
+# with one stream and with eight, to a service balanced by source address
+# (iperf3's streams of one test must reach one server); for loadd also its
+# CPU time per packet and its resident memory with its flow table filled
+# (1 000 000 flows; 100 000 in the short mode).  Medians over RUNS runs;
+# ratios to kernel DNAT from the same run (bulk: to the direct route, the
+# ceiling).  A benchmark, not a test: it asserts nothing.
 #
 #   sh bench/live.sh            5 runs of 5 s, writes bench/results/live.md
 #                               and bench/results/live.png
@@ -42,7 +45,7 @@ if [ "${1:-}" = "--short" ]; then
 	OUT=
 	PNG=
 fi
-for p in haproxy pen gnuplot:gnuplot-nox; do
+for p in haproxy pen iperf3 jq gnuplot:gnuplot-nox; do
 	command -v "${p%%:*}" > /dev/null || {
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		    --no-install-recommends "${p#*:}" > /dev/null
@@ -65,6 +68,10 @@ BLAST=$PWD/$O/udpblast
 PROXY=
 cleanup() {
 	[ -n "$PROXY" ] && kill $PROXY 2>/dev/null
+	for n in 1 2 3; do
+		[ -f "$TMP/iperf3-s$n.pid" ] &&
+		    kill "$(cat "$TMP/iperf3-s$n.pid")" 2>/dev/null
+	done
 	lab_down
 }
 trap cleanup EXIT INT TERM
@@ -75,6 +82,8 @@ servers_up
 # dropped on arrival, so the servers' own work stays out of the numbers.
 for n in 1 2 3; do
 	ns_s $n iptables -t raw -A PREROUTING -p udp --dport 5353 -j DROP
+	ip netns exec "lab$LAB-s$n" iperf3 -s -p 5201 -D \
+	    --pidfile "$TMP/iperf3-s$n.pid" > /dev/null 2>&1
 done
 
 # loadd: the HTTP service of loadd_conf and a UDP service on port 5353
@@ -91,6 +100,13 @@ ipaliasing = $VIP
 protocol = udp
 ports = 5353
 servers = $(echo $SERVERS | sed 's/ /, /g')
+check = none
+
+service = bulk
+ipaliasing = $VIP
+ports = 5201
+servers = $(echo $SERVERS | sed 's/ /, /g')
+balancingmode = sourcehash
 check = none
 CONF
 # The same with offload = yes, in its own directory.
@@ -117,6 +133,30 @@ measure() {
 	nc=$(wrk_run "$2" -t2 -c32 -H "Connection: close")
 	lat=$(wrk_run "$2" -t1 -c4)
 	echo "${ka%% *} ${nc%% *} $(echo "$lat" | cut -d' ' -f2-)" >> "$TMP/$1"
+}
+
+# bulk_run STREAMS DST: DUR seconds of iperf3 -R (the server sends) with
+# STREAMS parallel streams; prints Gbit/s received, 0 if it failed.  A
+# server still busy with the previous test answers with an error: 3
+# tries, 1 s apart.
+bulk_run() {
+	_t=0
+	while [ $_t -lt 3 ]; do
+		ns_c iperf3 -c "$2" -p 5201 -R -t "$DUR" -P "$1" -J \
+		    > "$TMP/iperf.json" 2>&1
+		jq -e '.error' "$TMP/iperf.json" > /dev/null 2>&1 || break
+		_t=$((_t + 1))
+		sleep 1
+	done
+	jq -r '.end.sum_received.bits_per_second // 0' "$TMP/iperf.json" \
+	    2>/dev/null | awk '{ printf "%.2f\n", $1 / 1e9 } END {
+	    if (NR == 0) print 0 }'
+}
+
+# measure_bulk NAME DST: one stream, then eight; appends "g1 g8" to
+# TMP/bulk.NAME.
+measure_bulk() {
+	echo "$(bulk_run 1 "$2") $(bulk_run 8 "$2")" >> "$TMP/bulk.$1"
 }
 
 # udp_run FLOWS PORT DST...: DUR seconds of udpblast from FLOWS sockets
@@ -190,6 +230,9 @@ setup() {
 			ns_b iptables -t nat -A PREROUTING -d $VIP -p $proto \
 			    -j DNAT --to-destination 198.18.1.13
 		done
+		# Bulk: one client, one server (what a source hash does).
+		ns_b iptables -t nat -A PREROUTING -d $VIP -p tcp \
+		    --dport 5201 -j DNAT --to-destination 198.18.1.11
 		;;
 	loadd)
 		loadd_up
@@ -218,6 +261,14 @@ backend b
 	server s1 198.18.1.11:80
 	server s2 198.18.1.12:80
 	server s3 198.18.1.13:80
+frontend bulk
+	bind $VIP:5201
+	default_backend bulk
+backend bulk
+	balance source
+	server s1 198.18.1.11:5201
+	server s2 198.18.1.12:5201
+	server s3 198.18.1.13:5201
 CFG
 		ip netns exec "lab$LAB-b" haproxy -f "$TMP/haproxy.cfg" \
 		    -db > /dev/null 2>&1 &
@@ -232,6 +283,11 @@ CFG
 		PROXY=$!
 		ip netns exec "lab$LAB-b" pen -U -f -r -x 20000 $VIP:5353 \
 		    198.18.1.11:5353 198.18.1.12:5353 198.18.1.13:5353 \
+		    > /dev/null 2>&1 &
+		PROXY="$PROXY $!"
+		# Without -r pen keeps a client on one server.
+		ip netns exec "lab$LAB-b" pen -f -x 20000 $VIP:5201 \
+		    198.18.1.11:5201 198.18.1.12:5201 198.18.1.13:5201 \
 		    > /dev/null 2>&1 &
 		PROXY="$PROXY $!"
 		sleep 0.5
@@ -277,10 +333,12 @@ while [ $r -le $RUNS ]; do
 			measure $m http://198.18.1.11/
 			measure_udp $m 20000 198.18.1.11:5353 \
 			    198.18.1.12:5353 198.18.1.13:5353
+			measure_bulk $m 198.18.1.11
 			;;
 		dnat)
 			measure $m http://$VIP/
 			measure_udp $m 21000 $VIP:5353
+			measure_bulk $m $VIP
 			;;
 		loadd)
 			pp=$(packet_process)
@@ -298,6 +356,7 @@ while [ $r -le $RUNS ]; do
 			echo "$(( (t1 - t0) * 10000000 / (pk2 - pk > 0 ? pk2 - pk : 1) ))" \
 			    >> "$TMP/cpu_udp"
 			echo $(( $(qdrops) - q0 )) >> "$TMP/qdrops"
+			measure_bulk $m $VIP
 			# 80 % of this run's peak (64 flows), paced: what is
 			# lost, and what the queue drops (fail-open is off).
 			peak=$(tail -1 "$TMP/udp.loadd" | cut -d' ' -f1)
@@ -313,16 +372,19 @@ while [ $r -le $RUNS ]; do
 			    awk '$1 == "packets" { print $2 }')
 			measure $m http://$VIP/
 			measure_udp $m 24000 $VIP:5353
+			measure_bulk $m $VIP
 			pk1=$("$LOADCTL" -s "$TMP/off/ctl.sock" show stats |
 			    awk '$1 == "packets" { print $2 }')
 			echo $((pk1 - pk0)) >> "$TMP/offload_pkts"
 			;;
 		haproxy)
 			measure $m http://$VIP/
+			measure_bulk $m $VIP
 			;;
 		pen)
 			measure $m http://$VIP/
 			measure_udp $m 23000 $VIP:5353
+			measure_bulk $m $VIP
 			;;
 		esac
 		teardown $m
@@ -423,6 +485,21 @@ virt=$(LC_ALL=C lscpu 2>/dev/null |
 		esac
 	done
 	echo
+	echo "Bulk TCP, iperf3 -R (the server sends to the client), Gbit/s received;" \
+	    "a service balanced by source address:"
+	echo
+	echo "| mode    | 1 stream Gbit/s | x direct | 8 streams Gbit/s | x direct |"
+	echo "|---------|-----------------|----------|------------------|----------|"
+	direct_b1=$(col bulk.direct 1)
+	direct_b8=$(col bulk.direct 2)
+	for m in $MODES; do
+		b1=$(col bulk.$m 1)
+		b8=$(col bulk.$m 2)
+		printf "| %-7s | %15s | %8s | %16s | %8s |\n" $m \
+		    "$b1" "$(ratio "$b1" "$direct_b1")" \
+		    "$b8" "$(ratio "$b8" "$direct_b8")"
+	done
+	echo
 	echo "HAProxy: — (HAProxy 2.6 proxies TCP and HTTP only, no UDP)."
 	echo "UDP direct: the 64 flows go to the three servers' addresses, the one flow to s1."
 	echo
@@ -461,10 +538,16 @@ cat "$TMP/table"
 # The chart: every mode's ratio to kernel DNAT on the four throughputs.
 {
 	echo "measure $MODES"
-	for c in "keep-alive:1" "new-conn:2" "UDP-64-flows:u1" "UDP-1-flow:u3"; do
+	for c in "keep-alive:1" "new-conn:2" "UDP-64-flows:u1" "UDP-1-flow:u3" \
+	    "bulk-1-stream:b1" "bulk-8-streams:b2"; do
 		printf '"%s"' "$(echo "${c%%:*}" | tr '-' ' ')"
 		for m in $MODES; do
 			case ${c#*:} in
+			b*)
+				f=bulk.$m
+				k=${c#*:b}
+				d=$(col bulk.dnat "$k")
+				;;
 			u*)
 				f=udp.$m
 				k=${c#*:u}
