@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pktio.h"
 #include "sched.h"
+#include "srvhist.h"
 #include "stats.h"
 
 #define MEMBER(b, t, m)	.base = (b), .off = offsetof(t, m), \
@@ -554,6 +555,50 @@ srv_agent_cpu(const struct stats_src *s, unsigned i, struct stats_val *v)
 		val_real(v, s->agent->st[i].r.cpu_pm / 1000.0);
 }
 
+/* Seconds since its agent's last report, if it ever reported. */
+static void
+srv_agent_age(const struct stats_src *s, unsigned i, struct stats_val *v)
+{
+	if (srv_has_agent(s, i))
+		val_real(v, agent_age(s->agent, i, s->now_ms) / 1000.0);
+}
+
+static void
+hist_series(struct obuf *o, const char *key, const struct srvhist_sample *v,
+    unsigned n, size_t off)
+{
+	uint32_t	 u;
+	unsigned	 k;
+
+	ob_printf(o, ",\"%s\":[", key);
+	for (k = 0; k < n; k++) {
+		memcpy(&u, (const char *)&v[k] + off, sizeof(u));
+		ob_printf(o, "%s%u", k > 0 ? "," : "", u);
+	}
+	ob_printf(o, "]");
+}
+
+/*
+ * Its last minutes, a value a second, oldest first: the last is the
+ * second that ended at the last sample.
+ */
+static void
+srv_history(const struct stats_src *s, unsigned i, struct obuf *o)
+{
+	struct srvhist_sample	 v[SRVHIST_SECONDS];
+	unsigned		 n;
+
+	n = srvhist_get(s->hist, i, v, SRVHIST_SECONDS);
+	ob_printf(o, "{\"seconds\":%u", n);
+	hist_series(o, "new_flows", v, n,
+	    offsetof(struct srvhist_sample, flows));
+	hist_series(o, "bytes_in", v, n,
+	    offsetof(struct srvhist_sample, bytes_in));
+	hist_series(o, "bytes_out", v, n,
+	    offsetof(struct srvhist_sample, bytes_out));
+	ob_printf(o, "}");
+}
+
 static void
 srv_labels(const struct stats_src *s, unsigned i,
     const struct stats_field *f, char *buf, size_t len)
@@ -657,6 +702,10 @@ static const struct stats_field server_fields[] = {
 	{ .get = srv_agent_cpu, .decimals = 3, .flags = STATS_F_AGENT,
 	  .prom = "server_agent_cpu_ratio", .type = STATS_GAUGE,
 	  .help = "CPU use its agent reported (0..1), while fresh." },
+	{ .get = srv_agent_age, .decimals = 3, .flags = STATS_F_AGENT,
+	  .prom = "server_agent_age_seconds", .type = STATS_GAUGE,
+	  .help = "Seconds since its agent's last report, once it reported." },
+	{ .name = "history", .flags = STATS_F_HIST, .json = srv_history },
 };
 
 const struct stats_object stats_objects[STATS_NOBJ] = {
@@ -748,6 +797,8 @@ stats_field_on(const struct stats_field *f, const struct stats_src *s)
 	if ((f->flags & STATS_F_AGENT) && s->agent == NULL)
 		return (0);
 	if ((f->flags & STATS_F_HTTP) && s->http == NULL)
+		return (0);
+	if ((f->flags & STATS_F_HIST) && s->hist == NULL)
 		return (0);
 	return (1);
 }
