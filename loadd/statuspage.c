@@ -3,7 +3,9 @@
  * parts, so that the style and the script can be hashed for the
  * Content-Security-Policy: a page whose script was changed without its
  * hash would not run at all, and tests/integration/statuspage.sh, which
- * loads it in Chromium, would say so.
+ * loads it in Chromium, would say so.  A browser hashes everything
+ * between the tags, the newline after <script> too: each part begins
+ * there.
  *
  * The script keeps what went wrong where a test can read it: uncaught
  * errors, rejected promises and CSP violations in the root element's
@@ -27,9 +29,10 @@ static const char page_top[] =
 	"<meta name=\"referrer\" content=\"no-referrer\">\n"
 	"<link rel=\"icon\" href=\"data:,\">\n"
 	"<title>loadd status</title>\n"
-	"<style>\n";
+	"<style>";
 
 static const char page_style[] =
+	"\n"
 	"body {\n"
 	"  font: 13px/1.4 system-ui, sans-serif;\n"
 	"  margin: 0;\n"
@@ -135,9 +138,10 @@ static const char page_mid[] =
 	"<a href=\"status.json\">status.json</a>; Prometheus at\n"
 	"<a href=\"metrics\">metrics</a>. Charts: the last minutes, a point a\n"
 	"second.</footer>\n"
-	"<script>\n";
+	"<script>";
 
 static const char page_script[] =
+	"\n"
 	"\"use strict\";\n"
 	"(function () {\n"
 	"\tvar root = document.documentElement, REFRESH = 2000, refreshes = 0;\n"
@@ -240,11 +244,12 @@ static const char page_script[] =
 	"\t\tfor (k = 0; k < h.bytes_in.length; k++)\n"
 	"\t\t\tsum.push(h.bytes_in[k] + h.bytes_out[k]);\n"
 	"\t\tcf.appendChild(chart([[\"l-flows\", h.new_flows]], n,\n"
-	"\t\t    \"new flows per second\"));\n"
+	"\t\t    \"new flows per second, the last \" + n + \" s\"));\n"
 	"\t\tcf.appendChild(caption([[\"k-flows\", last(h.new_flows) + \"/s\",\n"
 	"\t\t    \"now, peak \" + peak(h.new_flows) + \"/s\"]]));\n"
 	"\t\tcb.appendChild(chart([[\"l-in\", h.bytes_in],\n"
-	"\t\t    [\"l-out\", h.bytes_out]], n, \"bytes per second, in and out\"));\n"
+	"\t\t    [\"l-out\", h.bytes_out]], n, \"bytes per second, in and out, \" +\n"
+	"\t\t    \"the last \" + n + \" s\"));\n"
 	"\t\tcb.appendChild(caption([\n"
 	"\t\t    [\"k-in\", bytes(last(h.bytes_in)) + \"/s\", \"in\"],\n"
 	"\t\t    [\"k-out\", bytes(last(h.bytes_out)) + \"/s\",\n"
@@ -285,22 +290,33 @@ static const char page_script[] =
 	"\t}\n"
 	"\tvar HEADS = [\"Server\", \"State\", \"Reason\", \"Weight\", \"\",\n"
 	"\t    \"Active\", \"Total\", \"Agent\", \"New flows/s\", \"Bytes/s\"];\n"
-	"\tfunction serverTable(svc) {\n"
+	"\tfunction serverTable(svc, n) {\n"
 	"\t\tvar t = el(\"table\"), hr = el(\"tr\"), i, h;\n"
 	"\t\tt.setAttribute(\"data-service\", svc.service);\n"
 	"\t\tfor (i = 0; i < HEADS.length; i++) {\n"
 	"\t\t\th = el(\"th\", i === 3 || i === 5 || i === 6 ? \"n\" : \"\");\n"
-	"\t\t\th.textContent = HEADS[i];\n"
+	"\t\t\th.textContent = HEADS[i] +\n"
+	"\t\t\t    (i >= 8 ? \", last \" + n + \" s\" : \"\");\n"
 	"\t\t\thr.appendChild(h);\n"
 	"\t\t}\n"
 	"\t\tt.appendChild(el(\"thead\")).appendChild(hr);\n"
 	"\t\tt.appendChild(el(\"tbody\"));\n"
 	"\t\treturn t;\n"
 	"\t}\n"
+	"\t/* The charts' span: the longest history, 1 to 5 minutes. */\n"
+	"\tfunction span(d) {\n"
+	"\t\tvar n = 60, i, h;\n"
+	"\t\tfor (i = 0; i < d.servers.length; i++) {\n"
+	"\t\t\th = d.servers[i].history;\n"
+	"\t\t\tif (h && h.seconds > n)\n"
+	"\t\t\t\tn = h.seconds;\n"
+	"\t\t}\n"
+	"\t\treturn Math.min(n, d.history_s);\n"
+	"\t}\n"
 	"\tfunction draw(d) {\n"
 	"\t\tvar tb = document.querySelector(\"#services tbody\"),\n"
 	"\t\t    box = document.getElementById(\"servers\"), by = {}, i, s, tr,\n"
-	"\t\t    h2, n = d.history_s, frag = document.createDocumentFragment();\n"
+	"\t\t    h2, n = span(d), frag = document.createDocumentFragment();\n"
 	"\t\tdocument.getElementById(\"uptime\").textContent = \"up \" +\n"
 	"\t\t    dur(d.uptime_ms / 1000);\n"
 	"\t\ttb.textContent = \"\";\n"
@@ -321,7 +337,7 @@ static const char page_script[] =
 	"\t\t\th2 = el(\"h2\", null, s.service + \" \");\n"
 	"\t\t\th2.appendChild(el(\"small\", null, s.vip + \", \" + s.method));\n"
 	"\t\t\tfrag.appendChild(h2);\n"
-	"\t\t\tby[s.vip] = frag.appendChild(serverTable(s)).lastChild;\n"
+	"\t\t\tby[s.vip] = frag.appendChild(serverTable(s, n)).lastChild;\n"
 	"\t\t}\n"
 	"\t\tfor (i = 0; i < d.servers.length; i++) {\n"
 	"\t\t\ts = d.servers[i];\n"
