@@ -392,8 +392,8 @@ START_TEST(test_page)
 	ck_assert_uint_eq(strtoul(header(s[0].got.b, "Content-Length", h,
 	    sizeof(h)), NULL, 10), strlen(body));
 	ck_assert_int_eq(strncmp(body, "<!DOCTYPE html>", 15), 0);
-	part_hash(body, "<style>\n", "</style>", style, sizeof(style));
-	part_hash(body, "<script>\n", "</script>", script, sizeof(script));
+	part_hash(body, "<style>", "</style>", style, sizeof(style));
+	part_hash(body, "<script>", "</script>", script, sizeof(script));
 	snprintf(want, sizeof(want), "default-src 'none'; script-src %s; "
 	    "style-src %s; connect-src 'self'; img-src data:; base-uri 'none'; "
 	    "form-action 'none'; frame-ancestors 'none'", script, style);
