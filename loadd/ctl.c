@@ -1,7 +1,9 @@
 /*
  * The control socket and the metrics port: listening, their clients,
- * their budgets, and the metrics page that scrapers share.  See ctl.h;
- * the commands are in ctl_cmd.c, the page's contents in stats_render.c.
+ * their budgets, and the pages the metrics port's clients share (the
+ * Prometheus page, the status page and its JSON).  See ctl.h; the
+ * commands are in ctl_cmd.c, the pages' contents in stats_render.c and
+ * statuspage.c.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -485,9 +487,9 @@ http_read(struct ctl *c, struct client *cl, struct ctlenv *env, int eof)
 }
 
 /*
- * A page from a buffer that has hroom bytes free in front, the head
- * already in there after them (hlen bytes of it) or put there with
- * page_head(); the buffer is the page's from then on.
+ * A page from a buffer whose first hroom bytes are not the page's: the
+ * page, its head (hlen bytes) first, is after them.  The buffer is the
+ * page's from then on.
  */
 static struct mpage *
 page_of(struct obuf *o, size_t hroom, size_t hlen, uint64_t now_ms)

@@ -4,8 +4,9 @@
  * (engine, flow table, packet I/O, probes, agents), a service, a server
  * -- each field with its name in each output and where its value is
  * read.  Every output walks the same tables: loadctl's text and JSON
- * (show stats, services, servers), the Prometheus page, and the stats
- * log (SIGUSR1, and when loadd stops).  A field that an output does not
+ * (show stats, services, servers), the status page's JSON (show status,
+ * /status.json), the Prometheus page, and the stats log (SIGUSR1, and
+ * when loadd stops).  A field that an output does not
  * show has no name there.
  *
  * The renderers are in stats_render.c, the tables in stats.c.
