@@ -222,8 +222,10 @@ if poll 20 loadd_says $S3 down; then
 	r=$(page_wait 6 "document.querySelector('tr[data-server=\"$S3:80\"]').dataset.state === 'down'")
 	dt=$((($(date +%s%N) - t) / 1000000))
 	check "[ '$r' = true ]" "s3's nginx stopped: the page shows $S3:80 down $dt ms after loadd did (refresh every 2 s; at most 6 s allowed)"
-	st=$(page "document.querySelector('tr[data-server=\"$S3:80\"] .st').textContent + ' ' + document.querySelector('tr[data-server=\"$S3:80\"] td:nth-child(3)').textContent")
 	why=$(CTL show servers | awk -v s="$S3:80" '$2 == s { print $4 }')
+	ST="document.querySelector('tr[data-server=\"$S3:80\"] .st').textContent + ' ' + document.querySelector('tr[data-server=\"$S3:80\"] td:nth-child(3)').textContent"
+	page_wait 6 "$ST === 'down $why'" > /dev/null
+	st=$(page "$ST")
 	check "[ '$st' = '\"down $why\"' ]" "its state and reason on the page: $st (loadctl: down $why)"
 else
 	notok "loadd marks $S3:80 down within 20 s of its nginx stopping"
@@ -243,6 +245,9 @@ ns_c $CDP problems > "$TMP/problems" 2>&1
 check "[ $? -eq 0 ]" "the DevTools console and log have no error or warning: $(head -3 "$TMP/problems" | tr '\n' ' ')"
 check "! grep -Eiq 'Uncaught|Content Security Policy|Refused to' '$TMP/chromium.log'" \
     "Chromium's log has no uncaught error or CSP refusal: $(grep -Ei 'Uncaught|Content Security Policy|Refused to' "$TMP/chromium.log" | head -2)"
+
+check "kill -0 $LOADD_PID 2> /dev/null && ! grep -Eq 'Sanitizer|runtime error' '$TMP/loadd.log'" \
+    "loadd still runs, no sanitizer report in its log"
 
 # --- 5. the screenshot -----------------------------------------------------
 # STATUS_SETTLE=S: S more seconds of traffic first, for fuller charts
