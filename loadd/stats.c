@@ -216,7 +216,8 @@ static const struct stats_field loadd_fields[] = {
 	  .help = "Connections to the metrics port, by outcome." },
 	{ HTTP(renders), .flags = STATS_F_HTTP,
 	  .prom = "metrics_renders_total", .type = STATS_COUNTER,
-	  .help = "Metrics pages rendered (at most one a second)." },
+	  .help = "Pages rendered on the metrics port (/metrics and "
+	  "/status.json, each at most once a second)." },
 	{ .vec = &probes_vec, .prom = "probes_total", .type = STATS_COUNTER,
 	  .help = "Health probes, by result." },
 	{ .name = "agent_reports", .vec = &reports_vec,

@@ -114,6 +114,7 @@ setup(void)
 	S.http = &http;
 	S.now_ms = NOW_MS;
 	S.started_ms = 1000;
+	S.hist = NULL;		/* the status page's tests set it */
 	memset(&O, 0, sizeof(O));
 }
 
