@@ -2,6 +2,7 @@
  * The servers' short histories: see srvhist.h.  This file owns them;
  * the engine calls srvhist_tick() and reload.c srvhist_forget().
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,4 +128,36 @@ srvhist_get(const struct srvhist *h, unsigned i, struct srvhist_sample *out,
 		out[k] = ring[(h->head + SRVHIST_SECONDS - n + 1 + k) %
 		    SRVHIST_SECONDS];
 	return (n);
+}
+
+static void
+json_series(struct obuf *o, const char *key, const struct srvhist_sample *v,
+    unsigned n, size_t off)
+{
+	uint32_t	 u;
+	unsigned	 k;
+
+	ob_printf(o, ",\"%s\":[", key);
+	for (k = 0; k < n; k++) {
+		memcpy(&u, (const char *)&v[k] + off, sizeof(u));
+		ob_printf(o, "%s%u", k > 0 ? "," : "", u);
+	}
+	ob_printf(o, "]");
+}
+
+void
+srvhist_json(const struct srvhist *h, unsigned i, struct obuf *o)
+{
+	struct srvhist_sample	 v[SRVHIST_SECONDS];
+	unsigned		 n;
+
+	n = srvhist_get(h, i, v, SRVHIST_SECONDS);
+	ob_printf(o, "{\"seconds\":%u", n);
+	json_series(o, "new_flows", v, n,
+	    offsetof(struct srvhist_sample, flows));
+	json_series(o, "bytes_in", v, n,
+	    offsetof(struct srvhist_sample, bytes_in));
+	json_series(o, "bytes_out", v, n,
+	    offsetof(struct srvhist_sample, bytes_out));
+	ob_printf(o, "}");
 }

@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "obuf.h"
+
 #define SRVHIST_SECONDS	300
 
 struct pool;
@@ -58,5 +60,10 @@ void	 srvhist_forget(struct srvhist *, unsigned i);
  */
 unsigned srvhist_get(const struct srvhist *, unsigned i,
 	    struct srvhist_sample *, unsigned max);
+/*
+ * The same in JSON: {"seconds":N,"new_flows":[...],"bytes_in":[...],
+ * "bytes_out":[...]}, N values each.
+ */
+void	 srvhist_json(const struct srvhist *, unsigned i, struct obuf *);
 
 #endif

@@ -564,40 +564,11 @@ srv_agent_age(const struct stats_src *s, unsigned i, struct stats_val *v)
 		val_real(v, agent_age(s->agent, i, s->now_ms) / 1000.0);
 }
 
-static void
-hist_series(struct obuf *o, const char *key, const struct srvhist_sample *v,
-    unsigned n, size_t off)
-{
-	uint32_t	 u;
-	unsigned	 k;
-
-	ob_printf(o, ",\"%s\":[", key);
-	for (k = 0; k < n; k++) {
-		memcpy(&u, (const char *)&v[k] + off, sizeof(u));
-		ob_printf(o, "%s%u", k > 0 ? "," : "", u);
-	}
-	ob_printf(o, "]");
-}
-
-/*
- * Its last minutes, a value a second, oldest first: the last is the
- * second that ended at the last sample.
- */
+/* Its last minutes (the status page's JSON). */
 static void
 srv_history(const struct stats_src *s, unsigned i, struct obuf *o)
 {
-	struct srvhist_sample	 v[SRVHIST_SECONDS];
-	unsigned		 n;
-
-	n = srvhist_get(s->hist, i, v, SRVHIST_SECONDS);
-	ob_printf(o, "{\"seconds\":%u", n);
-	hist_series(o, "new_flows", v, n,
-	    offsetof(struct srvhist_sample, flows));
-	hist_series(o, "bytes_in", v, n,
-	    offsetof(struct srvhist_sample, bytes_in));
-	hist_series(o, "bytes_out", v, n,
-	    offsetof(struct srvhist_sample, bytes_out));
-	ob_printf(o, "}");
+	srvhist_json(s->hist, i, o);
 }
 
 static void

@@ -5,7 +5,8 @@
  * anew; the ring wrapping; a value too big held at its limit; a slot
  * that is freed, new, or reused by a reload starting from nothing.
  * Counters are set by hand, as the engine would have counted them; the
- * reload is reload_swap(), as a SIGHUP does it.
+ * reload is reload_swap(), as a SIGHUP does it.  And the history in the
+ * status page's JSON.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ hist(unsigned i)
 /* Each second's traffic, a second each, oldest first; server by server. */
 START_TEST(test_seconds)
 {
+	struct obuf	 o;
 	unsigned	 k;
 
 	engine_tick(&R.e, T0);		/* where the counters start */
@@ -81,6 +83,17 @@ START_TEST(test_seconds)
 	ck_assert_uint_eq(v[0].flows, 2);
 	ck_assert_uint_eq(v[1].flows, 3);
 	ck_assert_uint_eq(srvhist_get(&R.e.hist, POOL_MAXSERVERS, v, 2), 0);
+	/* The status page's JSON of it. */
+	memset(&o, 0, sizeof(o));
+	srvhist_json(&R.e.hist, 0, &o);
+	ck_assert_str_eq(o.b, "{\"seconds\":3,\"new_flows\":[1,2,3],"
+	    "\"bytes_in\":[1000,2000,3000],\"bytes_out\":[2000,4000,6000]}");
+	ob_free(&o);
+	srvhist_forget(&R.e.hist, 0);
+	srvhist_json(&R.e.hist, 0, &o);
+	ck_assert_str_eq(o.b, "{\"seconds\":0,\"new_flows\":[],"
+	    "\"bytes_in\":[],\"bytes_out\":[]}");
+	ob_free(&o);
 }
 END_TEST
 
