@@ -28,6 +28,7 @@
 #  5. A screenshot of the page is kept: $O/artefacts/statuspage.png.
 #     With STATUS_SETTLE=S the traffic goes on S seconds more before it
 #     is taken (and s2 is enabled again), for charts with more in them.
+#  6. loadd stopped: the page says so, and keeps the last answer shown.
 #
 # Needs chromium, python3, curl, jq (tests/deps.sh installs them).
 set -u
@@ -261,3 +262,11 @@ rm -f "$ART/statuspage.png"
 ns_c $CDP screenshot "$ART/statuspage.png"
 check "[ \"\$(od -An -tx1 -N8 '$ART/statuspage.png' | tr -d ' ')\" = 89504e470d0a1a0a ] && [ \$(wc -c < '$ART/statuspage.png') -gt 20000 ]" \
     "a screenshot of the page: $ART/statuspage.png ($(wc -c < "$ART/statuspage.png" 2>/dev/null || echo 0) bytes)"
+
+# --- 6. loadd gone ---------------------------------------------------------
+kill "$LOADD_PID" && wait "$LOADD_PID" 2>/dev/null
+LOADD_PID=""
+r=$(page_wait 6 "document.getElementById('err').className === 'on' && document.getElementById('err').textContent.indexOf('did not answer') >= 0")
+check "[ '$r' = true ]" "loadd stopped: the page says it did not answer, within 6 s ($(page "document.getElementById('err').textContent"))"
+rows=$(page "$ROWS")
+check "echo '$rows' | grep -q '$S1:80=up'" "and still shows the last answer it had"
