@@ -63,6 +63,9 @@ LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/config_build.c \
 # and pages (obuf.c), every output of the counters (stats*.c).
 LOADD_SRCS	+= loadd/ctl_cmd.c loadd/obuf.c loadd/stats.c \
 		   loadd/stats_render.c
+# What the metrics port answers (ctl_http.c), the servers' last minutes
+# (srvhist.c) and the status page it serves (statuspage.c).
+LOADD_SRCS	+= loadd/ctl_http.c loadd/srvhist.c loadd/statuspage.c
 LOADD_LIBS	= $(LIBS_PCAP) $(LIBS_BSD) $(LIBS_NET) $(LIBS_SODIUM) -lm
 # lmd, the agent: the same configuration syntax, logging and report code.
 LMD_SRCS	= lmd/lmd.c lmd/lmd_conf.c lmd/check.c common/report.c \

@@ -60,7 +60,7 @@ usage(FILE *fp, int rc)
 	    "  -s socket  loadd's control socket (default %s)\n"
 	    "\n"
 	    "commands:\n"
-	    "  show servers | services | stats\n"
+	    "  show servers | services | stats | status\n"
 	    "  show flows [service NAME] [server ADDR:PORT] [client ADDR] "
 	    "[state S] [limit N]\n"
 	    "  set weight SERVER N\n"

@@ -1,7 +1,8 @@
 /*
- * The control socket and the metrics port: listening, their clients,
- * their budgets, and the metrics page that scrapers share.  See ctl.h;
- * the commands are in ctl_cmd.c, the page's contents in stats_render.c.
+ * The control socket and the metrics port: listening, their clients and
+ * their budgets.  See ctl.h; the commands are in ctl_cmd.c, what the
+ * metrics port answers (its routes, the pages its clients share) in
+ * ctl_http.c.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -19,70 +20,24 @@
 #include "addr.h"
 #include "compat.h"
 #include "ctl.h"
+#include "ctl_priv.h"
 #include "log.h"
-#include "stats.h"
 
 #define CTL_IDLE_MS	5000		/* to send a command */
 
 /*
- * Metrics scrapes come from the network, the control socket from the
- * operator: each has its own clients, so that no number of connections
- * to the metrics port can keep loadctl out.  A scraper must send its
- * request's head within HTTP_HEAD_MS (slowloris) and take the answer
- * within HTTP_SEND_MS; one source address holds at most
- * HTTP_PER_SOURCE connections.  The page is rendered at most once per
- * HTTP_PAGE_MS, HTTP_SLICE rows (a family's lines for one server, say)
- * per pass of the loop, and every scraper in that time gets the same
- * copy.
+ * Clients of the metrics port come from the network, the control
+ * socket's from the operator: each has its own, so that no number of
+ * connections to the metrics port can keep loadctl out.  A client of
+ * the metrics port -- a scraper, or a browser on the status page --
+ * must send its request's head within HTTP_HEAD_MS (slowloris) and take
+ * the answer within HTTP_SEND_MS; one source address holds at most
+ * HTTP_PER_SOURCE connections.  What they get is ctl_http.c's.
  */
 #define HTTP_HEAD_MS	2000
 #define HTTP_SEND_MS	10000
 #define HTTP_PER_SOURCE	4
-#define HTTP_PAGE_MS	1000
-#define HTTP_SLICE	256
-#define HTTP_HDRROOM	128		/* room left for the HTTP head */
 #define CTL_SEND_SLICE	(64u << 10)	/* bytes to one client per pass */
-
-/* A rendered page, shared by the scrapers that asked for it. */
-struct mpage {
-	char		*b;		/* head and body */
-	size_t		 len;
-	char		*mem;		/* what to free */
-	unsigned	 refs;
-	uint64_t	 born_ms;
-};
-
-struct client {
-	int		 fd;
-	int		 pidx;
-	uint64_t	 since;
-	size_t		 inlen;
-	char		 in[CTL_LINEMAX + 1];
-	struct obuf	 out;
-	struct mpage	*page;		/* or out is the answer */
-	size_t		 off;		/* of the answer, written */
-	int		 answering;
-	int		 waiting;	/* for the page being rendered */
-	int		 http;		/* a metrics scrape */
-	union addr	 peer;		/* its source address */
-};
-
-struct ctl {
-	int		 fd;
-	int		 pidx;
-	int		 hfd;		/* metrics over HTTP, or -1 */
-	int		 hpidx;
-	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct client	 c[CTL_MAXCLIENTS];
-	struct client	 h[HTTP_MAXCLIENTS];
-	/* The page being rendered, and the last one. */
-	int		 rendering;
-	struct obuf	 rbuf;
-	struct stats_cursor rcur;
-	unsigned	 rreloads;
-	struct mpage	*page;
-	struct ctl_http_stats st;
-};
 
 /*
  * The directory of the socket must be one that no other user can write
@@ -202,21 +157,12 @@ ctl_open(const char *path, unsigned mode)
 }
 
 static void
-page_put(struct mpage *pg)
-{
-	if (pg != NULL && --pg->refs == 0) {
-		free(pg->mem);
-		free(pg);
-	}
-}
-
-static void
 client_close(struct client *cl)
 {
 	if (cl->fd != -1)
 		close(cl->fd);
 	ob_free(&cl->out);
-	page_put(cl->page);
+	ctl_page_put(cl->page);
 	memset(cl, 0, sizeof(*cl));
 	cl->fd = -1;
 }
@@ -232,8 +178,7 @@ ctl_close(struct ctl *c)
 		client_close(&c->c[i]);
 	for (i = 0; i < HTTP_MAXCLIENTS; i++)
 		client_close(&c->h[i]);
-	ob_free(&c->rbuf);
-	page_put(c->page);
+	ctl_http_free(c);
 	close(c->fd);
 	if (c->hfd != -1)
 		close(c->hfd);
@@ -241,16 +186,15 @@ ctl_close(struct ctl *c)
 	free(c);
 }
 
-void
-ctl_set_http(struct ctl *c, int fd)
-{
-	c->hfd = fd;
-}
-
 int
 ctl_busy(const struct ctl *c)
 {
-	return (c->rendering);
+	int	 i;
+
+	for (i = 0; i < PG_N; i++)
+		if (c->r[i].on)
+			return (1);
+	return (0);
 }
 
 static unsigned
@@ -295,143 +239,13 @@ ctl_pollfds(struct ctl *c, struct pollfd *pfd, unsigned max)
 	return (n);
 }
 
-static void
-answer(struct client *cl, uint64_t now_ms)
+void
+ctl_answer(struct client *cl, uint64_t now_ms)
 {
 	cl->answering = 1;
 	cl->waiting = 0;
 	cl->off = 0;
 	cl->since = now_ms;	/* the answer has its own deadline */
-}
-
-/* The page begins again, with room for the HTTP head in front. */
-static void
-render_start(struct ctl *c, const struct ctlenv *env)
-{
-	memset(&c->rcur, 0, sizeof(c->rcur));
-	c->rreloads = env->reloads;
-	ob_free(&c->rbuf);
-	ob_printf(&c->rbuf, "%*s", HTTP_HDRROOM, "");
-}
-
-/*
- * A scrape: HTTP/1.0 or 1.1, GET /metrics, answered once the request's
- * head is in (or what fits of it), then the connection is closed.  The
- * page is the last one rendered if it is recent enough; otherwise the
- * client waits for the one being rendered.
- */
-static void
-http_read(struct ctl *c, struct client *cl, struct ctlenv *env, int eof)
-{
-	if (memmem(cl->in, cl->inlen, "\r\n\r\n", 4) == NULL &&
-	    memmem(cl->in, cl->inlen, "\n\n", 2) == NULL &&
-	    cl->inlen < CTL_LINEMAX && !eof)
-		return;
-	(void)shutdown(cl->fd, SHUT_RD);
-	if (strncmp(cl->in, "GET /metrics ", 13) == 0 ||
-	    strncmp(cl->in, "GET /metrics?", 13) == 0) {
-		if (c->page != NULL &&
-		    env->now_ms < c->page->born_ms + HTTP_PAGE_MS &&
-		    c->rreloads == env->reloads) {
-			cl->page = c->page;
-			c->page->refs++;
-			c->st.served++;
-			answer(cl, env->now_ms);
-			return;
-		}
-		if (!c->rendering) {
-			c->rendering = 1;
-			render_start(c, env);
-		}
-		cl->waiting = 1;
-		return;
-	}
-	if (strncmp(cl->in, "GET ", 4) == 0)
-		ob_printf(&cl->out, "HTTP/1.0 404 Not Found\r\nContent-Length: "
-		    "10\r\nConnection: close\r\n\r\nnot found\n");
-	else
-		ob_printf(&cl->out, "HTTP/1.0 400 Bad Request\r\n"
-		    "Content-Length: 12\r\nConnection: close\r\n\r\n"
-		    "bad request\n");
-	c->st.served++;
-	answer(cl, env->now_ms);
-}
-
-/* The page rendered, its HTTP head written in front; NULL: none. */
-static struct mpage *
-page_make(struct ctl *c, uint64_t now_ms)
-{
-	struct mpage	*pg = NULL;
-	char		 head[HTTP_HDRROOM + 1];
-	int		 hl;
-
-	if (c->rbuf.full || c->rbuf.b == NULL ||
-	    (pg = calloc(1, sizeof(*pg))) == NULL) {
-		ob_free(&c->rbuf);
-		return (NULL);
-	}
-	hl = snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\nContent-Type: "
-	    "text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n\r\n", c->rbuf.len - HTTP_HDRROOM);
-	if (hl < 0 || hl > HTTP_HDRROOM)
-		hl = HTTP_HDRROOM;	/* cannot be: the head is short */
-	pg->mem = c->rbuf.b;
-	pg->b = c->rbuf.b + HTTP_HDRROOM - hl;
-	memcpy(pg->b, head, (size_t)hl);
-	pg->len = c->rbuf.len - HTTP_HDRROOM + (size_t)hl;
-	pg->born_ms = now_ms;
-	pg->refs = 1;
-	memset(&c->rbuf, 0, sizeof(c->rbuf));
-	return (pg);
-}
-
-/* Every scraper waiting gets the page, or an error if there is none. */
-static void
-page_serve(struct ctl *c, struct mpage *pg, uint64_t now_ms)
-{
-	struct client	*cl;
-	int		 i;
-
-	for (i = 0; i < HTTP_MAXCLIENTS; i++) {
-		cl = &c->h[i];
-		if (!cl->waiting)
-			continue;
-		if (pg != NULL) {
-			cl->page = pg;
-			pg->refs++;
-		} else
-			ob_printf(&cl->out, "HTTP/1.0 500 Internal Server "
-			    "Error\r\nContent-Length: 0\r\n\r\n");
-		c->st.served++;
-		answer(cl, now_ms);
-	}
-}
-
-/*
- * One slice of the page being rendered; when it is complete, every
- * scraper waiting for it gets it.  A reload in the middle starts it
- * again: a page shows one configuration's servers.
- */
-static void
-render_slice(struct ctl *c, struct ctlenv *env)
-{
-	struct mpage		*pg;
-	struct stats_src	 src;
-
-	if (!c->rendering)
-		return;
-	if (c->rreloads != env->reloads)
-		render_start(c, env);
-	stats_src_env(&src, env);
-	if (!stats_prom_step(&src, &c->rbuf, &c->rcur, HTTP_SLICE))
-		return;
-	c->rendering = 0;
-	c->st.renders++;
-	if ((pg = page_make(c, env->now_ms)) != NULL) {
-		page_put(c->page);
-		c->page = pg;
-	}
-	page_serve(c, pg, env->now_ms);
 }
 
 static void
@@ -450,7 +264,7 @@ client_read(struct ctl *c, struct client *cl, struct ctlenv *env)
 	cl->inlen += (size_t)r;
 	cl->in[cl->inlen] = '\0';
 	if (cl->http) {
-		http_read(c, cl, env, r == 0);
+		ctl_http_read(c, cl, env, r == 0);
 		return;
 	}
 	nl = memchr(cl->in, '\n', cl->inlen);
@@ -474,7 +288,7 @@ client_read(struct ctl *c, struct client *cl, struct ctlenv *env)
 		ob_free(&cl->out);
 		ob_printf(&cl->out, "error: answer too long\n");
 	}
-	answer(cl, env->now_ms);
+	ctl_answer(cl, env->now_ms);
 	(void)shutdown(cl->fd, SHUT_RD);
 }
 
@@ -484,6 +298,9 @@ client_write(struct client *cl)
 	const char	*b = cl->page != NULL ? cl->page->b : cl->out.b;
 	size_t		 len = cl->page != NULL ? cl->page->len : cl->out.len;
 	ssize_t		 w;
+
+	if (cl->page != NULL && cl->head_only)
+		len = cl->page->hlen;
 
 	if (cl->off < len) {
 		/* A slice per pass: a big page is copied out bit by bit. */
@@ -541,7 +358,7 @@ ctl_run(struct ctl *c, const struct pollfd *pfd, unsigned n,
 	    pfd, n, env);
 	clients_run(c, c->h, HTTP_MAXCLIENTS, HTTP_HEAD_MS, HTTP_SEND_MS,
 	    pfd, n, env);
-	render_slice(c, env);
+	ctl_http_render(c, env);
 	if (c->hpidx >= 0 && (unsigned)c->hpidx < n &&
 	    (pfd[c->hpidx].revents & POLLIN))
 		accept_clients(c, c->hfd, 1, env);

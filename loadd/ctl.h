@@ -58,7 +58,10 @@ struct ctl_http_stats {
 /* Creates the socket (mode 0600 unless mode says otherwise); NULL fails. */
 struct ctl	*ctl_open(const char *path, unsigned mode);
 void		 ctl_close(struct ctl *);
-/* Also serve "GET /metrics" on this listening TCP socket (owned by c). */
+/*
+ * Also serve HTTP on this listening TCP socket (owned by c): the status
+ * page at /, its JSON at /status.json, Prometheus at /metrics.
+ */
 void		 ctl_set_http(struct ctl *, int fd);
 unsigned	 ctl_pollfds(struct ctl *, struct pollfd *, unsigned max);
 void		 ctl_run(struct ctl *, const struct pollfd *, unsigned n,

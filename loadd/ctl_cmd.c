@@ -43,6 +43,7 @@ static int	 cmd_weight(struct cmdctx *, int);
 static int	 cmd_admin(struct cmdctx *, int);
 static int	 cmd_reload(struct cmdctx *, int);
 static int	 cmd_metrics(struct cmdctx *, int);
+static int	 cmd_status(struct cmdctx *, int);
 static int	 cmd_help(struct cmdctx *, int);
 
 /* The commands, in the order help lists them. */
@@ -64,6 +65,9 @@ static const struct cmd {
 	  "[state S] [limit N]" },
 	{ "show", "stats", 2, cmd_show, STATS_LOADD,
 	  "show stats                   counters, drops by reason" },
+	{ "show", "status", 2, cmd_status, 0,
+	  "show status                  the status page's JSON: services, "
+	  "servers, their last minutes" },
 	{ "set", NULL, 0, cmd_weight, 0,
 	  "set weight SERVER N          SERVER is ADDR:PORT or "
 	  "SERVICE/ADDR:PORT" },
@@ -111,6 +115,19 @@ cmd_show(struct cmdctx *x, int obj)
 
 	stats_src_env(&src, x->env);
 	stats_show(&src, (unsigned)obj, x->json, x->o);
+	return (0);
+}
+
+/* What the status page reads (/status.json): always JSON. */
+static int
+cmd_status(struct cmdctx *x, int arg)
+{
+	struct stats_src	 src;
+
+	(void)arg;
+	stats_src_env(&src, x->env);
+	src.hist = x->env->e != NULL ? &x->env->e->hist : NULL;
+	stats_status(&src, x->o);
 	return (0);
 }
 
@@ -457,7 +474,8 @@ ctl_command(struct ctlenv *env, char *line, struct obuf *out)
 	if ((c = cmd_find(&x)) != NULL)
 		return (c->fn(&x, c->arg));
 	if (strcmp(x.w[0], "show") == 0 && x.nw >= 2)
-		return (cmd_error(&x, "show: servers, services, flows or stats"));
+		return (cmd_error(&x, "show: servers, services, flows, stats "
+		    "or status"));
 	return (cmd_error(&x, "unknown command \"%s\" (try \"help\")",
 	    x.w[0]));
 }

@@ -73,7 +73,8 @@ engine_init(struct engine *e, struct pool *pool, uint32_t maxflows,
 	if (flowtab_init(&e->ft, maxflows, seed) == -1)
 		return (-1);
 	if ((e->gen = calloc(ENGINE_GENMAX, sizeof(*e->gen))) == NULL ||
-	    (e->sweep = calloc(POOL_MAXSERVERS + 1, 1)) == NULL) {
+	    (e->sweep = calloc(POOL_MAXSERVERS + 1, 1)) == NULL ||
+	    srvhist_init(&e->hist) == -1) {
 		engine_free(e);
 		return (-1);
 	}
@@ -105,6 +106,7 @@ engine_free(struct engine *e)
 	e->gen = NULL;
 	free(e->sweep);
 	e->sweep = NULL;
+	srvhist_free(&e->hist);
 }
 
 void

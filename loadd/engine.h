@@ -14,6 +14,7 @@
 #include "pool.h"
 #include "sched.h"
 #include "sticky.h"
+#include "srvhist.h"
 
 enum verdict {
 	V_ACCEPT = 0,		/* pass unchanged */
@@ -97,6 +98,7 @@ struct engine {
 	int			 clock_set;
 	uint32_t		 ms;	/* milliseconds, for measurements */
 	uint32_t		 sched_tick;	/* when rates were sampled */
+	struct srvhist		 hist;	/* the servers' last minutes */
 };
 
 int		 engine_init(struct engine *, struct pool *, uint32_t maxflows,

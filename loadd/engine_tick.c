@@ -1,7 +1,7 @@
 /*
  * The engine between batches: flow timeouts, the rates the schedulers
- * sample once a second, and the reset of a down server's flows, a budget
- * at a time.
+ * sample once a second (and the servers' histories, srvhist.c), and
+ * the reset of a down server's flows, a budget at a time.
  *
  * This file owns the sweep (which servers' flows are to be reset, and
  * how far through the table it got) and the queue of packets the engine
@@ -33,6 +33,7 @@ engine_tick(struct engine *e, uint32_t now)
 		sweep(e, now, SWEEP_BUDGET);
 	if (now != e->sched_tick) {
 		sched_tick(e->pool, now);
+		srvhist_tick(&e->hist, e->pool, now);
 		e->sched_tick = now;
 	}
 }

@@ -422,6 +422,9 @@ report_slots(struct plan *pl, struct engine *e, uint8_t *slots)
 		if (pl->fate[pl->srvslot[k]] != F_KEEP)
 			slots[pl->srvslot[k]] = RS_NEW;
 	sticky_forget(&e->sticky, slots, POOL_MAXSERVERS);
+	for (i = 0; i < POOL_MAXSERVERS; i++)
+		if (slots[i] != RS_SAME)
+			srvhist_forget(&e->hist, i);
 }
 
 static unsigned

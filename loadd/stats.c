@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pktio.h"
 #include "sched.h"
+#include "srvhist.h"
 #include "stats.h"
 
 #define MEMBER(b, t, m)	.base = (b), .off = offsetof(t, m), \
@@ -215,7 +216,8 @@ static const struct stats_field loadd_fields[] = {
 	  .help = "Connections to the metrics port, by outcome." },
 	{ HTTP(renders), .flags = STATS_F_HTTP,
 	  .prom = "metrics_renders_total", .type = STATS_COUNTER,
-	  .help = "Metrics pages rendered (at most one a second)." },
+	  .help = "Pages rendered on the metrics port (/metrics and "
+	  "/status.json, each at most once a second)." },
 	{ .vec = &probes_vec, .prom = "probes_total", .type = STATS_COUNTER,
 	  .help = "Health probes, by result." },
 	{ .name = "agent_reports", .vec = &reports_vec,
@@ -554,6 +556,21 @@ srv_agent_cpu(const struct stats_src *s, unsigned i, struct stats_val *v)
 		val_real(v, s->agent->st[i].r.cpu_pm / 1000.0);
 }
 
+/* Seconds since its agent's last report, if it ever reported. */
+static void
+srv_agent_age(const struct stats_src *s, unsigned i, struct stats_val *v)
+{
+	if (srv_has_agent(s, i))
+		val_real(v, agent_age(s->agent, i, s->now_ms) / 1000.0);
+}
+
+/* Its last minutes (the status page's JSON). */
+static void
+srv_history(const struct stats_src *s, unsigned i, struct obuf *o)
+{
+	srvhist_json(s->hist, i, o);
+}
+
 static void
 srv_labels(const struct stats_src *s, unsigned i,
     const struct stats_field *f, char *buf, size_t len)
@@ -657,6 +674,10 @@ static const struct stats_field server_fields[] = {
 	{ .get = srv_agent_cpu, .decimals = 3, .flags = STATS_F_AGENT,
 	  .prom = "server_agent_cpu_ratio", .type = STATS_GAUGE,
 	  .help = "CPU use its agent reported (0..1), while fresh." },
+	{ .get = srv_agent_age, .decimals = 3, .flags = STATS_F_AGENT,
+	  .prom = "server_agent_age_seconds", .type = STATS_GAUGE,
+	  .help = "Seconds since its agent's last report, once it reported." },
+	{ .name = "history", .flags = STATS_F_HIST, .json = srv_history },
 };
 
 const struct stats_object stats_objects[STATS_NOBJ] = {
@@ -748,6 +769,8 @@ stats_field_on(const struct stats_field *f, const struct stats_src *s)
 	if ((f->flags & STATS_F_AGENT) && s->agent == NULL)
 		return (0);
 	if ((f->flags & STATS_F_HTTP) && s->http == NULL)
+		return (0);
+	if ((f->flags & STATS_F_HIST) && s->hist == NULL)
 		return (0);
 	return (1);
 }

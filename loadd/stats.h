@@ -4,8 +4,9 @@
  * (engine, flow table, packet I/O, probes, agents), a service, a server
  * -- each field with its name in each output and where its value is
  * read.  Every output walks the same tables: loadctl's text and JSON
- * (show stats, services, servers), the Prometheus page, and the stats
- * log (SIGUSR1, and when loadd stops).  A field that an output does not
+ * (show stats, services, servers), the status page's JSON (show status,
+ * /status.json), the Prometheus page, and the stats log (SIGUSR1, and
+ * when loadd stops).  A field that an output does not
  * show has no name there.
  *
  * The renderers are in stats_render.c, the tables in stats.c.
@@ -25,6 +26,7 @@ struct engine;
 struct health_stats;
 struct pktio;
 struct pool;
+struct srvhist;
 
 /* One moment of loadd as the outputs read it; a NULL part is not there. */
 struct stats_src {
@@ -34,6 +36,8 @@ struct stats_src {
 	const struct health_stats	*hs;
 	const struct agent		*agent;
 	const struct ctl_http_stats	*http;	/* the metrics port's */
+	const struct srvhist		*hist;	/* the servers' last minutes:
+						   the status page's */
 	uint64_t			 now_ms;	/* monotonic */
 	uint64_t			 started_ms;
 };
@@ -83,6 +87,7 @@ enum stats_base {
 				   address as a label too */
 #define STATS_F_TAIL	0x80	/* text table: a note right after the
 				   column before, without a heading */
+#define STATS_F_HIST	0x100	/* only with the histories (hist) */
 
 /* A family of counters by label: drops by reason, reports by result. */
 struct stats_vec {
@@ -117,6 +122,9 @@ struct stats_field {
 	const struct stats_vec *vec;	/* a family by label instead */
 	const struct stats_object *sub;	/* JSON: an object in the object,
 					   there if get says true */
+	/* JSON: a value that is no number or string (a series), whole. */
+	void		(*json)(const struct stats_src *, unsigned row,
+			    struct obuf *);
 };
 
 /*
@@ -172,6 +180,14 @@ int	 stats_prom_step(const struct stats_src *, struct obuf *,
 	    struct stats_cursor *, unsigned budget);
 /* The whole page at once. */
 void	 stats_prom(const struct stats_src *, struct obuf *);
+/*
+ * The status page's JSON -- loadd's object, the services and the
+ * servers as loadctl's show ... json writes them, in one object -- in
+ * slices like stats_prom_step(); a row is a service or a server.
+ */
+int	 stats_status_step(const struct stats_src *, struct obuf *,
+	    struct stats_cursor *, unsigned budget);
+void	 stats_status(const struct stats_src *, struct obuf *);
 /* The stats log: the totals, drops by reason, each service and server. */
 void	 stats_log(const struct engine *, const struct pktio *);
 

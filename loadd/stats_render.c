@@ -13,6 +13,7 @@
 #include "log.h"
 #include "pktio.h"
 #include "pool.h"
+#include "srvhist.h"
 #include "stats.h"
 
 /*
@@ -183,6 +184,10 @@ json_value(const struct stats_src *s, const struct stats_field *f,
 		json_vec(s, f, row, o);
 		return;
 	}
+	if (f->json != NULL) {
+		f->json(s, row, o);
+		return;
+	}
 	stats_value(f, s, row, &v);
 	if (f->sub != NULL && v.u)
 		json_object(s, f->sub, row, o);
@@ -257,6 +262,65 @@ stats_show(const struct stats_src *s, unsigned obj, int json,
 	}
 	if (json)
 		ob_printf(o, "]\n");
+}
+
+/*
+ * The status page's JSON: {"history_s":N,"loadd":{...},"services":[...],
+ * "servers":[...]}.  The cursor's field says how far the object in
+ * hand is: 0 not begun, 1 begun, 2 a row written (the next needs a
+ * comma).
+ */
+int
+stats_status_step(const struct stats_src *s, struct obuf *o,
+    struct stats_cursor *c, unsigned budget)
+{
+	static const char *const key[STATS_NOBJ] = { "loadd", "services",
+	    "servers" };
+	const struct stats_object *ob;
+	unsigned		 n;
+
+	for (; c->obj < STATS_NOBJ; c->obj++, c->field = 0, c->row = 0) {
+		ob = &stats_objects[c->obj];
+		if (budget == 0)
+			return (0);
+		if (c->field == 0) {
+			if (c->obj == 0)
+				ob_printf(o, "{\"history_s\":%u,\"uptime_ms\":"
+				    "%llu", SRVHIST_SECONDS, (unsigned long long)
+				    (s->now_ms - s->started_ms));
+			ob_printf(o, ",\"%s\":%s", key[c->obj],
+			    ob->rows != NULL ? "[" : "");
+			c->field = 1;
+		}
+		if (ob->rows == NULL) {
+			json_object(s, ob, 0, o);
+			budget--;
+			continue;
+		}
+		for (n = ob->rows(s); c->row < n; c->row++) {
+			if (budget == 0)
+				return (0);
+			budget--;
+			if (!row_used(s, ob, c->row))
+				continue;
+			ob_printf(o, "%s", c->field == 2 ? "," : "");
+			json_object(s, ob, c->row, o);
+			c->field = 2;
+		}
+		ob_printf(o, "]");
+	}
+	ob_printf(o, "}\n");
+	return (1);
+}
+
+void
+stats_status(const struct stats_src *s, struct obuf *o)
+{
+	struct stats_cursor	 c;
+
+	memset(&c, 0, sizeof(c));
+	while (!stats_status_step(s, o, &c, UINT_MAX))
+		;
 }
 
 /*

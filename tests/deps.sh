@@ -10,7 +10,8 @@ libsodium-dev libseccomp-dev iproute2 iptables procps nginx-light curl wrk
 socat bmake haproxy pen man-db groff-base jq keepalived bird2 conntrack
 gnuplot-nox dnsmasq-base dnsutils time strace
 libbpf-dev bpftool iperf3 iputils-ping
-debhelper dpkg-dev lintian systemd adduser prometheus"
+debhelper dpkg-dev lintian systemd adduser prometheus
+chromium python3"
 
 fail() {
 	echo "tests/deps.sh: $*" >&2

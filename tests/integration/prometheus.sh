@@ -23,8 +23,9 @@
 #     server while curl drives requests through the VIP, and are zero once
 #     it stops.
 #  5. The sample rules, loaded with their "for" shortened: LoaddServiceDown
-#     fires for a service whose servers are all down, and LoaddServerDown
-#     for s3 once its nginx is stopped (loadd's HTTP probe marks it down).
+#     fires for a service whose servers are all down, LoaddServerDown
+#     for s3 once its nginx is stopped (loadd's HTTP probe marks it down),
+#     and LoaddAgentStale for s1 once its lmd has stopped.
 #  6. Every metric and label name the dashboard's queries use is among
 #     what Prometheus got from loadd.
 #
@@ -309,6 +310,14 @@ else
 fi
 n=$(jq '[.data.alerts[] | select(.labels.service == "default" and (.labels.server != "'$S3':80"))] | length' "$TMP/alerts")
 check "[ '$n' = 0 ]" "no other alert about service default: s1 and s2 are up ($n)"
+# s1's agent stops: LoaddAgentStale, once its age passes 30 s.
+kill "$LMD_PID" && wait "$LMD_PID" 2>/dev/null
+LMD_PID=""
+if poll 60 firing LoaddAgentStale default "$S1:80"; then
+	ok "LoaddAgentStale fires for $S1:80 once its lmd has been quiet 30 s (loadd_server_agent_age_seconds $(value "loadd_server_agent_age_seconds{server=\"$S1:80\"}"))"
+else
+	notok "LoaddAgentStale for $S1:80 not firing within 60 s of stopping its lmd: $(fired)"
+fi
 
 # --- 6. the dashboard against the scrape -------------------------------
 jq -r '[.. | objects | .expr? // empty] + [.templating.list[] |

@@ -3,8 +3,11 @@
  * scrape gets the Prometheus page whole, with its HTTP head, though the
  * page of 300 servers takes several passes of the loop to render; two
  * scrapers share one rendering; a reload in the middle starts the page
- * again; other requests get their error.  The loop is the test's own:
- * ctl_pollfds, poll, ctl_run, as loadd's loop calls them.
+ * again; the status page's JSON is rendered the same way, and the page
+ * itself comes with a Content-Security-Policy that names its own style
+ * and script by their hashes; HEAD gets the head alone; other requests
+ * get their error.  The loop is the test's own: ctl_pollfds, poll,
+ * ctl_run, as loadd's loop calls them.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -20,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "compat.h"
 #include "config.h"
@@ -187,8 +192,9 @@ assert_page(const struct scraper *s)
 	ck_assert_ptr_nonnull(body = strstr(s->got.b, "\r\n\r\n"));
 	body += 4;
 	snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\nContent-Type: "
-	    "text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n\r\n", strlen(body));
+	    "text/plain; version=0.0.4; charset=utf-8\r\nX-Content-Type-Options:"
+	    " nosniff\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+	    strlen(body));
 	ck_assert_int_eq(strncmp(s->got.b, head, strlen(head)), 0);
 	memset(&want, 0, sizeof(want));
 	page_whole(&want);
@@ -268,19 +274,197 @@ START_TEST(test_reload)
 }
 END_TEST
 
+#define ERRHEAD(status, len, extra) "HTTP/1.0 " status "\r\nContent-Type: " \
+	"text/plain; charset=utf-8\r\nContent-Length: " #len "\r\n" \
+	"X-Content-Type-Options: nosniff\r\n" extra "Connection: close\r\n\r\n"
+
 START_TEST(test_errors)
 {
-	struct scraper	 s[2];
+	static const struct {
+		const char	*req;
+		const char	*answer;
+	} t[] = {
+		{ "GET /other HTTP/1.0\r\n\r\n",
+		  ERRHEAD("404 Not Found", 10, "") "Not Found\n" },
+		{ "GET /metricsx HTTP/1.0\r\n\r\n",
+		  ERRHEAD("404 Not Found", 10, "") "Not Found\n" },
+		{ "HEAD /status HTTP/1.0\r\n\r\n",
+		  ERRHEAD("404 Not Found", 10, "") },
+		{ "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+		  ERRHEAD("405 Method Not Allowed", 19, "Allow: GET, HEAD\r\n")
+		  "Method Not Allowed\n" },
+		{ "DELETE / HTTP/1.1\r\n\r\n",
+		  ERRHEAD("405 Method Not Allowed", 19, "Allow: GET, HEAD\r\n")
+		  "Method Not Allowed\n" },
+		{ "HELLO\r\n\r\n",
+		  ERRHEAD("400 Bad Request", 12, "") "Bad Request\n" },
+		{ "GET metrics HTTP/1.0\r\n\r\n",
+		  ERRHEAD("400 Bad Request", 12, "") "Bad Request\n" },
+		{ "GET /metrics\r\n\r\n",
+		  ERRHEAD("400 Bad Request", 12, "") "Bad Request\n" },
+	};
+	struct scraper	 s[4];
+	unsigned	 i, k, n = sizeof(t) / sizeof(t[0]);
 
-	scrape(&s[0], "GET /other HTTP/1.0\r\n\r\n");
-	scrape(&s[1], "HELLO\r\n\r\n");
+	/* Four at a time: one address may hold no more (HTTP_PER_SOURCE). */
+	for (i = 0; i < n; i += k) {
+		for (k = 0; k < 4 && i + k < n; k++)
+			scrape(&s[k], t[i + k].req);
+		(void)run(s, k, UINT_MAX);
+		for (k = 0; k < 4 && i + k < n; k++) {
+			ck_assert_str_eq(s[k].got.b, t[i + k].answer);
+			ob_free(&s[k].got);
+		}
+	}
+}
+END_TEST
+
+static unsigned
+count(const char *s, const char *what)
+{
+	unsigned	 n = 0;
+
+	while ((s = strstr(s, what)) != NULL) {
+		n++;
+		s++;
+	}
+	return (n);
+}
+
+/* A header's value in an answer's head, or NULL; cut at its CRLF. */
+static char *
+header(const char *ans, const char *name, char *buf, size_t len)
+{
+	const char	*p, *end = strstr(ans, "\r\n\r\n");
+	size_t		 n;
+
+	snprintf(buf, len, "\r\n%s: ", name);
+	if ((p = strstr(ans, buf)) == NULL || end == NULL || p > end)
+		return (NULL);
+	p += strlen(buf);
+	n = strcspn(p, "\r");
+	if (n >= len)
+		return (NULL);
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return (buf);
+}
+
+/* What lies between open and close in the page, hashed for CSP. */
+static void
+part_hash(const char *page, const char *open, const char *close, char *buf,
+    size_t len)
+{
+	unsigned char	 h[crypto_hash_sha256_BYTES];
+	char		 b64[64];
+	const char	*p, *q;
+
+	ck_assert_ptr_nonnull(p = strstr(page, open));
+	p += strlen(open);
+	ck_assert_ptr_nonnull(q = strstr(p, close));
+	crypto_hash_sha256(h, (const unsigned char *)p, (size_t)(q - p));
+	sodium_bin2base64(b64, sizeof(b64), h, sizeof(h),
+	    sodium_base64_VARIANT_ORIGINAL);
+	snprintf(buf, len, "'sha256-%s'", b64);
+}
+
+/*
+ * The status page: HTML, its policy allowing its own style and script
+ * (by hash) and fetches from where it came from, nothing else; nothing
+ * in it from elsewhere.  HEAD: the same head, no page.
+ */
+START_TEST(test_page)
+{
+	struct scraper	 s[2];
+	char		 csp[512], h[128], want[512], style[80], script[80];
+	const char	*body;
+
+	scrape(&s[0], "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	scrape(&s[1], "HEAD /?refresh=1 HTTP/1.0\r\n\r\n");
 	(void)run(s, 2, UINT_MAX);
-	ck_assert_str_eq(s[0].got.b, "HTTP/1.0 404 Not Found\r\nContent-Length: "
-	    "10\r\nConnection: close\r\n\r\nnot found\n");
-	ck_assert_str_eq(s[1].got.b, "HTTP/1.0 400 Bad Request\r\n"
-	    "Content-Length: 12\r\nConnection: close\r\n\r\nbad request\n");
+	ck_assert_int_eq(strncmp(s[0].got.b, "HTTP/1.0 200 OK\r\n", 17), 0);
+	ck_assert_ptr_nonnull(body = strstr(s[0].got.b, "\r\n\r\n"));
+	body += 4;
+	ck_assert_str_eq(header(s[0].got.b, "Content-Type", h, sizeof(h)),
+	    "text/html; charset=utf-8");
+	ck_assert_str_eq(header(s[0].got.b, "X-Content-Type-Options", h,
+	    sizeof(h)), "nosniff");
+	ck_assert_uint_eq(strtoul(header(s[0].got.b, "Content-Length", h,
+	    sizeof(h)), NULL, 10), strlen(body));
+	ck_assert_int_eq(strncmp(body, "<!DOCTYPE html>", 15), 0);
+	part_hash(body, "<style>", "</style>", style, sizeof(style));
+	part_hash(body, "<script>", "</script>", script, sizeof(script));
+	snprintf(want, sizeof(want), "default-src 'none'; script-src %s; "
+	    "style-src %s; connect-src 'self'; img-src data:; base-uri 'none'; "
+	    "form-action 'none'; frame-ancestors 'none'", script, style);
+	ck_assert_str_eq(header(s[0].got.b, "Content-Security-Policy", csp,
+	    sizeof(csp)), want);
+	/* One script, one style, nothing from elsewhere, no markup by data. */
+	ck_assert_ptr_null(strstr(strstr(body, "<script>") + 1, "<script"));
+	ck_assert_ptr_null(strstr(body, "src="));
+	ck_assert_ptr_null(strstr(body, "url("));
+	ck_assert_ptr_null(strstr(body, "@import"));
+	/* The one address in it is SVG's namespace, a name, not a fetch. */
+	ck_assert_uint_eq(count(body, "//"), count(body,
+	    "\"http://www.w3.org/2000/svg\""));
+	ck_assert_ptr_null(strstr(body, "innerHTML"));
+	ck_assert_ptr_nonnull(strstr(body, "status.json"));
+	/* HEAD: that head, to the byte, and nothing after it. */
+	ck_assert_uint_eq(strlen(s[1].got.b), (size_t)(body - s[0].got.b));
+	ck_assert_int_eq(strncmp(s[1].got.b, s[0].got.b, strlen(s[1].got.b)),
+	    0);
 	ob_free(&s[0].got);
 	ob_free(&s[1].got);
+}
+END_TEST
+
+/*
+ * /status.json: the JSON as loadctl's show status makes it, rendered a
+ * slice at a time and shared like the Prometheus page; HEAD gets its
+ * head, with the length of the page it would get.
+ */
+START_TEST(test_status)
+{
+	struct scraper	 s[3];
+	struct stats_src src;
+	struct obuf	 want;
+	char		 h[128];
+	const char	*body;
+
+	engine_tick(&R.e, 100);
+	R.conf.pool.srv[7].flows_total += 12;
+	engine_tick(&R.e, 101);
+	scrape(&s[0], "GET /status.json HTTP/1.1\r\nHost: x\r\n\r\n");
+	scrape(&s[1], "GET /status.json?t=5 HTTP/1.0\r\n\r\n");
+	scrape(&s[2], "HEAD /status.json HTTP/1.0\r\n\r\n");
+	/* 300 servers: more than one slice of the status page's. */
+	ck_assert_uint_gt(run(s, 3, UINT_MAX), 2);
+	ck_assert_ptr_nonnull(body = strstr(s[0].got.b, "\r\n\r\n"));
+	body += 4;
+	ck_assert_str_eq(header(s[0].got.b, "Content-Type", h, sizeof(h)),
+	    "application/json");
+	ck_assert_str_eq(header(s[0].got.b, "Cache-Control", h, sizeof(h)),
+	    "no-store");
+	memset(&want, 0, sizeof(want));
+	stats_src_env(&src, &env);
+	src.hist = &R.e.hist;
+	stats_status(&src, &want);
+	ck_assert_str_eq(body, want.b);
+	ck_assert_ptr_nonnull(strstr(body, "\"server\":\"10.0.0.8:80\""));
+	ck_assert_ptr_nonnull(strstr(body, "\"new_flows\":[12]"));
+	ck_assert_str_eq(s[0].got.b, s[1].got.b);
+	ck_assert_uint_eq(strlen(s[2].got.b), (size_t)(body - s[0].got.b));
+	ck_assert_int_eq(strncmp(s[2].got.b, s[0].got.b, strlen(s[2].got.b)),
+	    0);
+	ob_free(&want);
+	ob_free(&s[0].got);
+	ob_free(&s[1].got);
+	ob_free(&s[2].got);
+	/* loadctl's show status is the same JSON. */
+	ck_assert_int_eq(ctl_command(&env, (char []){ "show status" }, &want),
+	    0);
+	ck_assert_ptr_nonnull(strstr(want.b, "\"new_flows\":[12]"));
+	ob_free(&want);
 }
 END_TEST
 
@@ -296,6 +480,8 @@ ctl_suite(void)
 	tcase_add_test(tc, test_shared);
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_page);
+	tcase_add_test(tc, test_status);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -24,6 +24,7 @@
 #include "health.h"
 #include "pktio.h"
 #include "rig.h"
+#include "srvhist.h"
 #include "stats.h"
 #include "unit.h"
 
@@ -113,6 +114,7 @@ setup(void)
 	S.http = &http;
 	S.now_ms = NOW_MS;
 	S.started_ms = 1000;
+	S.hist = NULL;		/* the status page's tests set it */
 	memset(&O, 0, sizeof(O));
 }
 
@@ -236,7 +238,7 @@ START_TEST(test_tables)
 			ck_assert_msg(f->name || f->head || f->prom || f->logpre,
 			    "object %u field %u is shown nowhere", o, i);
 			ck_assert(f->get != NULL || f->vec != NULL ||
-			    f->base != STATS_B_NONE);
+			    f->json != NULL || f->base != STATS_B_NONE);
 			ck_assert(f->vec == NULL || f->head == NULL);
 			ck_assert(f->sub == NULL || f->get != NULL);
 			if (f->prom != NULL) {
@@ -382,7 +384,9 @@ json_has(const char *obj, const char *end, const struct stats_field *f,
 		return;
 	}
 	stats_value(f, &S, row, &v);
-	if (f->sub != NULL)
+	if (f->json != NULL)
+		snprintf(want, sizeof(want), "\"%s\":", f->name);
+	else if (f->sub != NULL)
 		snprintf(want, sizeof(want), "\"%s\":%s", f->name,
 		    v.u ? "{" : "null");
 	else if (v.type == SV_STR)
@@ -408,7 +412,7 @@ json_fields(const struct stats_object *ob, const char *obj, const char *end,
 
 	for (i = 0; i < ob->nf; i++) {
 		f = &ob->f[i];
-		if (f->name == NULL)
+		if (f->name == NULL || !stats_field_on(f, &S))
 			continue;
 		json_has(obj, end, f, row);
 		if (f->sub == NULL)
@@ -691,6 +695,12 @@ START_TEST(test_agree)
 	    "\"default\",server=\"10.0.1.12:80\"} 0.002500"));
 	ck_assert(has_line(O.b, "loadd_server_agent_cpu_ratio{service="
 	    "\"default\",server=\"10.0.1.11:80\"} 0.345"));
+	/* The age of every agent that reported, fresh (s1) or not (s3). */
+	ck_assert(has_line(O.b, "loadd_server_agent_age_seconds{service="
+	    "\"default\",server=\"10.0.1.11:80\"} 1.000"));
+	ck_assert(has_line(O.b, "loadd_server_agent_age_seconds{service="
+	    "\"default\",server=\"10.0.1.13:80\"} 9.000"));
+	ck_assert_uint_eq(count(O.b, "loadd_server_agent_age_seconds{"), 2);
 	ob_free(&O);
 	log_lines(&O);
 	ck_assert_ptr_nonnull(strstr(O.b, "loadd: stats: packets 123456, "));
@@ -739,6 +749,7 @@ START_TEST(test_parts)
 	stats_prom(&S, &O);
 	ck_assert_ptr_null(strstr(O.b, "loadd_agent_reports_total"));
 	ck_assert_ptr_null(strstr(O.b, "loadd_server_agent_cpu_ratio"));
+	ck_assert_ptr_null(strstr(O.b, "loadd_server_agent_age_seconds"));
 	ck_assert_ptr_null(strstr(O.b, "loadd_metrics_"));
 	ob_free(&O);
 	log_lines(&O);
@@ -782,6 +793,93 @@ START_TEST(test_free_slots)
 }
 END_TEST
 
+/* The servers' histories: two seconds of traffic on the first server. */
+static void
+two_seconds(void)
+{
+	struct server	*s = &S.pool->srv[0];
+
+	engine_tick(&R.e, 100);
+	s->flows_total += 3;
+	s->bytes_in += 300;
+	s->bytes_out += 3000;
+	engine_tick(&R.e, 101);
+	s->flows_total += 5;
+	engine_tick(&R.e, 102);
+	S.hist = &R.e.hist;
+}
+
+/*
+ * The status page's JSON: loadd's object, services and servers as
+ * loadctl's show ... json has them, each server with its history.
+ */
+START_TEST(test_status)
+{
+	struct obuf	 want, part, one;
+	const char	*obj = NULL, *end;
+	unsigned	 i;
+
+	two_seconds();
+	memset(&want, 0, sizeof(want));
+	memset(&part, 0, sizeof(part));
+	ob_printf(&want, "{\"history_s\":%u,\"uptime_ms\":9000,\"loadd\":",
+	    SRVHIST_SECONDS);
+	stats_show(&S, STATS_LOADD, 1, &part);
+	ob_printf(&want, "%.*s,\"services\":", (int)part.len - 1, part.b);
+	ob_free(&part);
+	stats_show(&S, STATS_SERVICES, 1, &part);
+	ob_printf(&want, "%.*s,\"servers\":", (int)part.len - 1, part.b);
+	ob_free(&part);
+	stats_status(&S, &O);
+	ck_assert_int_eq(strncmp(O.b, want.b, want.len), 0);
+	ck_assert_ptr_nonnull(strstr(O.b, "\"server\":\"10.0.1.11:80\""));
+	ck_assert_ptr_nonnull(strstr(O.b, ",\"history\":{\"seconds\":2,"
+	    "\"new_flows\":[3,5],\"bytes_in\":[300,0],\"bytes_out\":[3000,0]}}"));
+	ck_assert_uint_eq(count(O.b, "\"history\":{\"seconds\":2,"),
+	    S.pool->nsrv);
+	ck_assert_str_eq(O.b + O.len - 4, "}]}\n");
+	/* Each server's object is show servers' with its history added. */
+	S.hist = NULL;
+	stats_show(&S, STATS_SERVERS, 1, &part);
+	for (i = 0; i < S.pool->nsrv; i++) {
+		ck_assert_ptr_nonnull(end = json_nth(part.b, i, &obj));
+		memset(&one, 0, sizeof(one));
+		ob_printf(&one, "%.*s,\"history\":{", (int)(end - 1 - obj), obj);
+		ck_assert_msg(strstr(O.b, one.b) != NULL, "no %s", one.b);
+		ob_free(&one);
+	}
+	/* Without the histories (loadctl's show servers json), none. */
+	ck_assert_ptr_null(strstr(part.b, "history"));
+	ob_free(&part);
+	ob_free(&want);
+}
+END_TEST
+
+/* The status JSON cut into slices of any size is the JSON whole. */
+START_TEST(test_status_slices)
+{
+	struct stats_cursor	 c;
+	struct obuf		 o;
+	unsigned		 budget, calls;
+
+	two_seconds();
+	S.pool->srv[1].used = 0;
+	stats_status(&S, &O);
+	ck_assert_ptr_null(strstr(O.b, "10.0.1.12:80"));
+	for (budget = 1; budget <= 4; budget++) {
+		memset(&c, 0, sizeof(c));
+		memset(&o, 0, sizeof(o));
+		calls = 1;
+		while (!stats_status_step(&S, &o, &c, budget))
+			calls++;
+		ck_assert_str_eq(o.b, O.b);
+		ck_assert_uint_ge(calls, (1 + S.pool->nsvc + S.pool->nsrv) /
+		    budget);
+		ob_free(&o);
+	}
+}
+END_TEST
+
 Suite *
 stats_suite(void)
 {
@@ -805,6 +903,8 @@ stats_suite(void)
 	tcase_add_test(tc, test_services_text);
 	tcase_add_test(tc, test_parts);
 	tcase_add_test(tc, test_free_slots);
+	tcase_add_test(tc, test_status);
+	tcase_add_test(tc, test_status_slices);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -35,6 +35,7 @@ Suite	*loop_suite(void);
 Suite	*proc_suite(void);
 Suite	*stats_suite(void);
 Suite	*ctl_suite(void);
+Suite	*srvhist_suite(void);
 #ifdef LOADD_SECCOMP
 Suite	*sandbox_suite(void);
 #endif
