@@ -18,6 +18,8 @@
 #include "addr.h"
 
 #define CLIENTS_WAYS	4
+#define CLIENT_MAXCONNS	1000000
+#define CLIENT_MAXRATE	1000000	/* a bucket of it in thousandths fits */
 
 /* What a service allows each client; 0: no limit. */
 struct client_limits {

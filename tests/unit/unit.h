@@ -37,6 +37,7 @@ Suite	*stats_suite(void);
 Suite	*ctl_suite(void);
 Suite	*srvhist_suite(void);
 Suite	*clients_suite(void);
+Suite	*limits_suite(void);
 #ifdef LOADD_SECCOMP
 Suite	*sandbox_suite(void);
 #endif
