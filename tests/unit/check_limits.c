@@ -11,7 +11,10 @@
 #include <string.h>
 
 #include "clients.h"
+#include "compat.h"
 #include "connlimit.h"
+#include "ctl.h"
+#include "obuf.h"
 #include "rig.h"
 #include "sched.h"
 
@@ -21,6 +24,7 @@
 static struct server	*srv_of(uint16_t);
 static int		 syn_from(const char *, uint16_t);
 static const struct client_ent *client_of(const char *);
+static uint64_t		 drops(int);
 
 static struct server *
 srv_of(uint16_t cport)
@@ -312,6 +316,58 @@ START_TEST(test_limits_conf)
 }
 END_TEST
 
+/* A control command's answer, in a buffer the caller frees. */
+static int
+ctl(struct obuf *o, const char *cmd)
+{
+	struct ctlenv	 env;
+	char		 line[256];
+
+	memset(&env, 0, sizeof(env));
+	env.e = &R.e;
+	env.conf = &R.conf;
+	memset(o, 0, sizeof(*o));
+	strlcpy(line, cmd, sizeof(line));
+	return (ctl_command(&env, line, o));
+}
+
+/* loadctl: show clients lists the offender; set maxconn caps at once. */
+START_TEST(test_limits_ctl)
+{
+	struct obuf	 o;
+
+	rig_open(BASE "servers = 10.0.1.11, 10.0.1.12\n"
+	    "max_client_conns = 1\nbalancingmode = leastconn\n");
+	ck_assert_int_eq(rig_c2v(40000, TH_SYN), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40001, TH_SYN), V_DROP);
+	ck_assert_int_eq(ctl(&o, "show clients"), 0);
+	ck_assert_msg(strstr(o.b, "default      198.51.100.7/32") != NULL &&
+	    strstr(o.b, "REFUSED") != NULL, "%s", o.b);
+	ob_free(&o);
+	ck_assert_int_eq(ctl(&o, "json show clients refused"), 0);
+	ck_assert_msg(strstr(o.b, "\"client\":\"198.51.100.7/32\","
+	    "\"active\":1,\"max_conns\":1,\"tokens\":0,\"rate\":0,"
+	    "\"refused\":1") != NULL, "%s", o.b);
+	ob_free(&o);
+	/* Each server at 1 of 1 once the cap is set: the next is refused. */
+	ck_assert_int_eq(ctl(&o, "set maxconn 10.0.1.11:80 1"), 0);
+	ck_assert_str_eq(o.b, "10.0.1.11:80: maxconn 1 (full)\n");
+	ob_free(&o);
+	ck_assert_int_eq(ctl(&o, "set maxconn 10.0.1.12:80 1"), 0);
+	ob_free(&o);
+	ck_assert_int_eq(syn_from(OTHER, 40002), V_REWRITTEN);
+	ck_assert_int_eq(syn_from("198.51.100.98", 40003), V_DROP);
+	ck_assert_uint_eq(drops(DROP_FULL), 1);
+	ck_assert_int_eq(ctl(&o, "set maxconn 10.0.1.12:80 5 5"), -1);
+	ck_assert_ptr_nonnull(strstr(o.b, "is not below 5"));
+	ob_free(&o);
+	ck_assert_int_eq(ctl(&o, "set maxconn 10.0.1.12:80 0"), 0);
+	ob_free(&o);
+	ck_assert_int_eq(syn_from("198.51.100.98", 40004), V_REWRITTEN);
+	rig_close();
+}
+END_TEST
+
 Suite *
 limits_suite(void)
 {
@@ -326,6 +382,7 @@ limits_suite(void)
 	tcase_add_test(tc, test_client_conns);
 	tcase_add_test(tc, test_client_rate);
 	tcase_add_test(tc, test_limits_conf);
+	tcase_add_test(tc, test_limits_ctl);
 	suite_add_tcase(s, tc);
 	return (s);
 }
