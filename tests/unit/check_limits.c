@@ -316,6 +316,58 @@ START_TEST(test_limits_conf)
 }
 END_TEST
 
+/*
+ * offload = yes: the decision is loadd's on the first packet, and the end
+ * is conntrack's destroy event: the cap, the service's and the client's
+ * counts free there, once.
+ */
+START_TEST(test_limits_offload)
+{
+	struct ct_end	 ce;
+	struct server	*s;
+	struct tpkt	 t = {
+		.family = 4, .proto = PROTO_TCP, .src = CLIENT, .dst = VIP,
+		.sport = 1000, .dport = 80, .tcpflags = TH_SYN,
+	};
+
+	rig_open("offload = yes\n" BASE "servers = 10.0.1.11 maxconn 2\n"
+	    "max_client_conns = 3\n");
+	R.e.offload = R.conf.offload;
+	s = &R.conf.pool.srv[0];
+	ck_assert_int_eq(rig_run(&t), V_ACCEPT);
+	ck_assert_uint_eq(R.pb.mark, s->mark);
+	t.sport = 1001;
+	ck_assert_int_eq(rig_run(&t), V_ACCEPT);
+	ck_assert(s->atcap);
+	ck_assert_uint_eq(client_of(CLIENT)->active, 2);
+	t.sport = 1002;
+	ck_assert_int_eq(rig_run(&t), V_DROP);
+	ck_assert_uint_eq(drops(DROP_FULL), 1);
+	/* Confirmed, then ended by the kernel. */
+	memset(&ce, 0, sizeof(ce));
+	ce.family = 4;
+	ce.proto = PROTO_TCP;
+	inet_pton(AF_INET, CLIENT, ce.client.b);
+	inet_pton(AF_INET, VIP, ce.vip.b);
+	ce.cport = htons(1000);
+	ce.vport = htons(80);
+	ce.ctid = 77;
+	ce.mark = s->mark;
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
+	ce.destroyed = 1;
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 1);
+	ck_assert_ptr_null(rig_flow(1000));
+	ck_assert_uint_eq(s->flows_active, 1);
+	ck_assert(!s->atcap);
+	ck_assert_uint_eq(client_of(CLIENT)->active, 1);
+	/* The same event again (a dump's sweep, say): nothing twice. */
+	ck_assert_int_eq(engine_offload_event(&R.e, &ce, R.now), 0);
+	ck_assert_uint_eq(client_of(CLIENT)->active, 1);
+	ck_assert_int_eq(rig_run(&t), V_ACCEPT);
+	rig_close();
+}
+END_TEST
+
 /* A control command's answer, in a buffer the caller frees. */
 static int
 ctl(struct obuf *o, const char *cmd)
@@ -383,6 +435,7 @@ limits_suite(void)
 	tcase_add_test(tc, test_client_rate);
 	tcase_add_test(tc, test_limits_conf);
 	tcase_add_test(tc, test_limits_ctl);
+	tcase_add_test(tc, test_limits_offload);
 	suite_add_tcase(s, tc);
 	return (s);
 }
