@@ -12,6 +12,8 @@
 #     show clients names A with its refusal.
 #  5. max_client_rate = 2/s on the HTTP service: A's back-to-back requests
 #     are slowed (dropped SYNs, sent again) but all answered; B's go at once.
+#  6. offload = yes: the caps fill and refuse alike; conntrack's end of a
+#     connection frees its place.
 # Topology: tests/lib/netns.sh.
 set -u
 cd "$(dirname "$0")/../.."
@@ -244,3 +246,50 @@ check '[ $b_rc = 0 ] && [ $b_ms -lt 900 ]' \
     "client B untouched ($b_ms ms)"
 check '[ "$(svc web ".drops.client_rate_exceeded // 0")" -ge 1 ]' \
     "counted as client_rate_exceeded ($(svc web '.drops.client_rate_exceeded // 0'))"
+
+# 6. offload = yes: loadd decides on the first packet, the kernel carries
+# the connection, and conntrack's end frees the place (its TIME_WAIT made
+# short here, so that the test need not wait two minutes).
+release_all
+kill "$LOADD_PID" 2>/dev/null && wait "$LOADD_PID" 2>/dev/null
+LOADD_PID=
+for ns in c b s1 s2 s3; do
+	for p in $(ip netns pids "lab$LAB-$ns" 2>/dev/null); do
+		kill "$p" 2>/dev/null
+	done
+done
+lab_down
+TMP=$(mktemp -d)
+lab_up
+servers_up
+for n in 1 2 3; do
+	ns_s $n socat TCP-LISTEN:9000,fork,reuseaddr \
+	    SYSTEM:"echo s$n; exec sleep 600" 2>/dev/null &
+done
+for n in 1 2 3; do
+	waitfor "ns_s $n ss -ltn | grep -q ':9000 '" ||
+	    notok "socat listening on s$n"
+done
+for t in time_wait fin_wait close_wait last_ack close; do
+	ns_b sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_$t=1 2>/dev/null
+done
+conf "198.18.1.11 maxconn 2, 198.18.1.12 maxconn 2, 198.18.1.13 maxconn 2" \
+    "" ""
+sed -i '1i offload = yes' "$TMP/loadd.conf"
+loadd_up || exit 1
+HOLDERS=""
+for i in 31 32 33 34 35 36; do
+	hold $i
+	waitfor "held $i" || notok "offload: connection $i held"
+done
+check '[ "$(srv $S1 flows_active)/$(srv $S2 flows_active)/$(srv $S3 flows_active)" = 2/2/2 ]' \
+    "offload: six held connections fill the caps 2/2/2 ($(srv $S1 flows_active)/$(srv $S2 flows_active)/$(srv $S3 flows_active))"
+refuse_check "offload: the seventh refused at once with a RST"
+first=$(cat "$TMP/hold.31")
+release 31
+check 'waitfor "[ \"\$(srv 198.18.1.1${first#s}:9000 at_cap)\" = false ]"' \
+    "offload: conntrack's end of one frees its server's place"
+hold 37
+waitfor "held 37"
+check '[ "$(cat $TMP/hold.37)" = "$first" ]' \
+    "offload: a new one gets in, to that server ($(cat $TMP/hold.37))"
