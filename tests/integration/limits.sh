@@ -288,8 +288,8 @@ refuse_check "offload: the seventh refused at once with a RST"
 first=$(cat "$TMP/hold.31")
 release 31
 # The kernel reports the end when its garbage collector reaps the expired
-# entry, which can take tens of seconds after the TIME_WAIT (60 s at most between its scans): up
-# to 120 s.
+# entry, tens of seconds after the TIME_WAIT (its scans are at most 60 s
+# apart): up to 120 s.
 t=$(date +%s)
 waitfor "[ \"\$(srv 198.18.1.1${first#s}:9000 at_cap)\" = false ]" 120
 rc=$?
