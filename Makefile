@@ -58,7 +58,8 @@ LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/config_build.c \
 		  loadd/flow.c loadd/health.c loadd/pool.c loadd/pktio_pcap.c \
 		  loadd/hcprobe.c loadd/srvstate.c common/probe.c \
 		  loadd/privsep.c loadd/reload.c loadd/reset.c loadd/rules.c loadd/sched.c \
-		  loadd/sticky.c loadd/sysctl_check.c common/report.c
+		  loadd/sticky.c loadd/sysctl_check.c common/report.c \
+		  loadd/clients.c loadd/connlimit.c
 # The control socket's commands (ctl_cmd.c), the buffer of its answers
 # and pages (obuf.c), every output of the counters (stats*.c).
 LOADD_SRCS	+= loadd/ctl_cmd.c loadd/obuf.c loadd/stats.c \

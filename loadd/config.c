@@ -51,6 +51,10 @@ static void	 parse_hashkey(struct cfgfile *, const struct cfgkw *, void *,
 		    char *);
 static void	 parse_maglev_size(struct cfgfile *, const struct cfgkw *,
 		    void *, char *);
+static void	 parse_rate(struct cfgfile *, const struct cfgkw *, void *,
+		    char *);
+static int	 server_option(struct cfgfile *, struct srvspec *,
+		    const char *, char **);
 static void	 parse_status(struct cfgfile *, const struct cfgkw *, void *,
 		    char *);
 static void	 parse_verbose(struct cfgfile *, const struct cfgkw *, void *,
@@ -214,6 +218,16 @@ static const struct cfgkw keywords[] = {
 	{ "offload", K_OFFLOAD, S_GLOBAL, CFGKW_BOOL, G(offload) },
 	{ "offload_salt", K_OFFLOAD_SALT, S_GLOBAL, CFGKW_UINT,
 	    .max = UINT32_MAX, G(offload_salt) },
+	{ "max_clients", K_MAX_CLIENTS, S_OPTS, CFGKW_UINT,
+	    .max = LOADD_MAXFLOWS_LIMIT, O(max_clients) },
+	{ "max_client_conns", K_MAX_CLIENT_CONNS, S_OPTS, CFGKW_UINT,
+	    .max = CLIENT_MAXCONNS, O(climits.max_conns) },
+	{ "max_client_rate", K_MAX_CLIENT_RATE, S_OPTS, CFGKW_FUNC,
+	    .parse = parse_rate },
+	{ "client_prefix4", K_CLIENT_PREFIX4, S_OPTS, CFGKW_UINT, .min = 1,
+	    .max = 32, .what = "a prefix length", O(climits.plen4) },
+	{ "client_prefix6", K_CLIENT_PREFIX6, S_OPTS, CFGKW_UINT, .min = 1,
+	    .max = 128, .what = "a prefix length", O(climits.plen6) },
 };
 
 static const struct cfgkw_table table = {
@@ -267,7 +281,7 @@ static int
 parse_server(struct cfgfile *cf, struct srvspec *s, char *item)
 {
 	char		*w, *save, *slash;
-	unsigned long	 weight;
+	unsigned long	 plen;
 
 	memset(s, 0, sizeof(*s));
 	s->weight = 1;
@@ -276,37 +290,69 @@ parse_server(struct cfgfile *cf, struct srvspec *s, char *item)
 	if ((slash = strchr(w, '/')) != NULL) {
 		/* A network, for the bitmask method. */
 		*slash = '\0';
-		if (cfg_uint(slash + 1, 1, 128, &weight) == -1) {
+		if (cfg_uint(slash + 1, 1, 128, &plen) == -1) {
 			cfg_error(cf, "servers: \"%s\" is not a prefix length",
 			    slash + 1);
 			return (-1);
 		}
-		s->prefix = (uint8_t)weight;
+		s->prefix = (uint8_t)plen;
 	}
 	if ((s->family = (uint8_t)addr_parse(w, &s->addr, &s->port)) == 0) {
 		cfg_error(cf, "servers: \"%s\" is not an address or "
 		    "address:port", w);
 		return (-1);
 	}
-	while ((w = strtok_r(NULL, " \t", &save)) != NULL) {
-		if (strcmp(w, "backup") == 0)
-			s->backup = 1;
-		else if (strcmp(w, "disabled") == 0)
-			s->disabled = 1;
-		else if (strcmp(w, "weight") == 0) {
-			w = strtok_r(NULL, " \t", &save);
-			if (w == NULL || cfg_uint(w, 0, 65535, &weight) == -1) {
-				cfg_error(cf, "servers: weight must be "
-				    "0..65535");
-				return (-1);
-			}
-			s->weight = (uint16_t)weight;
-		} else {
-			cfg_error(cf, "servers: unexpected \"%s\" after an "
-			    "address (weight N, backup, disabled)", w);
+	while ((w = strtok_r(NULL, " \t", &save)) != NULL)
+		if (server_option(cf, s, w, &save) == -1)
+			return (-1);
+	if (s->lowconn != 0 && s->lowconn >= s->maxconn) {
+		cfg_error(cf, "servers: lowconn %u needs a maxconn above it",
+		    s->lowconn);
+		return (-1);
+	}
+	return (0);
+}
+
+/* A word after a server's address, and its value if it takes one. */
+static int
+server_option(struct cfgfile *cf, struct srvspec *s, const char *w,
+    char **save)
+{
+	const char	*v;
+	unsigned long	 n;
+
+	if (strcmp(w, "backup") == 0) {
+		s->backup = 1;
+		return (0);
+	}
+	if (strcmp(w, "disabled") == 0) {
+		s->disabled = 1;
+		return (0);
+	}
+	if (strcmp(w, "weight") != 0 && strcmp(w, "maxconn") != 0 &&
+	    strcmp(w, "lowconn") != 0) {
+		cfg_error(cf, "servers: unexpected \"%s\" after an address "
+		    "(weight N, maxconn N, lowconn N, backup, disabled)", w);
+		return (-1);
+	}
+	v = strtok_r(NULL, " \t", save);
+	if (strcmp(w, "weight") == 0) {
+		if (v == NULL || cfg_uint(v, 0, 65535, &n) == -1) {
+			cfg_error(cf, "servers: weight must be 0..65535");
 			return (-1);
 		}
+		s->weight = (uint16_t)n;
+		return (0);
 	}
+	if (v == NULL || cfg_uint(v, 1, LOADD_MAXFLOWS_LIMIT, &n) == -1) {
+		cfg_error(cf, "servers: %s must be 1..%u", w,
+		    LOADD_MAXFLOWS_LIMIT);
+		return (-1);
+	}
+	if (w[0] == 'm')
+		s->maxconn = (uint32_t)n;
+	else
+		s->lowconn = (uint32_t)n;
 	return (0);
 }
 
@@ -412,6 +458,25 @@ parse_hashkey(struct cfgfile *cf, const struct cfgkw *kw, void *obj, char *v)
 		for (c = v; *c != '\0'; c++)
 			h = (h ^ (uint8_t)*c) * 16777619u;
 	o->hashkey = h;
+}
+
+/* "max_client_rate = 20/s" (or 20): new connections per second. */
+static void
+parse_rate(struct cfgfile *cf, const struct cfgkw *kw, void *obj, char *v)
+{
+	struct svcopts	*o = obj;
+	unsigned long	 n;
+	size_t		 len = strlen(v);
+
+	(void)kw;
+	if (len > 2 && strcmp(v + len - 2, "/s") == 0)
+		v[len - 2] = '\0';
+	if (cfg_uint(v, 0, CLIENT_MAXRATE, &n) == -1) {
+		cfg_error(cf, "max_client_rate: \"%s\" is not a rate "
+		    "(N/s, 0..%u; 0: no limit)", v, CLIENT_MAXRATE);
+		return;
+	}
+	o->climits.rate = (uint32_t)n;
 }
 
 static void

@@ -30,6 +30,8 @@ static uint32_t	 offload_mark(uint32_t, const struct service *,
 static void	 offloaded_timeout(struct config *);
 static int	 load_keys(struct parse *);
 static void	 set_use_backup(struct pool *);
+static void	 set_limits(const struct parse *, const struct svcspec *,
+		    struct service *);
 
 /*
  * Checks every block that makes services; the number of services and
@@ -120,6 +122,7 @@ add_service(struct parse *ps, const struct svcspec *sp, unsigned p)
 	    ps->dflt.sticky;
 	if (svc->sticky)
 		conf->sticky_any = 1;
+	set_limits(ps, sp, svc);
 	strlcpy(svc->label, sp->line ? sp->name : "default",
 	    sizeof(svc->label));
 	addr_ntop(svc->family, &svc->vip, a, sizeof(a));
@@ -134,6 +137,30 @@ add_service(struct parse *ps, const struct svcspec *sp, unsigned p)
 	}
 	pool->nsvc++;
 	return (0);
+}
+
+/*
+ * A block's limits, or the top of the file's where the block does not
+ * give them; a client is its /32 or /64 unless told otherwise.
+ */
+#define OPT(k, m)	(sp->seen[(k)] && sp->line ? sp->opts.m : ps->dflt.m)
+
+static void
+set_limits(const struct parse *ps, const struct svcspec *sp,
+    struct service *svc)
+{
+	struct client_limits *l = &svc->climits;
+
+	svc->max_clients = OPT(K_MAX_CLIENTS, max_clients);
+	l->max_conns = OPT(K_MAX_CLIENT_CONNS, climits.max_conns);
+	l->rate = OPT(K_MAX_CLIENT_RATE, climits.rate);
+	l->burst = 0;
+	l->plen4 = OPT(K_CLIENT_PREFIX4, climits.plen4);
+	l->plen6 = OPT(K_CLIENT_PREFIX6, climits.plen6);
+	if (l->plen4 == 0)
+		l->plen4 = 32;
+	if (l->plen6 == 0)
+		l->plen6 = 64;
 }
 
 /* One server of the service being added (pool->nsvc). */
@@ -151,6 +178,8 @@ add_server(struct pool *pool, const struct svcspec *sp,
 	srv->weight = ss->weight;
 	srv->cweight = ss->weight;
 	srv->backup = ss->backup;
+	srv->maxconn = ss->maxconn;
+	srv->lowconn = ss->lowconn;
 	srv->svc = (uint16_t)pool->nsvc;
 	srv->healthy = sp->hc.start_up || sp->hc.type == HC_NONE;
 	srv->admin = ss->disabled ? SRV_DISABLED : SRV_UP;

@@ -38,6 +38,9 @@ enum key {
 	K_KEYFILE, K_REPORTPORT, K_REPORTADDRESS, K_AGENT_WINDOW, K_AGENT_STALE,
 	K_CTLSOCKET, K_CTLMODE, K_METRICS, K_USER, K_CHROOT, K_PRIVSEP,
 	K_OFFLOAD, K_OFFLOAD_SALT,
+	/* Limits (service keys, their defaults at the top). */
+	K_MAX_CLIENTS, K_MAX_CLIENT_CONNS, K_MAX_CLIENT_RATE,
+	K_CLIENT_PREFIX4, K_CLIENT_PREFIX6,
 	K_NKEYS
 };
 
@@ -49,6 +52,8 @@ struct srvspec {
 	uint8_t		 prefix;	/* a network (bitmask); 0: a host */
 	uint8_t		 backup;
 	uint8_t		 disabled;
+	uint32_t	 maxconn;	/* 0: no cap */
+	uint32_t	 lowconn;	/* 0: maxconn - 1 */
 	unsigned	 line;
 };
 
@@ -64,6 +69,8 @@ struct svcopts {
 	uint32_t	 hashkey;
 	uint32_t	 maglev_size;	/* 0: the default */
 	uint32_t	 sticky;	/* seconds; 0: off */
+	uint32_t	 max_clients;	/* 0: no limit */
+	struct client_limits climits;	/* plen 0: the default */
 };
 
 /* One service block as written: a virtual address and its ports. */

@@ -17,7 +17,9 @@
 #include <string.h>
 
 #include "agent.h"
+#include "clients.h"
 #include "config.h"
+#include "connlimit.h"
 #include "ctl.h"
 #include "engine.h"
 #include "health.h"
@@ -40,6 +42,8 @@ struct cmdctx {
 static int	 cmd_show(struct cmdctx *, int);
 static int	 cmd_flows(struct cmdctx *, int);
 static int	 cmd_weight(struct cmdctx *, int);
+static int	 cmd_maxconn(struct cmdctx *, int);
+static int	 cmd_clients(struct cmdctx *, int);
 static int	 cmd_admin(struct cmdctx *, int);
 static int	 cmd_reload(struct cmdctx *, int);
 static int	 cmd_metrics(struct cmdctx *, int);
@@ -68,6 +72,12 @@ static const struct cmd {
 	{ "show", "status", 2, cmd_status, 0,
 	  "show status                  the status page's JSON: services, "
 	  "servers, their last minutes" },
+	{ "show", "clients", 0, cmd_clients, 2,
+	  "show clients [service NAME] [refused] [limit N]  per-client "
+	  "limits: open flows, tokens, refusals" },
+	{ "set", "maxconn", 0, cmd_maxconn, 0,
+	  "set maxconn SERVER N [L]     cap its active flows (0: none), "
+	  "low-water mark L" },
 	{ "set", NULL, 0, cmd_weight, 0,
 	  "set weight SERVER N          SERVER is ADDR:PORT or "
 	  "SERVICE/ADDR:PORT" },
@@ -382,6 +392,179 @@ cmd_weight(struct cmdctx *x, int arg)
 	return (0);
 }
 
+/* A number word of 0..max, or -1. */
+static long
+cmd_number(const char *w, unsigned long max)
+{
+	unsigned long	 n;
+	char		*end;
+
+	errno = 0;
+	n = strtoul(w, &end, 10);
+	if (errno != 0 || *end != '\0' || w[0] < '0' || w[0] > '9' || n > max)
+		return (-1);
+	return ((long)n);
+}
+
+/* set maxconn SERVER N [L]: until the next reload, as set weight. */
+static int
+cmd_maxconn(struct cmdctx *x, int arg)
+{
+	struct pool	*p = &x->env->conf->pool;
+	struct server	*s;
+	long		 n, low = 0;
+	unsigned	 i;
+
+	(void)arg;
+	if (x->nw != 4 && x->nw != 5)
+		return (cmd_error(x, "usage: set maxconn SERVER N [LOWCONN]"));
+	if (find_server(x, x->w[2], &i) == -1)
+		return (-1);
+	if ((n = cmd_number(x->w[3], LOADD_MAXFLOWS_LIMIT)) == -1)
+		return (cmd_error(x, "set maxconn: \"%s\" is not 0..%u (0: no "
+		    "cap)", x->w[3], LOADD_MAXFLOWS_LIMIT));
+	if (x->nw == 5 && ((low = cmd_number(x->w[4], LOADD_MAXFLOWS_LIMIT)) ==
+	    -1 || low >= n))
+		return (cmd_error(x, "set maxconn: the low-water mark \"%s\" "
+		    "is not below %ld", x->w[4], n));
+	s = &p->srv[i];
+	log_notice("service %s: server %s: maxconn %u -> %ld, lowconn %u -> "
+	    "%ld (operator)", p->svc[s->svc].label, s->name, s->maxconn, n,
+	    s->lowconn, low);
+	s->maxconn = (uint32_t)n;
+	s->lowconn = (uint32_t)low;
+	srv_cap_update(s, x->env->e->ms);
+	if (x->json) {
+		ob_printf(x->o, "{\"server\":");
+		ob_json_str(x->o, s->name);
+		ob_printf(x->o, ",\"maxconn\":%u,\"lowconn\":%u,"
+		    "\"at_cap\":%s}\n", s->maxconn, s->lowconn,
+		    s->atcap ? "true" : "false");
+	} else if (s->lowconn != 0)
+		ob_printf(x->o, "%s: maxconn %u lowconn %u%s\n", s->name,
+		    s->maxconn, s->lowconn, s->atcap ? " (full)" : "");
+	else
+		ob_printf(x->o, "%s: maxconn %u%s\n", s->name, s->maxconn,
+		    s->atcap ? " (full)" : "");
+	return (0);
+}
+
+/* What show clients is asked for. */
+struct clients_filter {
+	const char	*svc;		/* a label, or NULL */
+	int		 refused;	/* only those refused something */
+	unsigned long	 limit;
+};
+
+static int
+clients_filter(struct cmdctx *x, int first, struct clients_filter *cf)
+{
+	int	 i;
+	long	 n;
+
+	memset(cf, 0, sizeof(*cf));
+	cf->limit = FLOWS_DEFAULT;
+	for (i = first; i < x->nw; i++) {
+		if (strcmp(x->w[i], "refused") == 0) {
+			cf->refused = 1;
+			continue;
+		}
+		if (i + 1 == x->nw || (strcmp(x->w[i], "service") != 0 &&
+		    strcmp(x->w[i], "limit") != 0))
+			return (cmd_error(x, "show clients: [service NAME] "
+			    "[refused] [limit N]"));
+		if (strcmp(x->w[i], "service") == 0)
+			cf->svc = x->w[++i];
+		else if ((n = cmd_number(x->w[++i], FLOWS_MAX)) <= 0)
+			return (cmd_error(x, "show clients: limit is 1..%d",
+			    FLOWS_MAX));
+		else
+			cf->limit = (unsigned long)n;
+	}
+	return (0);
+}
+
+/* The bucket as it stands now, in whole connections (not refilled). */
+static unsigned
+client_tokens(const struct client_ent *c, const struct client_limits *l,
+    uint32_t now_ms)
+{
+	uint64_t	 t, cap;
+
+	if (l->rate == 0)
+		return (0);
+	cap = (uint64_t)(l->burst ? l->burst : l->rate) * 1000;
+	t = c->tokens + (uint64_t)(now_ms - c->stamp_ms) * l->rate;
+	return ((unsigned)((t > cap ? cap : t) / 1000));
+}
+
+static void
+clients_row(struct cmdctx *x, const struct client_ent *c,
+    const struct service *svc, unsigned long n)
+{
+	const struct client_limits *l = &svc->climits;
+	union addr	 a;
+	char		 ab[ADDR_STRLEN], cb[ADDR_STRLEN + 8];
+	uint32_t	 now = x->env->e->ms;
+
+	memcpy(a.w, c->key, sizeof(a.w));
+	addr_ntop(c->family, &a, ab, sizeof(ab));
+	snprintf(cb, sizeof(cb), "%s/%u", ab, c->family == 6 ? l->plen6 :
+	    l->plen4);
+	if (!x->json) {
+		ob_printf(x->o, "%-12s %-44s %6u %6u %7u %6u %8u %7u\n",
+		    svc->label, cb, c->active, l->max_conns,
+		    client_tokens(c, l, now), l->rate, c->refused,
+		    (now - c->stamp_ms) / 1000);
+		return;
+	}
+	ob_printf(x->o, "%s{\"service\":", n ? "," : "");
+	ob_json_str(x->o, svc->label);
+	ob_printf(x->o, ",\"client\":");
+	ob_json_str(x->o, cb);
+	ob_printf(x->o, ",\"active\":%u,\"max_conns\":%u,\"tokens\":%u,"
+	    "\"rate\":%u,\"refused\":%u,\"idle_s\":%u}", c->active,
+	    l->max_conns, client_tokens(c, l, now), l->rate, c->refused,
+	    (now - c->stamp_ms) / 1000);
+}
+
+/*
+ * show clients: the per-client table's entries of limited services, those
+ * with open flows or refusals (an entry with neither is room to reuse).
+ */
+static int
+cmd_clients(struct cmdctx *x, int first)
+{
+	const struct clients	*t = &x->env->e->clients;
+	const struct pool	*p = &x->env->conf->pool;
+	const struct client_ent	*c;
+	struct clients_filter	 cf;
+	unsigned long		 n = 0;
+	size_t			 i;
+
+	if (clients_filter(x, first, &cf) == -1)
+		return (-1);
+	if (!x->json)
+		ob_printf(x->o, "%-12s %-44s %6s %6s %7s %6s %8s %7s\n",
+		    "SERVICE", "CLIENT", "ACTIVE", "MAX", "TOKENS", "RATE",
+		    "REFUSED", "IDLE_S");
+	else
+		ob_printf(x->o, "[");
+	for (i = 0; t->ent != NULL && i < (size_t)t->nsets * CLIENTS_WAYS &&
+	    n < cf.limit && !x->o->full; i++) {
+		c = &t->ent[i];
+		if (!c->used || c->svc >= p->nsvc || !p->svc[c->svc].used ||
+		    (c->active == 0 && c->refused == 0) ||
+		    (cf.refused && c->refused == 0) || (cf.svc != NULL &&
+		    strcmp(cf.svc, p->svc[c->svc].label) != 0))
+			continue;
+		clients_row(x, c, &p->svc[c->svc], n++);
+	}
+	if (x->json)
+		ob_printf(x->o, "]\n");
+	return (0);
+}
+
 static int
 cmd_reload(struct cmdctx *x, int arg)
 {
@@ -474,8 +657,8 @@ ctl_command(struct ctlenv *env, char *line, struct obuf *out)
 	if ((c = cmd_find(&x)) != NULL)
 		return (c->fn(&x, c->arg));
 	if (strcmp(x.w[0], "show") == 0 && x.nw >= 2)
-		return (cmd_error(&x, "show: servers, services, flows, stats "
-		    "or status"));
+		return (cmd_error(&x, "show: servers, services, flows, clients, "
+		    "stats or status"));
 	return (cmd_error(&x, "unknown command \"%s\" (try \"help\")",
 	    x.w[0]));
 }

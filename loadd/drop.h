@@ -17,6 +17,11 @@ enum drop_reason {
 	DROP_NOSERVER,		/* new flow, no usable server */
 	DROP_TRUNCATED,		/* the I/O layer could not give us it all */
 	DROP_ICMP_CSUM,		/* an ICMP error to translate, bad checksum */
+	/* Limits (connlimit.h): refused as no_server is, or dropped (rate). */
+	DROP_FULL,		/* new flow, every usable server at its cap */
+	DROP_MAXCLIENTS,	/* new flow, the service at max_clients */
+	DROP_CLIENT_CONNS,	/* new flow, its client at max_client_conns */
+	DROP_CLIENT_RATE,	/* new flow, its client over max_client_rate */
 	DROP_NREASONS
 };
 

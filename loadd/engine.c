@@ -33,6 +33,10 @@ static const char *const drop_names[DROP_NREASONS] = {
 	[DROP_NOSERVER] = "no_server",
 	[DROP_TRUNCATED] = "capture_truncated",
 	[DROP_ICMP_CSUM] = "icmp_bad_checksum",
+	[DROP_FULL] = "servers_full",
+	[DROP_MAXCLIENTS] = "max_clients_reached",
+	[DROP_CLIENT_CONNS] = "client_conns_reached",
+	[DROP_CLIENT_RATE] = "client_rate_exceeded",
 };
 
 static void	 engine_release(void *, const struct flow *);
@@ -82,6 +86,11 @@ engine_init(struct engine *e, struct pool *pool, uint32_t maxflows,
 		for (i = 0; i < FC_N; i++)
 			if (timeouts[i] != 0)	/* 0: the table's default */
 				e->ft.timeout[i] = timeouts[i];
+	if (clients_init(&e->clients, ENGINE_CLIENTS,
+	    (uint32_t)(e->ft.hkey.k[1] >> 32) ^ 0xc11e47) == -1) {
+		engine_free(e);
+		return (-1);
+	}
 	flowtab_set_release(&e->ft, engine_release, e);
 	e->ft.over_share = engine_over_share;
 	return (0);
@@ -100,6 +109,7 @@ engine_free(struct engine *e)
 {
 	flowtab_free(&e->ft);
 	sticky_free(&e->sticky);
+	clients_free(&e->clients);
 	reset_free(e->reset);
 	e->reset = NULL;
 	free(e->gen);

@@ -70,6 +70,13 @@ struct agent;
 struct resetter;
 
 /*
+ * The per-client table (max_client_conns, max_client_rate): entries for
+ * this many clients of every limited service at once, 2 MB allocated at
+ * start; loadd.conf(5) says what happens past it.
+ */
+#define ENGINE_CLIENTS	65536
+
+/*
  * Packets the engine makes up (resets of a down server's flows, ICMP
  * unreachables), for the I/O layer to send after the batch.
  */
@@ -91,6 +98,7 @@ struct engine {
 	uint8_t			*sweep;	/* per server: reset its flows */
 	uint32_t		 sweep_pos;	/* 0: no sweep running */
 	struct sticky		 sticky;	/* persistence: client -> server */
+	struct clients		 clients;	/* per-client limits */
 	struct flowtab		 ft;
 	struct sched_ctx	 sc;	/* what the methods know besides pool */
 	struct engine_stats	 st;

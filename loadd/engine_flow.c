@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "cksum.h"
+#include "clients.h"
 #include "engine_priv.h"
 #include "reset.h"
 #include "sched.h"
@@ -33,8 +34,12 @@ static int	 flow_over(struct engine *, struct pktbuf *, const struct pkt *,
 static struct flow *new_flow(struct engine *, struct pktbuf *,
 		    const struct pkt *, struct service *, uint32_t, int,
 		    uint32_t);
+static int	 over_limits(struct engine *, struct pktbuf *,
+		    const struct pkt *, struct service *, union addr *,
+		    int *, uint32_t);
 static int	 pick_server(struct engine *, const struct pkt *,
 		    struct service *, int, uint32_t);
+static int	 all_full(const struct pool *, const struct service *);
 static void	 known_flow(struct engine *, struct pktbuf *,
 		    const struct pkt *, struct flow *, int, uint32_t);
 static void	 tcp_track(struct engine *, struct flow *, uint8_t, int,
@@ -157,7 +162,7 @@ flow_over(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 			e->st.flows_reset++;
 		}
 		if (!(p->tcpflags & TH_SYN)) {
-			no_server(e, pb, p, svc, 1, now);
+			no_server(e, pb, p, svc, 0, now);
 			return (1);
 		}
 	} else
@@ -178,8 +183,9 @@ new_flow(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	struct pool	*pool = e->pool;
 	struct server	*srv;
 	struct flow	*f;
+	union addr	 ckey;
 	uint16_t	 si = (uint16_t)(svc - pool->svc);
-	int		 pick;
+	int		 pick, client = 0;
 
 	/*
 	 * No room is known before the method is asked, so that a refused
@@ -190,8 +196,13 @@ new_flow(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		drop_svc(e, pb, svc, DROP_TABLEFULL);
 		return (NULL);
 	}
+	if (!recover && over_limits(e, pb, p, svc, &ckey, &client, now))
+		return (NULL);
 	if ((pick = pick_server(e, p, svc, recover, now)) < 0) {
-		no_server(e, pb, p, svc, 0, now);
+		if (client)
+			clients_release(&e->clients, &ckey, si);
+		no_server(e, pb, p, svc, all_full(pool, svc) ? DROP_FULL :
+		    DROP_NOSERVER, now);
 		return (NULL);
 	}
 	f = flow_insert(&e->ft, h, &p->src, p->sport, si, (uint16_t)pick,
@@ -199,9 +210,13 @@ new_flow(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	    p->proto != PROTO_TCP ? FS_UDP_UNREPLIED :
 	    recover ? FS_RECOVERED : FS_SYN_SENT, now);
 	if (f == NULL) {
+		if (client)
+			clients_release(&e->clients, &ckey, si);
 		drop_svc(e, pb, svc, DROP_TABLEFULL);
 		return (NULL);
 	}
+	if (client)
+		f->seen |= FLOW_CLIENT;
 	f->synms[0] = (uint8_t)e->ms;
 	f->synms[1] = (uint8_t)(e->ms >> 8);
 	f->synms[2] = (uint8_t)(e->ms >> 16);
@@ -224,7 +239,82 @@ new_flow(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	srv->flows_total++;
 	svc->flows_active++;
 	svc->flows_total++;
+	if (srv->maxconn != 0)
+		srv_cap_update(srv, e->ms);
 	return (f);
+}
+
+/*
+ * The service's limits on a new flow (not a recovered one: that is a
+ * connection already made): max_clients, then its client's open flows
+ * and rate.  1 when refused (the packet has its answer), else 0 and
+ * *client says whether the client's entry counts the flow (*key is the
+ * entry's key): whoever does not keep the flow gives it back.
+ */
+static int
+over_limits(struct engine *e, struct pktbuf *pb, const struct pkt *p,
+    struct service *svc, union addr *key, int *client, uint32_t now)
+{
+	uint16_t	 si = (uint16_t)(svc - e->pool->svc);
+
+	if (svc->max_clients != 0 && svc->flows_active >= svc->max_clients) {
+		no_server(e, pb, p, svc, DROP_MAXCLIENTS, now);
+		return (1);
+	}
+	if (!clients_limited(&svc->climits))
+		return (0);
+	clients_key(&svc->climits, p->family, &p->src, key);
+	switch (clients_admit(&e->clients, &svc->climits, p->family, key,
+	    si, e->ms)) {
+	case CL_CONNS:
+		no_server(e, pb, p, svc, DROP_CLIENT_CONNS, now);
+		return (1);
+	case CL_RATE:
+		/*
+		 * Dropped, not refused: the client sends its SYN again a
+		 * second later, by when its bucket has filled -- slowed down
+		 * rather than turned away.
+		 */
+		drop_svc(e, pb, svc, DROP_CLIENT_RATE);
+		return (1);
+	default:
+		*client = 1;
+		return (0);
+	}
+}
+
+/* No server took a new flow: because each usable one is at its cap? */
+static int
+all_full(const struct pool *pool, const struct service *svc)
+{
+	unsigned	 k;
+	int		 full = 0;
+
+	for (k = 0; k < svc->nsrv; k++) {
+		if (!sched_usable(pool, svc->members[k]))
+			continue;
+		if (!srv_full(SVC_SRV(pool, svc, k)))
+			return (0);
+		full = 1;
+	}
+	return (full);
+}
+
+void
+engine_client_release(struct engine *e, const struct flow *f)
+{
+	struct flow	*w = &e->ft.f[f - e->ft.f];
+	const struct service *svc;
+	union addr	 a, key;
+
+	/* Exactly once: the flag goes with the count. */
+	w->seen &= (uint8_t)~FLOW_CLIENT;
+	if (f->svc >= e->pool->nsvc)
+		return;
+	svc = &e->pool->svc[f->svc];
+	memcpy(&a, f->caddr, sizeof(a));
+	clients_key(&svc->climits, svc->family, &a, &key);
+	clients_release(&e->clients, &key, f->svc);
 }
 
 /*
@@ -244,7 +334,7 @@ pick_server(struct engine *e, const struct pkt *p, struct service *svc,
 		pick = sticky_get(&e->sticky, &p->src, si, now, svc->sticky);
 		if (pick >= 0 && ((unsigned)pick >= pool->nsrv ||
 		    pool->srv[pick].svc != si ||
-		    !sched_usable(pool, (unsigned)pick)))
+		    !sched_open(pool, (unsigned)pick)))
 			pick = -1;
 	}
 	if (pick < 0)
@@ -380,10 +470,12 @@ tcp_track(struct engine *e, struct flow *f, uint8_t fl, int from_client,
 		default:
 			break;
 		}
-		if (f->seen != 0 && (st == FS_ESTABLISHED ||
+		if ((f->seen & (FLOW_CFIN | FLOW_SFIN)) != 0 &&
+		    (st == FS_ESTABLISHED ||
 		    st == FS_SYN_RECV))
 			st = FS_FIN_WAIT;
-		if (f->seen == (FLOW_CFIN | FLOW_SFIN) && st == FS_FIN_WAIT)
+		if ((f->seen & (FLOW_CFIN | FLOW_SFIN)) ==
+		    (FLOW_CFIN | FLOW_SFIN) && st == FS_FIN_WAIT)
 			st = FS_TIME_WAIT;
 	}
 	if (st != f->state) {
@@ -510,19 +602,24 @@ answer_rst(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 }
 
 /*
- * A new flow that no server takes (or a packet of a flow whose server went
- * down, reset): a TCP client gets a RST in the packet's place, a UDP one
- * an ICMP port unreachable, as the service says, so that nobody waits.
+ * A new flow that no server takes, or that a limit refuses (why: the
+ * drop reason it is counted under), or a packet of a flow whose server
+ * went down (why 0: reset): a TCP client gets a RST in the packet's
+ * place, a UDP one an ICMP port unreachable, as the service says, so
+ * that nobody waits.
  */
 static void
 no_server(struct engine *e, struct pktbuf *pb, const struct pkt *p,
-    struct service *svc, int gone, uint32_t now)
+    struct service *svc, int why, uint32_t now)
 {
 	struct engine_gen *g;
 	int		 how = svc->hc != NULL ? svc->hc->noserver : HC_NS_DROP;
+	int		 gone = why == 0;
 
-	if (gone)
+	if (gone) {
 		how = HC_NS_RESET;
+		why = DROP_NOSERVER;
+	}
 	if (e->reset == NULL || how == HC_NS_DROP)
 		goto drop;
 	if (p->proto == PROTO_TCP && how == HC_NS_RESET) {
@@ -530,7 +627,7 @@ no_server(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 			goto drop;
 		/* A reset flow was counted as such: this is no refusal. */
 		if (!gone) {
-			svc->drops[DROP_NOSERVER]++;
+			svc->drops[why]++;
 			e->st.refused++;
 		}
 		return;
@@ -547,7 +644,7 @@ no_server(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		e->st.refused++;
 	}
 drop:
-	drop_svc(e, pb, svc, DROP_NOSERVER);
+	drop_svc(e, pb, svc, why);
 }
 
 /*

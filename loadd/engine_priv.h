@@ -20,6 +20,7 @@
 
 #include "engine.h"
 #include "health.h"
+#include "connlimit.h"
 
 /* engine_flow.c */
 void	 engine_inbound(struct engine *, struct pktbuf *, const struct pkt *,
@@ -74,18 +75,31 @@ reset_due(const struct engine *e, const struct flow *f)
 	return (hc != NULL && hc->down_flows == HC_RESET && e->reset != NULL);
 }
 
+/* engine_flow.c: a flow counted in its client's open flows ends. */
+void	 engine_client_release(struct engine *, const struct flow *);
+
 /*
  * A flow stops being active: it left the table, or it is closing.  Active
  * flows are what the least-* methods count, so a closed connection
  * waiting out its timeout is no load (IPVS counts these "inactive").
+ * Once per flow (its class says whether it was done), so that the caps
+ * (maxconn, max_clients, the client's) free its place exactly once.
  */
 static inline void
 flow_inactive(struct engine *e, const struct flow *f)
 {
-	if (f->srv < e->pool->nsrv && e->pool->srv[f->srv].flows_active > 0)
-		e->pool->srv[f->srv].flows_active--;
+	struct server	*s;
+
+	if (f->srv < e->pool->nsrv && e->pool->srv[f->srv].flows_active > 0) {
+		s = &e->pool->srv[f->srv];
+		s->flows_active--;
+		if (s->atcap)
+			srv_cap_update(s, e->ms);
+	}
 	if (f->svc < e->pool->nsvc && e->pool->svc[f->svc].flows_active > 0)
 		e->pool->svc[f->svc].flows_active--;
+	if (f->seen & FLOW_CLIENT)
+		engine_client_release(e, f);
 }
 
 #endif

@@ -33,6 +33,7 @@ engine_tick(struct engine *e, uint32_t now)
 		sweep(e, now, SWEEP_BUDGET);
 	if (now != e->sched_tick) {
 		sched_tick(e->pool, now);
+		limits_tick(e->pool, e->ms);
 		srvhist_tick(&e->hist, e->pool, now);
 		e->sched_tick = now;
 	}

@@ -53,6 +53,7 @@ enum flow_class {
 #define FLOW_CFIN	0x01
 #define FLOW_SFIN	0x02
 #define FLOW_CTSWEEP	0x04	/* offloaded: not yet seen in a conntrack dump */
+#define FLOW_CLIENT	0x08	/* counted in its client's open flows */
 
 struct flow {
 	uint32_t	caddr[4];	/* client address (union addr words) */
@@ -66,7 +67,8 @@ struct flow {
 	uint16_t	srv;		/* server index */
 	uint8_t		state;		/* enum flow_state */
 	uint8_t		cls;		/* enum flow_class */
-	uint8_t		seen;		/* FLOW_CFIN, FLOW_SFIN, FLOW_CTSWEEP */
+	uint8_t		seen;		/* FLOW_CFIN, FLOW_SFIN, FLOW_CTSWEEP,
+					   FLOW_CLIENT */
 	uint8_t		synms[3];	/* SYN time, ms modulo 2^24 */
 	/*
 	 * TCP: the next sequence number the client and the server will

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "clients.h"
 #include "hash.h"
 #include "drop.h"
 
@@ -66,6 +67,8 @@ struct server {
 	uint8_t		 backup;	/* only while no primary is up */
 	uint8_t		 cfgdisabled;	/* "disabled" in the configuration */
 	uint32_t	 mark;		/* offload: the first packet's mark */
+	uint32_t	 maxconn;	/* active flows it takes; 0: no cap */
+	uint32_t	 lowconn;	/* at its cap until active <= this */
 	unsigned	 line;		/* where the configuration names it */
 	char		 name[SRV_NAMELEN];	/* "addr:port" */
 	);
@@ -97,6 +100,12 @@ struct server {
 	uint32_t	 synacks;	/* SYN+ACKs seen */
 	uint32_t	 refused;	/* SYNs answered with a RST */
 
+	/* Its cap (maxconn): connlimit.c, for the engine. */
+	uint8_t		 atcap;		/* takes no new flow (srv_full) */
+	uint32_t	 atcap_since;	/* ms, when at cap */
+	uint64_t	 atcap_ms;	/* time at its cap, to the last tick */
+	uint64_t	 atcap_times;	/* times it reached its cap */
+
 	/* Counters, written by the engine only. */
 	uint64_t	 flows_active;
 	uint64_t	 flows_total;
@@ -124,6 +133,8 @@ struct service {
 	uint32_t	 hashkey;	/* sourcehash = key, maglev */
 	uint32_t	 sticky;	/* persistence in seconds, 0: off */
 	uint32_t	 maglev_size;	/* a prime */
+	uint32_t	 max_clients;	/* its active flows; 0: no limit */
+	struct client_limits climits;	/* per client; see clients.h */
 	);
 	const struct hcconf *hc;	/* its health settings: pool->hcs[slot] */
 
@@ -148,6 +159,24 @@ struct service {
 	uint64_t	 flows_total;
 	uint64_t	 drops[DROP_NREASONS];
 };
+
+/*
+ * Whether a server is at its cap (maxconn): full, or it was and has not
+ * yet come down to its low-water mark (lowconn, by default maxconn - 1:
+ * a place is free as soon as one flow ends).
+ */
+static inline int
+srv_full(const struct server *s)
+{
+	uint32_t	 low;
+
+	if (s->maxconn == 0)
+		return (0);
+	low = s->lowconn != 0 && s->lowconn < s->maxconn ? s->lowconn :
+	    s->maxconn - 1;
+	return (s->flows_active >= s->maxconn ||
+	    (s->atcap && s->flows_active > low));
+}
 
 /* The server in position k of a service. */
 #define SVC_SRV(p, svc, k)	(&(p)->srv[(svc)->members[(k)]])

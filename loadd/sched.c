@@ -177,6 +177,18 @@ sched_usable(const struct pool *p, unsigned i)
 	    s->backup == p->svc[s->svc].use_backup);
 }
 
+/*
+ * Whether a server takes a new flow now: usable and not at its cap.  A
+ * server at its cap keeps its place in the methods' tables (maglev's,
+ * the weights): only the excess goes elsewhere, and the tables are not
+ * rebuilt each time a flow starts or ends.
+ */
+int
+sched_open(const struct pool *p, unsigned i)
+{
+	return (sched_usable(p, i) && !srv_full(&p->srv[i]));
+}
+
 int
 sched_setup(struct pool *p)
 {
@@ -227,7 +239,7 @@ pick_roundrobin(struct pool *p, struct service *svc, const struct pkt *pk,
 	for (n = 0; n < svc->nsrv; n++) {
 		i = svc->rr_next % svc->nsrv;
 		svc->rr_next = i + 1;
-		if (sched_usable(p, svc->members[i]))
+		if (sched_open(p, svc->members[i]))
 			return ((int)svc->members[i]);
 	}
 	return (-1);
@@ -363,7 +375,7 @@ pick_least(struct pool *p, struct service *svc, const struct sched_ctx *sc,
 	for (n = 0; n < svc->nsrv; n++) {
 		k = (svc->rr_next + n) % svc->nsrv;
 		i = svc->members[k];
-		if (!sched_usable(p, i))
+		if (!sched_open(p, i))
 			continue;
 		c = lc_cost(&p->srv[i], kind);
 		if (agents) {
@@ -432,7 +444,7 @@ pick_nq(struct pool *p, struct service *svc, const struct pkt *pk,
 	for (n = 0; n < svc->nsrv; n++) {
 		k = (svc->rr_next + n) % svc->nsrv;
 		i = svc->members[k];
-		if (sched_usable(p, i) && p->srv[i].flows_active == 0) {
+		if (sched_open(p, i) && p->srv[i].flows_active == 0) {
 			svc->rr_next = k + 1;
 			return ((int)i);
 		}
@@ -448,14 +460,14 @@ draw(struct pool *p, struct service *svc)
 	unsigned	 i, k;
 
 	for (k = 0; k < svc->nsrv; k++)
-		if (sched_usable(p, svc->members[k]))
+		if (sched_open(p, svc->members[k]))
 			total += SVC_SRV(p, svc, k)->weight;
 	if (total == 0)
 		return (-1);
 	r = rnd_next(svc) % total;
 	for (k = 0; k < svc->nsrv; k++) {
 		i = svc->members[k];
-		if (!sched_usable(p, i))
+		if (!sched_open(p, i))
 			continue;
 		if (r < p->srv[i].weight)
 			return ((int)i);
@@ -534,7 +546,7 @@ pick_sourcehash(struct pool *p, struct service *svc, const struct pkt *pk,
 	hc = hash_mix(hc, pk->src.w[3]);
 	for (k = 0; k < svc->nsrv; k++) {
 		i = svc->members[k];
-		if (!sched_usable(p, i))
+		if (!sched_open(p, i))
 			continue;
 		h = hash_final(hash_mix(hc, server_hash(&p->srv[i], 0)));
 		u = ((double)h + 1.0) / 4294967297.0;
@@ -719,16 +731,11 @@ setup_maglev(struct pool *p, struct service *svc)
  * The flow's entry: a hash of client address and port, protocol, and the
  * virtual address and port, with a fixed seed (the same on every loadd).
  */
-int
-sched_maglev_lookup(const struct pool *p, const struct service *svc,
-    const struct pkt *pk)
+static uint32_t
+maglev_entry(const struct service *svc, const struct pkt *pk)
 {
 	uint32_t	 h = 0x4c4f4144;	/* "LOAD" */
-	uint16_t	 e;
 
-	(void)p;
-	if (svc->maglev == NULL)
-		return (-1);
 	h = hash_mix(h, pk->src.w[0]);
 	h = hash_mix(h, pk->src.w[1]);
 	h = hash_mix(h, pk->src.w[2]);
@@ -736,23 +743,74 @@ sched_maglev_lookup(const struct pool *p, const struct service *svc,
 	h = hash_mix(h, (uint32_t)pk->sport << 16 | pk->proto);
 	h = hash_mix(h, svc->vip.w[0] ^ svc->vip.w[3]);
 	h = hash_mix(h, svc->port);
-	e = svc->maglev[hash_final(h) % svc->maglev_size];
+	return (hash_final(h) % svc->maglev_size);
+}
+
+int
+sched_maglev_lookup(const struct pool *p, const struct service *svc,
+    const struct pkt *pk)
+{
+	uint16_t	 e;
+
+	(void)p;
+	if (svc->maglev == NULL)
+		return (-1);
+	e = svc->maglev[maglev_entry(svc, pk)];
 	if (e == UINT16_MAX || e >= svc->nsrv)
 		return (-1);
 	return ((int)svc->members[e]);
+}
+
+/*
+ * The flow's entry names a server at its cap: the next entries of the
+ * table, in order, name the next candidates (a few dozen entries see
+ * every server of a small pool, weighted as the table is), so that the
+ * same flow always falls to the same server while the caps stay as they
+ * are.  Past MAGLEV_PROBE entries, the first open member after it.
+ */
+#define MAGLEV_PROBE	256
+
+static int
+maglev_next(const struct pool *p, const struct service *svc, uint32_t c,
+    uint16_t e)
+{
+	uint32_t	 n;
+	uint16_t	 m;
+
+	for (n = 1; n < MAGLEV_PROBE && n < svc->maglev_size; n++) {
+		m = svc->maglev[(c + n) % svc->maglev_size];
+		if (m < svc->nsrv && sched_open(p, svc->members[m]))
+			return ((int)svc->members[m]);
+	}
+	for (n = 1; n < svc->nsrv; n++) {
+		m = (uint16_t)((e + n) % svc->nsrv);
+		if (sched_open(p, svc->members[m]))
+			return ((int)svc->members[m]);
+	}
+	return (-1);
 }
 
 static int
 pick_maglev(struct pool *p, struct service *svc, const struct pkt *pk,
     const struct sched_ctx *sc)
 {
-	int	 i;
+	uint32_t	 c;
+	uint16_t	 e;
+	int		 i;
 
 	if (pk == NULL)
 		return (pick_roundrobin(p, svc, pk, sc));
-	i = sched_maglev_lookup(p, svc, pk);
-	if (i >= 0 && !sched_usable(p, (unsigned)i))
+	if (svc->maglev == NULL)
 		return (-1);
+	c = maglev_entry(svc, pk);
+	e = svc->maglev[c];
+	if (e == UINT16_MAX || e >= svc->nsrv)
+		return (-1);
+	i = (int)svc->members[e];
+	if (!sched_usable(p, (unsigned)i))
+		return (-1);
+	if (srv_full(&p->srv[i]))
+		return (maglev_next(p, svc, c, e));
 	return (i);
 }
 
@@ -775,7 +833,7 @@ pick_bitmask(struct pool *p, struct service *svc, const struct pkt *pk,
 	host = ntohl(svc->family == 6 ? pk->src.w[3] : pk->src.w[0]);
 	for (n = 0; n < svc->nsrv; n++) {
 		i = svc->members[(host + n) % svc->nsrv];
-		if (sched_usable(p, i))
+		if (sched_open(p, i))
 			return ((int)i);
 	}
 	return (-1);
@@ -830,7 +888,7 @@ smooth_wrr(struct pool *p, struct service *svc, const struct sched_ctx *sc,
 		avg = svc_avg_load(p, sc, svc, NULL);
 	for (k = 0; k < svc->nsrv; k++) {
 		i = svc->members[k];
-		if (!sched_usable(p, i))
+		if (!sched_open(p, i))
 			continue;
 		s = &p->srv[i];
 		if (byload) {

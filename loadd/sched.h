@@ -49,6 +49,8 @@ const char			*sched_names(char *, size_t);
 
 /* Whether a server takes new flows: up and a weight above 0. */
 int				 sched_usable(const struct pool *, unsigned);
+/* Usable and not at its cap (maxconn): what the methods pick from. */
+int				 sched_open(const struct pool *, unsigned);
 /* Builds the setup of every service; -1 if memory runs out. */
 int				 sched_setup(struct pool *);
 /* A weight of one of the service's servers changed: tables follow. */

@@ -193,6 +193,10 @@ static const struct stats_field loadd_fields[] = {
 	  .logpre = ", evicted ", .prom = "flows_evicted_total",
 	  .type = STATS_COUNTER, .help = "Flows evicted to make room." },
 	{ .name = "flows_table_full", ENGINE(ft.st.full) },
+	{ .name = "clients_evicted", ENGINE(clients.evicted),
+	  .prom = "clients_evicted_total", .type = STATS_COUNTER,
+	  .help = "Per-client entries with open flows pushed out of a full "
+	  "table (their counts start again)." },
 	{ .name = "io_received", PKTIO(st.recv) },
 	{ .name = "io_sent", PKTIO(st.sent) },
 	{ .name = "io_injected", PKTIO(st.injected), .logpre = ", injected " },
@@ -342,6 +346,12 @@ static const struct stats_field service_fields[] = {
 	{ .head = "UP", .width = 5, .get = svc_up_of },
 	{ .name = "servers_up", .get = svc_servers_up },
 	{ .name = "on_backup", SERVICE(use_backup), .flags = STATS_F_BOOL },
+	{ .name = "max_clients", SERVICE(max_clients),
+	  .prom = "service_max_clients", .type = STATS_GAUGE,
+	  .flags = STATS_F_VIP,
+	  .help = "Its cap on active flows (max_clients); 0: none." },
+	{ .name = "max_client_conns", SERVICE(climits.max_conns) },
+	{ .name = "max_client_rate", SERVICE(climits.rate) },
 	{ .name = "flows_active", .head = "ACTIVE", .width = 8,
 	  SERVICE(flows_active), LOG_FLOWS, .prom = "service_flows_active",
 	  .type = STATS_GAUGE, .flags = STATS_F_VIP,
@@ -621,6 +631,43 @@ static const struct stats_vec srv_state_vec = {
 	"state", SRV_UP, SRV_DISABLED + 1, srv_state_name, srv_in_state,
 };
 
+/* "-": no cap; "200", "200 full" while it takes no new flow. */
+static void
+srv_cap_text(const struct stats_src *s, unsigned i, struct stats_val *v)
+{
+	const struct server	*srv = &s->pool->srv[i];
+
+	if (srv->maxconn == 0) {
+		val_str(v, "-");
+		return;
+	}
+	snprintf(v->buf, sizeof(v->buf), "%u%s", srv->maxconn,
+	    srv->atcap ? " full" : "");
+	val_str(v, v->buf);
+}
+
+/* The log's word on a capped server: "; maxconn 200 (full), 3 times..." */
+static void
+srv_cap_log(const struct stats_src *s, unsigned i, struct stats_val *v)
+{
+	const struct server	*srv = &s->pool->srv[i];
+
+	if (srv->maxconn == 0) {
+		val_str(v, "");
+		return;
+	}
+	snprintf(v->buf, sizeof(v->buf), "; maxconn %u%s, at cap %llu "
+	    "times, %.1f s", srv->maxconn, srv->atcap ? " (full)" : "",
+	    (unsigned long long)srv->atcap_times, srv->atcap_ms / 1000.0);
+	val_str(v, v->buf);
+}
+
+static void
+srv_atcap_s(const struct stats_src *s, unsigned i, struct stats_val *v)
+{
+	val_real(v, s->pool->srv[i].atcap_ms / 1000.0);
+}
+
 /* The columns of show servers, the keys of its JSON, then the agent. */
 static const struct stats_field server_fields[] = {
 	{ .name = "service", .head = "SERVICE", .width = -12,
@@ -645,6 +692,20 @@ static const struct stats_field server_fields[] = {
 	{ .name = "backup", .head = "BAK", .width = 3, SERVER(backup),
 	  .flags = STATS_F_BOOL },
 	{ .name = "healthy", SERVER(healthy), .flags = STATS_F_BOOL },
+	{ .head = "MAXCONN", .width = -12, .get = srv_cap_text },
+	{ .name = "maxconn", SERVER(maxconn), .prom = "server_maxconn",
+	  .type = STATS_GAUGE, .help = "Its cap on active flows; 0: none." },
+	{ .name = "lowconn", SERVER(lowconn) },
+	{ .name = "at_cap", SERVER(atcap), .flags = STATS_F_BOOL,
+	  .prom = "server_at_cap",
+	  .type = STATS_GAUGE,
+	  .help = "1 while the server is at its cap and takes no new flow." },
+	{ .name = "at_cap_times", SERVER(atcap_times),
+	  .prom = "server_at_cap_total",
+	  .type = STATS_COUNTER, .help = "Times the server reached its cap." },
+	{ .name = "at_cap_s", .get = srv_atcap_s, .decimals = 3,
+	  .prom = "server_at_cap_seconds_total",
+	  .type = STATS_COUNTER, .help = "Time spent at its cap." },
 	{ .name = "flows_active", .head = "ACTIVE", .width = 8,
 	  SERVER(flows_active), LOG_FLOWS, .prom = "server_flows_active",
 	  .type = STATS_GAUGE, .help = "Active flows." },
@@ -664,6 +725,7 @@ static const struct stats_field server_fields[] = {
 	{ .name = "bytes_out", .head = "BYTES_OUT", .width = 12,
 	  SERVER(bytes_out), LOG_OUT, .prom = "server_bytes_out_total",
 	  .type = STATS_COUNTER, .help = "Bytes from the server to clients." },
+	{ .logpre = "", .get = srv_cap_log },
 	{ .name = "response_time_us", SERVER(rtt_us) },
 	{ .head = "RTT_MS", .width = 7, .get = srv_rtt_ms, .decimals = 3 },
 	{ .get = srv_rtt_s, .decimals = 6, .prom = "server_response_seconds",

@@ -569,8 +569,18 @@ static const struct {
 	    "slowstart: \"-1\" is not a number of seconds" },
 	{ "server option", "ipaliasing = 192.0.2.10\nports = 80\n"
 	    "servers = 10.0.1.11 spare\n", 0, 3,
-	    "unexpected \"spare\" after an address (weight N, backup, "
-	    "disabled)" },
+	    "unexpected \"spare\" after an address (weight N, maxconn N, "
+	    "lowconn N, backup, disabled)" },
+	{ "maxconn 0", "ipaliasing = 192.0.2.10\nports = 80\n"
+	    "servers = 10.0.1.11 maxconn 0\n", 0, 3,
+	    "servers: maxconn must be 1..268435456" },
+	{ "lowconn above", "ipaliasing = 192.0.2.10\nports = 80\n"
+	    "servers = 10.0.1.11 maxconn 10 lowconn 10\n", 0, 3,
+	    "lowconn 10 needs a maxconn above it" },
+	{ "client rate", BASE "max_client_rate = fast\n", 0, 4,
+	    "max_client_rate: \"fast\" is not a rate" },
+	{ "client prefix", BASE "client_prefix6 = 129\n", 0, 4,
+	    "client_prefix6" },
 	{ "offload value", "offload = maybe\n" BASE, 0, 1,
 	    "offload: \"maybe\" is not yes or no" },
 	{ "offload salt", "offload_salt = -3\n" BASE, 0, 1,

@@ -31,6 +31,8 @@ main(void)
 	srunner_add_suite(sr, stats_suite());
 	srunner_add_suite(sr, ctl_suite());
 	srunner_add_suite(sr, srvhist_suite());
+	srunner_add_suite(sr, clients_suite());
+	srunner_add_suite(sr, limits_suite());
 #ifdef LOADD_SECCOMP
 	srunner_add_suite(sr, sandbox_suite());
 #endif

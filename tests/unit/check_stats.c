@@ -667,20 +667,22 @@ START_TEST(test_agree)
 
 	stats_show(&S, STATS_SERVERS, 0, &O);
 	ck_assert(has_line(O.b, "SERVICE      SERVER                   STATE "
-	    "    REASON      WEIGHT BAK   ACTIVE      TOTAL     BYTES_IN    "
-	    "BYTES_OUT  RTT_MS AGENT"));
+	    "    REASON      WEIGHT BAK MAXCONN        ACTIVE      TOTAL     "
+	    "BYTES_IN    BYTES_OUT  RTT_MS AGENT"));
 	ck_assert(has_line(O.b, "default      10.0.1.12:80             drained "
-	    "  operator       2/2   -        3       4242       777777         "
-	    "   8   2.500 -"));
+	    "  operator       2/2   - -                   3       4242       "
+	    "777777            8   2.500 -"));
 	ck_assert(has_line(O.b, "default      10.0.1.11:80             up     "
-	    "   start          1/1   -     1000       1007         1028       "
-	    "  1035   0.007 fresh 1s cpu 34% up"));
+	    "   start          1/1   - -                1000       1007       "
+	    "  1028         1035   0.007 fresh 1s cpu 34% up"));
 	ob_free(&O);
 	stats_show(&S, STATS_SERVERS, 1, &O);
 	ck_assert_ptr_nonnull(strstr(O.b, "\"server\":\"10.0.1.12:80\","
 	    "\"state\":\"draining\",\"reason\":\"operator\",\"drained\":true,"
 	    "\"ghost\":false,\"weight\":2,\"configured_weight\":2,"
-	    "\"backup\":false,\"healthy\":true,\"flows_active\":3,"
+	    "\"backup\":false,\"healthy\":true,\"maxconn\":0,\"lowconn\":0,"
+	    "\"at_cap\":false,\"at_cap_times\":0,\"at_cap_s\":0.000,"
+	    "\"flows_active\":3,"
 	    "\"flows_total\":4242,\"packets_in\":5,\"packets_out\":6,"
 	    "\"bytes_in\":777777,\"bytes_out\":8,\"response_time_us\":2500,"
 	    "\"agent\":null}"));

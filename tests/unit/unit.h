@@ -36,6 +36,8 @@ Suite	*proc_suite(void);
 Suite	*stats_suite(void);
 Suite	*ctl_suite(void);
 Suite	*srvhist_suite(void);
+Suite	*clients_suite(void);
+Suite	*limits_suite(void);
 #ifdef LOADD_SECCOMP
 Suite	*sandbox_suite(void);
 #endif
