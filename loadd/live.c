@@ -377,6 +377,8 @@ tick_run(void *arg, const struct pollfd *pfd, unsigned n, uint64_t now_ms)
 
 	(void)pfd;
 	(void)n;
+	if (now != L->lasttick && L->io.ops->refresh != NULL)
+		L->io.ops->refresh(&L->io);
 	if (now != L->lasttick || L->e.sweep_pos != 0) {
 		engine_tick(&L->e, now);
 		setup_flush_generated(&L->e, &L->io);

@@ -19,6 +19,9 @@ struct pktio_stats {
 	uint64_t	 sent;		/* verdicts given or packets written */
 	uint64_t	 errors;	/* I/O and netlink errors */
 	uint64_t	 overruns;	/* the kernel dropped: socket buffer full */
+	/* The kernel's own counts of the queue (NFQUEUE), read by refresh. */
+	uint64_t	 qdropped;	/* the queue was full (queue_maxlen) */
+	uint64_t	 udropped;	/* could not be sent to loadd's socket */
 	uint64_t	 notip;		/* replay: frames that were not IP */
 	uint64_t	 injected;	/* packets the engine made up, sent */
 };
@@ -48,6 +51,8 @@ struct pktio_ops {
 	/* Sends a packet the engine made up (an IP datagram); -1 failed. */
 	int		(*inject)(struct pktio *, const uint8_t *, uint32_t len,
 			    int family);
+	/* Reads the kernel's counters of the queue into st; NULL: none. */
+	void		(*refresh)(struct pktio *);
 };
 
 extern const struct pktio_ops	pktio_pcap_ops;
@@ -61,6 +66,14 @@ extern const struct pktio_ops	pktio_divert_ops;
 #endif
 #ifdef DIVERT_EMULATION
 const char	*divert_emulation_path(unsigned, int);
+#endif
+#if defined(__linux__) && !defined(DIVERT_EMULATION)
+/*
+ * The dropped and user-dropped counts of queue in the text of
+ * /proc/net/netfilter/nfnetlink_queue; -1 when it has no such line.
+ */
+int		 nfq_proc_counts(const char *text, unsigned queue,
+		    uint64_t *dropped, uint64_t *udropped);
 #endif
 
 #endif

@@ -61,7 +61,7 @@ static int	 divio_inject(struct pktio *, const uint8_t *, uint32_t, int);
 
 const struct pktio_ops pktio_divert_ops = {
 	"divert", divio_open, divio_recv, divio_send, divio_close,
-	divio_inject
+	divio_inject, NULL
 };
 
 #ifdef DIVERT_EMULATION

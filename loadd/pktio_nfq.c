@@ -17,10 +17,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -35,6 +38,7 @@
 #define RCVBUF		(8 * 1024 * 1024)
 #define SNDBUF		(4 * 1024 * 1024)
 #define TXLIMIT		(512 * 1024)
+#define NFQ_PROCFILE	"/proc/net/netfilter/nfnetlink_queue"
 
 struct nfqio {
 	struct mnl_socket	*nl;
@@ -47,6 +51,7 @@ struct nfqio {
 	struct mnl_nlmsg_batch	*batch;
 	time_t			 lastwarn;
 	int			 raw4, raw6;	/* to send made-up packets */
+	int			 procfd;	/* the kernel's queue counters */
 };
 
 static int	 nfqio_open(struct pktio *);
@@ -59,9 +64,11 @@ static int	 nfqio_config(struct nfqio *, unsigned, uint8_t, uint32_t,
 static int	 nfqio_flush(struct pktio *, struct mnl_nlmsg_batch *);
 static int	 queue_bind(struct pktio *, struct nfqio *);
 static int	 queue_buffers(struct nfqio *, int);
+static void	 nfqio_refresh(struct pktio *);
 
 const struct pktio_ops pktio_nfq_ops = {
-	"nfq", nfqio_open, nfqio_recv, nfqio_send, nfqio_close, nfqio_inject
+	"nfq", nfqio_open, nfqio_recv, nfqio_send, nfqio_close, nfqio_inject,
+	nfqio_refresh
 };
 
 /*
@@ -184,6 +191,7 @@ nfqio_open(struct pktio *io)
 		return (-1);
 	}
 	io->priv = q;
+	q->procfd = -1;
 	/*
 	 * Raw sockets for the packets loadd makes up (resets of a down
 	 * server's flows, ICMP unreachables); IPPROTO_RAW means the header
@@ -196,6 +204,10 @@ nfqio_open(struct pktio *io)
 		    "its own");
 	if (queue_bind(io, q) == -1 || queue_buffers(q, io->fd) == -1)
 		return (-1);
+	/* Opened now: the packet process may open nothing later. */
+	if ((q->procfd = open(NFQ_PROCFILE, O_RDONLY | O_CLOEXEC)) == -1)
+		log_warn("nfq: %s: the queue's own drops are not counted",
+		    NFQ_PROCFILE);
 	log_info("nfq: queue %u bound, fail-open %s, queue length %u",
 	    io->queue, io->failopen ? "on" : "off", io->queue_maxlen);
 	return (0);
@@ -335,6 +347,47 @@ nfqio_send(struct pktio *io, struct pktbuf *pb, unsigned n)
 	return (rc);
 }
 
+int
+nfq_proc_counts(const char *text, unsigned queue, uint64_t *dropped,
+    uint64_t *udropped)
+{
+	const char	*l;
+	unsigned	 num;
+	uint64_t	 d, u;
+
+	for (l = text; l != NULL && *l != '\0'; l = strchr(l, '\n'),
+	    l = l != NULL ? l + 1 : NULL)
+		if (sscanf(l, "%u %*u %*u %*u %*u %" SCNu64 " %" SCNu64, &num,
+		    &d, &u) == 3 && num == queue) {
+			*dropped = d;
+			*udropped = u;
+			return (0);
+		}
+	return (-1);
+}
+
+/*
+ * The kernel's counters of loadd's queue, one line per queue in
+ * /proc/net/netfilter/nfnetlink_queue: number, portid, waiting, copy
+ * mode, copy range, dropped (the queue was full), user-dropped (netlink
+ * could not deliver), the last id, 1.  Read once a second.
+ */
+static void
+nfqio_refresh(struct pktio *io)
+{
+	struct nfqio	*q = io->priv;
+	char		 buf[4096];
+	ssize_t		 n;
+
+	if (q == NULL || q->procfd == -1)
+		return;
+	if ((n = pread(q->procfd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return;
+	buf[n] = '\0';
+	(void)nfq_proc_counts(buf, io->queue, &io->st.qdropped,
+	    &io->st.udropped);
+}
+
 static void
 nfqio_close(struct pktio *io)
 {
@@ -354,6 +407,8 @@ nfqio_close(struct pktio *io)
 		close(q->raw4);
 	if (q->raw6 != -1)
 		close(q->raw6);
+	if (q->procfd != -1)
+		close(q->procfd);
 	free(q->rx);
 	free(q->tx);
 	free(q);

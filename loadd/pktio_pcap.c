@@ -43,7 +43,7 @@ static int	 linkhdr(int, const uint8_t *, uint32_t, unsigned *);
 
 const struct pktio_ops pktio_pcap_ops = {
 	"pcap", pcapio_open, pcapio_recv, pcapio_send, pcapio_close,
-	pcapio_inject
+	pcapio_inject, NULL
 };
 
 static int

@@ -207,6 +207,16 @@ static const struct stats_field loadd_fields[] = {
 	  .logpre = ", io overruns ", .prom = "io_overruns_total",
 	  .type = STATS_COUNTER,
 	  .help = "Times the kernel dropped messages: loadd's socket full." },
+	{ .name = "io_queue_dropped", PKTIO(st.qdropped),
+	  .logpre = ", queue full ", .prom = "io_queue_dropped_total",
+	  .type = STATS_COUNTER,
+	  .help = "Packets the kernel's queue dropped because it was full "
+	  "(NFQUEUE, queue_maxlen), by the kernel's count." },
+	{ .name = "io_queue_user_dropped", PKTIO(st.udropped),
+	  .logpre = ", queue undelivered ",
+	  .prom = "io_queue_user_dropped_total", .type = STATS_COUNTER,
+	  .help = "Packets the kernel's queue could not send to loadd "
+	  "(NFQUEUE), by the kernel's count." },
 	{ .name = "probes", HEALTH(probes) },
 	{ .name = "probes_ok", HEALTH(ok) },
 	{ .name = "probes_failed", HEALTH(failed) },

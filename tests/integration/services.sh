@@ -53,6 +53,28 @@ while [ $i -lt 30 ]; do
 done
 share "$TMP/v4" 30 "IPv4 HTTP next to them"
 
+# The kernel's own counts of loadd's queue: with loadd's packet process
+# stopped, a burst larger than queue_maxlen (4096) fills the queue and the
+# kernel drops the rest; loadd reads the kernel's count once a second.
+qstat() {
+	"$PWD/$O/loadctl" -s "$TMP/ctl.sock" show stats |
+	    awk -v k="$1" '$1 == k { print $2 }'
+}
+q0=$(qstat io_queue_dropped)
+pp=$(pgrep -P "$LOADD_PID" -x loadd || echo "$LOADD_PID")
+kill -STOP "$pp"
+ns_c "$PWD/$O/udpblast" -n 6000 -k 4 -p 31000 -t 5 "$VIP:5353" > /dev/null
+# 8670: the default queue (loadd.conf(5), queue)
+kq=$(ns_b awk '$1 == 8670 { print $6 }' /proc/net/netfilter/nfnetlink_queue)
+kill -CONT "$pp"
+_w=0
+while [ "$(qstat io_queue_dropped)" != "$kq" ] && [ $_w -lt 50 ]; do
+	sleep 0.1
+	_w=$((_w + 1))
+done
+check "[ ${kq:-0} -gt ${q0:-0} ] && [ '$(qstat io_queue_dropped)' = '$kq' ]" \
+    "a full queue's drops counted by the kernel (${kq:-?}) and shown by loadd ($(qstat io_queue_dropped), $q0 before)"
+
 for ns in c s1 s2 s3; do
 	case $ns in
 	c) e="ns_c";;

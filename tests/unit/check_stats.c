@@ -882,6 +882,34 @@ START_TEST(test_status_slices)
 }
 END_TEST
 
+#if defined(__linux__) && !defined(DIVERT_EMULATION)
+/* The kernel's counters of loadd's queue, from its /proc file's text. */
+START_TEST(test_nfq_proc)
+{
+	static const char text[] =
+	    "    0  12345     0 2 65531     7     1     1044  1\n"
+	    "   17 987654    64 2 65531 18446744073709551615 "
+	    "4294967296 99  1\n";
+	uint64_t	 d = 5, u = 5;
+
+	ck_assert_int_eq(nfq_proc_counts(text, 0, &d, &u), 0);
+	ck_assert_uint_eq(d, 7);
+	ck_assert_uint_eq(u, 1);
+	ck_assert_int_eq(nfq_proc_counts(text, 17, &d, &u), 0);
+	ck_assert_uint_eq(d, UINT64_MAX);
+	ck_assert_uint_eq(u, 4294967296ull);
+	/* No line for the queue, or none at all: nothing changes. */
+	d = u = 5;
+	ck_assert_int_eq(nfq_proc_counts(text, 1, &d, &u), -1);
+	ck_assert_int_eq(nfq_proc_counts("", 0, &d, &u), -1);
+	ck_assert_int_eq(nfq_proc_counts("garbage\n\n 0 1\n", 0, &d, &u),
+	    -1);
+	ck_assert_uint_eq(d, 5);
+	ck_assert_uint_eq(u, 5);
+}
+END_TEST
+#endif
+
 Suite *
 stats_suite(void)
 {
@@ -907,6 +935,9 @@ stats_suite(void)
 	tcase_add_test(tc, test_free_slots);
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_status_slices);
+#if defined(__linux__) && !defined(DIVERT_EMULATION)
+	tcase_add_test(tc, test_nfq_proc);
+#endif
 	suite_add_tcase(s, tc);
 	return (s);
 }
