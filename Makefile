@@ -53,7 +53,7 @@ COMMON_SRCS	= common/addr.c common/cfgfile.c common/cfgkw.c common/cksum.c \
 LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/config_build.c \
 		  loadd/config_check.c loadd/ctl.c loadd/engine.c \
 		  loadd/engine_flow.c loadd/engine_icmp.c loadd/engine_offload.c \
-		  loadd/engine_tick.c \
+		  loadd/engine_tick.c loadd/engine_fp.c \
 		  loadd/live.c loadd/loop.c loadd/replay.c loadd/setup.c \
 		  loadd/flow.c loadd/health.c loadd/pool.c loadd/pktio_pcap.c \
 		  loadd/hcprobe.c loadd/srvstate.c common/probe.c \

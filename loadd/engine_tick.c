@@ -105,6 +105,16 @@ reset_flow(struct engine *e, struct flow *f, uint32_t now)
 	}
 	if (f->cls == FC_CLOSING)
 		return (1);
+	if (f->seen & FLOW_FAST) {
+		/*
+		 * offload = bpf: loadd has not seen this flow's sequence
+		 * numbers since it went into the map.  Out of it, its next
+		 * packet reaches loadd, which answers with a RST of the
+		 * packet's own numbers (flow_over).
+		 */
+		engine_fp_takeout(e, f);
+		return (1);
+	}
 	if (e->ngen + 2 > ENGINE_GENMAX)
 		return (0);
 	(void)gen_rst(e, svc->family, &svc->vip, htons(svc->port), &ca,
