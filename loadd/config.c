@@ -237,9 +237,8 @@ static const struct cfgkw keywords[] = {
 	    .parse = parse_offload_ifs },
 	{ "offload_maxflows", K_OFFLOAD_MAXFLOWS, S_GLOBAL, CFGKW_UINT,
 	    .min = 16, .max = LOADD_FP_MAXFLOWS_LIMIT, G(fp_maxflows) },
-	{ "offload_pin", K_OFFLOAD_PIN, S_GLOBAL, CFGKW_STRING,
-	    .reject = " \t/.", .what = "a directory name in bpffs",
-	    G(fp_pin) },
+	{ "offload_pin", K_OFFLOAD_PIN, S_GLOBAL, CFGKW_PATH,
+	    .reject = " \t", G(fp_pin) },
 };
 
 static const struct cfgkw_table table = {

@@ -23,7 +23,7 @@
 #define CONF_FP_MAXIFS		16
 #define LOADD_FP_MAXFLOWS	65536
 #define LOADD_FP_MAXFLOWS_LIMIT	(1u << 24)
-#define LOADD_FP_PIN		"loadd"
+#define LOADD_FP_PIN		"/sys/fs/bpf/loadd"
 #define LOADD_QUEUE_MAXLEN	4096
 #define LOADD_RESET_RATE	1000
 #define LOADD_STICKY_CLIENTS	65536
@@ -79,7 +79,7 @@ struct config {
 	char		 fp_ifs[CONF_FP_MAXIFS][16];	/* offload_interfaces */
 	unsigned	 fp_nifs;
 	uint32_t	 fp_maxflows;	/* offload_maxflows: the map's size */
-	char		 fp_pin[32];	/* offload_pin: the bpffs directory */
+	char		 fp_pin[PATH_MAX];	/* offload_pin: on a bpffs */
 	const struct sched_method *method;
 	struct pool	 pool;
 };

@@ -426,6 +426,14 @@ check_fastpath(struct parse *ps)
 	    "build time, and no FASTPATH=no)");
 	rc = -1;
 #endif
+	if (rc == 0 && (strrchr(conf->fp_pin, '/') == conf->fp_pin ||
+	    conf->fp_pin[strlen(conf->fp_pin) - 1] == '/')) {
+		cf->line = ps->seen[K_OFFLOAD_PIN];
+		cfg_error(cf, "offload_pin: a directory in a bpffs, such as "
+		    "%s", LOADD_FP_PIN);
+		rc = -1;
+	}
+	cf->line = ps->seen[K_OFFLOAD];
 	if (rc == 0 && conf->fp_nifs == 0) {
 		cfg_error(cf, "offload = bpf needs \"offload_interfaces = "
 		    "IF, ...\": the interfaces packets arrive on from the "

@@ -169,6 +169,7 @@ engine_fp_offer(struct engine *e, struct flow *f)
 	f->seen |= FLOW_FAST;
 	memset(e->fp->fl[i].taken, 0, sizeof(e->fp->fl[i].taken));
 	fp_link(e->fp, i);
+	e->st.fp_added++;
 }
 
 /*
