@@ -396,6 +396,8 @@ tick_run(void *arg, const struct pollfd *pfd, unsigned n, uint64_t now_ms)
 		/* The map's counters, timers and closes, once a second. */
 		if (L->lfp != NULL && now != L->lasttick)
 			livefp_poll(L->lfp, &L->e, now);
+		else if (L->lfp != NULL)
+			livefp_drain(L->lfp, &L->e);
 #endif
 		L->lasttick = now;
 	}
