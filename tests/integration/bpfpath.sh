@@ -113,8 +113,8 @@ check "[ $(stat fastpath_added) -ge 1 ]" \
 
 # 2. A paced download: in the map, with its bytes, in show flows.  (Paced
 # by a token bucket on the balancer's way to the client, which the fast
-# path's redirect goes through too: curl --limit-rate left the kernel
-# free to fill its buffers with the whole file at once.)
+# path's redirect goes through too: with curl --limit-rate the client's
+# socket buffers took the whole file in well under a second.)
 ns_b tc qdisc add dev eth0 root tbf rate 12mbit burst 256kb latency 2s
 ns_c curl -s -m 60 --local-port 42001 \
     -o "$TMP/got2" "http://$VIP/big" &

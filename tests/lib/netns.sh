@@ -69,7 +69,8 @@ lab_up() {
 }
 
 # nginx in each server namespace: "/" answers the server's name, /big is
-# a 10 MB file of random bytes (the same file on every server).
+# a 10 MB file of random bytes (the same file on every server), /slow/big
+# the same sent at 200 KB/s.
 servers_up() {
 	chmod 755 "$TMP"
 	head -c 10485760 /dev/urandom > "$TMP/big"
@@ -97,6 +98,9 @@ http {
 		listen [::]:80;
 		root $d/www;
 		location = / { default_type text/plain; return 200 "s$n\n"; }
+		# Paced by the server: a download that stays long however
+		# fast the path (the client's buffers take a whole /big).
+		location /slow/ { limit_rate 200k; alias $d/www/; }
 	}
 }
 NGINX
