@@ -175,8 +175,8 @@ engine_release(void *arg, const struct flow *f)
 
 	if (f->cls != FC_CLOSING)
 		flow_inactive(e, f);
-	if (f->seen & FLOW_FAST)
-		engine_fp_takeout(e, &e->ft.f[f - e->ft.f]);
+	if (e->fp != NULL)
+		engine_fp_release(e, &e->ft.f[f - e->ft.f]);
 	if (f->svc < e->pool->nsvc && e->pool->svc[f->svc].sticky &&
 	    sticky_get(&e->sticky, memcpy(&a, f->caddr, sizeof(a)), f->svc,
 	    e->now, e->pool->svc[f->svc].sticky) == f->srv)

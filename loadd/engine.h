@@ -115,9 +115,18 @@ struct engine_fpcount {
 	int		 rst;
 };
 
-/* Per flow in the map: its counters already added to its server's. */
+/*
+ * Per flow: its counters already added to its server's (in the map), or
+ * how many packets loadd has seen of it since it was established (not
+ * yet): a flow goes into the map after ENGINE_FP_AFTER of them, so that
+ * short connections -- a request and its answer -- end where loadd sees
+ * their FINs at once (the least-* methods count them) and do not churn
+ * the map.
+ */
+#define ENGINE_FP_AFTER	8
 struct engine_fpflow {
 	uint64_t	 taken[4];	/* pkts to server, to client, bytes */
+	uint32_t	 npkts;		/* packets seen while established */
 	uint32_t	 next;		/* the list of flows in the map */
 	uint32_t	 prev;
 };

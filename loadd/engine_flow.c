@@ -430,8 +430,10 @@ engine_outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 			/* The server answers: a flow worth keeping. */
 			flow_set_state(&e->ft, f, FS_UDP, now);
 			fp_hook(e, f);
-		} else
+		} else {
 			f->last = now;
+			fp_hook(e, f);
+		}
 	} else
 		e->st.return_noflow++;
 

@@ -150,9 +150,9 @@ fp_unlink(struct engine_fp *fp, uint32_t i)
 }
 
 /*
- * An established flow, seen by loadd: into the map, unless it is there
- * already or kept out.  On every packet of an established flow that
- * reaches loadd, so the test comes first.
+ * A packet of an established flow, seen by loadd: into the map after
+ * ENGINE_FP_AFTER of them, unless it is there already or kept out.  On
+ * every such packet, so the test comes first.
  */
 void
 engine_fp_offer(struct engine *e, struct flow *f)
@@ -162,6 +162,8 @@ engine_fp_offer(struct engine *e, struct flow *f)
 
 	if (f->seen & (FLOW_FAST | FLOW_FPNO | FLOW_CFIN | FLOW_SFIN))
 		return;
+	if (++e->fp->fl[i].npkts < ENGINE_FP_AFTER)
+		return;
 	fp_tuple(e, f, &r);
 	r.op = FPQ_ADD;
 	if (fp_push(e, &r) == -1)
@@ -170,6 +172,16 @@ engine_fp_offer(struct engine *e, struct flow *f)
 	memset(e->fp->fl[i].taken, 0, sizeof(e->fp->fl[i].taken));
 	fp_link(e->fp, i);
 	e->st.fp_added++;
+}
+
+/* A flow leaves the table: out of the map, and its slot starts afresh. */
+void
+engine_fp_release(struct engine *e, struct flow *f)
+{
+	uint32_t	 i = (uint32_t)(f - e->ft.f);
+
+	engine_fp_takeout(e, f);
+	e->fp->fl[i].npkts = 0;
 }
 
 /*

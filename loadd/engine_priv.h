@@ -32,6 +32,7 @@ void	 engine_outbound(struct engine *, struct pktbuf *, const struct pkt *,
 /* engine_fp.c: offload = bpf */
 void	 engine_fp_offer(struct engine *, struct flow *);
 void	 engine_fp_takeout(struct engine *, struct flow *);
+void	 engine_fp_release(struct engine *, struct flow *);
 void	 engine_fp_free(struct engine *);
 /* engine_icmp.c */
 void	 engine_icmp_error(struct engine *, struct pktbuf *,

@@ -164,37 +164,49 @@ DL_PID=
 check "cmp -s '$TMP/got3' '$TMP/big'" "that download completes byte for byte"
 ns_b tc qdisc del dev eth0 root
 
-# 5. An idle flow (timeout_tcp_established = 8) expires and leaves the map.
-ns_c bash -c "exec 3<>/dev/tcp/$VIP/80; sleep 60" &
-HOLD_PID=$!
-waitfor 5 '[ "$(ctl show flows | awk "\$4 == \"established\" && \$6 == \"map\"" | wc -l)" -ge 1 ]'
-n0=$(fp show | grep -c tcp)
-check "[ $n0 -ge 1 ]" "an idle connection is in the map ($n0 flows)"
-waitfor 30 '[ "$(fp show | grep -c tcp)" -eq 0 ]'
-check "[ $(fp show | grep -c tcp) -eq 0 ] && [ $(stat fastpath_deleted) -ge 1 ]" \
-    "it expired and left the map (fastpath_deleted $(stat fastpath_deleted))"
-kill "$HOLD_PID" 2>/dev/null
-HOLD_PID=
-
-# 6. down_flows = reset: a flow in the map of a server that goes down is
-# taken out; the client's next packet gets a RST from loadd.
+# A client that holds a keep-alive connection from port $2: a few
+# requests (loadd puts a flow in the map after a few packets, so that
+# short connections end where it sees them), then it waits for a line on
+# its input, asks once more and says whether it was answered or reset.
 cat > "$TMP/hold.py" <<'HOLD'
 import socket, sys
 s = socket.socket()
-s.bind(("198.18.0.2", 42003))
+s.bind(("198.18.0.2", int(sys.argv[2])))
 s.connect((sys.argv[1], 80))
+for i in range(6):
+    s.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+    s.recv(4096)
+print("open", flush=True)
 sys.stdin.readline()
 try:
-    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-    got = s.recv(100)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+    got = s.recv(4096)
     print("answered" if got else "closed")
 except ConnectionResetError:
     print("reset")
 HOLD
-mkfifo "$TMP/go"
-ns_c sh -c "python3 '$TMP/hold.py' $VIP < '$TMP/go' > '$TMP/hold.out' 2>&1" &
+mkfifo "$TMP/go5" "$TMP/go6"
+
+# 5. An idle flow (timeout_tcp_established = 8) expires and leaves the map.
+ns_c sh -c "python3 '$TMP/hold.py' $VIP 42004 < '$TMP/go5' > '$TMP/hold5.out' 2>&1" &
 HOLD_PID=$!
-exec 4> "$TMP/go"
+exec 5> "$TMP/go5"
+waitfor 5 '[ "$(flowline 42004 | awk "{ print \$1 }")" = map ]'
+n0=$(fp show | grep -c 42004)
+check "[ '$(flowline 42004 | awk '{ print $1 }')' = map ] && [ $n0 -eq 1 ]" \
+    "an idle keep-alive connection is in the map"
+waitfor 30 '[ "$(fp show | grep -c 42004)" -eq 0 ]'
+check "[ $(fp show | grep -c 42004) -eq 0 ] && [ -z '$(flowline 42004)' ]" \
+    "it expired: out of the map and of the table (fastpath_deleted $(stat fastpath_deleted))"
+exec 5>&-
+wait "$HOLD_PID"
+HOLD_PID=
+
+# 6. down_flows = reset: a flow in the map of a server that goes down is
+# taken out; the client's next packet gets a RST from loadd.
+ns_c sh -c "python3 '$TMP/hold.py' $VIP 42003 < '$TMP/go6' > '$TMP/hold.out' 2>&1" &
+HOLD_PID=$!
+exec 4> "$TMP/go6"
 waitfor 5 '[ "$(flowline 42003 | awk "{ print \$1 }")" = map ]'
 srv=$(ctl show flows | awk '$2 ~ /:42003$/ { print $3 }')
 check "[ '$(flowline 42003 | awk '{ print $1 }')' = map ]" \
@@ -213,3 +225,14 @@ HOLD_PID=
 check "grep -q reset '$TMP/hold.out'" \
     "the client's next request got a RST ($(cat "$TMP/hold.out" | tr '\n' ' '))"
 touch "$TMP/s$n/www/health"
+
+# 7. What loadd -R prints as "# remove:" lines takes it all away.
+kill "$LOADD_PID"
+wait "$LOADD_PID" 2>/dev/null
+LOADD_PID=
+"$LOADD" -R -f "$TMP/loadd.conf" | sed -n 's/^# remove: //p' > "$TMP/remove.sh"
+check "[ \$(wc -l < '$TMP/remove.sh') -eq 5 ]" \
+    "loadd -R prints 5 removal lines (4 filters, the pins)"
+ns_b sh -e "$TMP/remove.sh"
+check "[ '$(fp query eth0 2>/dev/null)' = 0 ] && [ '$(fp query p2 2>/dev/null)' = 0 ] && [ ! -e '$LAB_BPFFS/loadd' ]" \
+    "after them no filter and no pin is left"

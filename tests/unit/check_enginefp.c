@@ -24,6 +24,7 @@
 static struct engine_fpreq *queue(unsigned *);
 static struct server *establish(uint16_t);
 static void	 handshake(uint16_t);
+static void	 busy(uint16_t, const struct server *);
 static void	 assert_tuple(const struct engine_fpreq *, uint16_t,
 		    const struct server *);
 
@@ -47,19 +48,39 @@ establish(uint16_t cport)
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(rig_c2v(cport, TH_ACK), V_REWRITTEN);
 	ck_assert_uint_eq(rig_flow(cport)->state, FS_ESTABLISHED);
+	busy(cport, srv);
 	return (srv);
 }
 
-/* The same without a look at the queue. */
+/*
+ * The same without a look at the queue, then the packets after which
+ * the flow is put in the map.
+ */
 static void
 handshake(uint16_t cport)
 {
 	struct server	*srv;
+	unsigned	 i;
 
 	ck_assert_int_eq(rig_c2v(cport, TH_SYN), V_REWRITTEN);
 	srv = &R.conf.pool.srv[rig_flow(cport)->srv];
 	ck_assert_int_eq(rig_s2c(srv, cport, TH_SYN | TH_ACK), V_REWRITTEN);
-	ck_assert_int_eq(rig_c2v(cport, TH_ACK), V_REWRITTEN);
+	for (i = 0; i < ENGINE_FP_AFTER; i++)
+		ck_assert_int_eq(rig_c2v(cport, TH_ACK), V_REWRITTEN);
+}
+
+/* Packets after the handshake until the flow is asked into the map. */
+static void
+busy(uint16_t cport, const struct server *srv)
+{
+	unsigned	 i, n;
+
+	for (i = 1; i < ENGINE_FP_AFTER; i++) {
+		(void)engine_fp_queue(&R.e, &n);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_int_eq((i & 1) ? rig_s2c(srv, cport, TH_ACK) :
+		    rig_c2v(cport, TH_ACK), V_REWRITTEN);
+	}
 }
 
 static void
@@ -79,7 +100,10 @@ assert_tuple(const struct engine_fpreq *r, uint16_t cport,
 	ck_assert_uint_eq(r->flow, (uint32_t)(rig_flow(cport) - R.e.ft.f));
 }
 
-/* Established: one add with the whole tuple, once. */
+/*
+ * Established and busy: one add with the whole tuple, once.  A short
+ * connection ends on loadd's path.
+ */
 START_TEST(test_add_when_established)
 {
 	struct engine_fpreq	*q;
@@ -101,6 +125,19 @@ START_TEST(test_add_when_established)
 	(void)queue(&n);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_uint_eq(rig_flow(40000)->state, FS_ESTABLISHED);
+
+	ck_assert_int_eq(rig_c2v(40001, TH_SYN), V_REWRITTEN);
+	srv = &R.conf.pool.srv[rig_flow(40001)->srv];
+	ck_assert_int_eq(rig_s2c(srv, 40001, TH_SYN | TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40001, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40001, TH_ACK | TH_PUSH), V_REWRITTEN);
+	ck_assert_int_eq(rig_s2c(srv, 40001, TH_ACK | TH_FIN), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40001, TH_ACK | TH_FIN), V_REWRITTEN);
+	for (n = 0; n < ENGINE_FP_AFTER; n++)
+		ck_assert_int_eq(rig_c2v(40001, TH_ACK), V_REWRITTEN);
+	(void)queue(&n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(R.e.st.fp_added, 1);
 	rig_close();
 }
 END_TEST
@@ -220,7 +257,7 @@ START_TEST(test_idle_expiry)
 }
 END_TEST
 
-/* A UDP flow goes in when its server answers, not before. */
+/* A UDP flow goes in once its server answers (and it is busy). */
 START_TEST(test_udp_after_answer)
 {
 	struct tpkt	 t = {
@@ -229,7 +266,7 @@ START_TEST(test_udp_after_answer)
 	};
 	struct engine_fpreq *q;
 	char		 a[ADDR_STRLEN];
-	unsigned	 n;
+	unsigned	 i, n;
 
 	rig_open("ipaliasing = 192.0.2.10\nports = 53\nprotocol = udp\n"
 	    "servers = 10.0.1.11\n");
@@ -242,7 +279,11 @@ START_TEST(test_udp_after_answer)
 	t.dst = CLIENT;
 	t.sport = 53;
 	t.dport = 5000;
-	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
+	for (i = 0; i < ENGINE_FP_AFTER; i++) {
+		(void)queue(&n);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
+	}
 	q = queue(&n);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(q[0].op, FPQ_ADD);
