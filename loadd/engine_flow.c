@@ -45,6 +45,9 @@ static void	 known_flow(struct engine *, struct pktbuf *,
 static void	 tcp_track(struct engine *, struct flow *, uint8_t, int,
 		    uint32_t);
 static inline void fp_hook(struct engine *, struct flow *);
+static int	 outbound_reset(struct engine *, struct pktbuf *,
+		    const struct pkt *, struct service *, struct flow *,
+		    uint32_t);
 static void	 rewrite(struct pktbuf *, const struct pkt *, int,
 		    const union addr *, uint16_t);
 static inline uint32_t seq_next(const uint8_t *, const struct pkt *);
@@ -409,6 +412,8 @@ engine_outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		e->st.offload_pkts++;
 		return;
 	}
+	if (f != NULL && outbound_reset(e, pb, p, svc, f, now))
+		return;
 	if (f != NULL && &pool->srv[f->srv] == srv) {
 		if (p->proto == PROTO_TCP) {
 			if (f->state == FS_SYN_SENT ||
@@ -444,6 +449,28 @@ engine_outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	rewrite(pb, p, 0, &svc->vip, htons(svc->port));
 	pb->verdict = V_REWRITTEN;
 	e->st.rewritten++;
+}
+
+/*
+ * offload = bpf: a server's segment of a flow taken out of the map to be
+ * reset (its server is down, down_flows = reset; engine_tick.c's
+ * reset_flow asked it for this ACK) gets a RST of its own numbers.
+ */
+static int
+outbound_reset(struct engine *e, struct pktbuf *pb, const struct pkt *p,
+    struct service *svc, struct flow *f, uint32_t now)
+{
+	if (!(f->seen & FLOW_FPNO) || p->proto != PROTO_TCP ||
+	    (p->tcpflags & TH_RST) || !reset_due(e, f))
+		return (0);
+	if (f->cls != FC_CLOSING) {
+		flow_inactive(e, f);
+		flow_set_state(&e->ft, f, FS_CLOSE, now);
+		e->st.flows_reset++;
+	}
+	if (!answer_rst(e, pb, p, now))
+		drop_svc(e, pb, svc, DROP_NOSERVER);
+	return (1);
 }
 
 /*

@@ -391,14 +391,18 @@ tick_run(void *arg, const struct pollfd *pfd, unsigned n, uint64_t now_ms)
 		L->io.ops->refresh(&L->io);
 	if (now != L->lasttick || L->e.sweep_pos != 0) {
 		engine_tick(&L->e, now);
-		setup_flush_generated(&L->e, &L->io);
 #ifdef LOADD_FASTPATH
-		/* The map's counters, timers and closes, once a second. */
+		/*
+		 * The map's counters, timers and closes, once a second; its
+		 * deletes before the packets made up, which may be answered
+		 * at once (a reset's ACKs).
+		 */
 		if (L->lfp != NULL && now != L->lasttick)
 			livefp_poll(L->lfp, &L->e, now);
 		else if (L->lfp != NULL)
 			livefp_drain(L->lfp, &L->e);
 #endif
+		setup_flush_generated(&L->e, &L->io);
 		L->lasttick = now;
 	}
 }

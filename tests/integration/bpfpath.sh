@@ -182,7 +182,7 @@ try:
     s.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
     got = s.recv(4096)
     print("answered" if got else "closed")
-except ConnectionResetError:
+except (ConnectionResetError, BrokenPipeError):
     print("reset")
 HOLD
 mkfifo "$TMP/go5" "$TMP/go6"
