@@ -14,7 +14,9 @@
 #include "config.h"
 #include "engine.h"
 #include "pkt.h"
+#include "reset.h"
 #include "rig.h"
+#include "srvstate.h"
 #include "unit.h"
 
 #define CONF	"ipaliasing = 192.0.2.10\nports = 80\n" \
@@ -342,6 +344,52 @@ START_TEST(test_adopt)
 }
 END_TEST
 
+/*
+ * down_flows = reset, a flow in the map: out of it, and each end gets a
+ * bare ACK far outside its window; its answering ACK gets a RST.
+ */
+START_TEST(test_reset_in_map)
+{
+	struct engine_gen	*g;
+	struct engine_fpreq	*q;
+	struct server		*srv;
+	struct flow		*f;
+	struct resetter		*rs;
+	unsigned		 n, i;
+
+	rig_open(CONF "check = tcp\ndown_flows = reset\n");
+	ck_assert_ptr_nonnull(rs = reset_new(1000));
+	engine_set_reset(&R.e, rs, 0);
+	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
+	srv = establish(40000);
+	(void)queue(&n);
+	f = rig_flow(40000);
+	srv->healthy = 0;
+	ck_assert_int_eq(srv_update(&R.conf.pool, (unsigned)(srv -
+	    R.conf.pool.srv), SR_PROBE, "test"), 1);
+	engine_server_down(&R.e, (unsigned)(srv - R.conf.pool.srv));
+	for (i = 0; i < 100 && R.e.sweep_pos != 0; i++)
+		engine_tick(&R.e, R.now);
+	q = queue(&n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(q[0].op, FPQ_DEL);
+	ck_assert(!(f->seen & FLOW_FAST));
+	g = engine_generated(&R.e, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(g[0].data[33], TH_ACK);	/* to the client */
+	ck_assert_uint_eq(g[1].data[33], TH_ACK);	/* to the server */
+	/* The client's answer: a RST in its place, the flow closed. */
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(R.buf[33], TH_RST);
+	ck_assert_uint_eq(f->state, FS_CLOSE);
+	ck_assert_uint_eq(R.e.st.flows_reset, 1);
+	/* The server's answer too. */
+	ck_assert_int_eq(rig_s2c(srv, 40000, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(R.buf[33] & TH_RST, TH_RST);
+	rig_close();
+}
+END_TEST
+
 static unsigned	 drained;
 
 static void
@@ -390,6 +438,7 @@ engine_fp_suite(void)
 	tcase_add_test(tc, test_udp_after_answer);
 	tcase_add_test(tc, test_adopt);
 	tcase_add_test(tc, test_queue_full);
+	tcase_add_test(tc, test_reset_in_map);
 	suite_add_tcase(s, tc);
 	return (s);
 }
