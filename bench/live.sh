@@ -75,8 +75,8 @@ cleanup() {
 		[ -f "$TMP/iperf3-s$n.pid" ] &&
 		    kill "$(cat "$TMP/iperf3-s$n.pid")" 2>/dev/null
 	done
-	lab_down
 	[ -n "${BPFFS:-}" ] && umount "$BPFFS" 2>/dev/null
+	lab_down
 }
 trap cleanup EXIT INT TERM
 
@@ -120,11 +120,11 @@ mkdir -p "$TMP/off"
 # bpffs of the run's own.
 BPFFS=
 if [ -x "$O/fastpathctl" ]; then
-	mkdir -p "$TMP/bpf" "$TMP/bpffs"
+	mkdir -p "$TMP/bpfconf" "$TMP/bpffs"
 	mount -t bpf bpffs "$TMP/bpffs" && BPFFS=$TMP/bpffs
 	{ echo "offload = bpf"; echo "offload_interfaces = eth0, p1, p2, p3"
 	  echo "offload_pin = $TMP/bpffs/loadd"; cat "$TMP/loadd.conf"; } \
-	    > "$TMP/bpf/loadd.conf"
+	    > "$TMP/bpfconf/loadd.conf"
 fi
 
 # wrk_run URL ARGS...: prints "requests/s p50_ms p99_ms".
@@ -253,7 +253,7 @@ setup() {
 		;;
 	offload|bpf)
 		TMP0=$TMP
-		[ $m = offload ] && TMP=$TMP/off || TMP=$TMP/bpf
+		[ $m = offload ] && TMP=$TMP/off || TMP=$TMP/bpfconf
 		loadd_up
 		TMP=$TMP0
 		;;
@@ -331,7 +331,7 @@ teardown() {
 		kill "$LOADD_PID"
 		wait "$LOADD_PID" 2>/dev/null
 		LOADD_PID=
-		"$LOADD" -R -f "$TMP/bpf/loadd.conf" |
+		"$LOADD" -R -f "$TMP/bpfconf/loadd.conf" |
 		    sed -n 's/^# remove with: //p; s/^# remove: //p' |
 		    ns_b sh 2>/dev/null
 		;;
@@ -404,12 +404,12 @@ while [ $r -le $RUNS ]; do
 			echo $((pk1 - pk0)) >> "$TMP/offload_pkts"
 			;;
 		bpf)
-			pk0=$("$LOADCTL" -s "$TMP/bpf/ctl.sock" show stats |
+			pk0=$("$LOADCTL" -s "$TMP/bpfconf/ctl.sock" show stats |
 			    awk '$1 == "packets" { print $2 }')
 			measure $m http://$VIP/
 			measure_udp $m 25000 $VIP:5353
 			measure_bulk $m $VIP
-			pk1=$("$LOADCTL" -s "$TMP/bpf/ctl.sock" show stats |
+			pk1=$("$LOADCTL" -s "$TMP/bpfconf/ctl.sock" show stats |
 			    awk '$1 == "packets" { print $2 }')
 			echo $((pk1 - pk0)) >> "$TMP/bpf_pkts"
 			;;
