@@ -53,7 +53,7 @@ COMMON_SRCS	= common/addr.c common/cfgfile.c common/cfgkw.c common/cksum.c \
 LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/config_build.c \
 		  loadd/config_check.c loadd/ctl.c loadd/engine.c \
 		  loadd/engine_flow.c loadd/engine_icmp.c loadd/engine_offload.c \
-		  loadd/engine_tick.c \
+		  loadd/engine_tick.c loadd/engine_fp.c \
 		  loadd/live.c loadd/loop.c loadd/replay.c loadd/setup.c \
 		  loadd/flow.c loadd/health.c loadd/pool.c loadd/pktio_pcap.c \
 		  loadd/hcprobe.c loadd/srvstate.c common/probe.c \
@@ -89,8 +89,7 @@ LMD_LIBS	= $(LIBS_BSD) $(LIBS_SODIUM)
 # The eBPF fast path (Linux, optional; doc/fastpath.md): a tc program
 # compiled by clang -target bpf and embedded by bpftool's skeleton, and its
 # loader (libbpf).  Built when all three are there, unless FASTPATH=no;
-# the rest of loadd builds without it.  Not in the loadd binary yet: the
-# engine does not call it; the unit tests and tests/tools/fastpathctl do.
+# the rest of loadd builds without it (and refuses offload = bpf).
 BPF_CLANG	?= clang
 BPFTOOL		?= $(shell PATH="$$PATH:/usr/sbin:/sbin" command -v bpftool)
 BPF_CFLAGS	?= -O2 -g
@@ -109,7 +108,11 @@ FASTPATH_SRCS	=
 ifeq ($(FASTPATH),yes)
 DEFS		+= -DLOADD_FASTPATH
 FASTPATH_SRCS	= loadd/fastpath.c
+# In loadd (offload = bpf) with the live daemon's side of it; so in
+# every program that links loadd's objects.
+LOADD_SRCS	+= loadd/fastpath.c loadd/live_fp.c
 LIBS_BPF	:= $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
+LOADD_LIBS	+= $(LIBS_BPF)
 BPF_INCS	= -Iloadd -I/usr/include/$(shell $(BPF_CLANG) -print-multiarch 2>/dev/null)
 endif
 
@@ -175,8 +178,8 @@ $(O)/report_recv: $(O)/obj/tests/lmd/report_recv.o $(O)/obj/common/report.o \
     $(O)/obj/common/cfgfile.o $(O)/obj/common/addr.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SODIUM)
 
-$(O)/check_unit: $(UNIT_OBJS) $(LOADD_OBJS) $(FASTPATH_OBJS) $(COMMON_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LOADD_LIBS) $(LIBS_BPF) $(LIBS_CHECK)
+$(O)/check_unit: $(UNIT_OBJS) $(LOADD_OBJS) $(COMMON_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LOADD_LIBS) $(LIBS_CHECK)
 
 # The fast path's program, its skeleton (the object embedded in C), and
 # the loader that includes it.  -mcpu=v2: clang 14's v3 (alu32)
@@ -191,8 +194,10 @@ $(O)/gen/fastpath.skel.h: $(O)/obj/bpf/fastpath.bpf.o
 	@mkdir -p $(@D)
 	$(BPFTOOL) gen skeleton $< name fastpath_bpf > $@.tmp && mv $@.tmp $@
 
-$(O)/obj/loadd/fastpath.o: $(O)/gen/fastpath.skel.h
-$(O)/obj/loadd/fastpath.o: INCS += -I$(O)/gen
+$(O)/obj/loadd/fastpath.o $(O)/obj-divemu/loadd/fastpath.o: \
+    $(O)/gen/fastpath.skel.h
+$(O)/obj/loadd/fastpath.o $(O)/obj-divemu/loadd/fastpath.o: \
+    INCS += -I$(O)/gen
 
 # Loads, attaches, fills and reads the fast path by hand
 # (tests/integration/fastpath.sh).

@@ -8,6 +8,9 @@
 #   loadd     loadd, NFQUEUE, the rules "loadd -R" prints
 #   offload   loadd with offload = yes: it decides each connection's first
 #             packet, the kernel (conntrack, DNAT by loadd's mark) the rest
+#   bpf       loadd with offload = bpf: NFQUEUE for each connection's first
+#             packets, then its eBPF fast path's map (tc, on the balancer's
+#             eth0 and the bridge's ports) carries the rest
 #   haproxy   HAProxy 2.6, mode tcp, roundrobin (no UDP)
 #   pen       pen 0.34, roundrobin; for UDP pen -U
 #
@@ -72,6 +75,7 @@ cleanup() {
 		[ -f "$TMP/iperf3-s$n.pid" ] &&
 		    kill "$(cat "$TMP/iperf3-s$n.pid")" 2>/dev/null
 	done
+	[ -n "${BPFFS:-}" ] && umount "$BPFFS" 2>/dev/null
 	lab_down
 }
 trap cleanup EXIT INT TERM
@@ -112,6 +116,16 @@ CONF
 # The same with offload = yes, in its own directory.
 mkdir -p "$TMP/off"
 { echo "offload = yes"; cat "$TMP/loadd.conf"; } > "$TMP/off/loadd.conf"
+# And with offload = bpf (built with the fast path only), its pins on a
+# bpffs of the run's own.
+BPFFS=
+if [ -x "$O/fastpathctl" ]; then
+	mkdir -p "$TMP/bpfconf" "$TMP/bpffs"
+	mount -t bpf bpffs "$TMP/bpffs" && BPFFS=$TMP/bpffs
+	{ echo "offload = bpf"; echo "offload_interfaces = eth0, p1, p2, p3"
+	  echo "offload_pin = $TMP/bpffs/loadd"; cat "$TMP/loadd.conf"; } \
+	    > "$TMP/bpfconf/loadd.conf"
+fi
 
 # wrk_run URL ARGS...: prints "requests/s p50_ms p99_ms".
 wrk_run() {
@@ -237,9 +251,9 @@ setup() {
 	loadd)
 		loadd_up
 		;;
-	offload)
+	offload|bpf)
 		TMP0=$TMP
-		TMP=$TMP/off
+		[ $m = offload ] && TMP=$TMP/off || TMP=$TMP/bpfconf
 		loadd_up
 		TMP=$TMP0
 		;;
@@ -313,6 +327,14 @@ teardown() {
 		    sed 's/^# remove with: //' | ns_b sh 2>/dev/null
 		ns_b conntrack -F 2>/dev/null
 		;;
+	bpf)
+		kill "$LOADD_PID"
+		wait "$LOADD_PID" 2>/dev/null
+		LOADD_PID=
+		"$LOADD" -R -f "$TMP/bpfconf/loadd.conf" |
+		    sed -n 's/^# remove with: //p; s/^# remove: //p' |
+		    ns_b sh 2>/dev/null
+		;;
 	haproxy|pen)
 		kill $PROXY
 		wait $PROXY 2>/dev/null
@@ -324,6 +346,10 @@ teardown() {
 
 MODES="direct dnat loadd offload haproxy pen"
 UDP_MODES="direct dnat loadd offload pen"
+if [ -n "$BPFFS" ]; then
+	MODES="direct dnat loadd offload bpf haproxy pen"
+	UDP_MODES="direct dnat loadd offload bpf pen"
+fi
 r=1
 while [ $r -le $RUNS ]; do
 	for m in $MODES; do
@@ -376,6 +402,16 @@ while [ $r -le $RUNS ]; do
 			pk1=$("$LOADCTL" -s "$TMP/off/ctl.sock" show stats |
 			    awk '$1 == "packets" { print $2 }')
 			echo $((pk1 - pk0)) >> "$TMP/offload_pkts"
+			;;
+		bpf)
+			pk0=$("$LOADCTL" -s "$TMP/bpfconf/ctl.sock" show stats |
+			    awk '$1 == "packets" { print $2 }')
+			measure $m http://$VIP/
+			measure_udp $m 25000 $VIP:5353
+			measure_bulk $m $VIP
+			pk1=$("$LOADCTL" -s "$TMP/bpfconf/ctl.sock" show stats |
+			    awk '$1 == "packets" { print $2 }')
+			echo $((pk1 - pk0)) >> "$TMP/bpf_pkts"
 			;;
 		haproxy)
 			measure $m http://$VIP/
@@ -512,6 +548,15 @@ virt=$(LC_ALL=C lscpu 2>/dev/null |
 	    "$(perrun udp.offload udp.dnat 1); UDP 1 flow $(perrun udp.offload udp.dnat 3)."
 	echo "offload: packets loadd itself saw per run (the first of each" \
 	    "connection and UDP flow): median $(median < "$TMP/offload_pkts")."
+	if [ -n "$BPFFS" ]; then
+		echo
+		echo "bpf x DNAT in each run: keep-alive $(perrun bpf dnat 1);" \
+		    "new conn $(perrun bpf dnat 2); UDP 64 flows" \
+		    "$(perrun udp.bpf udp.dnat 1); UDP 1 flow $(perrun udp.bpf udp.dnat 3)."
+		echo "bpf: packets loadd itself saw per run (each connection's" \
+		    "first 8 or so after its handshake, and the short ones" \
+		    "whole): median $(median < "$TMP/bpf_pkts")."
+	fi
 	echo
 	echo "loadd CPU time per packet: $(median < "$TMP/cpu") ns TCP" \
 	    "(user+system over the keep-alive, new-connection and latency runs)," \

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 
 #include "agent.h"
@@ -62,6 +63,10 @@ static void	 parse_verbose(struct cfgfile *, const struct cfgkw *, void *,
 static void	 parse_ctlmode(struct cfgfile *, const struct cfgkw *, void *,
 		    char *);
 static void	 set_transparent(struct cfgfile *, void *, unsigned long);
+static void	 parse_offload(struct cfgfile *, const struct cfgkw *, void *,
+		    char *);
+static void	 parse_offload_ifs(struct cfgfile *, const struct cfgkw *,
+		    void *, char *);
 static void	 set_transitory(struct cfgfile *, void *, unsigned long);
 static void	 set_agent_window(struct cfgfile *, void *, unsigned long);
 static void	 sections(struct parse *, struct cfgkw_section *);
@@ -215,7 +220,7 @@ static const struct cfgkw keywords[] = {
 	    .what = "a user name", G(user) },
 	{ "chroot", K_CHROOT, S_GLOBAL, CFGKW_PATH, G(chroot) },
 	{ "privsep", K_PRIVSEP, S_GLOBAL, CFGKW_BOOL, G(privsep) },
-	{ "offload", K_OFFLOAD, S_GLOBAL, CFGKW_BOOL, G(offload) },
+	{ "offload", K_OFFLOAD, S_GLOBAL, CFGKW_FUNC, .parse = parse_offload },
 	{ "offload_salt", K_OFFLOAD_SALT, S_GLOBAL, CFGKW_UINT,
 	    .max = UINT32_MAX, G(offload_salt) },
 	{ "max_clients", K_MAX_CLIENTS, S_OPTS, CFGKW_UINT,
@@ -228,6 +233,12 @@ static const struct cfgkw keywords[] = {
 	    .max = 32, .what = "a prefix length", O(climits.plen4) },
 	{ "client_prefix6", K_CLIENT_PREFIX6, S_OPTS, CFGKW_UINT, .min = 1,
 	    .max = 128, .what = "a prefix length", O(climits.plen6) },
+	{ "offload_interfaces", K_OFFLOAD_IFS, S_GLOBAL, CFGKW_FUNC,
+	    .parse = parse_offload_ifs },
+	{ "offload_maxflows", K_OFFLOAD_MAXFLOWS, S_GLOBAL, CFGKW_UINT,
+	    .min = 16, .max = LOADD_FP_MAXFLOWS_LIMIT, G(fp_maxflows) },
+	{ "offload_pin", K_OFFLOAD_PIN, S_GLOBAL, CFGKW_PATH,
+	    .reject = " \t", G(fp_pin) },
 };
 
 static const struct cfgkw_table table = {
@@ -557,6 +568,71 @@ parse_ctlmode(struct cfgfile *cf, const struct cfgkw *kw, void *obj, char *v)
 		conf->ctlmode = (unsigned)n;
 }
 
+/*
+ * offload = no | yes | conntrack | bpf: yes is conntrack's mode (its name
+ * since there are two); bpf is the eBPF fast path, which keeps the rules
+ * and the engine of offload = no and hands established flows to a map.
+ */
+static void
+parse_offload(struct cfgfile *cf, const struct cfgkw *kw, void *obj, char *v)
+{
+	struct config	*conf = obj;
+	int		 b;
+
+	(void)kw;
+	conf->offload = conf->fastpath = 0;
+	if (strcasecmp(v, "bpf") == 0)
+		conf->fastpath = 1;
+	else if (strcasecmp(v, "conntrack") == 0)
+		conf->offload = 1;
+	else if ((b = cfg_bool(v)) != -1)
+		conf->offload = b;
+	else
+		cfg_error(cf, "offload: \"%s\" is none of no, yes (conntrack), "
+		    "conntrack, bpf", v);
+}
+
+/*
+ * "offload_interfaces = eth0, eth1": where the fast path's program sits,
+ * the interfaces packets arrive on from clients and from servers (a
+ * bridge's ports, not the bridge: doc/fastpath.md says why).
+ */
+static void
+parse_offload_ifs(struct cfgfile *cf, const struct cfgkw *kw, void *obj,
+    char *v)
+{
+	struct config	*conf = obj;
+	char		*item;
+	unsigned	 i;
+
+	(void)kw;
+	conf->fp_nifs = 0;
+	memset(conf->fp_ifs, 0, sizeof(conf->fp_ifs));
+	while ((item = cfg_list_next(&v)) != NULL) {
+		if (*item == '\0' || strlen(item) >= sizeof(conf->fp_ifs[0]) ||
+		    strpbrk(item, "/: \t") != NULL ||
+		    strcmp(item, ".") == 0 || strcmp(item, "..") == 0) {
+			cfg_error(cf, "offload_interfaces: \"%s\" is not an "
+			    "interface name (1 to 15 bytes, no / or :)", item);
+			continue;
+		}
+		for (i = 0; i < conf->fp_nifs; i++)
+			if (strcmp(conf->fp_ifs[i], item) == 0)
+				break;
+		if (i < conf->fp_nifs) {
+			cfg_error(cf, "offload_interfaces: %s twice", item);
+			continue;
+		}
+		if (conf->fp_nifs == CONF_FP_MAXIFS) {
+			cfg_error(cf, "offload_interfaces: more than %d",
+			    CONF_FP_MAXIFS);
+			return;
+		}
+		strlcpy(conf->fp_ifs[conf->fp_nifs++], item,
+		    sizeof(conf->fp_ifs[0]));
+	}
+}
+
 static void
 set_transparent(struct cfgfile *cf, void *obj, unsigned long b)
 {
@@ -636,6 +712,8 @@ config_defaults(struct config *conf, const char *path)
 	conf->ctlmode = 0600;
 	conf->agent_window_ms = AGENT_WINDOW_MS;
 	conf->agent_stale = AGENT_STALE_INTERVALS;
+	conf->fp_maxflows = LOADD_FP_MAXFLOWS;
+	strlcpy(conf->fp_pin, LOADD_FP_PIN, sizeof(conf->fp_pin));
 }
 
 /* The command line's word, over the file's; its method is the default. */

@@ -19,6 +19,11 @@
 #define LOADD_QUEUE		8670	/* the original's divert port */
 #define LOADD_MAXFLOWS		1000000
 #define LOADD_MAXFLOWS_LIMIT	(1u << 28)
+/* offload = bpf: interfaces to attach to, flows in the map (2 entries each). */
+#define CONF_FP_MAXIFS		16
+#define LOADD_FP_MAXFLOWS	65536
+#define LOADD_FP_MAXFLOWS_LIMIT	(1u << 24)
+#define LOADD_FP_PIN		"/sys/fs/bpf/loadd"
 #define LOADD_QUEUE_MAXLEN	4096
 #define LOADD_RESET_RATE	1000
 #define LOADD_STICKY_CLIENTS	65536
@@ -67,8 +72,14 @@ struct config {
 	union addr	 metricsaddr;	/* metrics listener; family 0: none */
 	int		 metricsfamily;
 	uint16_t	 metricsport;
-	int		 offload;	/* established flows to the kernel */
+	int		 offload;	/* conntrack: established flows to the kernel */
 	uint32_t	 offload_salt;	/* changes every server's mark */
+	/* offload = bpf: the eBPF fast path (doc/fastpath.md). */
+	int		 fastpath;
+	char		 fp_ifs[CONF_FP_MAXIFS][16];	/* offload_interfaces */
+	unsigned	 fp_nifs;
+	uint32_t	 fp_maxflows;	/* offload_maxflows: the map's size */
+	char		 fp_pin[PATH_MAX];	/* offload_pin: on a bpffs */
 	const struct sched_method *method;
 	struct pool	 pool;
 };

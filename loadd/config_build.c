@@ -332,7 +332,8 @@ build(struct parse *ps)
 	if (conf->offload)
 		offload_marks(ps);
 	offloaded_timeout(conf);
-	if (cf->errors != 0 || check_agent(ps) == -1 || load_keys(ps) == -1)
+	if (cf->errors != 0 || check_agent(ps) == -1 ||
+	    check_fastpath(ps) == -1 || load_keys(ps) == -1)
 		return (-1);
 	set_use_backup(pool);
 	if (pool_index(pool, arc4random()) == -1 || sched_setup(pool) == -1) {

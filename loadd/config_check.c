@@ -386,3 +386,61 @@ check_agent(struct parse *ps)
 	cf->line = eof;
 	return (-1);
 }
+
+/*
+ * offload = bpf: the interfaces are the operator's to name (the program
+ * sits on what clients' and servers' packets arrive on; guessing from
+ * routes would miss a bridge's ports), and only a Linux loadd built with
+ * the fast path has it.  The offload_* keys without it are mistakes.
+ */
+int
+check_fastpath(struct parse *ps)
+{
+	struct config	*conf = ps->conf;
+	struct cfgfile	*cf = &ps->cf;
+	unsigned	 eof = cf->line;
+	int		 rc = 0;
+
+	if (!conf->fastpath) {
+		if (ps->seen[K_OFFLOAD_IFS] || ps->seen[K_OFFLOAD_MAXFLOWS] ||
+		    ps->seen[K_OFFLOAD_PIN]) {
+			cf->line = ps->seen[K_OFFLOAD_IFS] ?
+			    ps->seen[K_OFFLOAD_IFS] :
+			    ps->seen[K_OFFLOAD_MAXFLOWS] ?
+			    ps->seen[K_OFFLOAD_MAXFLOWS] : ps->seen[K_OFFLOAD_PIN];
+			cfg_error(cf, "offload_interfaces, offload_maxflows and "
+			    "offload_pin are for offload = bpf");
+			rc = -1;
+		}
+		cf->line = eof;
+		return (rc);
+	}
+	cf->line = ps->seen[K_OFFLOAD];
+#if !defined(__linux__)
+	cfg_error(cf, "offload = bpf needs Linux (a tc eBPF program); on this "
+	    "system use offload = no");
+	rc = -1;
+#elif !defined(LOADD_FASTPATH)
+	cfg_error(cf, "offload = bpf: this loadd was built without the eBPF "
+	    "fast path (it needs libbpf, bpftool and clang's BPF target at "
+	    "build time, and no FASTPATH=no)");
+	rc = -1;
+#endif
+	if (rc == 0 && (strrchr(conf->fp_pin, '/') == conf->fp_pin ||
+	    conf->fp_pin[strlen(conf->fp_pin) - 1] == '/')) {
+		cf->line = ps->seen[K_OFFLOAD_PIN];
+		cfg_error(cf, "offload_pin: a directory in a bpffs, such as "
+		    "%s", LOADD_FP_PIN);
+		rc = -1;
+	}
+	cf->line = ps->seen[K_OFFLOAD];
+	if (rc == 0 && conf->fp_nifs == 0) {
+		cfg_error(cf, "offload = bpf needs \"offload_interfaces = "
+		    "IF, ...\": the interfaces packets arrive on from the "
+		    "clients and from the servers (a bridge's ports, not the "
+		    "bridge)");
+		rc = -1;
+	}
+	cf->line = eof;
+	return (rc);
+}

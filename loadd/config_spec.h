@@ -37,7 +37,8 @@ enum key {
 	/* Agent reports (global). */
 	K_KEYFILE, K_REPORTPORT, K_REPORTADDRESS, K_AGENT_WINDOW, K_AGENT_STALE,
 	K_CTLSOCKET, K_CTLMODE, K_METRICS, K_USER, K_CHROOT, K_PRIVSEP,
-	K_OFFLOAD, K_OFFLOAD_SALT,
+	K_OFFLOAD, K_OFFLOAD_SALT, K_OFFLOAD_IFS, K_OFFLOAD_MAXFLOWS,
+	K_OFFLOAD_PIN,
 	/* Limits (service keys, their defaults at the top). */
 	K_MAX_CLIENTS, K_MAX_CLIENT_CONNS, K_MAX_CLIENT_RATE,
 	K_CLIENT_PREFIX4, K_CLIENT_PREFIX6,
@@ -114,6 +115,7 @@ void		 check_offload(struct parse *, const struct svcspec *,
 		    const struct service *, struct hcconf *);
 void		 check_pool(struct parse *, unsigned eof);
 int		 check_agent(struct parse *);
+int		 check_fastpath(struct parse *);
 
 /* config_build.c: the services and servers of ps->conf. */
 int		 build(struct parse *);

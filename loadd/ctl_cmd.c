@@ -228,17 +228,26 @@ static void
 flows_row(struct cmdctx *x, const struct flow *f, const struct service *svc,
     const struct server *s, unsigned long n)
 {
+	const struct engine *e = x->env->e;
 	union addr	 ca;
 	char		 a[ADDR_STRLEN], cb[ADDR_STRLEN + 8];
-	unsigned	 idle = x->env->e->now - f->last;
+	unsigned	 idle = e->now - f->last;
+	/* offload = bpf: what the map carried, as of its last reading. */
+	int		 fast = (f->seen & FLOW_FAST) && e->fp != NULL;
+	unsigned long long bytes = fast ? e->fp->fl[f - e->ft.f].taken[2] +
+			    e->fp->fl[f - e->ft.f].taken[3] : 0;
 
 	memcpy(&ca, f->caddr, sizeof(ca));
 	addr_ntop(svc->family, &ca, a, sizeof(a));
 	snprintf(cb, sizeof(cb), svc->family == 6 ? "[%s]:%u" : "%s:%u", a,
 	    ntohs(f->cport));
 	if (!x->json) {
-		ob_printf(x->o, "%-12s %-40s %-24s %-12s %6u\n", svc->label, cb,
+		ob_printf(x->o, "%-12s %-40s %-24s %-12s %6u", svc->label, cb,
 		    s->name, flow_state_name(f->state), idle);
+		if (e->fp != NULL)
+			ob_printf(x->o, " %-4s %12llu", fast ? "map" : "loadd",
+			    bytes);
+		ob_printf(x->o, "\n");
 		return;
 	}
 	ob_printf(x->o, "%s{\"service\":", n ? "," : "");
@@ -247,8 +256,12 @@ flows_row(struct cmdctx *x, const struct flow *f, const struct service *svc,
 	ob_json_str(x->o, cb);
 	ob_printf(x->o, ",\"server\":");
 	ob_json_str(x->o, s->name);
-	ob_printf(x->o, ",\"state\":\"%s\",\"idle_s\":%u}",
+	ob_printf(x->o, ",\"state\":\"%s\",\"idle_s\":%u",
 	    flow_state_name(f->state), idle);
+	if (e->fp != NULL)
+		ob_printf(x->o, ",\"path\":\"%s\",\"fastpath_bytes\":%llu",
+		    fast ? "map" : "loadd", bytes);
+	ob_printf(x->o, "}");
 }
 
 /* show flows FILTER...: the filter's words start at w[first]. */
@@ -265,8 +278,9 @@ cmd_flows(struct cmdctx *x, int first)
 	if (flows_filter(x, first, &ff) == -1)
 		return (-1);
 	if (!x->json)
-		ob_printf(x->o, "%-12s %-40s %-24s %-12s %6s\n", "SERVICE",
-		    "CLIENT", "SERVER", "STATE", "IDLE");
+		ob_printf(x->o, "%-12s %-40s %-24s %-12s %6s%s\n", "SERVICE",
+		    "CLIENT", "SERVER", "STATE", "IDLE", e->fp == NULL ? "" :
+		    " PATH    MAP_BYTES");
 	else
 		ob_printf(x->o, "[");
 	for (i = 1; i <= e->ft.cap && n < ff.limit && !x->o->full; i++) {

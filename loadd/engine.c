@@ -107,6 +107,7 @@ engine_set_sticky(struct engine *e, uint32_t entries)
 void
 engine_free(struct engine *e)
 {
+	engine_fp_free(e);
 	flowtab_free(&e->ft);
 	sticky_free(&e->sticky);
 	clients_free(&e->clients);
@@ -174,6 +175,8 @@ engine_release(void *arg, const struct flow *f)
 
 	if (f->cls != FC_CLOSING)
 		flow_inactive(e, f);
+	if (e->fp != NULL)
+		engine_fp_release(e, &e->ft.f[f - e->ft.f]);
 	if (f->svc < e->pool->nsvc && e->pool->svc[f->svc].sticky &&
 	    sticky_get(&e->sticky, memcpy(&a, f->caddr, sizeof(a)), f->svc,
 	    e->now, e->pool->svc[f->svc].sticky) == f->srv)

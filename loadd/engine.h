@@ -63,6 +63,13 @@ struct engine_stats {
 	uint64_t	 ct_bad;	/* conntrack events that did not parse */
 	uint64_t	 ct_swept;	/* ends found by a dump, their events lost */
 	uint64_t	 ct_lost;	/* their socket overflowed: some lost */
+	uint64_t	 fp_added;	/* offload = bpf: flows put in the map */
+	uint64_t	 fp_refused;	/* the map refused them (full, ...) */
+	uint64_t	 fp_deleted;	/* flows taken out of the map */
+	uint64_t	 fp_closed;	/* FIN or RST seen in the map */
+	uint64_t	 fp_adopted;	/* the map's flows taken back at start */
+	uint64_t	 fp_unknown;	/* the map's flows of no service: deleted */
+	uint64_t	 fp_qfull;	/* requests lost: queue full, no drain */
 	uint64_t	 drop[DROP_NREASONS];
 };
 
@@ -75,6 +82,70 @@ struct resetter;
  * start; loadd.conf(5) says what happens past it.
  */
 #define ENGINE_CLIENTS	65536
+
+/*
+ * offload = bpf: what the engine asks of the fast path's map (engine_fp.c).
+ * The engine makes no system call: it queues adds and deletes, which the
+ * live loop carries out after each batch and each tick (or the queue's
+ * owner when it fills), and it is told what the map counted.
+ */
+enum { FPQ_ADD = 1, FPQ_DEL };
+struct engine_fpreq {
+	uint8_t		 op;		/* FPQ_ADD, FPQ_DEL */
+	uint8_t		 family;
+	uint8_t		 proto;		/* PROTO_TCP, PROTO_UDP */
+	uint32_t	 flow;		/* the table's index */
+	uint16_t	 srv;		/* the server's index */
+	union addr	 client;
+	union addr	 vip;
+	union addr	 server;
+	uint16_t	 cport;		/* host order */
+	uint16_t	 vport;
+	uint16_t	 sport;
+	uint64_t	 taken[4];	/* del: counters already accounted */
+};
+
+/* What the map counted for a flow: [0] to the server, [1] to the client. */
+struct engine_fpcount {
+	int		 has;		/* 0: neither entry is in the map */
+	uint64_t	 pkts[2];
+	uint64_t	 bytes[2];
+	uint32_t	 idle;		/* seconds since its last packet */
+	int		 fin[2];
+	int		 rst;
+};
+
+/*
+ * Per flow: its counters already added to its server's (in the map), or
+ * how many packets loadd has seen of it since it was established (not
+ * yet): a flow goes into the map after ENGINE_FP_AFTER of them, so that
+ * short connections -- a request and its answer -- end where loadd sees
+ * their FINs at once (the least-* methods count them) and do not churn
+ * the map.
+ */
+#define ENGINE_FP_AFTER	8
+struct engine_fpflow {
+	uint64_t	 taken[4];	/* pkts to server, to client, bytes */
+	uint32_t	 npkts;		/* packets seen while established */
+	uint32_t	 next;		/* the list of flows in the map */
+	uint32_t	 prev;
+};
+
+#define ENGINE_FPQMAX	1024
+struct engine;
+typedef void	(*engine_fp_drain_fn)(void *, struct engine *);
+
+struct engine_fp {
+	struct engine_fpreq	*q;
+	unsigned		 nq;
+	struct engine_fpflow	*fl;	/* ft.cap + 1 entries */
+	uint32_t		 head;	/* of the flows in the map */
+	uint32_t		 count;
+	uint32_t		 cursor;	/* the poll's place in the list */
+	int			 inround;	/* the poll has begun a round */
+	engine_fp_drain_fn	 drain;	/* called when the queue is full */
+	void			*arg;
+};
 
 /*
  * Packets the engine makes up (resets of a down server's flows, ICMP
@@ -93,6 +164,7 @@ struct engine {
 	struct resetter		*reset;	/* NULL: nothing is generated */
 	int			 unknown_reset;	/* RST unknown flows */
 	int			 offload;	/* new flows go to the kernel */
+	struct engine_fp	*fp;	/* offload = bpf, or NULL */
 	struct engine_gen	*gen;
 	unsigned		 ngen;
 	uint8_t			*sweep;	/* per server: reset its flows */
@@ -160,6 +232,27 @@ struct ct_end {
 	uint64_t	 pkts[2];	/* client -> server, server -> client */
 	uint64_t	 bytes[2];	/* (0 without nf_conntrack_acct) */
 };
+
+/*
+ * offload = bpf (engine_fp.c).  set_fastpath turns it on; the queue is
+ * emptied by the caller with engine_fp_queue (then forgotten) and what
+ * failed is said with engine_fp_refused.  The poll walks the flows in the
+ * map, a budget at a time (engine_fp_next gives the next, 0 at the end of
+ * a round), and engine_fp_update hands over what the map counted.
+ * engine_fp_adopt takes a flow of the map back at start: 0 if no service
+ * or server of this configuration has it (the caller deletes it).
+ */
+int		 engine_set_fastpath(struct engine *, engine_fp_drain_fn,
+		    void *);
+struct engine_fpreq *engine_fp_queue(struct engine *, unsigned *n);
+void		 engine_fp_refused(struct engine *, const struct engine_fpreq *);
+void		 engine_fp_deleted(struct engine *, const struct engine_fpreq *,
+		    const struct engine_fpcount *);
+int		 engine_fp_next(struct engine *, struct engine_fpreq *);
+void		 engine_fp_update(struct engine *, uint32_t flow,
+		    const struct engine_fpcount *, uint32_t now);
+int		 engine_fp_adopt(struct engine *, const struct engine_fpreq *,
+		    const struct engine_fpcount *, uint32_t now);
 
 /* Returns 1 if it was about one of loadd's offloaded flows. */
 int		 engine_offload_event(struct engine *, const struct ct_end *,

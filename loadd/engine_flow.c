@@ -44,6 +44,10 @@ static void	 known_flow(struct engine *, struct pktbuf *,
 		    const struct pkt *, struct flow *, int, uint32_t);
 static void	 tcp_track(struct engine *, struct flow *, uint8_t, int,
 		    uint32_t);
+static inline void fp_hook(struct engine *, struct flow *);
+static int	 outbound_reset(struct engine *, struct pktbuf *,
+		    const struct pkt *, struct service *, struct flow *,
+		    uint32_t);
 static void	 rewrite(struct pktbuf *, const struct pkt *, int,
 		    const union addr *, uint16_t);
 static inline uint32_t seq_next(const uint8_t *, const struct pkt *);
@@ -151,6 +155,7 @@ flow_over(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	}
 	if (!reset_due(e, f))
 		return (0);
+	engine_fp_takeout(e, f);	/* offload = bpf: the rest comes here */
 	/*
 	 * Its server is down and the service resets such flows: the client
 	 * hears so now (a UDP flow just finds a new server).
@@ -342,6 +347,22 @@ pick_server(struct engine *e, const struct pkt *p, struct service *svc,
 	return (pick);
 }
 
+/*
+ * offload = bpf: a flow loadd has seen through its handshake (TCP: the
+ * server's SYN+ACK and the client's ACK; UDP: an answer) goes into the
+ * map; one that is closing comes out of it, so that loadd sees its end.
+ */
+static inline void
+fp_hook(struct engine *e, struct flow *f)
+{
+	if (e->fp == NULL)
+		return;
+	if (f->cls == FC_CLOSING)
+		engine_fp_takeout(e, f);
+	else if (f->state == FS_ESTABLISHED || f->state == FS_UDP)
+		engine_fp_offer(e, f);
+}
+
 /* A client's packet of a flow in the table: its state and timer. */
 static void
 known_flow(struct engine *e, struct pktbuf *pb, const struct pkt *p,
@@ -351,6 +372,7 @@ known_flow(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 
 	if (flow_offloaded(f) || p->proto != PROTO_TCP) {
 		f->last = now;
+		fp_hook(e, f);
 		return;
 	}
 	seq_advance(&f->cseq, seq_next(pb->data, p));
@@ -368,6 +390,7 @@ known_flow(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		srv->syn_pending_ms = 0;
 	}
 	tcp_track(e, f, p->tcpflags, 1, now);
+	fp_hook(e, f);
 }
 
 void
@@ -389,6 +412,8 @@ engine_outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 		e->st.offload_pkts++;
 		return;
 	}
+	if (f != NULL && outbound_reset(e, pb, p, svc, f, now))
+		return;
 	if (f != NULL && &pool->srv[f->srv] == srv) {
 		if (p->proto == PROTO_TCP) {
 			if (f->state == FS_SYN_SENT ||
@@ -405,11 +430,15 @@ engine_outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 				srv->syn_pending_ms = 0;
 			}
 			tcp_track(e, f, p->tcpflags, 0, now);
-		} else if (f->state == FS_UDP_UNREPLIED)
+			fp_hook(e, f);
+		} else if (f->state == FS_UDP_UNREPLIED) {
 			/* The server answers: a flow worth keeping. */
 			flow_set_state(&e->ft, f, FS_UDP, now);
-		else
+			fp_hook(e, f);
+		} else {
 			f->last = now;
+			fp_hook(e, f);
+		}
 	} else
 		e->st.return_noflow++;
 
@@ -420,6 +449,28 @@ engine_outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	rewrite(pb, p, 0, &svc->vip, htons(svc->port));
 	pb->verdict = V_REWRITTEN;
 	e->st.rewritten++;
+}
+
+/*
+ * offload = bpf: a server's segment of a flow taken out of the map to be
+ * reset (its server is down, down_flows = reset; engine_tick.c's
+ * reset_flow asked it for this ACK) gets a RST of its own numbers.
+ */
+static int
+outbound_reset(struct engine *e, struct pktbuf *pb, const struct pkt *p,
+    struct service *svc, struct flow *f, uint32_t now)
+{
+	if (!(f->seen & FLOW_FPNO) || p->proto != PROTO_TCP ||
+	    (p->tcpflags & TH_RST) || !reset_due(e, f))
+		return (0);
+	if (f->cls != FC_CLOSING) {
+		flow_inactive(e, f);
+		flow_set_state(&e->ft, f, FS_CLOSE, now);
+		e->st.flows_reset++;
+	}
+	if (!answer_rst(e, pb, p, now))
+		drop_svc(e, pb, svc, DROP_NOSERVER);
+	return (1);
 }
 
 /*

@@ -10,6 +10,8 @@
  *			and the answers to packets no server takes
  *	engine_icmp.c	ICMP errors about balanced flows, translated
  *	engine_offload.c conntrack offload: events, adoption, sweeps
+ *	engine_fp.c	offload = bpf: the fast path's map, asked through a
+ *			queue; its counters taken back
  *	engine_tick.c	timeouts, the reset of a down server's flows, the
  *			queue of generated packets
  *
@@ -27,6 +29,11 @@ void	 engine_inbound(struct engine *, struct pktbuf *, const struct pkt *,
 	    struct service *, uint32_t, uint32_t);
 void	 engine_outbound(struct engine *, struct pktbuf *, const struct pkt *,
 	    struct server *, uint32_t, uint32_t);
+/* engine_fp.c: offload = bpf */
+void	 engine_fp_offer(struct engine *, struct flow *);
+void	 engine_fp_takeout(struct engine *, struct flow *);
+void	 engine_fp_release(struct engine *, struct flow *);
+void	 engine_fp_free(struct engine *);
 /* engine_icmp.c */
 void	 engine_icmp_error(struct engine *, struct pktbuf *,
 	    const struct pkt *);

@@ -20,7 +20,7 @@
 #define SWEEP_BUDGET	65536	/* the same, for a down server's flows */
 
 static int	 gen_rst(struct engine *, int, const union addr *, uint16_t,
-		    const union addr *, uint16_t, uint32_t, uint32_t);
+		    const union addr *, uint16_t, uint32_t, uint32_t, uint8_t);
 static int	 reset_flow(struct engine *, struct flow *, uint32_t);
 static void	 sweep(struct engine *, uint32_t, uint32_t);
 
@@ -61,10 +61,11 @@ engine_generated(struct engine *e, unsigned *n)
 	return (e->gen);
 }
 
-/* A RST to send on its own; 0 when the queue is full. */
+/* A RST (or a bare ACK) to send on its own; 0 when the queue is full. */
 static int
 gen_rst(struct engine *e, int family, const union addr *src, uint16_t sport,
-    const union addr *dst, uint16_t dport, uint32_t seq, uint32_t ack)
+    const union addr *dst, uint16_t dport, uint32_t seq, uint32_t ack,
+    uint8_t flags)
 {
 	struct engine_gen *g;
 
@@ -74,8 +75,7 @@ gen_rst(struct engine *e, int family, const union addr *src, uint16_t sport,
 	}
 	g = &e->gen[e->ngen];
 	g->len = (uint32_t)reset_build(e->reset, g->data, sizeof(g->data),
-	    family, src, ntohs(sport), dst, ntohs(dport), seq, ack,
-	    TH_RST | TH_ACK);
+	    family, src, ntohs(sport), dst, ntohs(dport), seq, ack, flags);
 	if (g->len == 0)
 		return (0);
 	g->family = (uint8_t)family;
@@ -107,10 +107,26 @@ reset_flow(struct engine *e, struct flow *f, uint32_t now)
 		return (1);
 	if (e->ngen + 2 > ENGINE_GENMAX)
 		return (0);
+	if (f->seen & FLOW_FAST) {
+		/*
+		 * offload = bpf: loadd has not seen this flow's sequence
+		 * numbers since it went into the map.  Out of it, each end
+		 * gets a bare ACK far outside its window, which it answers
+		 * with an ACK of its own numbers (RFC 793); that reaches
+		 * loadd, which answers it with an exact RST (flow_over, and
+		 * outbound_reset for the server's).
+		 */
+		engine_fp_takeout(e, f);
+		(void)gen_rst(e, svc->family, &svc->vip, htons(svc->port), &ca,
+		    f->cport, f->sseq - 0x40000000u, f->cseq, TH_ACK);
+		(void)gen_rst(e, svc->family, &ca, f->cport, &s->addr,
+		    htons(s->port), f->cseq - 0x40000000u, f->sseq, TH_ACK);
+		return (1);
+	}
 	(void)gen_rst(e, svc->family, &svc->vip, htons(svc->port), &ca,
-	    f->cport, f->sseq, f->cseq);
+	    f->cport, f->sseq, f->cseq, TH_RST | TH_ACK);
 	(void)gen_rst(e, svc->family, &ca, f->cport, &s->addr,
-	    htons(s->port), f->cseq, f->sseq);
+	    htons(s->port), f->cseq, f->sseq, TH_RST | TH_ACK);
 	flow_inactive(e, f);
 	flow_set_state(&e->ft, f, FS_CLOSE, now);
 	e->st.flows_reset++;

@@ -2,8 +2,8 @@
  * The eBPF fast path (Linux, built with LOADD_FASTPATH): loads the tc
  * program of bpf/fastpath.bpf.c, pins it and its maps on bpffs so that
  * they outlive loadd, attaches it to interfaces, and fills the flow map
- * for the engine.  Not yet called by the engine: doc/fastpath.md says
- * what is done and what is left.
+ * for the engine (through live_fp.c: offload = bpf).  doc/fastpath.md
+ * says how.
  *
  * Runtime state owned here: the descriptors of the program and maps.  The
  * flows in the map are the engine's to add and delete; the counters in

@@ -54,6 +54,8 @@ enum flow_class {
 #define FLOW_SFIN	0x02
 #define FLOW_CTSWEEP	0x04	/* offloaded: not yet seen in a conntrack dump */
 #define FLOW_CLIENT	0x08	/* counted in its client's open flows */
+#define FLOW_FAST	0x10	/* offload = bpf: in the fast path's map */
+#define FLOW_FPNO	0x20	/* offload = bpf: kept out of it (refused) */
 
 struct flow {
 	uint32_t	caddr[4];	/* client address (union addr words) */
@@ -67,8 +69,7 @@ struct flow {
 	uint16_t	srv;		/* server index */
 	uint8_t		state;		/* enum flow_state */
 	uint8_t		cls;		/* enum flow_class */
-	uint8_t		seen;		/* FLOW_CFIN, FLOW_SFIN, FLOW_CTSWEEP,
-					   FLOW_CLIENT */
+	uint8_t		seen;		/* FLOW_CFIN ... FLOW_FPNO */
 	uint8_t		synms[3];	/* SYN time, ms modulo 2^24 */
 	/*
 	 * TCP: the next sequence number the client and the server will

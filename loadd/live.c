@@ -9,6 +9,8 @@
  *	clock		the control plane's "now" for this pass
  *	reports		lmd's reports (with a keyfile)
  *	conntrack	conntrack's events (offload = yes)
+ * (offload = bpf adds no source: its map's requests are carried out after
+ * each batch of packets and each tick, its counters read by the tick.)
  *	health		probes, passive signs, slow starts, agents' verdicts
  *	tick		the flow table's timeouts, once a second
  *	control		the control socket and the metrics listener
@@ -39,6 +41,9 @@
 #include "log.h"
 #include "loop.h"
 #include "pktio.h"
+#ifdef LOADD_FASTPATH
+#include "live_fp.h"
+#endif
 #ifdef LOADD_OFFLOAD
 #include "ctevents.h"
 #endif
@@ -69,6 +74,7 @@ struct live {
 	int			 rfd;		/* agent reports, or -1 */
 	int			 privfd;	/* to the privileged parent, or -1 */
 	struct ctev		*ctev;	/* offload: conntrack's ends, or NULL */
+	struct livefp		*lfp;	/* offload = bpf, or NULL */
 	uint64_t		 lastagents;
 	uint32_t		 lasttick;
 	int			 reported;	/* a report came this pass */
@@ -214,6 +220,10 @@ packets_run(void *arg, const struct pollfd *pfd, unsigned n, uint64_t now_ms)
 		engine_process_batch(&L->e, pb, (unsigned)got, now);
 		L->io.ops->send(&L->io, pb, (unsigned)got);
 		setup_flush_generated(&L->e, &L->io);
+#ifdef LOADD_FASTPATH
+		if (L->lfp != NULL)
+			livefp_drain(L->lfp, &L->e);
+#endif
 	}
 }
 
@@ -381,6 +391,17 @@ tick_run(void *arg, const struct pollfd *pfd, unsigned n, uint64_t now_ms)
 		L->io.ops->refresh(&L->io);
 	if (now != L->lasttick || L->e.sweep_pos != 0) {
 		engine_tick(&L->e, now);
+#ifdef LOADD_FASTPATH
+		/*
+		 * The map's counters, timers and closes, once a second; its
+		 * deletes before the packets made up, which may be answered
+		 * at once (a reset's ACKs).
+		 */
+		if (L->lfp != NULL && now != L->lasttick)
+			livefp_poll(L->lfp, &L->e, now);
+		else if (L->lfp != NULL)
+			livefp_drain(L->lfp, &L->e);
+#endif
 		setup_flush_generated(&L->e, &L->io);
 		L->lasttick = now;
 	}
@@ -502,6 +523,11 @@ live_open(struct live *L, struct config *conf)
 	}
 	if (conf->metricsfamily != 0 && (mfd = metrics_socket(conf)) == -1)
 		err(1, "metrics listener on port %u", conf->metricsport);
+#ifdef LOADD_FASTPATH
+	/* Its pins and filters outlive loadd by design, even a failed start. */
+	if (conf->fastpath)
+		L->lfp = livefp_open(conf);
+#endif
 	/* The last thing that may fail: nothing is left behind after it. */
 	if ((L->ctl = ctl_open(conf->ctlsocket, conf->ctlmode)) == NULL)
 		errx(1, "cannot open the control socket %s (another loadd? "
@@ -528,6 +554,11 @@ live_start(struct live *L, struct config *conf)
 	if (L->ctev != NULL)
 		(void)ctev_dump(L->ctev, &L->e, clock_mono_s());
 #endif
+#ifdef LOADD_FASTPATH
+	/* What an earlier loadd put in the map, and it still carries. */
+	if (L->lfp != NULL)
+		livefp_start(L->lfp, &L->e, clock_mono_s());
+#endif
 	setup_note_methods(conf);
 	log_notice("started: %u service(s), %u server(s), method %s, "
 	    "queue %d, %u flows, control socket %s", conf->pool.nsvc,
@@ -550,6 +581,11 @@ live_close(struct live *L)
 	health_free(L->h);
 #ifdef LOADD_OFFLOAD
 	ctev_close(L->ctev);
+#endif
+#ifdef LOADD_FASTPATH
+	if (L->lfp != NULL)
+		livefp_drain(L->lfp, &L->e);
+	livefp_close(L->lfp);
 #endif
 	L->io.ops->close(&L->io);
 	engine_free(&L->e);

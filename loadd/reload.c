@@ -88,6 +88,14 @@ restart_checks(const struct engine *e, const struct config *old,
 		    "stays", nc->offload ? "on" : "off");
 		return (-1);
 	}
+	if (nc->fastpath != old->fastpath || nc->fp_nifs != old->fp_nifs ||
+	    memcmp(nc->fp_ifs, old->fp_ifs, sizeof(nc->fp_ifs)) != 0 ||
+	    strcmp(nc->fp_pin, old->fp_pin) != 0) {
+		snprintf(err, errlen, "offload = bpf, its interfaces and its "
+		    "pins change only with a restart; the running "
+		    "configuration stays");
+		return (-1);
+	}
 	if (nc->offload && nc->offload_salt != old->offload_salt)
 		log_warnx("reload: offload_salt changed: every server has a "
 		    "new mark; apply the rules of loadd -R again");

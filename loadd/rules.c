@@ -70,6 +70,7 @@ protoname(uint8_t proto)
 
 static void	 print_family(FILE *, const struct config *, int);
 static void	 print_offload(FILE *, const struct config *, int);
+static void	 print_fastpath_removal(FILE *, const struct config *);
 static void	 print_replypath(FILE *, const struct config *);
 static void	 print_flat(FILE *, const struct config *, int);
 
@@ -92,6 +93,29 @@ rules_print_iptables(FILE *fp, const struct config *conf)
 		(conf->offload ? print_offload : print_family)(fp, conf, 4);
 	if (have6)
 		(conf->offload ? print_offload : print_family)(fp, conf, 6);
+	if (conf->fastpath)
+		print_fastpath_removal(fp, conf);
+}
+
+/*
+ * offload = bpf needs no rule: loadd loads and attaches its program
+ * itself, and leaves it, its filters and its pins when it stops, on
+ * purpose (established flows keep flowing while it restarts).  What
+ * removes them is printed as comments, each "# remove: " line a command
+ * (the systemd unit's ExecStopPost runs them).
+ */
+static void
+print_fastpath_removal(FILE *fp, const struct config *conf)
+{
+	unsigned	 i;
+
+	fprintf(fp, "# offload = bpf: the tc program, its filters and its pins "
+	    "outlive loadd\n# (established flows keep flowing while it "
+	    "restarts); what removes them:\n");
+	for (i = 0; i < conf->fp_nifs; i++)
+		fprintf(fp, "# remove: tc filter del dev %s ingress handle "
+		    "0x10ad prio 0x10ad bpf\n", conf->fp_ifs[i]);
+	fprintf(fp, "# remove: rm -rf %s\n", conf->fp_pin);
 }
 
 /*
@@ -385,6 +409,9 @@ rules_print_ipfw(FILE *fp, const struct config *conf)
 	if (conf->offload)
 		fprintf(fp, "# offload = yes needs Linux (conntrack): loadd "
 		    "on FreeBSD refuses it\n");
+	if (conf->fastpath)
+		fprintf(fp, "# offload = bpf needs Linux (tc eBPF): loadd on "
+		    "FreeBSD refuses it\n");
 	fprintf(fp, "sysctl net.inet.ip.forwarding=1\n");
 	/*
 	 * With one_pass (the default), a datagram that a reass rule has put

@@ -11,6 +11,9 @@
  * every feature's integration test.
  */
 #include <sys/socket.h>
+#ifdef LOADD_FASTPATH
+#include <linux/bpf.h>
+#endif
 
 #include <errno.h>
 #include <seccomp.h>
@@ -50,6 +53,36 @@ static const int allowed[] = {
 /* The socket families the packet process may still open. */
 static const int families[] = { AF_INET, AF_INET6, AF_UNIX };
 
+#ifdef LOADD_FASTPATH
+/*
+ * offload = bpf: bpf(2) on the map descriptors opened before the drop,
+ * and nothing else of it (no loading, no attaching, no ids to open).
+ */
+static const int bpf_cmds[] = { BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM,
+	BPF_MAP_DELETE_ELEM, BPF_MAP_GET_NEXT_KEY };
+#endif
+
+static int	 allow_arg0(scmp_filter_ctx, int, const int *, unsigned);
+
+/* Allows call when its first argument is one of v. */
+static int
+allow_arg0(scmp_filter_ctx ctx, int call, const int *v, unsigned n)
+{
+	unsigned	 i;
+
+	for (i = 0; i < n; i++) {
+		struct scmp_arg_cmp cmp = {
+			.arg = 0, .op = SCMP_CMP_EQ,
+			.datum_a = (scmp_datum_t)v[i], .datum_b = 0,
+		};
+
+		if (seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, call, 1,
+		    &cmp) < 0)
+			return (-1);
+	}
+	return (0);
+}
+
 int
 sandbox_packet_process(void)
 {
@@ -66,16 +99,14 @@ sandbox_packet_process(void)
 		if (allowed[i] >= 0 &&
 		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0) < 0)
 			goto done;
-	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
-		struct scmp_arg_cmp cmp = {
-			.arg = 0, .op = SCMP_CMP_EQ,
-			.datum_a = (scmp_datum_t)families[i], .datum_b = 0,
-		};
-
-		if (seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
-		    SCMP_SYS(socket), 1, &cmp) < 0)
-			goto done;
-	}
+	if (allow_arg0(ctx, SCMP_SYS(socket), families,
+	    sizeof(families) / sizeof(families[0])) == -1)
+		goto done;
+#ifdef LOADD_FASTPATH
+	if (allow_arg0(ctx, SCMP_SYS(bpf), bpf_cmds,
+	    sizeof(bpf_cmds) / sizeof(bpf_cmds[0])) == -1)
+		goto done;
+#endif
 	if (seccomp_load(ctx) < 0)
 		goto done;
 	rc = 0;

@@ -62,7 +62,7 @@ check "[ $a -ge 135 ] && [ $a -le 165 ] && [ $b -ge 45 ] && [ $b -le 55 ] && [ $
 use leastconn "198.18.1.11, 198.18.1.12, 198.18.1.13" || exit 1
 pids=""
 for k in 1 2 3 4; do
-	ns_c curl -s -m 20 --limit-rate 200k -o /dev/null "http://$VIP/big" &
+	ns_c curl -s -m 20 -o /dev/null "http://$VIP/slow/big" &
 	pids="$pids $!"
 	sleep 0.3
 done

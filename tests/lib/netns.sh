@@ -69,7 +69,8 @@ lab_up() {
 }
 
 # nginx in each server namespace: "/" answers the server's name, /big is
-# a 10 MB file of random bytes (the same file on every server).
+# a 10 MB file of random bytes (the same file on every server), /slow/big
+# the same sent at 200 KB/s.
 servers_up() {
 	chmod 755 "$TMP"
 	head -c 10485760 /dev/urandom > "$TMP/big"
@@ -97,6 +98,9 @@ http {
 		listen [::]:80;
 		root $d/www;
 		location = / { default_type text/plain; return 200 "s$n\n"; }
+		# Paced by the server: a download that stays long however
+		# fast the path (the client's buffers take a whole /big).
+		location /slow/ { limit_rate 200k; alias $d/www/; }
 	}
 }
 NGINX
@@ -172,9 +176,45 @@ servers = 2001:2:0:1::11, 2001:2:0:1::12, 2001:2:0:1::13
 CONF
 }
 
+# LAB_OFFLOAD=bpf runs a suite with the eBPF fast path: every loadd.conf
+# loadd_up starts gets offload = bpf, the balancer's interfaces (eth0 and
+# the bridge's ports), and its pins on a bpffs of the lab's own, mounted
+# in the host's mount namespace so that a restarted loadd finds them (ip
+# netns exec gives each process a fresh /sys, without bpffs).
+LAB_BPFFS=
+lab_bpf_conf() {
+	[ "${LAB_OFFLOAD:-}" = bpf ] || return 0
+	grep -q '^offload = bpf' "$TMP/loadd.conf" && return 0
+	if [ -z "$LAB_BPFFS" ]; then
+		LAB_BPFFS=/run/loadd-lab$LAB-bpffs
+		mkdir -p "$LAB_BPFFS"
+		mount -t bpf bpffs "$LAB_BPFFS" || return 1
+	fi
+	{
+		echo "offload = bpf"
+		echo "offload_interfaces = eth0, p1, p2, p3"
+		echo "offload_pin = $LAB_BPFFS/loadd"
+		cat "$TMP/loadd.conf"
+	} > "$TMP/loadd.conf.bpf" && mv "$TMP/loadd.conf.bpf" "$TMP/loadd.conf"
+}
+
+# What loadd -R says removes the fast path, then the lab's bpffs.
+lab_bpf_down() {
+	[ -n "$LAB_BPFFS" ] || return 0
+	for _i in eth0 p1 p2 p3; do
+		ns_b tc filter del dev $_i ingress handle 0x10ad prio 0x10ad \
+		    bpf 2>/dev/null
+	done
+	rm -rf "$LAB_BPFFS/loadd"
+	umount "$LAB_BPFFS" 2>/dev/null
+	rmdir "$LAB_BPFFS" 2>/dev/null
+	LAB_BPFFS=
+}
+
 # Starts loadd in the balancer, applies the rules it prints, and waits
 # until the VIP answers.
 loadd_up() {
+	lab_bpf_conf
 	"$LOADD" -R -f "$TMP/loadd.conf" | ns_b sh -e
 	ip netns exec "lab$LAB-b" "$LOADD" -f "$TMP/loadd.conf" -v \
 	    -s "$TMP/ctl.sock" > "$TMP/loadd.log" 2>&1 &
@@ -214,6 +254,7 @@ rr_shares() {
 lab_down() {
 	[ -n "${LOADD_PID:-}" ] && kill "$LOADD_PID" 2>/dev/null && \
 	    wait "$LOADD_PID" 2>/dev/null
+	lab_bpf_down
 	for n in 1 2 3; do
 		[ -f "$TMP/s$n/nginx.pid" ] && \
 		    kill "$(cat "$TMP/s$n/nginx.pid")" 2>/dev/null

@@ -359,6 +359,25 @@ START_TEST(test_all_keys)
 	conf_load_text(&conf, BASE "divertport = 8671\n");
 	ck_assert_int_eq(conf.queue, 8671);
 	config_free(&conf);
+
+	/* offload: yes is conntrack's mode, and so is its new name. */
+	conf_load_text(&conf, BASE "offload = conntrack\n");
+	ck_assert_int_eq(conf.offload, 1);
+	ck_assert_int_eq(conf.fastpath, 0);
+	config_free(&conf);
+#ifdef LOADD_FASTPATH
+	conf_load_text(&conf, BASE "offload = bpf\n"
+	    "offload_interfaces = eth0, p1,p2\noffload_maxflows = 1024\n"
+	    "offload_pin = /sys/fs/bpf/lb1\n");
+	ck_assert_int_eq(conf.offload, 0);
+	ck_assert_int_eq(conf.fastpath, 1);
+	ck_assert_uint_eq(conf.fp_nifs, 3);
+	ck_assert_str_eq(conf.fp_ifs[0], "eth0");
+	ck_assert_str_eq(conf.fp_ifs[2], "p2");
+	ck_assert_uint_eq(conf.fp_maxflows, 1024);
+	ck_assert_str_eq(conf.fp_pin, "/sys/fs/bpf/lb1");
+	config_free(&conf);
+#endif
 }
 END_TEST
 
@@ -582,7 +601,32 @@ static const struct {
 	{ "client prefix", BASE "client_prefix6 = 129\n", 0, 4,
 	    "client_prefix6" },
 	{ "offload value", "offload = maybe\n" BASE, 0, 1,
-	    "offload: \"maybe\" is not yes or no" },
+	    "offload: \"maybe\" is none of no, yes (conntrack), conntrack, "
+	    "bpf" },
+	{ "offload_interfaces without bpf", BASE
+	    "offload_interfaces = eth0\n", 0, 4, "are for offload = bpf" },
+	{ "offload_interfaces, a slash", "offload = bpf\n"
+	    "offload_interfaces = eth0, a/b\n" BASE, 0, 2,
+	    "\"a/b\" is not an interface name" },
+	{ "offload_interfaces, too long", "offload = bpf\n"
+	    "offload_interfaces = abcdefghijklmnop\n" BASE, 0, 2,
+	    "is not an interface name" },
+	{ "offload_interfaces twice", "offload = bpf\n"
+	    "offload_interfaces = eth0, eth0\n" BASE, 0, 2, "eth0 twice" },
+	{ "offload_maxflows 0", "offload = bpf\n"
+	    "offload_interfaces = eth0\noffload_maxflows = 0\n" BASE, 0, 3,
+	    "offload_maxflows" },
+#ifdef LOADD_FASTPATH
+	{ "offload = bpf, no interfaces", "offload = bpf\n" BASE, 0, 1,
+	    "offload = bpf needs \"offload_interfaces" },
+	{ "offload_pin not a directory in bpffs", "offload = bpf\n"
+	    "offload_interfaces = eth0\noffload_pin = /loadd\n" BASE, 0, 3,
+	    "offload_pin: a directory in a bpffs" },
+#else
+	{ "offload = bpf without the fast path", "offload = bpf\n"
+	    "offload_interfaces = eth0\n" BASE, 0, 1,
+	    "offload = bpf" },
+#endif
 	{ "offload salt", "offload_salt = -3\n" BASE, 0, 1,
 	    "offload_salt: \"-3\" is not 0..4294967295" },
 	{ "offload and passive", "offload = yes\n" BASE "passive = yes\n", 0,

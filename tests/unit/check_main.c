@@ -20,6 +20,7 @@ main(void)
 	srunner_add_suite(sr, conf_suite());
 	srunner_add_suite(sr, flow_suite());
 	srunner_add_suite(sr, engine_suite());
+	srunner_add_suite(sr, engine_fp_suite());
 	srunner_add_suite(sr, sched_suite());
 	srunner_add_suite(sr, health_suite());
 	srunner_add_suite(sr, probe_suite());

@@ -25,6 +25,7 @@ Suite	*cfgfile_suite(void);
 Suite	*cfgkw_suite(void);
 Suite	*flow_suite(void);
 Suite	*engine_suite(void);
+Suite	*engine_fp_suite(void);
 Suite	*sched_suite(void);
 Suite	*health_suite(void);
 Suite	*probe_suite(void);

@@ -1,0 +1,408 @@
+/*
+ * offload = bpf: the engine's side of the eBPF fast path (doc/fastpath.md).
+ *
+ * The engine stays what it is without the fast path: it decides every
+ * connection from its first packets, through the queue.  Once a flow has
+ * shown loadd what its features need (TCP: the server's SYN+ACK and the
+ * client's ACK, for passive health and answer times; UDP: the server's
+ * first answer), the engine asks for it to be put in the map, both
+ * directions, and from then on the kernel carries its packets.
+ *
+ * The engine makes no system call: it queues its adds and deletes (struct
+ * engine_fpreq) and the live loop carries them out after every batch and
+ * every tick, or at once through the drain callback when the queue fills
+ * (so that no delete is ever lost while a drain exists).  Without a
+ * drain -- replay, the fuzzers, the unit tests -- nothing is lost either
+ * while the caller empties the queue, and a full queue is counted.  The
+ * map's counters come back through engine_fp_update: packets and bytes
+ * to the flow's server and service, the last packet's time to the flow's
+ * timer (idle expiry as without the fast path), FIN and RST to its state
+ * (the flow leaves the map and closes on the slow path, where loadd sees
+ * the rest of its packets).
+ *
+ * Runtime state owned here: struct engine_fp (the queue, the list of
+ * flows in the map, the counters already taken from each).  A flow is in
+ * the map while FLOW_FAST is set; FLOW_FPNO keeps it out for good (the
+ * map refused it, or it was taken out to be reset or closed).
+ */
+#include <arpa/inet.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_priv.h"
+
+static int	 fp_push(struct engine *, const struct engine_fpreq *);
+static void	 fp_tuple(const struct engine *, const struct flow *,
+		    struct engine_fpreq *);
+static void	 fp_link(struct engine_fp *, uint32_t);
+static void	 fp_unlink(struct engine_fp *, uint32_t);
+static void	 fp_account(struct engine *, unsigned, const uint64_t[4],
+		    const struct engine_fpcount *);
+static void	 fp_close(struct engine *, struct flow *,
+		    const struct engine_fpcount *, uint32_t);
+
+int
+engine_set_fastpath(struct engine *e, engine_fp_drain_fn drain, void *arg)
+{
+	struct engine_fp	*fp;
+
+	if ((fp = calloc(1, sizeof(*fp))) == NULL ||
+	    (fp->q = calloc(ENGINE_FPQMAX, sizeof(*fp->q))) == NULL ||
+	    (fp->fl = calloc((size_t)e->ft.cap + 1, sizeof(*fp->fl))) ==
+	    NULL) {
+		if (fp != NULL)
+			free(fp->q);
+		free(fp);
+		return (-1);
+	}
+	fp->drain = drain;
+	fp->arg = arg;
+	e->fp = fp;
+	return (0);
+}
+
+void
+engine_fp_free(struct engine *e)
+{
+	if (e->fp == NULL)
+		return;
+	free(e->fp->q);
+	free(e->fp->fl);
+	free(e->fp);
+	e->fp = NULL;
+}
+
+struct engine_fpreq *
+engine_fp_queue(struct engine *e, unsigned *n)
+{
+	if (e->fp == NULL) {
+		*n = 0;
+		return (NULL);
+	}
+	*n = e->fp->nq;
+	e->fp->nq = 0;
+	return (e->fp->q);
+}
+
+/* Queues a request; when the queue is full its owner empties it first. */
+static int
+fp_push(struct engine *e, const struct engine_fpreq *r)
+{
+	struct engine_fp	*fp = e->fp;
+
+	if (fp->nq == ENGINE_FPQMAX && fp->drain != NULL)
+		fp->drain(fp->arg, e);
+	if (fp->nq == ENGINE_FPQMAX) {
+		e->st.fp_qfull++;
+		return (-1);
+	}
+	fp->q[fp->nq++] = *r;
+	return (0);
+}
+
+/* The map's view of a flow: client -> VIP, rewritten to the server. */
+static void
+fp_tuple(const struct engine *e, const struct flow *f, struct engine_fpreq *r)
+{
+	const struct service	*svc = &e->pool->svc[f->svc];
+	const struct server	*srv = &e->pool->srv[f->srv];
+
+	memset(r, 0, sizeof(*r));
+	r->family = svc->family;
+	r->proto = svc->proto;
+	r->flow = (uint32_t)(f - e->ft.f);
+	r->srv = f->srv;
+	memcpy(r->client.w, f->caddr, sizeof(r->client.w));
+	r->vip = svc->vip;
+	r->server = srv->addr;
+	r->cport = ntohs(f->cport);
+	r->vport = svc->port;
+	r->sport = srv->port;
+}
+
+static void
+fp_link(struct engine_fp *fp, uint32_t i)
+{
+	fp->fl[i].prev = FLOW_NIL;
+	fp->fl[i].next = fp->head;
+	if (fp->head != FLOW_NIL)
+		fp->fl[fp->head].prev = i;
+	fp->head = i;
+	fp->count++;
+}
+
+static void
+fp_unlink(struct engine_fp *fp, uint32_t i)
+{
+	struct engine_fpflow	*l = &fp->fl[i];
+
+	if (fp->cursor == i)
+		fp->cursor = l->next;
+	if (l->prev != FLOW_NIL)
+		fp->fl[l->prev].next = l->next;
+	else
+		fp->head = l->next;
+	if (l->next != FLOW_NIL)
+		fp->fl[l->next].prev = l->prev;
+	l->next = l->prev = FLOW_NIL;
+	fp->count--;
+}
+
+/*
+ * A packet of an established flow, seen by loadd: into the map after
+ * ENGINE_FP_AFTER of them, unless it is there already or kept out.  On
+ * every such packet, so the test comes first.
+ */
+void
+engine_fp_offer(struct engine *e, struct flow *f)
+{
+	struct engine_fpreq	 r;
+	uint32_t		 i = (uint32_t)(f - e->ft.f);
+
+	if (f->seen & (FLOW_FAST | FLOW_FPNO | FLOW_CFIN | FLOW_SFIN))
+		return;
+	if (++e->fp->fl[i].npkts < ENGINE_FP_AFTER)
+		return;
+	fp_tuple(e, f, &r);
+	r.op = FPQ_ADD;
+	if (fp_push(e, &r) == -1)
+		return;
+	f->seen |= FLOW_FAST;
+	memset(e->fp->fl[i].taken, 0, sizeof(e->fp->fl[i].taken));
+	fp_link(e->fp, i);
+	e->st.fp_added++;
+}
+
+/* A flow leaves the table: out of the map, and its slot starts afresh. */
+void
+engine_fp_release(struct engine *e, struct flow *f)
+{
+	uint32_t	 i = (uint32_t)(f - e->ft.f);
+
+	engine_fp_takeout(e, f);
+	e->fp->fl[i].npkts = 0;
+}
+
+/*
+ * The flow leaves the map (it leaves the table, or is to be closed or
+ * reset on the slow path): a delete, with the counters already taken so
+ * that whoever carries it out can account for the rest.
+ */
+void
+engine_fp_takeout(struct engine *e, struct flow *f)
+{
+	struct engine_fpreq	 r;
+	uint32_t		 i = (uint32_t)(f - e->ft.f);
+
+	if (e->fp == NULL || !(f->seen & FLOW_FAST))
+		return;
+	fp_tuple(e, f, &r);
+	r.op = FPQ_DEL;
+	memcpy(r.taken, e->fp->fl[i].taken, sizeof(r.taken));
+	(void)fp_push(e, &r);
+	f->seen &= (uint8_t)~FLOW_FAST;
+	f->seen |= FLOW_FPNO;
+	fp_unlink(e->fp, i);
+}
+
+/* The map would not take a flow (full, say): loadd carries it. */
+void
+engine_fp_refused(struct engine *e, const struct engine_fpreq *r)
+{
+	struct flow	*f;
+
+	if (e->fp == NULL || r->op != FPQ_ADD || r->flow == FLOW_NIL ||
+	    r->flow > e->ft.cap)
+		return;
+	e->st.fp_refused++;
+	f = &e->ft.f[r->flow];
+	/* Only if the slot still holds that flow. */
+	if (!(f->seen & FLOW_FAST) || f->srv != r->srv ||
+	    f->cport != htons(r->cport) ||
+	    memcmp(f->caddr, r->client.w, sizeof(f->caddr)) != 0)
+		return;
+	f->seen &= (uint8_t)~FLOW_FAST;
+	f->seen |= FLOW_FPNO;
+	fp_unlink(e->fp, r->flow);
+}
+
+/* A delete was carried out; c is what the map had counted until then. */
+void
+engine_fp_deleted(struct engine *e, const struct engine_fpreq *r,
+    const struct engine_fpcount *c)
+{
+	e->st.fp_deleted++;
+	if (c != NULL && c->has)
+		fp_account(e, r->srv, r->taken, c);
+}
+
+/* The traffic the map counted since taken, to the server and service. */
+static void
+fp_account(struct engine *e, unsigned si, const uint64_t taken[4],
+    const struct engine_fpcount *c)
+{
+	struct server	*srv;
+	struct service	*svc;
+	const uint64_t	 now[4] = { c->pkts[0], c->pkts[1], c->bytes[0],
+			    c->bytes[1] };
+	uint64_t	 d[4];
+	int		 k;
+
+	if (si >= e->pool->nsrv)
+		return;
+	srv = &e->pool->srv[si];
+	svc = &e->pool->svc[srv->svc];
+	/* A counter below what was taken is a new entry's: all of it. */
+	for (k = 0; k < 4; k++)
+		d[k] = now[k] >= taken[k] ? now[k] - taken[k] : now[k];
+	srv->pkts_in += d[0];
+	srv->pkts_out += d[1];
+	srv->bytes_in += d[2];
+	srv->bytes_out += d[3];
+	svc->pkts_in += d[0];
+	svc->pkts_out += d[1];
+	svc->bytes_in += d[2];
+	svc->bytes_out += d[3];
+}
+
+/*
+ * The poll's next flow in the map (its tuple, to read its counters), or
+ * 0 at the end of a round; the next call starts the next round.
+ */
+int
+engine_fp_next(struct engine *e, struct engine_fpreq *r)
+{
+	struct engine_fp	*fp = e->fp;
+	uint32_t		 i;
+
+	if (fp == NULL)
+		return (0);
+	if (fp->cursor == FLOW_NIL) {
+		if (fp->inround) {
+			fp->inround = 0;
+			return (0);
+		}
+		fp->cursor = fp->head;
+		if (fp->cursor == FLOW_NIL)
+			return (0);
+		fp->inround = 1;
+	}
+	i = fp->cursor;
+	fp->cursor = fp->fl[i].next;
+	fp_tuple(e, &e->ft.f[i], r);
+	return (1);
+}
+
+/* What the map counted for the flow in slot i: counters, timer, end. */
+void
+engine_fp_update(struct engine *e, uint32_t i,
+    const struct engine_fpcount *c, uint32_t now)
+{
+	struct engine_fp	*fp = e->fp;
+	struct flow		*f;
+	uint32_t		 last;
+
+	if (fp == NULL || i == FLOW_NIL || i > e->ft.cap)
+		return;
+	f = &e->ft.f[i];
+	if (!(f->seen & FLOW_FAST))
+		return;
+	now = engine_clock(e, now);
+	if (!c->has) {
+		/* Gone from the map behind loadd's back: the slow path's. */
+		f->seen &= (uint8_t)~FLOW_FAST;
+		f->seen |= FLOW_FPNO;
+		fp_unlink(fp, i);
+		return;
+	}
+	fp_account(e, f->srv, fp->fl[i].taken, c);
+	fp->fl[i].taken[0] = c->pkts[0];
+	fp->fl[i].taken[1] = c->pkts[1];
+	fp->fl[i].taken[2] = c->bytes[0];
+	fp->fl[i].taken[3] = c->bytes[1];
+	last = now - c->idle;
+	if (c->idle <= now && (int32_t)(last - f->last) > 0)
+		f->last = last;
+	if (e->pool->svc[f->svc].proto == PROTO_TCP &&
+	    (c->rst || c->fin[0] || c->fin[1]))
+		fp_close(e, f, c, now);
+}
+
+/*
+ * A FIN or RST went through the map: the flow leaves it, so that loadd
+ * sees the rest of the close, and takes the state tcp_track would give.
+ */
+static void
+fp_close(struct engine *e, struct flow *f, const struct engine_fpcount *c,
+    uint32_t now)
+{
+	uint8_t		 st;
+
+	engine_fp_takeout(e, f);
+	e->st.fp_closed++;
+	if (c->fin[0])
+		f->seen |= FLOW_CFIN;
+	if (c->fin[1])
+		f->seen |= FLOW_SFIN;
+	st = c->rst ? FS_CLOSE : (f->seen & (FLOW_CFIN | FLOW_SFIN)) ==
+	    (FLOW_CFIN | FLOW_SFIN) ? FS_TIME_WAIT : FS_FIN_WAIT;
+	if (f->cls != FC_CLOSING)
+		flow_inactive(e, f);
+	flow_set_state(&e->ft, f, st, now);
+}
+
+/*
+ * At start: a flow the pinned map carries (an earlier loadd put it
+ * there) goes back into the table with its server, found by address and
+ * port in the service of its virtual address.  0: none of this
+ * configuration's, or no room; the caller deletes it from the map.
+ */
+int
+engine_fp_adopt(struct engine *e, const struct engine_fpreq *r,
+    const struct engine_fpcount *c, uint32_t now)
+{
+	struct pool	*pool = e->pool;
+	struct service	*svc;
+	struct flow	*f;
+	uint16_t	 si, cport = htons(r->cport);
+	uint32_t	 i;
+	unsigned	 k, srv = 0;
+	int		 found = 0;
+
+	if (e->fp == NULL || (svc = pool_find_service(pool, r->family,
+	    r->proto, &r->vip, htons(r->vport))) == NULL)
+		goto unknown;
+	for (k = 0; k < svc->nsrv && !found; k++) {
+		srv = svc->members[k];
+		found = pool->srv[srv].port == r->sport &&
+		    addr_eq(&pool->srv[srv].addr, &r->server);
+	}
+	si = (uint16_t)(svc - pool->svc);
+	now = engine_clock(e, now);
+	if (!found || !flow_room(&e->ft))
+		goto unknown;
+	if ((f = flow_insert(&e->ft, flow_hash(&e->ft, &r->client, cport, si),
+	    &r->client, cport, si, (uint16_t)srv, r->proto == PROTO_TCP ?
+	    FS_ESTABLISHED : FS_UDP, now)) == NULL)
+		goto unknown;
+	f->cseq = f->sseq = 0;		/* not known: the map does not say */
+	memset(f->synms, 0, sizeof(f->synms));
+	f->seen = FLOW_FAST;
+	i = (uint32_t)(f - e->ft.f);
+	memset(e->fp->fl[i].taken, 0, sizeof(e->fp->fl[i].taken));
+	fp_link(e->fp, i);
+	pool->srv[srv].flows_active++;
+	pool->srv[srv].flows_total++;
+	svc->flows_active++;
+	svc->flows_total++;
+	if (svc->sticky)
+		sticky_put(&e->sticky, &r->client, si, (uint16_t)srv, now,
+		    svc->sticky);
+	e->st.fp_adopted++;
+	engine_fp_update(e, i, c, now);
+	return (1);
+unknown:
+	e->st.fp_unknown++;
+	return (0);
+}

@@ -1,0 +1,284 @@
+/*
+ * offload = bpf in the live daemon: the glue between the engine's
+ * requests (engine_fp.c, which makes no system call) and the loader
+ * (fastpath.c, which does).
+ *
+ * As root, before the privilege drop: the program is loaded and pinned,
+ * or adopted from the pins of an earlier loadd, and attached to every
+ * offload_interfaces entry; a failure (no bpffs, verifier refusal, an
+ * old kernel, a missing interface) stops the start with its reason --
+ * never a quiet fallback to the slow path.  After the drop the packet
+ * process keeps the map descriptors only: updates, lookups, deletes and
+ * the walk through an open descriptor need no capability on the kernels
+ * that let them (a check at start says so if this one does not).
+ *
+ * Runtime state owned here: the loader's handle.  The flows in the map
+ * are the engine's; the program and its pins outlive loadd on purpose
+ * (established flows keep flowing while it restarts), and loadd -R says
+ * how to remove them.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <err.h>
+
+#include "compat.h"
+#include "config.h"
+#include "engine.h"
+#include "fastpath.h"
+#include "live_fp.h"
+#include "log.h"
+
+#define POLL_BUDGET	4096	/* flows read per second, at most */
+
+struct livefp {
+	struct fastpath		*fp;
+};
+
+/* What the walk at start collects: it may not change the map itself. */
+struct adopt {
+	struct engine_fpreq	*r;
+	struct engine_fpcount	*c;
+	uint32_t		 n, cap;
+};
+
+static void	 to_flow(const struct engine_fpreq *, struct fastpath_flow *);
+static void	 to_count(const struct fastpath_counters *,
+		    struct engine_fpcount *);
+static void	 drain_cb(void *, struct engine *);
+static void	 do_add(struct livefp *, struct engine *,
+		    const struct engine_fpreq *);
+static int	 collect(const struct fastpath_flow *,
+		    const struct fastpath_counters *, void *);
+
+struct livefp *
+livefp_open(const struct config *conf)
+{
+	struct fastpath_conf	 fc;
+	struct livefp		*lf;
+	char			 why[FASTPATH_ERRLEN], dir[PATH_MAX], *slash;
+	unsigned		 i;
+
+	if ((lf = calloc(1, sizeof(*lf))) == NULL)
+		err(1, "calloc");
+	memset(&fc, 0, sizeof(fc));
+	/* offload_pin = BPFFS/NAME; the default bpffs is mounted if need be. */
+	strlcpy(dir, conf->fp_pin, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		errx(1, "offload_pin %s: not a directory in a bpffs",
+		    conf->fp_pin);
+	*slash = '\0';
+	fc.name = slash + 1;
+	fc.bpffs = strcmp(dir, FASTPATH_BPFFS) == 0 ? NULL : dir;
+	fc.max_flows = conf->fp_maxflows;
+	if ((lf->fp = fastpath_open(&fc, why, sizeof(why))) == NULL)
+		errx(1, "offload = bpf: %s", why);
+	if (fastpath_adopted(lf->fp) &&
+	    fastpath_capacity(lf->fp) != conf->fp_maxflows)
+		log_warnx("offload = bpf: the pinned map holds %u flows, not "
+		    "offload_maxflows %u (remove the pins, as loadd -R says, "
+		    "to change it)", fastpath_capacity(lf->fp),
+		    conf->fp_maxflows);
+	for (i = 0; i < conf->fp_nifs; i++)
+		if (fastpath_attach(lf->fp, conf->fp_ifs[i]) == -1)
+			errx(1, "offload = bpf: %s", fastpath_error(lf->fp));
+	log_info("offload = bpf: %s program on %u interface(s), map of %u "
+	    "flows in %s", fastpath_adopted(lf->fp) ? "the pinned" :
+	    "a new", conf->fp_nifs, fastpath_capacity(lf->fp), conf->fp_pin);
+	return (lf);
+}
+
+/*
+ * After the drop: the engine gets its queue (drained here when full), and
+ * the flows an earlier loadd left in the map come back into the table.
+ */
+void
+livefp_start(struct livefp *lf, struct engine *e, uint32_t now)
+{
+	struct fastpath_stats	 st;
+	struct fastpath_flow	 ff;
+	struct adopt		 a;
+	uint32_t		 i, kept = 0;
+
+	if (fastpath_stats_read(lf->fp, &st) == -1)
+		fatalx("offload = bpf: the packet process cannot read the "
+		    "map (%s): this kernel wants CAP_BPF for map calls; run "
+		    "with privsep = no", fastpath_error(lf->fp));
+	if (engine_set_fastpath(e, drain_cb, lf) == -1)
+		fatal("offload = bpf: engine");
+	memset(&a, 0, sizeof(a));
+	a.cap = fastpath_capacity(lf->fp);
+	if ((a.r = calloc(a.cap, sizeof(*a.r))) == NULL ||
+	    (a.c = calloc(a.cap, sizeof(*a.c))) == NULL)
+		fatal("offload = bpf: adoption");
+	if (fastpath_flow_walk(lf->fp, collect, &a) == -1)
+		log_warnx("offload = bpf: %s", fastpath_error(lf->fp));
+	for (i = 0; i < a.n; i++) {
+		if (engine_fp_adopt(e, &a.r[i], &a.c[i], now)) {
+			kept++;
+			continue;
+		}
+		to_flow(&a.r[i], &ff);
+		(void)fastpath_flow_del(lf->fp, &ff);
+	}
+	if (a.n != 0)
+		log_notice("offload = bpf: %u flow(s) in the map taken back, "
+		    "%u of no configured server deleted", kept, a.n - kept);
+	free(a.r);
+	free(a.c);
+	livefp_drain(lf, e);
+}
+
+static int
+collect(const struct fastpath_flow *f, const struct fastpath_counters *c,
+    void *arg)
+{
+	struct adopt		*a = arg;
+	struct engine_fpreq	*r;
+
+	if (a->n == a->cap)
+		return (1);
+	r = &a->r[a->n];
+	memset(r, 0, sizeof(*r));
+	r->family = (uint8_t)f->family;
+	r->proto = f->proto;
+	r->client = f->client;
+	r->vip = f->vip;
+	r->server = f->server;
+	r->cport = f->cport;
+	r->vport = f->vport;
+	r->sport = f->sport;
+	to_count(c, &a->c[a->n]);
+	a->n++;
+	return (0);
+}
+
+static void
+to_flow(const struct engine_fpreq *r, struct fastpath_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->family = r->family;
+	f->proto = r->proto;
+	f->client = r->client;
+	f->vip = r->vip;
+	f->server = r->server;
+	f->cport = r->cport;
+	f->vport = r->vport;
+	f->sport = r->sport;
+}
+
+/* The map's two directions as the engine takes them. */
+static void
+to_count(const struct fastpath_counters *c, struct engine_fpcount *k)
+{
+	uint64_t	 last, now;
+
+	memset(k, 0, sizeof(*k));
+	k->has = c->has != 0;
+	k->pkts[0] = c->to_server.packets;
+	k->pkts[1] = c->to_client.packets;
+	k->bytes[0] = c->to_server.bytes;
+	k->bytes[1] = c->to_client.bytes;
+	k->fin[0] = c->to_server.fin;
+	k->fin[1] = c->to_client.fin;
+	k->rst = c->to_server.rst || c->to_client.rst;
+	last = c->to_server.last_ns > c->to_client.last_ns ?
+	    c->to_server.last_ns : c->to_client.last_ns;
+	now = fastpath_now_ns();
+	/* No packet through the map yet: the engine's timer stands. */
+	k->idle = last == 0 ? UINT32_MAX : now <= last ? 0 :
+	    (uint32_t)((now - last) / 1000000000ull);
+}
+
+static void
+drain_cb(void *arg, struct engine *e)
+{
+	livefp_drain(arg, e);
+}
+
+void
+livefp_drain(struct livefp *lf, struct engine *e)
+{
+	struct engine_fpreq	*q;
+	struct fastpath_flow	 ff;
+	struct fastpath_counters c;
+	struct engine_fpcount	 k;
+	unsigned		 i, n;
+
+	q = engine_fp_queue(e, &n);
+	for (i = 0; i < n; i++) {
+		if (q[i].op == FPQ_ADD) {
+			do_add(lf, e, &q[i]);
+			continue;
+		}
+		/* What the map counted since the last poll, then the delete. */
+		to_flow(&q[i], &ff);
+		if (fastpath_flow_read(lf->fp, &ff, &c) == 0)
+			to_count(&c, &k);
+		else
+			memset(&k, 0, sizeof(k));
+		(void)fastpath_flow_del(lf->fp, &ff);
+		engine_fp_deleted(e, &q[i], &k);
+	}
+}
+
+/*
+ * One flow into the map.  A tuple already there is an older flow's left
+ * behind (a crash between the table and the map): it goes.  A full map
+ * leaves the flow to loadd, counted, and logged now and then.
+ */
+static void
+do_add(struct livefp *lf, struct engine *e, const struct engine_fpreq *r)
+{
+	struct fastpath_flow	 ff;
+	uint64_t		 n = e->st.fp_refused + 1;
+	int			 rc;
+
+	to_flow(r, &ff);
+	if ((rc = fastpath_flow_add(lf->fp, &ff)) == -1 && errno == EEXIST) {
+		(void)fastpath_flow_del(lf->fp, &ff);
+		rc = fastpath_flow_add(lf->fp, &ff);
+	}
+	if (rc == 0)
+		return;
+	/* The 1st, 2nd, 4th, 8th ... refusal: seen, not a flood. */
+	if ((n & (n - 1)) == 0)
+		log_warnx("offload = bpf: a flow stays on the slow path: %s "
+		    "(%llu so far; offload_maxflows sizes the map)",
+		    fastpath_error(lf->fp), (unsigned long long)n);
+	engine_fp_refused(e, r);
+}
+
+/* Once a second: what the map counted, a budget of flows at a time. */
+void
+livefp_poll(struct livefp *lf, struct engine *e, uint32_t now)
+{
+	struct engine_fpreq	 r;
+	struct fastpath_flow	 ff;
+	struct fastpath_counters c;
+	struct engine_fpcount	 k;
+	unsigned		 n;
+
+	for (n = 0; n < POLL_BUDGET && engine_fp_next(e, &r); n++) {
+		to_flow(&r, &ff);
+		if (fastpath_flow_read(lf->fp, &ff, &c) == 0)
+			to_count(&c, &k);
+		else if (errno == ENOENT)
+			memset(&k, 0, sizeof(k));
+		else
+			continue;
+		engine_fp_update(e, r.flow, &k, now);
+	}
+	livefp_drain(lf, e);
+}
+
+void
+livefp_close(struct livefp *lf)
+{
+	if (lf == NULL)
+		return;
+	fastpath_close(lf->fp);
+	free(lf);
+}

@@ -1,0 +1,444 @@
+/*
+ * offload = bpf, the engine's side (engine_fp.c): what it asks of the
+ * fast path's map -- the queue of adds and deletes, read as the live loop
+ * reads it -- and what it does with the counters the map hands back.  No
+ * BPF here: the kernel's side is check_fastpath.c's.
+ *
+ *	client 198.51.100.7:port  ->  VIP 192.0.2.10:80
+ *	                              -> 10.0.1.11:80, 10.0.1.12:80 (round-robin)
+ */
+#include <arpa/inet.h>
+
+#include <string.h>
+
+#include "config.h"
+#include "engine.h"
+#include "pkt.h"
+#include "reset.h"
+#include "rig.h"
+#include "srvstate.h"
+#include "unit.h"
+
+#define CONF	"ipaliasing = 192.0.2.10\nports = 80\n" \
+		"servers = 10.0.1.11, 10.0.1.12:8080\n" \
+		"timeout_tcp_established = 100\n"
+
+static struct engine_fpreq *queue(unsigned *);
+static struct server *establish(uint16_t);
+static void	 handshake(uint16_t);
+static void	 busy(uint16_t, const struct server *);
+static void	 assert_tuple(const struct engine_fpreq *, uint16_t,
+		    const struct server *);
+
+static struct engine_fpreq *
+queue(unsigned *n)
+{
+	return (engine_fp_queue(&R.e, n));
+}
+
+/* The handshake; nothing is asked of the map before the client's ACK. */
+static struct server *
+establish(uint16_t cport)
+{
+	struct server	*srv;
+	unsigned	 n;
+
+	ck_assert_int_eq(rig_c2v(cport, TH_SYN), V_REWRITTEN);
+	srv = &R.conf.pool.srv[rig_flow(cport)->srv];
+	ck_assert_int_eq(rig_s2c(srv, cport, TH_SYN | TH_ACK), V_REWRITTEN);
+	(void)queue(&n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(rig_c2v(cport, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(rig_flow(cport)->state, FS_ESTABLISHED);
+	busy(cport, srv);
+	return (srv);
+}
+
+/*
+ * The same without a look at the queue, then the packets after which
+ * the flow is put in the map.
+ */
+static void
+handshake(uint16_t cport)
+{
+	struct server	*srv;
+	unsigned	 i;
+
+	ck_assert_int_eq(rig_c2v(cport, TH_SYN), V_REWRITTEN);
+	srv = &R.conf.pool.srv[rig_flow(cport)->srv];
+	ck_assert_int_eq(rig_s2c(srv, cport, TH_SYN | TH_ACK), V_REWRITTEN);
+	for (i = 0; i < ENGINE_FP_AFTER; i++)
+		ck_assert_int_eq(rig_c2v(cport, TH_ACK), V_REWRITTEN);
+}
+
+/* Packets after the handshake until the flow is asked into the map. */
+static void
+busy(uint16_t cport, const struct server *srv)
+{
+	unsigned	 i, n;
+
+	for (i = 1; i < ENGINE_FP_AFTER; i++) {
+		(void)engine_fp_queue(&R.e, &n);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_int_eq((i & 1) ? rig_s2c(srv, cport, TH_ACK) :
+		    rig_c2v(cport, TH_ACK), V_REWRITTEN);
+	}
+}
+
+static void
+assert_tuple(const struct engine_fpreq *r, uint16_t cport,
+    const struct server *srv)
+{
+	char	 a[ADDR_STRLEN];
+
+	ck_assert_uint_eq(r->family, 4);
+	ck_assert_uint_eq(r->proto, PROTO_TCP);
+	ck_assert_str_eq(addr_ntop(4, &r->client, a, sizeof(a)), CLIENT);
+	ck_assert_str_eq(addr_ntop(4, &r->vip, a, sizeof(a)), VIP);
+	ck_assert_uint_eq(r->cport, cport);
+	ck_assert_uint_eq(r->vport, 80);
+	ck_assert(addr_eq(&r->server, &srv->addr));
+	ck_assert_uint_eq(r->sport, srv->port);
+	ck_assert_uint_eq(r->flow, (uint32_t)(rig_flow(cport) - R.e.ft.f));
+}
+
+/*
+ * Established and busy: one add with the whole tuple, once.  A short
+ * connection ends on loadd's path.
+ */
+START_TEST(test_add_when_established)
+{
+	struct engine_fpreq	*q;
+	struct server		*srv;
+	unsigned		 n;
+
+	rig_open(CONF);
+	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
+	srv = establish(40000);
+	q = queue(&n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(q[0].op, FPQ_ADD);
+	assert_tuple(&q[0], 40000, srv);
+	ck_assert(rig_flow(40000)->seen & FLOW_FAST);
+	ck_assert_uint_eq(R.e.st.fp_added, 1);
+	/* Packets still in flight change nothing. */
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK | TH_PUSH), V_REWRITTEN);
+	ck_assert_int_eq(rig_s2c(srv, 40000, TH_ACK | TH_PUSH), V_REWRITTEN);
+	(void)queue(&n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(rig_flow(40000)->state, FS_ESTABLISHED);
+
+	ck_assert_int_eq(rig_c2v(40001, TH_SYN), V_REWRITTEN);
+	srv = &R.conf.pool.srv[rig_flow(40001)->srv];
+	ck_assert_int_eq(rig_s2c(srv, 40001, TH_SYN | TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40001, TH_ACK), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40001, TH_ACK | TH_PUSH), V_REWRITTEN);
+	ck_assert_int_eq(rig_s2c(srv, 40001, TH_ACK | TH_FIN), V_REWRITTEN);
+	ck_assert_int_eq(rig_c2v(40001, TH_ACK | TH_FIN), V_REWRITTEN);
+	for (n = 0; n < ENGINE_FP_AFTER; n++)
+		ck_assert_int_eq(rig_c2v(40001, TH_ACK), V_REWRITTEN);
+	(void)queue(&n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(R.e.st.fp_added, 1);
+	rig_close();
+}
+END_TEST
+
+/* A map that is full: the flow stays loadd's, and is not asked again. */
+START_TEST(test_refused)
+{
+	struct engine_fpreq	 r;
+	struct engine_fpreq	*q;
+	unsigned		 n;
+
+	rig_open(CONF);
+	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
+	(void)establish(40000);
+	q = queue(&n);
+	ck_assert_uint_eq(n, 1);
+	r = q[0];
+	engine_fp_refused(&R.e, &r);
+	ck_assert(!(rig_flow(40000)->seen & FLOW_FAST));
+	ck_assert(rig_flow(40000)->seen & FLOW_FPNO);
+	ck_assert_uint_eq(R.e.st.fp_refused, 1);
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
+	(void)queue(&n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(engine_fp_next(&R.e, &r), 0);
+	rig_close();
+}
+END_TEST
+
+/*
+ * The poll: counters go to the server and service as increments, the
+ * last packet's time to the flow's timer; FIN of both sides closes the
+ * flow and takes it out of the map, with what was already counted.
+ */
+START_TEST(test_update_and_close)
+{
+	struct engine_fpreq	 r, *q;
+	struct engine_fpcount	 c;
+	struct server		*srv;
+	struct flow		*f;
+	uint64_t		 in0, out0;
+	unsigned		 n;
+
+	rig_open(CONF);
+	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
+	srv = establish(40000);
+	(void)queue(&n);
+	f = rig_flow(40000);
+	in0 = srv->bytes_in;
+	out0 = srv->bytes_out;
+	memset(&c, 0, sizeof(c));
+	c.has = 1;
+	c.pkts[0] = 10;
+	c.pkts[1] = 20;
+	c.bytes[0] = 1000;
+	c.bytes[1] = 50000;
+	c.idle = 3;
+	ck_assert_int_eq(engine_fp_next(&R.e, &r), 1);
+	assert_tuple(&r, 40000, srv);
+	ck_assert_int_eq(engine_fp_next(&R.e, &r), 0);	/* end of a round */
+	engine_fp_update(&R.e, r.flow, &c, R.now + 10);
+	ck_assert_uint_eq(srv->bytes_in - in0, 1000);
+	ck_assert_uint_eq(srv->bytes_out - out0, 50000);
+	ck_assert_uint_eq(R.conf.pool.svc[0].bytes_out, srv->bytes_out);
+	ck_assert_uint_eq(f->last, R.now + 7);
+	c.bytes[1] = 80000;
+	c.fin[0] = c.fin[1] = 1;
+	engine_fp_update(&R.e, r.flow, &c, R.now + 11);
+	ck_assert_uint_eq(srv->bytes_out - out0, 80000);
+	ck_assert_uint_eq(f->state, FS_TIME_WAIT);
+	ck_assert(!(f->seen & FLOW_FAST));
+	ck_assert_uint_eq(srv->flows_active, 0);
+	ck_assert_uint_eq(R.e.st.fp_closed, 1);
+	q = queue(&n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(q[0].op, FPQ_DEL);
+	assert_tuple(&q[0], 40000, srv);
+	ck_assert_uint_eq(q[0].taken[3], 80000);
+	/* The delete's last reading adds only what came since. */
+	c.bytes[1] = 80100;
+	engine_fp_deleted(&R.e, &q[0], &c);
+	ck_assert_uint_eq(srv->bytes_out - out0, 80100);
+	ck_assert_uint_eq(R.e.st.fp_deleted, 1);
+	ck_assert_int_eq(engine_fp_next(&R.e, &r), 0);
+	rig_close();
+}
+END_TEST
+
+/* Idle in the map as out of it: the flow expires, and is deleted. */
+START_TEST(test_idle_expiry)
+{
+	struct engine_fpreq	 r, *q;
+	struct engine_fpcount	 c;
+	unsigned		 n;
+
+	rig_open(CONF);
+	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
+	(void)establish(40000);
+	(void)queue(&n);
+	/* Busy in the map: the map's last packet keeps it. */
+	memset(&c, 0, sizeof(c));
+	c.has = 1;
+	c.idle = 0;
+	ck_assert_int_eq(engine_fp_next(&R.e, &r), 1);
+	engine_fp_update(&R.e, r.flow, &c, R.now + 90);
+	engine_tick(&R.e, R.now + 150);
+	ck_assert_ptr_nonnull(rig_flow(40000));
+	(void)queue(&n);
+	ck_assert_uint_eq(n, 0);
+	engine_tick(&R.e, R.now + 300);
+	ck_assert_ptr_null(rig_flow(40000));
+	q = queue(&n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(q[0].op, FPQ_DEL);
+	ck_assert_uint_eq(q[0].cport, 40000);
+	rig_close();
+}
+END_TEST
+
+/* A UDP flow goes in once its server answers (and it is busy). */
+START_TEST(test_udp_after_answer)
+{
+	struct tpkt	 t = {
+		.family = 4, .proto = PROTO_UDP, .src = CLIENT, .dst = VIP,
+		.sport = 5000, .dport = 53, .paylen = 40,
+	};
+	struct engine_fpreq *q;
+	char		 a[ADDR_STRLEN];
+	unsigned	 i, n;
+
+	rig_open("ipaliasing = 192.0.2.10\nports = 53\nprotocol = udp\n"
+	    "servers = 10.0.1.11\n");
+	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
+	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
+	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
+	(void)queue(&n);
+	ck_assert_uint_eq(n, 0);
+	t.src = addr_ntop(4, &R.conf.pool.srv[0].addr, a, sizeof(a));
+	t.dst = CLIENT;
+	t.sport = 53;
+	t.dport = 5000;
+	for (i = 0; i < ENGINE_FP_AFTER; i++) {
+		(void)queue(&n);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
+	}
+	q = queue(&n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(q[0].op, FPQ_ADD);
+	ck_assert_uint_eq(q[0].proto, PROTO_UDP);
+	ck_assert_uint_eq(q[0].vport, 53);
+	ck_assert_uint_eq(q[0].cport, 5000);
+	rig_close();
+}
+END_TEST
+
+/* At start: a flow of a configured server comes back; others do not. */
+START_TEST(test_adopt)
+{
+	struct engine_fpreq	 r;
+	struct engine_fpcount	 c;
+	struct server		*srv;
+	struct flow		*f;
+	uint16_t		 port;
+
+	rig_open(CONF);
+	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
+	srv = &R.conf.pool.srv[1];
+	memset(&r, 0, sizeof(r));
+	memset(&c, 0, sizeof(c));
+	r.family = 4;
+	r.proto = PROTO_TCP;
+	ck_assert_int_eq(addr_parse(CLIENT, &r.client, &port), 4);
+	ck_assert_int_eq(addr_parse(VIP, &r.vip, &port), 4);
+	r.server = srv->addr;
+	r.cport = 41000;
+	r.vport = 80;
+	r.sport = 8080;
+	c.has = 1;
+	c.bytes[1] = 123456;
+	c.idle = 2;
+	ck_assert_int_eq(engine_fp_adopt(&R.e, &r, &c, R.now), 1);
+	f = rig_flow(41000);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->state, FS_ESTABLISHED);
+	ck_assert_ptr_eq(&R.conf.pool.srv[f->srv], srv);
+	ck_assert(f->seen & FLOW_FAST);
+	ck_assert_uint_eq(srv->flows_active, 1);
+	ck_assert_uint_eq(srv->bytes_out, 123456);
+	ck_assert_uint_eq(R.e.fp->fl[f - R.e.ft.f].taken[3], 123456);
+	ck_assert_uint_eq(R.e.st.fp_adopted, 1);
+	/* Its next packet through loadd keeps it where it is. */
+	ck_assert_int_eq(rig_c2v(41000, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(f->state, FS_ESTABLISHED);
+	/* A server's port this configuration does not have. */
+	r.cport = 41001;
+	r.sport = 81;
+	ck_assert_int_eq(engine_fp_adopt(&R.e, &r, &c, R.now), 0);
+	ck_assert_ptr_null(rig_flow(41001));
+	ck_assert_uint_eq(R.e.st.fp_unknown, 1);
+	rig_close();
+}
+END_TEST
+
+/*
+ * down_flows = reset, a flow in the map: out of it, and each end gets a
+ * bare ACK far outside its window; its answering ACK gets a RST.
+ */
+START_TEST(test_reset_in_map)
+{
+	struct engine_gen	*g;
+	struct engine_fpreq	*q;
+	struct server		*srv;
+	struct flow		*f;
+	struct resetter		*rs;
+	unsigned		 n, i;
+
+	rig_open(CONF "check = tcp\ndown_flows = reset\n");
+	ck_assert_ptr_nonnull(rs = reset_new(1000));
+	engine_set_reset(&R.e, rs, 0);
+	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
+	srv = establish(40000);
+	(void)queue(&n);
+	f = rig_flow(40000);
+	srv->healthy = 0;
+	ck_assert_int_eq(srv_update(&R.conf.pool, (unsigned)(srv -
+	    R.conf.pool.srv), SR_PROBE, "test"), 1);
+	engine_server_down(&R.e, (unsigned)(srv - R.conf.pool.srv));
+	for (i = 0; i < 100 && R.e.sweep_pos != 0; i++)
+		engine_tick(&R.e, R.now);
+	q = queue(&n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(q[0].op, FPQ_DEL);
+	ck_assert(!(f->seen & FLOW_FAST));
+	g = engine_generated(&R.e, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(g[0].data[33], TH_ACK);	/* to the client */
+	ck_assert_uint_eq(g[1].data[33], TH_ACK);	/* to the server */
+	/* The client's answer: a RST in its place, the flow closed. */
+	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(R.buf[33], TH_RST);
+	ck_assert_uint_eq(f->state, FS_CLOSE);
+	ck_assert_uint_eq(R.e.st.flows_reset, 1);
+	/* The server's answer too. */
+	ck_assert_int_eq(rig_s2c(srv, 40000, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(R.buf[33] & TH_RST, TH_RST);
+	rig_close();
+}
+END_TEST
+
+static unsigned	 drained;
+
+static void
+drain(void *arg, struct engine *e)
+{
+	unsigned	 n;
+
+	(void)arg;
+	(void)engine_fp_queue(e, &n);
+	drained += n;
+}
+
+/* A full queue is handed to its owner; without one, the loss counted. */
+START_TEST(test_queue_full)
+{
+	unsigned	 i, n;
+
+	rig_open(CONF);
+	ck_assert_int_eq(engine_set_fastpath(&R.e, drain, NULL), 0);
+	for (i = 0; i < ENGINE_FPQMAX + 10; i++)
+		handshake((uint16_t)(20000 + i));
+	(void)queue(&n);
+	ck_assert_uint_eq(drained, ENGINE_FPQMAX);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_uint_eq(R.e.st.fp_qfull, 0);
+	R.e.fp->drain = NULL;
+	for (i = 0; i < ENGINE_FPQMAX + 1; i++)
+		handshake((uint16_t)(30000 + i));
+	ck_assert_uint_eq(R.e.st.fp_qfull, 1);
+	/* The one not queued is loadd's, and may be asked again. */
+	ck_assert(!(rig_flow(30000 + ENGINE_FPQMAX)->seen & FLOW_FAST));
+	rig_close();
+}
+END_TEST
+
+Suite *
+engine_fp_suite(void)
+{
+	Suite	*s = suite_create("engine_fp");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_test(tc, test_add_when_established);
+	tcase_add_test(tc, test_refused);
+	tcase_add_test(tc, test_update_and_close);
+	tcase_add_test(tc, test_idle_expiry);
+	tcase_add_test(tc, test_udp_after_answer);
+	tcase_add_test(tc, test_adopt);
+	tcase_add_test(tc, test_queue_full);
+	tcase_add_test(tc, test_reset_in_map);
+	suite_add_tcase(s, tc);
+	return (s);
+}
