@@ -58,6 +58,7 @@ LOADD_SRCS	= loadd/agent.c loadd/config.c loadd/config_build.c \
 		  loadd/flow.c loadd/health.c loadd/pool.c loadd/pktio_pcap.c \
 		  loadd/hcprobe.c loadd/srvstate.c common/probe.c \
 		  loadd/privsep.c loadd/reload.c loadd/reset.c loadd/rules.c loadd/sched.c \
+		  loadd/sched_maglev.c \
 		  loadd/sticky.c loadd/sysctl_check.c common/report.c \
 		  loadd/clients.c loadd/connlimit.c
 # The control socket's commands (ctl_cmd.c), the buffer of its answers
