@@ -281,26 +281,105 @@ print_flat(FILE *fp, const struct config *conf, int fam)
 	}
 }
 
-/* The rules for the services of one address family. */
+/* Everything addressed to a virtual address is loadd's. */
 static void
-print_family(FILE *fp, const struct config *conf, int fam)
+print_vips(FILE *fp, const struct config *conf, int fam, const char *chain)
 {
 	const struct pool	*pool = &conf->pool;
-	const struct service	*svc;
-	const struct server	*srv;
-	char			 a[ADDR_STRLEN], chain[32];
-	const char		*ipt, *fwd, *icmp;
+	char			 a[ADDR_STRLEN];
 	unsigned		 i;
+
+	for (i = 0; i < pool->nsvc; i++) {
+		if (!first_vip(pool, i, fam))
+			continue;
+		addr_ntop(pool->svc[i].family, &pool->svc[i].vip, a,
+		    sizeof(a));
+		fprintf(fp, "-A %s -d %s -j CT --notrack\n", chain, a);
+		fprintf(fp, "-A %s -d %s -j NFQUEUE --queue-num %d\n", chain, a,
+		    conf->queue);
+	}
+}
+
+/*
+ * What real servers send through this host: replies from each one's
+ * service port, and ICMP errors from each address (once per address).
+ * What they send this host itself (answers to health probes, agent
+ * reports) is not loadd's.
+ */
+static void
+print_servers(FILE *fp, const struct config *conf, int fam,
+    const char *chain)
+{
+	const struct pool	*pool = &conf->pool;
+	const struct server	*srv;
+	const char		*proto;
+	char			 a[ADDR_STRLEN];
+	unsigned		 i;
+
+	fprintf(fp, "-A %s -m addrtype --dst-type LOCAL -j RETURN\n", chain);
+	for (i = 0; i < pool->nsrv; i++) {
+		srv = &pool->srv[i];
+		if (srv->family != fam)
+			continue;
+		proto = protoname(pool->svc[srv->svc].proto);
+		addr_ntop(srv->family, &srv->addr, a, sizeof(a));
+		fprintf(fp, "-A %s -s %s -p %s --sport %u -j CT --notrack\n",
+		    chain, a, proto, srv->port);
+		fprintf(fp, "-A %s -s %s -p %s --sport %u -j NFQUEUE "
+		    "--queue-num %d\n", chain, a, proto, srv->port,
+		    conf->queue);
+	}
+	proto = fam == 6 ? "icmpv6" : "icmp";
+	for (i = 0; i < pool->nsrv; i++) {
+		srv = &pool->srv[i];
+		if (!first_srv_addr(pool, i, fam))
+			continue;
+		addr_ntop(srv->family, &srv->addr, a, sizeof(a));
+		fprintf(fp, "-A %s -s %s -p %s -j CT --notrack\n", chain, a,
+		    proto);
+		fprintf(fp, "-A %s -s %s -p %s -j NFQUEUE --queue-num %d\n",
+		    chain, a, proto, conf->queue);
+	}
+}
+
+/*
+ * ICMP errors this host makes about forwarded packets; not those about
+ * its own (to its probes, say), which stay here.
+ */
+static void
+print_out(FILE *fp, const struct config *conf, int fam, const char *chain)
+{
 	static const char *const err4[] = { "destination-unreachable",
 	    "time-exceeded", "parameter-problem" };
 	static const char *const err6[] = { "destination-unreachable",
 	    "packet-too-big", "time-exceeded", "parameter-problem" };
+	unsigned	 i;
+
+	fprintf(fp, "-A %s-out -m addrtype --dst-type LOCAL -j RETURN\n",
+	    chain);
+	if (fam == 6)
+		for (i = 0; i < sizeof(err6) / sizeof(err6[0]); i++)
+			fprintf(fp, "-A %s-out -p icmpv6 --icmpv6-type %s "
+			    "-j NFQUEUE --queue-num %d\n", chain, err6[i],
+			    conf->queue);
+	else
+		for (i = 0; i < sizeof(err4) / sizeof(err4[0]); i++)
+			fprintf(fp, "-A %s-out -p icmp --icmp-type %s "
+			    "-j NFQUEUE --queue-num %d\n", chain, err4[i],
+			    conf->queue);
+}
+
+/* The rules for the services of one address family. */
+static void
+print_family(FILE *fp, const struct config *conf, int fam)
+{
+	char		 chain[32];
+	const char	*ipt, *fwd;
 
 	snprintf(chain, sizeof(chain), "loadd-%d", conf->queue);
 	ipt = fam == 6 ? "ip6tables" : "iptables";
 	fwd = fam == 6 ? "net.ipv6.conf.all.forwarding" :
 	    "net.ipv4.ip_forward";
-	icmp = fam == 6 ? "icmpv6" : "icmp";
 
 	fprintf(fp, "# remove with: %s -t raw -D PREROUTING -j %s; "
 	    "%s -t raw -D OUTPUT -j %s-out; %s -t raw -F %s; "
@@ -322,62 +401,9 @@ print_family(FILE *fp, const struct config *conf, int fam)
 	    chain, chain, chain);
 	/* Never reached: it is there to turn reassembly on (see above). */
 	fprintf(fp, "-A %s-defrag -m socket -j RETURN\n", chain);
-
-	/* Everything addressed to a virtual address is loadd's. */
-	for (i = 0; i < pool->nsvc; i++) {
-		svc = &pool->svc[i];
-		if (!first_vip(pool, i, fam))
-			continue;
-		addr_ntop(svc->family, &svc->vip, a, sizeof(a));
-		fprintf(fp, "-A %s -d %s -j CT --notrack\n", chain, a);
-		fprintf(fp, "-A %s -d %s -j NFQUEUE --queue-num %d\n", chain, a,
-		    conf->queue);
-	}
-	/*
-	 * What real servers send this host itself (answers to health
-	 * probes, agent reports) is not loadd's: only what passes through.
-	 */
-	fprintf(fp, "-A %s -m addrtype --dst-type LOCAL -j RETURN\n", chain);
-	/* Replies from each real server's service port. */
-	for (i = 0; i < pool->nsrv; i++) {
-		srv = &pool->srv[i];
-		svc = &pool->svc[srv->svc];
-		if (srv->family != fam)
-			continue;
-		addr_ntop(srv->family, &srv->addr, a, sizeof(a));
-		fprintf(fp, "-A %s -s %s -p %s --sport %u -j CT --notrack\n",
-		    chain, a, protoname(svc->proto), srv->port);
-		fprintf(fp, "-A %s -s %s -p %s --sport %u -j NFQUEUE "
-		    "--queue-num %d\n", chain, a, protoname(svc->proto),
-		    srv->port, conf->queue);
-	}
-	/* ICMP errors from each real server address, once per address. */
-	for (i = 0; i < pool->nsrv; i++) {
-		srv = &pool->srv[i];
-		if (!first_srv_addr(pool, i, fam))
-			continue;
-		addr_ntop(srv->family, &srv->addr, a, sizeof(a));
-		fprintf(fp, "-A %s -s %s -p %s -j CT --notrack\n", chain, a,
-		    icmp);
-		fprintf(fp, "-A %s -s %s -p %s -j NFQUEUE --queue-num %d\n",
-		    chain, a, icmp, conf->queue);
-	}
-	/*
-	 * ICMP errors this host makes about forwarded packets; not those
-	 * about its own (to its probes, say), which stay here.
-	 */
-	fprintf(fp, "-A %s-out -m addrtype --dst-type LOCAL -j RETURN\n",
-	    chain);
-	if (fam == 6)
-		for (i = 0; i < sizeof(err6) / sizeof(err6[0]); i++)
-			fprintf(fp, "-A %s-out -p icmpv6 --icmpv6-type %s "
-			    "-j NFQUEUE --queue-num %d\n", chain, err6[i],
-			    conf->queue);
-	else
-		for (i = 0; i < sizeof(err4) / sizeof(err4[0]); i++)
-			fprintf(fp, "-A %s-out -p icmp --icmp-type %s "
-			    "-j NFQUEUE --queue-num %d\n", chain, err4[i],
-			    conf->queue);
+	print_vips(fp, conf, fam, chain);
+	print_servers(fp, conf, fam, chain);
+	print_out(fp, conf, fam, chain);
 	fprintf(fp, "COMMIT\nEOF\n");
 	fprintf(fp, "%s -t raw -C PREROUTING -j %s 2>/dev/null || "
 	    "%s -t raw -I PREROUTING -j %s\n", ipt, chain, ipt, chain);
