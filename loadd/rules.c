@@ -68,6 +68,10 @@ protoname(uint8_t proto)
 	return (proto == PROTO_UDP ? "udp" : "tcp");
 }
 
+static void	 print_vips(FILE *, const struct config *, int, const char *);
+static void	 print_servers(FILE *, const struct config *, int,
+		    const char *);
+static void	 print_out(FILE *, const struct config *, int, const char *);
 static void	 print_family(FILE *, const struct config *, int);
 static void	 print_offload(FILE *, const struct config *, int);
 static void	 print_fastpath_removal(FILE *, const struct config *);
