@@ -403,6 +403,48 @@ fastpath_unpin(const struct fastpath_conf *conf, char *err, size_t errlen)
 	return (0);
 }
 
+/* Where libbpf's messages go: fastpath_set_logger(). */
+static void	(*logger)(int, const char *);
+
+/*
+ * libbpf's messages, a line at a time, to the logger (a verifier's
+ * refusal comes as one long message of many lines).  Without a logger,
+ * libbpf's own default (stderr) stays.
+ */
+static int	 to_logger(enum libbpf_print_level, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
+
+static int
+to_logger(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	static char	 buf[8192];
+	char		*line, *nl;
+	int		 lv;
+
+	if (logger == NULL)
+		return (0);
+	lv = level == LIBBPF_WARN ? FASTPATH_LOG_WARN :
+	    level == LIBBPF_INFO ? FASTPATH_LOG_INFO : FASTPATH_LOG_DEBUG;
+	if (vsnprintf(buf, sizeof(buf), fmt, ap) >= (int)sizeof(buf))
+		logger(lv, "libbpf: the next message is cut at 8 KB");
+	for (line = buf; *line != '\0'; line = nl + 1) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl = '\0';
+		if (*line != '\0')
+			logger(lv, line);
+		if (nl == NULL)
+			break;
+	}
+	return (0);
+}
+
+void
+fastpath_set_logger(void (*fn)(int, const char *))
+{
+	logger = fn;
+	libbpf_set_print(fn != NULL ? to_logger : NULL);
+}
+
 /*
  * libbpf prints the kernel's extack for every tc call that fails, the
  * expected ones too ("exclusivity flag on" for a clsact that is there

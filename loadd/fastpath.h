@@ -85,6 +85,15 @@ int		 fastpath_adopted(const struct fastpath *);
 uint32_t	 fastpath_capacity(const struct fastpath *);
 /* Closes the descriptors; the pins and tc filters stay. */
 void		 fastpath_close(struct fastpath *);
+/*
+ * libbpf's messages (a verifier's refusal among them) to fn, a line at a
+ * time, at FASTPATH_LOG_*; NULL: none at all.  Without a call, libbpf
+ * writes its warnings to stderr.
+ */
+#define FASTPATH_LOG_WARN	0
+#define FASTPATH_LOG_INFO	1
+#define FASTPATH_LOG_DEBUG	2
+void		 fastpath_set_logger(void (*fn)(int level, const char *line));
 /* The reason of the last failure of a call on fp. */
 const char	*fastpath_error(const struct fastpath *);
 

@@ -50,8 +50,21 @@ static void	 to_count(const struct fastpath_counters *,
 static void	 drain_cb(void *, struct engine *);
 static void	 do_add(struct livefp *, struct engine *,
 		    const struct engine_fpreq *);
+static void	 libbpf_log(int, const char *);
 static int	 collect(const struct fastpath_flow *,
 		    const struct fastpath_counters *, void *);
+
+/* libbpf says it in loadd's log (stderr is /dev/null in a daemon). */
+static void
+libbpf_log(int level, const char *line)
+{
+	if (level == FASTPATH_LOG_WARN)
+		log_warnx("libbpf: %s", line);
+	else if (level == FASTPATH_LOG_INFO)
+		log_info("libbpf: %s", line);
+	else
+		log_debug("libbpf: %s", line);
+}
 
 struct livefp *
 livefp_open(const struct config *conf)
@@ -73,6 +86,7 @@ livefp_open(const struct config *conf)
 	fc.name = slash + 1;
 	fc.bpffs = strcmp(dir, FASTPATH_BPFFS) == 0 ? NULL : dir;
 	fc.max_flows = conf->fp_maxflows;
+	fastpath_set_logger(libbpf_log);
 	if ((lf->fp = fastpath_open(&fc, why, sizeof(why))) == NULL)
 		errx(1, "offload = bpf: %s", why);
 	if (fastpath_adopted(lf->fp) &&

@@ -28,6 +28,7 @@
 #include <linux/sched.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -726,12 +727,67 @@ START_TEST(test_tc)
 }
 END_TEST
 
+/* What the logger of fastpath_set_logger() was given. */
+static char	 logged[4][128];
+static int	 loglevels[4];
+static unsigned	 nlogged;
+
+static void
+log_catch(int level, const char *line)
+{
+	if (nlogged < 4) {
+		loglevels[nlogged] = level;
+		snprintf(logged[nlogged], sizeof(logged[0]), "%s", line);
+	}
+	nlogged++;
+}
+
+static int
+print_via(libbpf_print_fn_t fn, enum libbpf_print_level level,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 rc;
+
+	va_start(ap, fmt);
+	rc = fn(level, fmt, ap);
+	va_end(ap);
+	return (rc);
+}
+
+/* libbpf's messages reach loadd's log a line at a time, at their level. */
+START_TEST(test_logger)
+{
+	libbpf_print_fn_t fn;
+
+	nlogged = 0;
+	fastpath_set_logger(log_catch);
+	fn = libbpf_set_print(NULL);
+	ck_assert_ptr_nonnull(fn);
+	print_via(fn, LIBBPF_WARN, "-- BEGIN PROG LOAD LOG --\n%s\n\n"
+	    "-- END PROG LOAD LOG --\n", "R1 invalid mem access");
+	print_via(fn, LIBBPF_DEBUG, "map %d", 7);
+	ck_assert_uint_eq(nlogged, 4);
+	ck_assert_str_eq(logged[0], "-- BEGIN PROG LOAD LOG --");
+	ck_assert_str_eq(logged[1], "R1 invalid mem access");
+	ck_assert_str_eq(logged[2], "-- END PROG LOAD LOG --");
+	ck_assert_int_eq(loglevels[2], FASTPATH_LOG_WARN);
+	ck_assert_str_eq(logged[3], "map 7");
+	ck_assert_int_eq(loglevels[3], FASTPATH_LOG_DEBUG);
+	fastpath_set_logger(NULL);
+	ck_assert_ptr_null(libbpf_set_print(NULL));
+}
+END_TEST
+
 Suite *
 fastpath_suite(void)
 {
 	Suite	*s = suite_create("fastpath");
 	TCase	*tc;
 
+	tc = tcase_create("logger");
+	tcase_add_test(tc, test_logger);
+	suite_add_tcase(s, tc);
 	if (geteuid() != 0 ||
 	    libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL) != 1) {
 		printf("fastpath: skipped: loading the tc program needs root "
