@@ -151,7 +151,7 @@ check "[ '$m' = '600 root' ]" "control socket mode and owner: $m (600 root)"
 
 CTL show servers > "$TMP/o" 2>&1
 rc=$?
-h=$(grep -c '^SERVICE  *SERVER  *STATE  *REASON  *WEIGHT  *BAK  *ACTIVE  *TOTAL  *BYTES_IN  *BYTES_OUT  *RTT_MS  *AGENT$' "$TMP/o")
+h=$(grep -c '^SERVICE  *SERVER  *STATE  *REASON  *WEIGHT  *BAK  *MAXCONN  *ACTIVE  *TOTAL  *BYTES_IN  *BYTES_OUT  *RTT_MS  *AGENT$' "$TMP/o")
 r=$(grep -Ec '^default +198\.18\.1\.1[123]:80 +up +[a-z]+ +1/1 ' "$TMP/o")
 check "[ $rc -eq 0 ] && [ $h -eq 1 ] && [ $r -eq 3 ]" \
     "show servers: exit $rc, header $h, $r rows 'default 198.18.1.1x:80 up 1/1'"
