@@ -77,6 +77,8 @@ static void	 print_offload(FILE *, const struct config *, int);
 static void	 print_fastpath_removal(FILE *, const struct config *);
 static void	 print_replypath(FILE *, const struct config *);
 static void	 print_flat(FILE *, const struct config *, int);
+static void	 ipfw_vips(FILE *, const struct config *, unsigned, int);
+static void	 ipfw_servers(FILE *, const struct config *, unsigned, int);
 
 void
 rules_print_iptables(FILE *fp, const struct config *conf)
@@ -415,6 +417,67 @@ print_family(FILE *fp, const struct config *conf, int fam)
 	    "%s -t raw -I OUTPUT -j %s-out\n", ipt, chain, ipt, chain);
 }
 
+/* ipfw: each IPv4 virtual address's datagrams, reassembled, to loadd. */
+static void
+ipfw_vips(FILE *fp, const struct config *conf, unsigned rule, int set)
+{
+	const struct pool	*pool = &conf->pool;
+	const struct service	*svc;
+	char			 a[ADDR_STRLEN];
+	unsigned		 i;
+
+	for (i = 0; i < pool->nsvc; i++) {
+		svc = &pool->svc[i];
+		if (svc->family != 4) {
+			fprintf(fp, "# service %s %s: divert(4) carries IPv4 "
+			    "only; IPv6 services need Linux and NFQUEUE\n",
+			    svc->label, svc->name);
+			continue;
+		}
+		if (!first_vip(pool, i, 4))
+			continue;
+		addr_ntop(4, &svc->vip, a, sizeof(a));
+		fprintf(fp, "ipfw -q add %u set %d reass all from any to %s in\n",
+		    rule, set, a);
+		fprintf(fp, "ipfw -q add %u set %d divert %d ip from any to %s "
+		    "in\n", rule + 1, set, conf->queue, a);
+	}
+}
+
+/* ipfw: the servers' answers and ICMP errors, to loadd. */
+static void
+ipfw_servers(FILE *fp, const struct config *conf, unsigned rule, int set)
+{
+	const struct pool	*pool = &conf->pool;
+	const struct server	*srv;
+	char			 a[ADDR_STRLEN];
+	unsigned		 i;
+
+	for (i = 0; i < pool->nsrv; i++) {
+		srv = &pool->srv[i];
+		if (srv->family != 4)
+			continue;
+		addr_ntop(4, &srv->addr, a, sizeof(a));
+		/* Large replies come in fragments too: once per address. */
+		if (first_srv_addr(pool, i, 4))
+			fprintf(fp, "ipfw -q add %u set %d reass all from %s to "
+			    "not me in\n", rule + 2, set, a);
+		/* Not what the servers send this host (probe answers). */
+		fprintf(fp, "ipfw -q add %u set %d divert %d %s from %s %u to "
+		    "not me in\n", rule + 2, set, conf->queue,
+		    protoname(pool->svc[srv->svc].proto), a, srv->port);
+	}
+	for (i = 0; i < pool->nsrv; i++) {
+		srv = &pool->srv[i];
+		if (!first_srv_addr(pool, i, 4))
+			continue;
+		addr_ntop(4, &srv->addr, a, sizeof(a));
+		fprintf(fp, "ipfw -q add %u set %d divert %d icmp from %s to "
+		    "not me in icmptypes 3,4,11,12\n", rule + 3, set,
+		    conf->queue, a);
+	}
+}
+
 /*
  * FreeBSD: ipfw divert rules.  They are built in a staging set and swapped
  * in with "ipfw set swap", which is atomic, for the same reason the
@@ -424,12 +487,8 @@ print_family(FILE *fp, const struct config *conf, int fam)
 void
 rules_print_ipfw(FILE *fp, const struct config *conf)
 {
-	const struct pool	*pool = &conf->pool;
-	const struct service	*svc;
-	const struct server	*srv;
-	char			 a[ADDR_STRLEN];
-	unsigned		 i, rule = (unsigned)conf->queue;
-	int			 live = 30, staging = 31;
+	unsigned	 rule = (unsigned)conf->queue;
+	int		 live = 30, staging = 31;
 
 	if (rule == 0 || rule > 65000)
 		rule = 8670;
@@ -450,47 +509,8 @@ rules_print_ipfw(FILE *fp, const struct config *conf)
 	fprintf(fp, "sysctl net.inet.ip.fw.one_pass=0\n");
 	fprintf(fp, "ipfw -q set disable %d\n", staging);
 	fprintf(fp, "ipfw -q delete set %d\n", staging);
-	for (i = 0; i < pool->nsvc; i++) {
-		svc = &pool->svc[i];
-		if (svc->family != 4) {
-			fprintf(fp, "# service %s %s: divert(4) carries IPv4 "
-			    "only; IPv6 services need Linux and NFQUEUE\n",
-			    svc->label, svc->name);
-			continue;
-		}
-		if (!first_vip(pool, i, 4))
-			continue;
-		addr_ntop(4, &svc->vip, a, sizeof(a));
-		fprintf(fp, "ipfw -q add %u set %d reass all from any to %s in\n",
-		    rule, staging, a);
-		fprintf(fp, "ipfw -q add %u set %d divert %d ip from any to %s "
-		    "in\n", rule + 1, staging, conf->queue, a);
-	}
-	for (i = 0; i < pool->nsrv; i++) {
-		srv = &pool->srv[i];
-		svc = &pool->svc[srv->svc];
-		if (srv->family != 4)
-			continue;
-		addr_ntop(4, &srv->addr, a, sizeof(a));
-		/* Large replies come in fragments too: once per address. */
-		if (first_srv_addr(pool, i, 4))
-			fprintf(fp, "ipfw -q add %u set %d reass all from %s to "
-			    "not me in\n", rule + 2, staging, a);
-		/* Not what the servers send this host (probe answers). */
-		fprintf(fp, "ipfw -q add %u set %d divert %d %s from %s %u to "
-		    "not me in\n", rule + 2, staging, conf->queue,
-		    protoname(svc->proto), a, srv->port);
-	}
-	for (i = 0; i < pool->nsrv; i++) {
-		srv = &pool->srv[i];
-		if (!first_srv_addr(pool, i, 4))
-			continue;
-		addr_ntop(4, &srv->addr, a, sizeof(a));
-		fprintf(fp, "ipfw -q add %u set %d divert %d icmp from %s to "
-		    "not me in icmptypes 3,4,11,12\n", rule + 3, staging,
-		    conf->queue,
-		    a);
-	}
+	ipfw_vips(fp, conf, rule, staging);
+	ipfw_servers(fp, conf, rule, staging);
 	fprintf(fp, "ipfw -q add %u set %d divert %d icmp from me to any out "
 	    "icmptypes 3,4,11,12\n", rule + 4, staging, conf->queue);
 	fprintf(fp, "ipfw -q set swap %d %d\n", live, staging);
