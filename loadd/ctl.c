@@ -84,12 +84,61 @@ ctl_dir_ok(const char *path)
 	return (0);
 }
 
+/*
+ * The listening socket at path, or -1 (said in the log).  A socket left
+ * by a loadd that died is replaced; one that answers belongs to a
+ * running loadd and is not.
+ */
+static int
+ctl_listen(const struct sockaddr_un *sun, const char *path, unsigned mode)
+{
+	mode_t	 old;
+	int	 fd;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("control socket");
+		return (-1);
+	}
+	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0) {
+		log_warnx("control socket %s: another loadd answers on it",
+		    path);
+		close(fd);
+		return (-1);
+	}
+	close(fd);
+	(void)unlink(path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("control socket");
+		return (-1);
+	}
+	/*
+	 * The socket is born with its mode: no chmod() by name afterwards,
+	 * which would follow whatever the name had become by then.
+	 */
+	old = umask((mode_t)(~mode & 0777));
+	if (bind(fd, (const struct sockaddr *)sun, sizeof(*sun)) == -1) {
+		umask(old);
+		log_warn("control socket %s", path);
+		close(fd);
+		return (-1);
+	}
+	umask(old);
+	if (listen(fd, 16) == -1) {
+		log_warn("control socket %s", path);
+		close(fd);
+		(void)unlink(path);
+		return (-1);
+	}
+	return (fd);
+}
+
 struct ctl *
 ctl_open(const char *path, unsigned mode)
 {
 	struct sockaddr_un	 sun;
 	struct ctl		*c;
-	mode_t			 old;
 	int			 fd, i;
 
 	memset(&sun, 0, sizeof(sun));
@@ -99,48 +148,9 @@ ctl_open(const char *path, unsigned mode)
 		log_warnx("control socket %s: path too long", path);
 		return (NULL);
 	}
-	if (ctl_dir_ok(path) == -1)
+	if (ctl_dir_ok(path) == -1 ||
+	    (fd = ctl_listen(&sun, path, mode)) == -1)
 		return (NULL);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		log_warn("control socket");
-		return (NULL);
-	}
-	/*
-	 * A socket left by a loadd that died is replaced; one that answers
-	 * belongs to a running loadd and is not.
-	 */
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-		log_warnx("control socket %s: another loadd answers on it",
-		    path);
-		close(fd);
-		return (NULL);
-	}
-	close(fd);
-	(void)unlink(path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		log_warn("control socket");
-		return (NULL);
-	}
-	/*
-	 * The socket is born with its mode: no chmod() by name afterwards,
-	 * which would follow whatever the name had become by then.
-	 */
-	old = umask((mode_t)(~mode & 0777));
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		umask(old);
-		log_warn("control socket %s", path);
-		close(fd);
-		return (NULL);
-	}
-	umask(old);
-	if (listen(fd, 16) == -1) {
-		log_warn("control socket %s", path);
-		close(fd);
-		(void)unlink(path);
-		return (NULL);
-	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		(void)unlink(path);
