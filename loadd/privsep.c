@@ -264,6 +264,37 @@ privsep_user_ok(const struct config *conf, char *err, size_t errlen)
 	return (0);
 }
 
+/*
+ * What the packet process does last, once its user and capabilities are
+ * final: the sanitizers' exception, then the system call filter.
+ */
+static void
+sandbox_last(void)
+{
+#if defined(__linux__) && defined(__has_feature)
+#if __has_feature(address_sanitizer)
+	/*
+	 * Sanitizer builds only: LeakSanitizer stops the world with ptrace,
+	 * which a process that changed its user may not undergo.
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
+#elif defined(__linux__) && defined(__SANITIZE_ADDRESS__)
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
+#ifdef LOADD_SECCOMP
+	/*
+	 * The system call filter, last: nothing above may be needed again.
+	 * Sanitizer builds go without (LeakSanitizer's ptrace, the
+	 * sanitizers' own calls): the filter is for the product.
+	 */
+#ifndef LOADD_SANITIZED
+	if (sandbox_packet_process() == -1)
+		fatalx("packet process: no system call filter");
+#endif
+#endif
+}
+
 static void
 drop(const struct config *conf)
 {
@@ -305,28 +336,7 @@ drop(const struct config *conf)
 #endif
 	if (setuid(0) != -1)
 		fatalx("privileges not dropped: setuid(0) worked");
-#if defined(__linux__) && defined(__has_feature)
-#if __has_feature(address_sanitizer)
-	/*
-	 * Sanitizer builds only: LeakSanitizer stops the world with ptrace,
-	 * which a process that changed its user may not undergo.
-	 */
-	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-#endif
-#elif defined(__linux__) && defined(__SANITIZE_ADDRESS__)
-	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-#endif
-#ifdef LOADD_SECCOMP
-	/*
-	 * The system call filter, last: nothing above may be needed again.
-	 * Sanitizer builds go without (LeakSanitizer's ptrace, the
-	 * sanitizers' own calls): the filter is for the product.
-	 */
-#ifndef LOADD_SANITIZED
-	if (sandbox_packet_process() == -1)
-		fatalx("packet process: no system call filter");
-#endif
-#endif
+	sandbox_last();
 	log_info("packet process: user %s, chroot %s, capabilities: "
 	    "CAP_NET_ADMIN only", conf->user, conf->chroot);
 }
