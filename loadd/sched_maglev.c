@@ -42,6 +42,13 @@ sched_is_prime(uint32_t n)
 static const struct pool *sort_pool;
 static const struct service *sort_svc;
 
+/* A member's permutation of the table and its claims so far. */
+struct maglev_perm {
+	uint32_t	 off, skip;	/* first preferred entry, the step */
+	uint32_t	 next;		/* preferences used */
+	uint32_t	 acc;		/* weight earned towards a claim */
+};
+
 static int
 server_cmp(const void *a, const void *b)
 {
@@ -56,17 +63,49 @@ server_cmp(const void *a, const void *b)
 	return ((int)x->port - (int)y->port);
 }
 
+/*
+ * The table, a round at a time: each usable member in order claims its
+ * next free preferred entry, a lighter one only every wmax/weight
+ * rounds, until every entry is taken.
+ */
+static void
+maglev_fill(const struct pool *p, struct service *svc, const uint16_t *order,
+    struct maglev_perm *pm, uint32_t wmax, uint8_t *taken)
+{
+	uint32_t	 M = svc->maglev_size, filled = 0, c;
+	unsigned	 i, k, n = svc->nsrv;
+
+	while (filled < M) {
+		for (k = 0; k < n && filled < M; k++) {
+			i = order[k];
+			if (!sched_usable(p, svc->members[i]))
+				continue;
+			pm[i].acc += SVC_SRV(p, svc, i)->weight;
+			if (pm[i].acc < wmax)
+				continue;
+			pm[i].acc -= wmax;
+			do {
+				c = (uint32_t)(((uint64_t)pm[i].off +
+				    (uint64_t)pm[i].next * pm[i].skip) % M);
+				pm[i].next++;
+			} while (taken[c]);
+			taken[c] = 1;
+			svc->maglev[c] = (uint16_t)i;
+			filled++;
+		}
+	}
+}
+
 int
 sched_maglev_setup(struct pool *p, struct service *svc)
 {
-	uint32_t	 M = svc->maglev_size ? svc->maglev_size :
-			    MAGLEV_SIZE_DEFAULT;
-	uint32_t	 off[POOL_MAXSERVERS], skip[POOL_MAXSERVERS];
-	uint32_t	 next[POOL_MAXSERVERS], acc[POOL_MAXSERVERS];
-	uint32_t	 filled = 0, wmax = 0, j, c;
-	unsigned	 i, k, n = svc->nsrv;
-	uint8_t		*taken;
-	uint16_t	 order[POOL_MAXSERVERS];
+	uint32_t		 M = svc->maglev_size ? svc->maglev_size :
+				    MAGLEV_SIZE_DEFAULT;
+	struct maglev_perm	 pm[POOL_MAXSERVERS];
+	uint32_t		 wmax = 0, j;
+	unsigned		 i, n = svc->nsrv;
+	uint8_t			*taken;
+	uint16_t		 order[POOL_MAXSERVERS];
 
 	if (svc->maglev == NULL) {
 		svc->maglev_size = M;
@@ -78,10 +117,10 @@ sched_maglev_setup(struct pool *p, struct service *svc)
 	for (i = 0; i < n; i++) {
 		const struct server *s = SVC_SRV(p, svc, i);
 
-		off[i] = sched_server_hash(s, 0x6d61676c) % M;	/* "magl" */
-		skip[i] = sched_server_hash(s, 0x65762121) % (M - 1) + 1;
-		next[i] = 0;
-		acc[i] = 0;
+		pm[i].off = sched_server_hash(s, 0x6d61676c) % M; /* "magl" */
+		pm[i].skip = sched_server_hash(s, 0x65762121) % (M - 1) + 1;
+		pm[i].next = 0;
+		pm[i].acc = 0;
 		if (sched_usable(p, svc->members[i]) && s->weight > wmax)
 			wmax = s->weight;
 	}
@@ -101,25 +140,7 @@ sched_maglev_setup(struct pool *p, struct service *svc)
 	sort_pool = p;
 	sort_svc = svc;
 	qsort(order, n, sizeof(order[0]), server_cmp);
-	while (filled < M) {
-		for (k = 0; k < n && filled < M; k++) {
-			i = order[k];
-			if (!sched_usable(p, svc->members[i]))
-				continue;
-			acc[i] += SVC_SRV(p, svc, i)->weight;
-			if (acc[i] < wmax)
-				continue;
-			acc[i] -= wmax;
-			do {
-				c = (uint32_t)(((uint64_t)off[i] +
-				    (uint64_t)next[i] * skip[i]) % M);
-				next[i]++;
-			} while (taken[c]);
-			taken[c] = 1;
-			svc->maglev[c] = (uint16_t)i;
-			filled++;
-		}
-	}
+	maglev_fill(p, svc, order, pm, wmax, taken);
 	free(taken);
 	return (0);
 }
