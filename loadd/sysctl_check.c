@@ -33,7 +33,8 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <unistd.h>
+
+#include <libmnl/libmnl.h>
 
 #define IFACES_MAX	32
 
@@ -44,12 +45,17 @@ struct route {
 
 static int	 sysctl_int(const char *);
 static int	 iface_int(const char *, const char *);
-static int	 route_get(int, const union addr *, struct route *);
+static int	 route_get(struct mnl_socket *, const union addr *,
+		    struct route *);
+static int	 route_msg(const struct nlmsghdr *, void *);
+static int	 route_attr(const struct nlattr *, void *);
 static int	 check_forwarding(const struct config *,
 		    void (*)(const char *, ...));
-static int	 rtnl_open(void (*)(const char *, ...));
-static unsigned	 server_ifaces(int, const struct pool *, unsigned *);
-static int	 check_vips(int, const struct pool *, const char *, int,
+static struct mnl_socket *rtnl_open(void (*)(const char *, ...));
+static unsigned	 server_ifaces(struct mnl_socket *, const struct pool *,
+		    unsigned *);
+static int	 check_vips(struct mnl_socket *, const struct pool *,
+		    const char *, int,
 		    void (*)(const char *, ...));
 static int	 check_replypath(const struct config *,
 		    void (*)(const char *, ...));
@@ -79,73 +85,65 @@ iface_int(const char *ifname, const char *what)
 	return (sysctl_int(path));
 }
 
+/* The route's outgoing interface, from the answer's attributes. */
+static int
+route_attr(const struct nlattr *attr, void *arg)
+{
+	struct route	*rt = arg;
+
+	if (mnl_attr_get_type(attr) == RTA_OIF &&
+	    mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		rt->oif = mnl_attr_get_u32(attr);
+	return (MNL_CB_OK);
+}
+
+/* The answer: the route (an error answer is libmnl's, errno set). */
+static int
+route_msg(const struct nlmsghdr *nh, void *arg)
+{
+	const struct rtmsg	*rm = mnl_nlmsg_get_payload(nh);
+	struct route		*rt = arg;
+
+	if (nh->nlmsg_type != RTM_NEWROUTE ||
+	    mnl_nlmsg_get_payload_len(nh) < sizeof(*rm))
+		return (MNL_CB_ERROR);
+	rt->type = rm->rtm_type;
+	rt->oif = 0;
+	return (mnl_attr_parse(nh, sizeof(*rm), route_attr, rt));
+}
+
 /*
  * Asks the kernel how it would route to an IPv4 address ("ip route get"):
  * 0 and the route, or -1 if there is none (or the question failed).
  */
 static int
-route_get(int fd, const union addr *a, struct route *rt)
+route_get(struct mnl_socket *nl, const union addr *a, struct route *rt)
 {
-	struct {
-		struct nlmsghdr	 nh;
-		struct rtmsg	 rm;
-		struct rtattr	 ra;
-		uint32_t	 dst;
-	} req;
 	union {
 		struct nlmsghdr	 nh;
 		uint8_t		 b[8192];
-	} ans;
+	} buf;
 	struct nlmsghdr	*nh;
-	struct nlmsgerr	 e;
-	struct rtmsg	 rm;
-	struct rtattr	*ra;
+	struct rtmsg	*rm;
 	ssize_t		 n;
-	size_t		 left;
-	uint32_t	 v;
 	static uint32_t	 seq;
 
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = sizeof(req);
-	req.nh.nlmsg_type = RTM_GETROUTE;
-	req.nh.nlmsg_flags = NLM_F_REQUEST;
-	req.nh.nlmsg_seq = ++seq;
-	req.rm.rtm_family = AF_INET;
-	req.rm.rtm_dst_len = 32;
-	req.ra.rta_len = RTA_LENGTH(4);
-	req.ra.rta_type = RTA_DST;
-	memcpy(&req.dst, &a->w[0], 4);
-	if (send(fd, &req, sizeof(req), 0) == -1)
+	nh = mnl_nlmsg_put_header(buf.b);
+	nh->nlmsg_type = RTM_GETROUTE;
+	nh->nlmsg_flags = NLM_F_REQUEST;
+	nh->nlmsg_seq = ++seq;
+	rm = mnl_nlmsg_put_extra_header(nh, sizeof(*rm));
+	rm->rtm_family = AF_INET;
+	rm->rtm_dst_len = 32;
+	mnl_attr_put(nh, RTA_DST, 4, &a->w[0]);
+	if (mnl_socket_sendto(nl, nh, nh->nlmsg_len) == -1)
 		return (-1);
 	do {
-		n = recv(fd, &ans, sizeof(ans), 0);
+		n = mnl_socket_recvfrom(nl, buf.b, sizeof(buf));
 	} while (n == -1 && errno == EINTR);
-	if (n <= 0)
+	if (n <= 0 || mnl_cb_run(buf.b, (size_t)n, seq,
+	    mnl_socket_get_portid(nl), route_msg, rt) == MNL_CB_ERROR)
 		return (-1);
-	/* The answer is one message: an error, or the route. */
-	nh = &ans.nh;
-	if (!NLMSG_OK(nh, (size_t)n) || nh->nlmsg_seq != seq)
-		return (-1);
-	if (nh->nlmsg_type == NLMSG_ERROR) {
-		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(e)))
-			return (-1);
-		memcpy(&e, NLMSG_DATA(nh), sizeof(e));
-		errno = -e.error;
-		return (-1);
-	}
-	if (nh->nlmsg_type != RTM_NEWROUTE ||
-	    nh->nlmsg_len < NLMSG_LENGTH(sizeof(rm)))
-		return (-1);
-	memcpy(&rm, NLMSG_DATA(nh), sizeof(rm));
-	rt->type = rm.rtm_type;
-	rt->oif = 0;
-	ra = RTM_RTA(NLMSG_DATA(nh));
-	left = nh->nlmsg_len - NLMSG_LENGTH(sizeof(rm));
-	for (; RTA_OK(ra, left); ra = RTA_NEXT(ra, left))
-		if (ra->rta_type == RTA_OIF && RTA_PAYLOAD(ra) >= 4) {
-			memcpy(&v, RTA_DATA(ra), 4);
-			rt->oif = v;
-		}
 	return (0);
 }
 
@@ -177,41 +175,37 @@ check_forwarding(const struct config *conf, void (*say)(const char *, ...))
 	return (n);
 }
 
-/* A route netlink socket to ask with, or -1 (said). */
-static int
+/* A route netlink socket to ask with, or NULL (said). */
+static struct mnl_socket *
 rtnl_open(void (*say)(const char *, ...))
 {
-	struct sockaddr_nl	 snl;
+	struct mnl_socket	*nl;
 	struct timeval		 tv = { 1, 0 };
-	int			 fd;
 
-	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
-	    NETLINK_ROUTE)) == -1) {
+	if ((nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC)) == NULL ||
+	    mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) == -1) {
 		say("cannot ask the routing table (%s): reverse-path "
 		    "filtering and local virtual addresses not checked",
 		    strerror(errno));
-		return (-1);
+		if (nl != NULL)
+			mnl_socket_close(nl);
+		return (NULL);
 	}
-	memset(&snl, 0, sizeof(snl));
-	snl.nl_family = AF_NETLINK;
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (bind(fd, (struct sockaddr *)&snl, sizeof(snl)) == -1) {
-		close(fd);
-		return (-1);
-	}
-	return (fd);
+	(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv));
+	return (nl);
 }
 
 /* The interfaces the servers' replies come in on (IPv4): how many. */
 static unsigned
-server_ifaces(int fd, const struct pool *pool, unsigned *ifs)
+server_ifaces(struct mnl_socket *nl, const struct pool *pool, unsigned *ifs)
 {
 	struct route	 rt;
 	unsigned	 i, j, nifs = 0;
 
 	for (i = 0; i < pool->nsrv; i++) {
 		if (pool->srv[i].family != 4 ||
-		    route_get(fd, &pool->srv[i].addr, &rt) == -1 ||
+		    route_get(nl, &pool->srv[i].addr, &rt) == -1 ||
 		    rt.oif == 0)
 			continue;
 		for (j = 0; j < nifs && ifs[j] != rt.oif; j++)
@@ -224,7 +218,8 @@ server_ifaces(int fd, const struct pool *pool, unsigned *ifs)
 
 /* The virtual addresses, as replies coming in on ifname see them. */
 static int
-check_vips(int fd, const struct pool *pool, const char *ifname, int rpf,
+check_vips(struct mnl_socket *nl, const struct pool *pool, const char *ifname,
+    int rpf,
     void (*say)(const char *, ...))
 {
 	const struct service	*svc;
@@ -239,7 +234,7 @@ check_vips(int fd, const struct pool *pool, const char *ifname, int rpf,
 		svc = &pool->svc[i];
 		if (svc->family != 4)
 			continue;
-		vrt = route_get(fd, &svc->vip, &rt);
+		vrt = route_get(nl, &svc->vip, &rt);
 		addr_ntop(4, &svc->vip, a, sizeof(a));
 		if (vrt == 0 && rt.type == RTN_LOCAL && !local) {
 			say("%s: virtual address %s is an address of this "
@@ -265,11 +260,12 @@ check_replypath(const struct config *conf, void (*say)(const char *, ...))
 {
 	unsigned	 ifs[IFACES_MAX], nifs, j;
 	char		 ifname[IF_NAMESIZE];
-	int		 fd, n = 0, all, fwd, own, rpf;
+	struct mnl_socket *nl;
+	int		 n = 0, all, fwd, own, rpf;
 
-	if ((fd = rtnl_open(say)) == -1)
+	if ((nl = rtnl_open(say)) == NULL)
 		return (0);
-	nifs = server_ifaces(fd, &conf->pool, ifs);
+	nifs = server_ifaces(nl, &conf->pool, ifs);
 	all = sysctl_int("/proc/sys/net/ipv4/conf/all/rp_filter");
 	fwd = sysctl_int("/proc/sys/net/ipv4/ip_forward");
 	for (j = 0; j < nifs; j++) {
@@ -294,9 +290,9 @@ check_replypath(const struct config *conf, void (*say)(const char *, ...))
 			    ifname);
 			n++;
 		}
-		n += check_vips(fd, &conf->pool, ifname, rpf, say);
+		n += check_vips(nl, &conf->pool, ifname, rpf, say);
 	}
-	close(fd);
+	mnl_socket_close(nl);
 	return (n);
 }
 
