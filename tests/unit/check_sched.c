@@ -1060,6 +1060,44 @@ START_TEST(test_maglev_fill)
 }
 END_TEST
 
+/*
+ * The tables themselves do not change between versions: balancers that
+ * share an ECMP route must agree on every entry, including while they
+ * are upgraded one at a time (doc/scale-out.md).  The digests are
+ * those of the tables built before the fill was restructured (December
+ * 2026); a change that moves entries must say so and change them on
+ * purpose.
+ */
+START_TEST(test_maglev_golden)
+{
+	static const struct {
+		uint32_t	 size, digest;
+	} want[] = { { 251, 0xeedd0a23u },
+	    { MAGLEV_SIZE_DEFAULT, 0x81f3b6bfu } };
+	struct tp	 t;
+	uint32_t	 h, j;
+	unsigned	 i;
+	size_t		 k;
+
+	for (k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		tp_init(&t, 7, "maglev");
+		for (i = 0; i < 7; i++)
+			t.srv[i].weight = i + 1;
+		t.srv[3].state = SRV_DOWN;
+		tp_setup(&t, want[k].size);
+		h = 2166136261u;	/* FNV-1a over the entries */
+		for (j = 0; j < t.svc.maglev_size; j++) {
+			h = (h ^ (t.svc.maglev[j] & 0xff)) * 16777619u;
+			h = (h ^ (t.svc.maglev[j] >> 8)) * 16777619u;
+		}
+		ck_assert_msg(h == want[k].digest, "table of %u entries: "
+		    "digest %08x, want %08x", want[k].size, h,
+		    want[k].digest);
+		tp_free(&t);
+	}
+}
+END_TEST
+
 /* Weighted: shares of the table follow the weights, +-2% of the table. */
 START_TEST(test_maglev_weights)
 {
@@ -1735,6 +1773,7 @@ sched_suite(void)
 	tc = tcase_create("maglev");
 	tcase_set_timeout(tc, UNIT_SLOW_TIMEOUT);
 	tcase_add_test(tc, test_maglev_fill);
+	tcase_add_test(tc, test_maglev_golden);
 	tcase_add_test(tc, test_maglev_weights);
 	tcase_add_test(tc, test_maglev_same_flow);
 	tcase_add_test(tc, test_maglev_order);
