@@ -66,6 +66,8 @@ static void	 wait_until(struct lmd *, uint64_t);
 static int	 run(struct lmd_conf *, struct pidfh *, int);
 static void	 check_only(struct lmd_conf *) __attribute__((noreturn));
 static struct pidfh *pidfile_take(struct lmd_conf *);
+struct args;
+static void	 parse_args(int, char *[], struct args *);
 
 static void
 usage(FILE *fp, int status)
@@ -484,43 +486,47 @@ pidfile_take(struct lmd_conf *conf)
 	return (pfh);
 }
 
-int
-main(int argc, char *argv[])
-{
-	struct lmd_conf	 conf;
-	struct pidfh	*pfh;
-	const char	*path = LMD_CONF, *keyid = NULL;
-	char		 where[PATH_MAX + 16];
-	int		 ch, checkonly = 0, daemonize = 0, verbose = 0, sig = 0;
-	int		 rc;
+/* What the command line asks for. */
+struct args {
+	const char	*path;
+	const char	*keyid;		/* -k: make a key */
+	int		 checkonly;	/* -n */
+	int		 daemonize;	/* -d */
+	int		 verbose;	/* -v, counted */
+	int		 sig;		/* -D, -U: to the running lmd */
+};
 
-	if (stdfds_open() == -1)
-		err(1, "%s", _PATH_DEVNULL);
-	log_init("lmd", 1, 0);
+static void
+parse_args(int argc, char *argv[], struct args *a)
+{
+	int	 ch;
+
+	memset(a, 0, sizeof(*a));
+	a->path = LMD_CONF;
 	while ((ch = getopt(argc, argv, "dDf:hk:nUv")) != -1) {
 		switch (ch) {
 		case 'd':
-			daemonize = 1;
+			a->daemonize = 1;
 			break;
 		case 'D':
-			sig = SIGUSR1;
+			a->sig = SIGUSR1;
 			break;
 		case 'f':
-			path = optarg;
+			a->path = optarg;
 			break;
 		case 'h':
 			usage(stdout, 0);
 		case 'k':
-			keyid = optarg;
+			a->keyid = optarg;
 			break;
 		case 'n':
-			checkonly = 1;
+			a->checkonly = 1;
 			break;
 		case 'U':
-			sig = SIGUSR2;
+			a->sig = SIGUSR2;
 			break;
 		case 'v':
-			verbose++;
+			a->verbose++;
 			break;
 		default:
 			usage(stderr, 1);
@@ -528,29 +534,44 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(stderr, 1);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct lmd_conf	 conf;
+	struct args	 a;
+	struct pidfh	*pfh;
+	char		 where[PATH_MAX + 16];
+	int		 rc;
+
+	if (stdfds_open() == -1)
+		err(1, "%s", _PATH_DEVNULL);
+	log_init("lmd", 1, 0);
+	parse_args(argc, argv, &a);
 	if (report_init() == -1)
 		errx(1, "libsodium cannot be initialised");
-	if (keyid != NULL)
-		return (genkey(keyid));
+	if (a.keyid != NULL)
+		return (genkey(a.keyid));
 
-	if (lmd_conf_load(&conf, path) == -1)
+	if (lmd_conf_load(&conf, a.path) == -1)
 		exit(1);
-	log_setverbose(verbose > 0 ? verbose : conf.verbose);
+	log_setverbose(a.verbose > 0 ? a.verbose : conf.verbose);
 	if (conf.check == CHECK_COMMAND && conf.line_check_user != 0 &&
 	    geteuid() != 0)
 		log_notice("%s: check_user %s: lmd is not root, so checks run "
 		    "as its own user (uid %d)", lmd_conf_where(&conf,
 		    conf.line_check_user, where, sizeof(where)),
 		    conf.check_user, (int)geteuid());
-	if (checkonly)
+	if (a.checkonly)
 		check_only(&conf);
-	if (sig != 0) {
-		rc = signal_running(&conf, sig);
+	if (a.sig != 0) {
+		rc = signal_running(&conf, a.sig);
 		lmd_conf_free(&conf);
 		return (rc);
 	}
 	pfh = pidfile_take(&conf);
-	rc = run(&conf, pfh, daemonize);
+	rc = run(&conf, pfh, a.daemonize);
 	pidfile_remove(pfh);
 	lmd_conf_free(&conf);
 	return (rc);
