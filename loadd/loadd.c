@@ -39,6 +39,8 @@ struct args;
 static void	 usage(FILE *, int) __attribute__((noreturn));
 static void	 flag_method(struct args *, const char *);
 static void	 flag_queue(struct args *, const char *);
+static void	 flag_socket(struct args *, const char *);
+static void	 flag_rulesfor(struct args *, const char *);
 static void	 parse_args(int, char *[], struct args *);
 static void	 run_once(struct config *, const struct args *);
 static struct pidfh *pidfile_take(const struct config *);
@@ -108,6 +110,23 @@ flag_queue(struct args *a, const char *arg)
 }
 
 static void
+flag_socket(struct args *a, const char *arg)
+{
+	if (arg[0] != '/' || strlen(arg) >= 100)
+		errx(1, "-s %s: the control socket is an absolute path under "
+		    "100 bytes", arg);
+	a->ov.ctlsocket = arg;
+}
+
+static void
+flag_rulesfor(struct args *a, const char *arg)
+{
+	if (strcmp(arg, "ipfw") != 0 && strcmp(arg, "iptables") != 0)
+		errx(1, "-R %s: rules for iptables or ipfw", arg);
+	a->rulesfor = arg;
+}
+
+static void
 parse_args(int argc, char *argv[], struct args *a)
 {
 	int	 ch;
@@ -146,10 +165,7 @@ parse_args(int argc, char *argv[], struct args *a)
 			a->rpath = optarg;
 			break;
 		case 's':
-			if (optarg[0] != '/' || strlen(optarg) >= 100)
-				errx(1, "-s %s: the control socket is an absolute "
-				    "path under 100 bytes", optarg);
-			a->ov.ctlsocket = optarg;
+			flag_socket(a, optarg);
 			break;
 		case 't':
 			/* Transparent is the only mode there is. */
@@ -165,13 +181,8 @@ parse_args(int argc, char *argv[], struct args *a)
 		}
 	}
 	/* -R takes the firewall's name as an operand: iptables or ipfw. */
-	if (a->printrules && optind == argc - 1) {
-		a->rulesfor = argv[optind++];
-		if (strcmp(a->rulesfor, "ipfw") != 0 &&
-		    strcmp(a->rulesfor, "iptables") != 0)
-			errx(1, "-R %s: rules for iptables or ipfw",
-			    a->rulesfor);
-	}
+	if (a->printrules && optind == argc - 1)
+		flag_rulesfor(a, argv[optind++]);
 	if (optind != argc)
 		usage(stderr, 1);
 	if ((a->rpath == NULL) != (a->wpath == NULL))
