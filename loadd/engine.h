@@ -70,6 +70,7 @@ struct engine_stats {
 	uint64_t	 fp_adopted;	/* the map's flows taken back at start */
 	uint64_t	 fp_unknown;	/* the map's flows of no service: deleted */
 	uint64_t	 fp_qfull;	/* requests lost: queue full, no drain */
+	uint64_t	 fp_strays;	/* map entries of no flow in the map */
 	uint64_t	 drop[DROP_NREASONS];
 };
 
@@ -105,9 +106,14 @@ struct engine_fpreq {
 	uint64_t	 taken[4];	/* del: counters already accounted */
 };
 
-/* What the map counted for a flow: [0] to the server, [1] to the client. */
+/*
+ * What the map counted for a flow: [0] to the server, [1] to the client,
+ * for the directions in has (the poll reads one entry at a time).
+ */
+#define ENGINE_FPC_TO_SERVER	0x01
+#define ENGINE_FPC_TO_CLIENT	0x02
 struct engine_fpcount {
-	int		 has;		/* 0: neither entry is in the map */
+	int		 has;		/* ENGINE_FPC_*; 0: neither is in the map */
 	uint64_t	 pkts[2];
 	uint64_t	 bytes[2];
 	uint32_t	 idle;		/* seconds since its last packet */
@@ -129,6 +135,8 @@ struct engine_fpflow {
 	uint32_t	 npkts;		/* packets seen while established */
 	uint32_t	 next;		/* the list of flows in the map */
 	uint32_t	 prev;
+	uint16_t	 round_added;	/* the poll's round when it went in */
+	uint16_t	 round_seen;	/* the last round that read an entry */
 };
 
 #define ENGINE_FPQMAX	1024
@@ -141,8 +149,7 @@ struct engine_fp {
 	struct engine_fpflow	*fl;	/* ft.cap + 1 entries */
 	uint32_t		 head;	/* of the flows in the map */
 	uint32_t		 count;
-	uint32_t		 cursor;	/* the poll's place in the list */
-	int			 inround;	/* the poll has begun a round */
+	uint16_t		 round;		/* the poll's, counted */
 	engine_fp_drain_fn	 drain;	/* called when the queue is full */
 	void			*arg;
 };
@@ -236,9 +243,12 @@ struct ct_end {
 /*
  * offload = bpf (engine_fp.c).  set_fastpath turns it on; the queue is
  * emptied by the caller with engine_fp_queue (then forgotten) and what
- * failed is said with engine_fp_refused.  The poll walks the flows in the
- * map, a budget at a time (engine_fp_next gives the next, 0 at the end of
- * a round), and engine_fp_update hands over what the map counted.
+ * failed is said with engine_fp_refused.  The poll reads the map's
+ * entries a batch at a time: engine_fp_find names the flow of an entry's
+ * tuple (FLOW_NIL: none in the map, counted), engine_fp_update hands
+ * over what the entry counted, and engine_fp_round_end closes a round
+ * over the whole map (a flow that none of its entries named is gone from
+ * the map: the slow path carries it).
  * engine_fp_adopt takes a flow of the map back at start: 0 if no service
  * or server of this configuration has it (the caller deletes it).
  */
@@ -248,7 +258,8 @@ struct engine_fpreq *engine_fp_queue(struct engine *, unsigned *n);
 void		 engine_fp_refused(struct engine *, const struct engine_fpreq *);
 void		 engine_fp_deleted(struct engine *, const struct engine_fpreq *,
 		    const struct engine_fpcount *);
-int		 engine_fp_next(struct engine *, struct engine_fpreq *);
+uint32_t	 engine_fp_find(struct engine *, const struct engine_fpreq *);
+void		 engine_fp_round_end(struct engine *);
 void		 engine_fp_update(struct engine *, uint32_t flow,
 		    const struct engine_fpcount *, uint32_t now);
 int		 engine_fp_adopt(struct engine *, const struct engine_fpreq *,

@@ -37,7 +37,7 @@ static void	 fp_tuple(const struct engine *, const struct flow *,
 		    struct engine_fpreq *);
 static void	 fp_link(struct engine_fp *, uint32_t);
 static void	 fp_unlink(struct engine_fp *, uint32_t);
-static void	 fp_account(struct engine *, unsigned, const uint64_t[4],
+static void	 fp_account(struct engine *, unsigned, uint64_t[4],
 		    const struct engine_fpcount *);
 static void	 fp_close(struct engine *, struct flow *,
 		    const struct engine_fpcount *, uint32_t);
@@ -126,6 +126,8 @@ fp_link(struct engine_fp *fp, uint32_t i)
 {
 	fp->fl[i].prev = FLOW_NIL;
 	fp->fl[i].next = fp->head;
+	fp->fl[i].round_added = fp->round;
+	fp->fl[i].round_seen = fp->round;
 	if (fp->head != FLOW_NIL)
 		fp->fl[fp->head].prev = i;
 	fp->head = i;
@@ -137,8 +139,6 @@ fp_unlink(struct engine_fp *fp, uint32_t i)
 {
 	struct engine_fpflow	*l = &fp->fl[i];
 
-	if (fp->cursor == i)
-		fp->cursor = l->next;
 	if (l->prev != FLOW_NIL)
 		fp->fl[l->prev].next = l->next;
 	else
@@ -232,30 +232,41 @@ void
 engine_fp_deleted(struct engine *e, const struct engine_fpreq *r,
     const struct engine_fpcount *c)
 {
+	uint64_t	 taken[4];
+
 	e->st.fp_deleted++;
+	memcpy(taken, r->taken, sizeof(taken));
 	if (c != NULL && c->has)
-		fp_account(e, r->srv, r->taken, c);
+		fp_account(e, r->srv, taken, c);
 }
 
-/* The traffic the map counted since taken, to the server and service. */
+/*
+ * The traffic the map counted since taken, to the server and service,
+ * for the directions read; taken moves up to what was read.
+ */
 static void
-fp_account(struct engine *e, unsigned si, const uint64_t taken[4],
+fp_account(struct engine *e, unsigned si, uint64_t taken[4],
     const struct engine_fpcount *c)
 {
 	struct server	*srv;
 	struct service	*svc;
 	const uint64_t	 now[4] = { c->pkts[0], c->pkts[1], c->bytes[0],
 			    c->bytes[1] };
-	uint64_t	 d[4];
+	uint64_t	 d[4] = { 0, 0, 0, 0 };
 	int		 k;
 
+	for (k = 0; k < 4; k++) {
+		if (!(c->has & (k % 2 == 0 ? ENGINE_FPC_TO_SERVER :
+		    ENGINE_FPC_TO_CLIENT)))
+			continue;
+		/* A counter below what was taken is a new entry's: all. */
+		d[k] = now[k] >= taken[k] ? now[k] - taken[k] : now[k];
+		taken[k] = now[k];
+	}
 	if (si >= e->pool->nsrv)
 		return;
 	srv = &e->pool->srv[si];
 	svc = &e->pool->svc[srv->svc];
-	/* A counter below what was taken is a new entry's: all of it. */
-	for (k = 0; k < 4; k++)
-		d[k] = now[k] >= taken[k] ? now[k] - taken[k] : now[k];
 	srv->pkts_in += d[0];
 	srv->pkts_out += d[1];
 	srv->bytes_in += d[2];
@@ -267,31 +278,60 @@ fp_account(struct engine *e, unsigned si, const uint64_t taken[4],
 }
 
 /*
- * The poll's next flow in the map (its tuple, to read its counters), or
- * 0 at the end of a round; the next call starts the next round.
+ * The flow in the map with an entry's tuple, or FLOW_NIL (counted): its
+ * delete is on its way, or the entry is not loadd's.
  */
-int
-engine_fp_next(struct engine *e, struct engine_fpreq *r)
+uint32_t
+engine_fp_find(struct engine *e, const struct engine_fpreq *r)
+{
+	struct pool	*pool = e->pool;
+	struct service	*svc;
+	struct server	*srv;
+	struct flow	*f;
+	uint16_t	 si, cport = htons(r->cport);
+
+	if (e->fp == NULL || (svc = pool_find_service(pool, r->family,
+	    r->proto, &r->vip, htons(r->vport))) == NULL)
+		goto stray;
+	si = (uint16_t)(svc - pool->svc);
+	f = flow_lookup(&e->ft, flow_hash(&e->ft, &r->client, cport, si),
+	    &r->client, cport, si);
+	if (f == NULL || !(f->seen & FLOW_FAST))
+		goto stray;
+	srv = &pool->srv[f->srv];
+	if (srv->port != r->sport || !addr_eq(&srv->addr, &r->server))
+		goto stray;
+	return ((uint32_t)(f - e->ft.f));
+stray:
+	if (e->fp != NULL)
+		e->st.fp_strays++;
+	return (FLOW_NIL);
+}
+
+/*
+ * A round of the poll over the whole map is complete: a flow that was in
+ * the map when it began and of which it read no entry is gone from the
+ * map behind loadd's back (bpftool, a hand): the slow path carries it.
+ */
+void
+engine_fp_round_end(struct engine *e)
 {
 	struct engine_fp	*fp = e->fp;
-	uint32_t		 i;
+	struct engine_fpflow	*l;
+	uint32_t		 i, next;
 
 	if (fp == NULL)
-		return (0);
-	if (fp->cursor == FLOW_NIL) {
-		if (fp->inround) {
-			fp->inround = 0;
-			return (0);
-		}
-		fp->cursor = fp->head;
-		if (fp->cursor == FLOW_NIL)
-			return (0);
-		fp->inround = 1;
+		return;
+	for (i = fp->head; i != FLOW_NIL; i = next) {
+		l = &fp->fl[i];
+		next = l->next;
+		if (l->round_added == fp->round || l->round_seen == fp->round)
+			continue;
+		e->ft.f[i].seen &= (uint8_t)~FLOW_FAST;
+		e->ft.f[i].seen |= FLOW_FPNO;
+		fp_unlink(fp, i);
 	}
-	i = fp->cursor;
-	fp->cursor = fp->fl[i].next;
-	fp_tuple(e, &e->ft.f[i], r);
-	return (1);
+	fp->round++;
 }
 
 /* What the map counted for the flow in slot i: counters, timer, end. */
@@ -316,11 +356,8 @@ engine_fp_update(struct engine *e, uint32_t i,
 		fp_unlink(fp, i);
 		return;
 	}
+	fp->fl[i].round_seen = fp->round;
 	fp_account(e, f->srv, fp->fl[i].taken, c);
-	fp->fl[i].taken[0] = c->pkts[0];
-	fp->fl[i].taken[1] = c->pkts[1];
-	fp->fl[i].taken[2] = c->bytes[0];
-	fp->fl[i].taken[3] = c->bytes[1];
 	last = now - c->idle;
 	if (c->idle <= now && (int32_t)(last - f->last) > 0)
 		f->last = last;

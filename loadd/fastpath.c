@@ -56,6 +56,8 @@ struct fastpath {
 	uint32_t		 prog_id;
 	int			 ncpus;
 	uint64_t		*percpu;	/* ncpus values, for the stats */
+	struct fp_key		*bkeys;		/* FASTPATH_BATCH, for the scan */
+	struct fp_val		*bvals;
 	char			 err[FASTPATH_ERRLEN];
 };
 
@@ -305,9 +307,11 @@ fastpath_open(const struct fastpath_conf *conf, char *err, size_t errlen)
 	}
 	fp->prog_fd = fp->flows_fd = fp->stats_fd = -1;
 	if ((fp->ncpus = libbpf_num_possible_cpus()) <= 0 ||
-	    (fp->percpu = calloc(fp->ncpus, sizeof(uint64_t))) == NULL) {
+	    (fp->percpu = calloc(fp->ncpus, sizeof(uint64_t))) == NULL ||
+	    (fp->bkeys = calloc(FASTPATH_BATCH, sizeof(*fp->bkeys))) == NULL ||
+	    (fp->bvals = calloc(FASTPATH_BATCH, sizeof(*fp->bvals))) == NULL) {
 		seterr(err, errlen, "fastpath: cannot size the per-CPU "
-		    "counters");
+		    "counters and the scan's buffers");
 		fastpath_close(fp);
 		return (NULL);
 	}
@@ -369,6 +373,8 @@ fastpath_close(struct fastpath *fp)
 			close(fp->stats_fd);
 	}
 	free(fp->percpu);
+	free(fp->bkeys);
+	free(fp->bvals);
 	free(fp);
 }
 
@@ -714,6 +720,42 @@ fastpath_flow_read(struct fastpath *fp, const struct fastpath_flow *f,
 	return (0);
 }
 
+/*
+ * The flow an entry of the map belongs to, from its key and value: 0, or
+ * -1 for an entry that is not one of loadd's.
+ */
+static int
+entry_flow(const struct fp_key *k, const struct fp_val *v,
+    struct fastpath_flow *f)
+{
+	size_t	 alen;
+
+	if ((k->family != 4 && k->family != 6) ||
+	    (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP) ||
+	    (v->dir != FP_TO_SERVER && v->dir != FP_TO_CLIENT))
+		return (-1);
+	alen = k->family == 4 ? 4 : 16;
+	memset(f, 0, sizeof(*f));
+	f->family = k->family;
+	f->proto = k->proto;
+	if (v->dir == FP_TO_SERVER) {
+		memcpy(f->client.b, k->saddr, alen);
+		memcpy(f->vip.b, k->daddr, alen);
+		memcpy(f->server.b, v->addr, alen);
+		f->cport = ntohs(k->sport);
+		f->vport = ntohs(k->dport);
+		f->sport = ntohs(v->port);
+	} else {
+		memcpy(f->server.b, k->saddr, alen);
+		memcpy(f->client.b, k->daddr, alen);
+		memcpy(f->vip.b, v->addr, alen);
+		f->sport = ntohs(k->sport);
+		f->cport = ntohs(k->dport);
+		f->vport = ntohs(v->port);
+	}
+	return (0);
+}
+
 int
 fastpath_flow_walk(struct fastpath *fp, int (*cb)(const struct fastpath_flow *,
     const struct fastpath_counters *, void *), void *arg)
@@ -723,7 +765,6 @@ fastpath_flow_walk(struct fastpath *fp, int (*cb)(const struct fastpath_flow *,
 	struct fp_key		 k, next, kf, kr;
 	struct fp_val		 v, ov;
 	uint64_t		 steps = 0, limit;
-	size_t			 alen;
 	int			 n = 0, first = 1;
 
 	/*
@@ -740,33 +781,11 @@ fastpath_flow_walk(struct fastpath *fp, int (*cb)(const struct fastpath_flow *,
 			    "map changed during the walk");
 			return (-1);
 		}
-		if (bpf_map_lookup_elem(fp->flows_fd, &k, &v) != 0)
-			continue;	/* deleted meanwhile */
-		if ((k.family != 4 && k.family != 6) ||
-		    (v.dir != FP_TO_SERVER && v.dir != FP_TO_CLIENT))
-			continue;
-		alen = k.family == 4 ? 4 : 16;
-		memset(&f, 0, sizeof(f));
+		if (bpf_map_lookup_elem(fp->flows_fd, &k, &v) != 0 ||
+		    entry_flow(&k, &v, &f) == -1 ||
+		    flow_keys(&f, &kf, &kr) == -1)
+			continue;	/* deleted meanwhile, or not ours */
 		memset(&c, 0, sizeof(c));
-		f.family = k.family;
-		f.proto = k.proto;
-		if (v.dir == FP_TO_SERVER) {
-			memcpy(f.client.b, k.saddr, alen);
-			memcpy(f.vip.b, k.daddr, alen);
-			memcpy(f.server.b, v.addr, alen);
-			f.cport = ntohs(k.sport);
-			f.vport = ntohs(k.dport);
-			f.sport = ntohs(v.port);
-		} else {
-			memcpy(f.server.b, k.saddr, alen);
-			memcpy(f.client.b, k.daddr, alen);
-			memcpy(f.vip.b, v.addr, alen);
-			f.sport = ntohs(k.sport);
-			f.cport = ntohs(k.dport);
-			f.vport = ntohs(v.port);
-		}
-		if (flow_keys(&f, &kf, &kr) == -1)
-			continue;
 		/* A flow is reported once: by its client half if it has one. */
 		if (v.dir == FP_TO_SERVER) {
 			c.has = FASTPATH_HAS_TO_SERVER;
@@ -786,6 +805,48 @@ fastpath_flow_walk(struct fastpath *fp, int (*cb)(const struct fastpath_flow *,
 			break;
 	}
 	return (n);
+}
+
+int
+fastpath_flow_scan(struct fastpath *fp, struct fastpath_scan *sc,
+    unsigned budget, int (*cb)(const struct fastpath_flow *, int,
+    const struct fastpath_dir *, void *), void *arg)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct fastpath_flow	 f;
+	struct fastpath_dir	 d;
+	uint32_t		 count, i;
+	unsigned		 done = 0;
+	int			 rc, end;
+
+	while (done < budget) {
+		count = FASTPATH_BATCH;
+		rc = bpf_map_lookup_batch(fp->flows_fd, sc->started ?
+		    sc->token : NULL, sc->token, fp->bkeys, fp->bvals, &count,
+		    &opts);
+		end = rc != 0 && errno == ENOENT;
+		if (rc != 0 && !end) {
+			seterr(fp->err, sizeof(fp->err), "fastpath: reading "
+			    "the flow map: %s", strerror(errno));
+			sc->started = 0;
+			return (-1);
+		}
+		sc->started = 1;
+		for (i = 0; i < count; i++) {
+			if (entry_flow(&fp->bkeys[i], &fp->bvals[i], &f) == -1)
+				continue;
+			dir_copy(&d, &fp->bvals[i]);
+			cb(&f, fp->bvals[i].dir == FP_TO_SERVER ?
+			    FASTPATH_HAS_TO_SERVER : FASTPATH_HAS_TO_CLIENT, &d,
+			    arg);
+		}
+		done += count;
+		if (end) {
+			sc->started = 0;
+			return (1);
+		}
+	}
+	return (0);
 }
 
 int

@@ -134,6 +134,25 @@ int		 fastpath_flow_walk(struct fastpath *,
 		    int (*cb)(const struct fastpath_flow *,
 		    const struct fastpath_counters *, void *), void *arg);
 
+/*
+ * The map read a batch at a time (bpf_map_lookup_batch), entry by entry:
+ * cb gets each entry's flow, its direction (FASTPATH_HAS_TO_SERVER or
+ * _TO_CLIENT) and what the program counted there.  A round over the
+ * whole map may take several calls: sc (zeroed at first) keeps the
+ * place; each call reads about budget entries.  Entries present for the
+ * whole round are seen exactly once in it (a hash map never rehashes).
+ * Returns 1 when the round is complete (the next call starts another),
+ * 0 when the budget ran out first, or -1.
+ */
+#define FASTPATH_BATCH		1024	/* entries per system call */
+struct fastpath_scan {
+	uint64_t	 token[8];	/* the kernel's place (a bucket) */
+	int		 started;
+};
+int		 fastpath_flow_scan(struct fastpath *, struct fastpath_scan *,
+		    unsigned budget, int (*cb)(const struct fastpath_flow *,
+		    int dir, const struct fastpath_dir *, void *), void *arg);
+
 /* The program's counters, summed over the CPUs. */
 int		 fastpath_stats_read(struct fastpath *, struct fastpath_stats *);
 /* The clock of fastpath_dir.last_ns, in nanoseconds. */

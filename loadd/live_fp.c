@@ -31,10 +31,24 @@
 #include "live_fp.h"
 #include "log.h"
 
-#define POLL_BUDGET	4096	/* flows read per second, at most */
+/*
+ * Map entries read per second, at most (two per flow): the default map
+ * (65536 flows) is read whole every second, in 128 system calls; a
+ * larger one takes a round of several seconds.
+ */
+#define POLL_BUDGET	131072
 
 struct livefp {
 	struct fastpath		*fp;
+	struct fastpath_scan	 scan;	/* the poll's place in the map */
+	int			 scanerr;	/* said once */
+};
+
+/* What the poll hands each entry it reads. */
+struct pollarg {
+	struct engine		*e;
+	uint32_t		 now;
+	uint64_t		 now_ns;
 };
 
 /* What the walk at start collects: it may not change the map itself. */
@@ -45,12 +59,15 @@ struct adopt {
 };
 
 static void	 to_flow(const struct engine_fpreq *, struct fastpath_flow *);
+static void	 from_flow(const struct fastpath_flow *, struct engine_fpreq *);
 static void	 to_count(const struct fastpath_counters *,
 		    struct engine_fpcount *);
 static void	 drain_cb(void *, struct engine *);
 static void	 do_add(struct livefp *, struct engine *,
 		    const struct engine_fpreq *);
 static void	 libbpf_log(int, const char *);
+static int	 poll_entry(const struct fastpath_flow *, int,
+		    const struct fastpath_dir *, void *);
 static int	 collect(const struct fastpath_flow *,
 		    const struct fastpath_counters *, void *);
 
@@ -155,6 +172,15 @@ collect(const struct fastpath_flow *f, const struct fastpath_counters *c,
 	if (a->n == a->cap)
 		return (1);
 	r = &a->r[a->n];
+	from_flow(f, r);
+	to_count(c, &a->c[a->n]);
+	a->n++;
+	return (0);
+}
+
+static void
+from_flow(const struct fastpath_flow *f, struct engine_fpreq *r)
+{
 	memset(r, 0, sizeof(*r));
 	r->family = (uint8_t)f->family;
 	r->proto = f->proto;
@@ -164,9 +190,6 @@ collect(const struct fastpath_flow *f, const struct fastpath_counters *c,
 	r->cport = f->cport;
 	r->vport = f->vport;
 	r->sport = f->sport;
-	to_count(c, &a->c[a->n]);
-	a->n++;
-	return (0);
 }
 
 static void
@@ -190,7 +213,8 @@ to_count(const struct fastpath_counters *c, struct engine_fpcount *k)
 	uint64_t	 last, now;
 
 	memset(k, 0, sizeof(*k));
-	k->has = c->has != 0;
+	k->has = (c->has & FASTPATH_HAS_TO_SERVER ? ENGINE_FPC_TO_SERVER : 0) |
+	    (c->has & FASTPATH_HAS_TO_CLIENT ? ENGINE_FPC_TO_CLIENT : 0);
 	k->pkts[0] = c->to_server.packets;
 	k->pkts[1] = c->to_client.packets;
 	k->bytes[0] = c->to_server.bytes;
@@ -265,26 +289,51 @@ do_add(struct livefp *lf, struct engine *e, const struct engine_fpreq *r)
 	engine_fp_refused(e, r);
 }
 
+/* One entry of the map, read by the poll: to its flow, if any. */
+static int
+poll_entry(const struct fastpath_flow *ff, int dir,
+    const struct fastpath_dir *d, void *arg)
+{
+	struct pollarg		*a = arg;
+	struct engine_fpreq	 r;
+	struct engine_fpcount	 k;
+	uint32_t		 i;
+	int			 x = dir == FASTPATH_HAS_TO_SERVER ? 0 : 1;
+
+	from_flow(ff, &r);
+	if ((i = engine_fp_find(a->e, &r)) == FLOW_NIL)
+		return (0);
+	memset(&k, 0, sizeof(k));
+	k.has = x == 0 ? ENGINE_FPC_TO_SERVER : ENGINE_FPC_TO_CLIENT;
+	k.pkts[x] = d->packets;
+	k.bytes[x] = d->bytes;
+	k.fin[x] = d->fin;
+	k.rst = d->rst;
+	/* No packet through the map yet: the engine's timer stands. */
+	k.idle = d->last_ns == 0 ? UINT32_MAX : a->now_ns <= d->last_ns ? 0 :
+	    (uint32_t)((a->now_ns - d->last_ns) / 1000000000ull);
+	engine_fp_update(a->e, i, &k, a->now);
+	return (0);
+}
+
 /* Once a second: what the map counted, a budget of flows at a time. */
 void
 livefp_poll(struct livefp *lf, struct engine *e, uint32_t now)
 {
-	struct engine_fpreq	 r;
-	struct fastpath_flow	 ff;
-	struct fastpath_counters c;
-	struct engine_fpcount	 k;
-	unsigned		 n;
+	struct pollarg	 a = { e, now, fastpath_now_ns() };
+	int		 rc;
 
-	for (n = 0; n < POLL_BUDGET && engine_fp_next(e, &r); n++) {
-		to_flow(&r, &ff);
-		if (fastpath_flow_read(lf->fp, &ff, &c) == 0)
-			to_count(&c, &k);
-		else if (errno == ENOENT)
-			memset(&k, 0, sizeof(k));
-		else
-			continue;
-		engine_fp_update(e, r.flow, &k, now);
+	rc = fastpath_flow_scan(lf->fp, &lf->scan, POLL_BUDGET, poll_entry,
+	    &a);
+	if (rc == 1)
+		engine_fp_round_end(e);
+	else if (rc == -1 && !lf->scanerr) {
+		/* Said once: the counters stand still until it works. */
+		log_warnx("%s", fastpath_error(lf->fp));
+		lf->scanerr = 1;
 	}
+	if (rc != -1)
+		lf->scanerr = 0;
 	livefp_drain(lf, e);
 }
 

@@ -59,7 +59,7 @@ static const int families[] = { AF_INET, AF_INET6, AF_UNIX };
  * and nothing else of it (no loading, no attaching, no ids to open).
  */
 static const int bpf_cmds[] = { BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM,
-	BPF_MAP_DELETE_ELEM, BPF_MAP_GET_NEXT_KEY };
+	BPF_MAP_DELETE_ELEM, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_BATCH };
 #endif
 
 static int	 allow_arg0(scmp_filter_ctx, int, const int *, unsigned);

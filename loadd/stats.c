@@ -189,6 +189,7 @@ static const struct stats_field loadd_fields[] = {
 	{ .name = "fastpath_adopted", ENGINE(st.fp_adopted) },
 	{ .name = "fastpath_unknown", ENGINE(st.fp_unknown) },
 	{ .name = "fastpath_queue_full", ENGINE(st.fp_qfull) },
+	{ .name = "fastpath_strays", ENGINE(st.fp_strays) },
 	{ .name = "return_noflow", ENGINE(st.return_noflow) },
 	{ .name = "csum_partial", ENGINE(st.csum_partial) },
 	{ .name = "flows", ENGINE(ft.count), .logpre = ", flows ",

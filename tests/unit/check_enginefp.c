@@ -164,7 +164,9 @@ START_TEST(test_refused)
 	ck_assert_int_eq(rig_c2v(40000, TH_ACK), V_REWRITTEN);
 	(void)queue(&n);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(engine_fp_next(&R.e, &r), 0);
+	/* Not in the map: the poll finds no flow for its entries. */
+	ck_assert_uint_eq(engine_fp_find(&R.e, &r), FLOW_NIL);
+	ck_assert_uint_eq(R.e.st.fp_strays, 1);
 	rig_close();
 }
 END_TEST
@@ -186,20 +188,20 @@ START_TEST(test_update_and_close)
 	rig_open(CONF);
 	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
 	srv = establish(40000);
-	(void)queue(&n);
+	q = queue(&n);
+	r = q[0];
 	f = rig_flow(40000);
 	in0 = srv->bytes_in;
 	out0 = srv->bytes_out;
 	memset(&c, 0, sizeof(c));
-	c.has = 1;
+	c.has = ENGINE_FPC_TO_SERVER | ENGINE_FPC_TO_CLIENT;
 	c.pkts[0] = 10;
 	c.pkts[1] = 20;
 	c.bytes[0] = 1000;
 	c.bytes[1] = 50000;
 	c.idle = 3;
-	ck_assert_int_eq(engine_fp_next(&R.e, &r), 1);
 	assert_tuple(&r, 40000, srv);
-	ck_assert_int_eq(engine_fp_next(&R.e, &r), 0);	/* end of a round */
+	ck_assert_uint_eq(engine_fp_find(&R.e, &r), r.flow);
 	engine_fp_update(&R.e, r.flow, &c, R.now + 10);
 	ck_assert_uint_eq(srv->bytes_in - in0, 1000);
 	ck_assert_uint_eq(srv->bytes_out - out0, 50000);
@@ -223,7 +225,135 @@ START_TEST(test_update_and_close)
 	engine_fp_deleted(&R.e, &q[0], &c);
 	ck_assert_uint_eq(srv->bytes_out - out0, 80100);
 	ck_assert_uint_eq(R.e.st.fp_deleted, 1);
-	ck_assert_int_eq(engine_fp_next(&R.e, &r), 0);
+	ck_assert_uint_eq(engine_fp_find(&R.e, &r), FLOW_NIL);
+	rig_close();
+}
+END_TEST
+
+/*
+ * The poll reads one entry at a time: each direction's counters are
+ * taken on their own, so reading them apart counts each byte once; a
+ * FIN seen in one direction closes the flow (FIN_WAIT).
+ */
+START_TEST(test_update_by_direction)
+{
+	struct engine_fpreq	 r, *q;
+	struct engine_fpcount	 c;
+	struct server		*srv;
+	struct flow		*f;
+	uint64_t		 in0, out0;
+	unsigned		 n;
+
+	rig_open(CONF);
+	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
+	srv = establish(40000);
+	q = queue(&n);
+	r = q[0];
+	f = rig_flow(40000);
+	in0 = srv->bytes_in;
+	out0 = srv->bytes_out;
+	memset(&c, 0, sizeof(c));
+	c.has = ENGINE_FPC_TO_SERVER;
+	c.bytes[0] = 1000;
+	c.idle = UINT32_MAX;		/* the other direction: no packet yet */
+	engine_fp_update(&R.e, r.flow, &c, R.now + 10);
+	memset(&c, 0, sizeof(c));
+	c.has = ENGINE_FPC_TO_CLIENT;
+	c.bytes[1] = 50000;
+	c.idle = 2;
+	engine_fp_update(&R.e, r.flow, &c, R.now + 10);
+	ck_assert_uint_eq(srv->bytes_in - in0, 1000);
+	ck_assert_uint_eq(srv->bytes_out - out0, 50000);
+	ck_assert_uint_eq(f->last, R.now + 8);
+	/* Again, grown in one direction only. */
+	memset(&c, 0, sizeof(c));
+	c.has = ENGINE_FPC_TO_SERVER;
+	c.bytes[0] = 1500;
+	engine_fp_update(&R.e, r.flow, &c, R.now + 11);
+	ck_assert_uint_eq(srv->bytes_in - in0, 1500);
+	ck_assert_uint_eq(srv->bytes_out - out0, 50000);
+	/* The server's FIN, read in its own entry. */
+	memset(&c, 0, sizeof(c));
+	c.has = ENGINE_FPC_TO_CLIENT;
+	c.bytes[1] = 50100;
+	c.fin[1] = 1;
+	engine_fp_update(&R.e, r.flow, &c, R.now + 12);
+	ck_assert_uint_eq(srv->bytes_out - out0, 50100);
+	ck_assert_uint_eq(f->state, FS_FIN_WAIT);
+	ck_assert(!(f->seen & FLOW_FAST));
+	ck_assert_uint_eq(srv->flows_active, 0);
+	rig_close();
+}
+END_TEST
+
+/*
+ * A round over the whole map that read no entry of a flow: gone from the
+ * map behind loadd's back, the slow path carries it.  A flow put in the
+ * map during the round is not judged by it; one whose entry was read is
+ * kept.
+ */
+START_TEST(test_round_end)
+{
+	struct engine_fpreq	 r1, r2, *q;
+	struct engine_fpcount	 c;
+	unsigned		 n;
+
+	rig_open(CONF);
+	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
+	(void)establish(40000);
+	q = queue(&n);
+	ck_assert_uint_eq(n, 1);
+	r1 = q[0];
+	(void)establish(40001);
+	q = queue(&n);
+	ck_assert_uint_eq(n, 1);
+	r2 = q[0];
+	/* Both went in during round 0: it judges neither. */
+	engine_fp_round_end(&R.e);
+	ck_assert(rig_flow(40000)->seen & FLOW_FAST);
+	ck_assert(rig_flow(40001)->seen & FLOW_FAST);
+	/* Round 1 reads 40000's entry only. */
+	memset(&c, 0, sizeof(c));
+	c.has = ENGINE_FPC_TO_SERVER;
+	c.idle = UINT32_MAX;
+	engine_fp_update(&R.e, engine_fp_find(&R.e, &r1), &c, R.now + 1);
+	(void)establish(40002);		/* in during round 1 */
+	(void)queue(&n);
+	engine_fp_round_end(&R.e);
+	ck_assert(rig_flow(40000)->seen & FLOW_FAST);
+	ck_assert(!(rig_flow(40001)->seen & FLOW_FAST));
+	ck_assert(rig_flow(40001)->seen & FLOW_FPNO);
+	ck_assert(rig_flow(40002)->seen & FLOW_FAST);
+	ck_assert_uint_eq(engine_fp_find(&R.e, &r2), FLOW_NIL);
+	/* Its packets go through loadd again, and it is not queued back. */
+	ck_assert_int_eq(rig_c2v(40001, TH_ACK), V_REWRITTEN);
+	(void)queue(&n);
+	ck_assert_uint_eq(n, 0);
+	rig_close();
+}
+END_TEST
+
+/*
+ * An entry whose tuple names a flow of loadd's but another server (the
+ * slot was reused, a hand put it there) is a stray, not that flow's.
+ */
+START_TEST(test_find_other_server)
+{
+	struct engine_fpreq	 r, *q;
+	unsigned		 n;
+
+	rig_open(CONF);
+	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
+	(void)establish(40000);
+	q = queue(&n);
+	r = q[0];
+	ck_assert_uint_eq(engine_fp_find(&R.e, &r), r.flow);
+	r.sport++;
+	ck_assert_uint_eq(engine_fp_find(&R.e, &r), FLOW_NIL);
+	r.sport--;
+	r.vport++;
+	ck_assert_uint_eq(engine_fp_find(&R.e, &r), FLOW_NIL);
+	ck_assert_uint_eq(R.e.st.fp_strays, 2);
 	rig_close();
 }
 END_TEST
@@ -238,12 +368,12 @@ START_TEST(test_idle_expiry)
 	rig_open(CONF);
 	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
 	(void)establish(40000);
-	(void)queue(&n);
+	q = queue(&n);
+	r = q[0];
 	/* Busy in the map: the map's last packet keeps it. */
 	memset(&c, 0, sizeof(c));
-	c.has = 1;
+	c.has = ENGINE_FPC_TO_SERVER | ENGINE_FPC_TO_CLIENT;
 	c.idle = 0;
-	ck_assert_int_eq(engine_fp_next(&R.e, &r), 1);
 	engine_fp_update(&R.e, r.flow, &c, R.now + 90);
 	engine_tick(&R.e, R.now + 150);
 	ck_assert_ptr_nonnull(rig_flow(40000));
@@ -318,7 +448,7 @@ START_TEST(test_adopt)
 	r.cport = 41000;
 	r.vport = 80;
 	r.sport = 8080;
-	c.has = 1;
+	c.has = ENGINE_FPC_TO_SERVER | ENGINE_FPC_TO_CLIENT;
 	c.bytes[1] = 123456;
 	c.idle = 2;
 	ck_assert_int_eq(engine_fp_adopt(&R.e, &r, &c, R.now), 1);
@@ -435,6 +565,9 @@ engine_fp_suite(void)
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_update_and_close);
 	tcase_add_test(tc, test_idle_expiry);
+	tcase_add_test(tc, test_update_by_direction);
+	tcase_add_test(tc, test_round_end);
+	tcase_add_test(tc, test_find_other_server);
 	tcase_add_test(tc, test_udp_after_answer);
 	tcase_add_test(tc, test_adopt);
 	tcase_add_test(tc, test_queue_full);

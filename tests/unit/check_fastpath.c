@@ -668,6 +668,88 @@ START_TEST(test_map)
 }
 END_TEST
 
+#define SCAN_FLOWS	2500
+
+struct scanseen {
+	uint8_t		 dir[SCAN_FLOWS];	/* FASTPATH_HAS_* bits seen */
+	unsigned	 entries, twice;
+};
+
+static int
+scan_one(const struct fastpath_flow *f, int dir, const struct fastpath_dir *d,
+    void *arg)
+{
+	struct scanseen	*ss = arg;
+	unsigned	 i = (unsigned)f->cport - 1000;
+
+	ck_assert_uint_lt(i, SCAN_FLOWS);
+	ck_assert_int_eq(f->vport, VPORT);
+	ck_assert_int_eq(f->sport, SPORT);
+	ck_assert_uint_eq(d->packets, 0);
+	if (ss->dir[i] & dir)
+		ss->twice++;
+	ss->dir[i] |= (uint8_t)dir;
+	ss->entries++;
+	return (0);
+}
+
+/*
+ * The poll's batched read: 2500 flows (5000 entries, more than a batch)
+ * read over several calls of a small budget, each entry exactly once a
+ * round, the end of the round said, and the next round whole again.
+ */
+START_TEST(test_scan)
+{
+	struct fastpath_conf	 big;
+	struct fastpath_flow	 f;
+	struct fastpath_scan	 sc;
+	struct fastpath		*fp2;
+	struct scanseen		*ss;
+	char			 err[FASTPATH_ERRLEN];
+	unsigned		 i, calls;
+	int			 rc, round;
+
+	memset(&big, 0, sizeof(big));
+	big.bpffs = fsdir;
+	big.name = "big";
+	big.max_flows = SCAN_FLOWS;
+	fp2 = fastpath_open(&big, err, sizeof(err));
+	ck_assert_msg(fp2 != NULL, "%s", err);
+	flow_of(&f, 4, PROTO_TCP);
+	for (i = 0; i < SCAN_FLOWS; i++) {
+		f.cport = (uint16_t)(1000 + i);
+		ck_assert_int_eq(fastpath_flow_add(fp2, &f), 0);
+	}
+	ss = calloc(1, sizeof(*ss));
+	ck_assert_ptr_nonnull(ss);
+	memset(&sc, 0, sizeof(sc));
+	for (round = 0; round < 2; round++) {
+		memset(ss, 0, sizeof(*ss));
+		calls = 0;
+		do {
+			rc = fastpath_flow_scan(fp2, &sc, 1, scan_one, ss);
+			ck_assert_msg(rc != -1, "%s", fastpath_error(fp2));
+			calls++;
+		} while (rc == 0 && calls < 100);
+		ck_assert_int_eq(rc, 1);
+		ck_assert_uint_ge(calls, 5);	/* 1024 entries a call */
+		ck_assert_uint_eq(ss->entries, 2 * SCAN_FLOWS);
+		ck_assert_uint_eq(ss->twice, 0);
+		for (i = 0; i < SCAN_FLOWS; i++)
+			ck_assert_uint_eq(ss->dir[i], FASTPATH_HAS_TO_SERVER |
+			    FASTPATH_HAS_TO_CLIENT);
+	}
+	/* A budget of the whole map reads it in one call. */
+	memset(ss, 0, sizeof(*ss));
+	ck_assert_int_eq(fastpath_flow_scan(fp2, &sc, 2 * SCAN_FLOWS + 1,
+	    scan_one, ss), 1);
+	ck_assert_uint_eq(ss->entries, 2 * SCAN_FLOWS);
+	free(ss);
+	fastpath_close(fp2);
+	ck_assert_int_eq(fastpath_unpin(&big, err, sizeof(err)), 0);
+}
+END_TEST
+
 /* Pins of another layout are refused, not used. */
 START_TEST(test_layout)
 {
@@ -806,6 +888,7 @@ fastpath_suite(void)
 	tcase_add_test(tc, test_pass);
 	tcase_add_test(tc, test_fib);
 	tcase_add_test(tc, test_map);
+	tcase_add_test(tc, test_scan);
 	tcase_add_test(tc, test_layout);
 	tcase_add_test(tc, test_tc);
 	suite_add_tcase(s, tc);
