@@ -31,6 +31,12 @@
 #   sh bench/live.sh            5 runs of 5 s, writes bench/results/live.md
 #                               and bench/results/live.png
 #   sh bench/live.sh --short    1 run of 1 s, prints only (CI checks it runs)
+#   PERF=DIR sh bench/live.sh   also profiles the last run's keep-alive,
+#                               new-connection and 64-flow UDP measures of
+#                               each mode (perf record -a, 499 Hz, call
+#                               graphs): DIR/MODE.WHAT.data and a summary
+#                               by program and object, then by symbol, in
+#                               DIR/MODE.WHAT.txt
 #
 # Root; installs haproxy, pen and gnuplot-nox if missing.  Nothing leaves
 # this machine: all traffic stays in the lab's namespaces.
@@ -141,10 +147,37 @@ wrk_run() {
 	    END { printf "%d %.2f %.2f\n", r, p50, p99 }'
 }
 
+# prof_start NAME / prof_end NAME: with PERF set, a whole-machine profile
+# of what runs in between, in the last run only (perf's own cost stays
+# out of the others).
+PERF_PID=
+prof_start() {
+	[ -n "${PERF:-}" ] && [ "$r" -eq "$RUNS" ] || return 0
+	mkdir -p "$PERF"
+	perf record -q -a -g -F 499 -o "$PERF/$1.data" -- \
+	    sleep $((DUR > 1 ? DUR - 1 : 1)) > /dev/null 2>&1 &
+	PERF_PID=$!
+}
+prof_end() {
+	[ -n "$PERF_PID" ] || return 0
+	wait "$PERF_PID"
+	PERF_PID=
+	{ perf report -i "$PERF/$1.data" --no-children -g none --percent-limit 1 \
+	    --sort comm,dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$'
+	  echo
+	  perf report -i "$PERF/$1.data" --no-children -g none --percent-limit 0.5 \
+	    --sort comm,sym --stdio 2>/dev/null | grep -v '^#' | grep -v '^$'
+	} > "$PERF/$1.txt"
+}
+
 # measure NAME URL: one run of the three measurements, appended to a file.
 measure() {
+	prof_start "$1.keepalive"
 	ka=$(wrk_run "$2" -t2 -c32)
+	prof_end "$1.keepalive"
+	prof_start "$1.newconn"
 	nc=$(wrk_run "$2" -t2 -c32 -H "Connection: close")
+	prof_end "$1.newconn"
 	lat=$(wrk_run "$2" -t1 -c4)
 	echo "${ka%% *} ${nc%% *} $(echo "$lat" | cut -d' ' -f2-)" >> "$TMP/$1"
 }
@@ -204,7 +237,9 @@ measure_udp() {
 	name=$1
 	port=$2
 	shift 2
+	prof_start "$name.udp64"
 	many=$(udp_run 64 "$port" "$@")
+	prof_end "$name.udp64"
 	one=$(udp_run 1 $((port + 500)) "$1")
 	echo "$many $one" | awk '{ print $1, $2, $4, $5 }' >> "$TMP/udp.$name"
 	echo "$many $one" | awk '{ print $3 + $6 }' >> "$TMP/sent.$name"
