@@ -171,12 +171,12 @@ $(O)/udpsize: $(O)/obj/tests/tools/udpsize.o
 
 # Forged, garbage and replayed agent reports (tests/integration/agents.sh).
 $(O)/report_forge: $(O)/obj/tests/tools/report_forge.o $(O)/obj/common/report.o \
-    $(O)/obj/common/cfgfile.o $(O)/obj/common/addr.o
+    $(O)/obj/common/cfgfile.o $(O)/obj/common/addr.o $(O)/obj/common/log.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SODIUM)
 
 # Receives and decodes reports for the lmd tests (tests/lmd/).
 $(O)/report_recv: $(O)/obj/tests/lmd/report_recv.o $(O)/obj/common/report.o \
-    $(O)/obj/common/cfgfile.o $(O)/obj/common/addr.o
+    $(O)/obj/common/cfgfile.o $(O)/obj/common/addr.o $(O)/obj/common/log.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SODIUM)
 
 $(O)/check_unit: $(UNIT_OBJS) $(LOADD_OBJS) $(COMMON_OBJS)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cfgfile.h"
+#include "log.h"
 
 static char		*trim(char *);
 static void		 cfg_report_stderr(const char *);
@@ -35,6 +36,37 @@ void
 cfg_set_reporter(cfg_reporter fn)
 {
 	reporter = fn != NULL ? fn : cfg_report_stderr;
+}
+
+static struct {
+	char		*why;
+	size_t		 len;
+	const char	*prefix;
+} catch;
+
+static void
+cfg_catch(const char *msg)
+{
+	log_warnx("%s%s", catch.prefix, msg);
+	if (catch.why[0] == '\0')
+		snprintf(catch.why, catch.len, "%s", msg);
+}
+
+void
+cfg_catch_begin(char *why, size_t len, const char *prefix)
+{
+	why[0] = '\0';
+	catch.why = why;
+	catch.len = len;
+	catch.prefix = prefix;
+	reporter = cfg_catch;
+}
+
+void
+cfg_catch_end(void)
+{
+	reporter = cfg_report_stderr;
+	catch.why = NULL;
 }
 
 /*

@@ -64,6 +64,13 @@ void	 cfg_error(struct cfgfile *, const char *, ...)
 char	*cfg_list_next(char **s);
 typedef void	(*cfg_reporter)(const char *msg);
 void	 cfg_set_reporter(cfg_reporter);
+/*
+ * A daemon reading its file again: until cfg_catch_end, each message
+ * goes to the log (after prefix, "" for none) and the first is kept in
+ * why (emptied first), the reason an answer gives.
+ */
+void	 cfg_catch_begin(char *why, size_t len, const char *prefix);
+void	 cfg_catch_end(void);
 void	 cfg_report(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* yes/no, true/false, on/off, 1/0; -1 when none of those. */
 int	 cfg_bool(const char *);

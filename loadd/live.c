@@ -80,16 +80,8 @@ struct live {
 	int			 reported;	/* a report came this pass */
 };
 
-static char	 reload_why[256];
-
 /* Configuration errors during a reload: logged, the first one kept. */
-static void
-reload_report(const char *msg)
-{
-	log_warnx("reload: %s", msg);
-	if (reload_why[0] == '\0')
-		strlcpy(reload_why, msg, sizeof(reload_why));
-}
+static char	 reload_why[256];
 
 /* The configuration read again; on any error the running one stays. */
 static struct config *
@@ -102,14 +94,13 @@ reload_read(struct live *L, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return (NULL);
 	}
-	reload_why[0] = '\0';
-	cfg_set_reporter(reload_report);
+	cfg_catch_begin(reload_why, sizeof(reload_why), "reload: ");
 	if (L->privfd != -1)
 		rc = privsep_fetch(L->privfd, nc, L->path, L->ov, reload_why,
 		    sizeof(reload_why));
 	else
 		rc = config_load(nc, L->path, L->ov);
-	cfg_set_reporter(NULL);
+	cfg_catch_end();
 	if (rc == -1) {
 		snprintf(err, errlen, "%s; the running configuration stays",
 		    reload_why[0] ? reload_why : "configuration not loaded");

@@ -111,14 +111,6 @@ read_all(int fd, void *buf, size_t len)
 
 static char	 parent_why[256];
 
-static void
-parent_report(const char *msg)
-{
-	log_warnx("%s", msg);
-	if (parent_why[0] == '\0')
-		strlcpy(parent_why, msg, sizeof(parent_why));
-}
-
 /*
  * One answer: [status][length][text] and, when the status is 0, the key
  * set.  The file is read once, bounded as every configuration file is
@@ -135,11 +127,10 @@ parent_answer(int fd, const char *path, const struct config_overrides *ov)
 	size_t		 len = 0;
 	int		 ok = -1;
 
-	parent_why[0] = '\0';
-	cfg_set_reporter(parent_report);
+	cfg_catch_begin(parent_why, sizeof(parent_why), "");
 	if (cfg_read_file(path, &text, &len) == 0)
 		ok = config_load_text(&c, path, text, len, NULL, ov);
-	cfg_set_reporter(NULL);
+	cfg_catch_end();
 	if (ok == -1 && parent_why[0] == '\0')
 		strlcpy(parent_why, "configuration not loaded",
 		    sizeof(parent_why));

@@ -394,6 +394,28 @@ START_TEST(test_mem_bound)
 }
 END_TEST
 
+/*
+ * A daemon's reload catches the messages: each is logged, the first is
+ * kept (bounded, and made printable as every message is); after the
+ * catch, messages go where they went before it -- stderr.
+ */
+START_TEST(test_catch)
+{
+	char	 why[16];
+
+	strlcpy(why, "stale", sizeof(why));
+	cfg_catch_begin(why, sizeof(why), "reload: ");
+	ck_assert_str_eq(why, "");
+	cfg_report("line %d: first\x01 and a long tail", 3);
+	cfg_report("line %d: second", 4);
+	ck_assert_str_eq(why, "line 3: first\\x");
+	cfg_catch_end();
+	ck_assert_int_eq(nmsgs, 0);	/* setup's collector was not used */
+	cfg_report("after");		/* stderr again: no crash, no catch */
+	ck_assert_str_eq(why, "line 3: first\\x");
+}
+END_TEST
+
 Suite *
 cfgfile_suite(void)
 {
@@ -414,6 +436,7 @@ cfgfile_suite(void)
 	tcase_add_test(tc, test_many_errors);
 	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_mem_bound);
+	tcase_add_test(tc, test_catch);
 	suite_add_tcase(s, tc);
 	return (s);
 }
