@@ -180,11 +180,17 @@ CONF
 # loadd_up starts gets offload = bpf, the balancer's interfaces (eth0 and
 # the bridge's ports), and its pins on a bpffs of the lab's own, mounted
 # in the host's mount namespace so that a restarted loadd finds them (ip
-# netns exec gives each process a fresh /sys, without bpffs).
+# netns exec gives each process a fresh /sys, without bpffs).  A suite
+# that writes configurations of its own for a reload passes them through
+# lab_bpf_conf FILE (a reload refuses a change of the offload lines), and
+# finds a line it counts LAB_BPF_LINES further down.
 LAB_BPFFS=
+LAB_BPF_LINES=0
+[ "${LAB_OFFLOAD:-}" = bpf ] && LAB_BPF_LINES=3
 lab_bpf_conf() {
 	[ "${LAB_OFFLOAD:-}" = bpf ] || return 0
-	grep -q '^offload = bpf' "$TMP/loadd.conf" && return 0
+	_f=${1:-$TMP/loadd.conf}
+	grep -q '^offload = bpf' "$_f" && return 0
 	if [ -z "$LAB_BPFFS" ]; then
 		LAB_BPFFS=/run/loadd-lab$LAB-bpffs
 		mkdir -p "$LAB_BPFFS"
@@ -194,8 +200,8 @@ lab_bpf_conf() {
 		echo "offload = bpf"
 		echo "offload_interfaces = eth0, p1, p2, p3"
 		echo "offload_pin = $LAB_BPFFS/loadd"
-		cat "$TMP/loadd.conf"
-	} > "$TMP/loadd.conf.bpf" && mv "$TMP/loadd.conf.bpf" "$TMP/loadd.conf"
+		cat "$_f"
+	} > "$_f.bpf" && mv "$_f.bpf" "$_f"
 }
 
 # What loadd -R says removes the fast path, then the lab's bpffs.
