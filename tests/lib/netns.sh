@@ -147,6 +147,30 @@ dns_up() {
 	done
 }
 
+# udp_ask ADDR PORT N: N datagrams "ping" from the client, each from a
+# socket of its own (a new source port: a new flow) connected to ADDR:PORT
+# (so that only an answer from there counts), one after the other; prints
+# each answer's first line, or "fail" after 5 s without one.  One process
+# for all: socat -t 5 waited the whole 5 s for more after each answer.
+udp_ask() {
+	ns_c python3 -c '
+import socket, sys
+for _ in range(int(sys.argv[3])):
+	ai = socket.getaddrinfo(sys.argv[1], int(sys.argv[2]), 0,
+	    socket.SOCK_DGRAM)[0]
+	s = socket.socket(ai[0], socket.SOCK_DGRAM)
+	s.settimeout(5)
+	try:
+		s.connect(ai[4])
+		s.send(b"ping\n")
+		a = s.recv(2048).decode("ascii", "replace").split("\n")[0]
+	except OSError:
+		a = "fail"
+	s.close()
+	print(a, flush=True)
+' "$@"
+}
+
 loadd_conf() {
 	cat > "$TMP/loadd.conf" <<CONF
 ipaliasing = $VIP
