@@ -51,7 +51,7 @@ S1=198.18.1.11
 S2=198.18.1.12
 S3=198.18.1.13
 IV=500			# lmd's report interval, ms
-RATE=300k		# the slow download, once the drain has been seen
+RATE=1m			# the download, once the drain has been seen (10 MB: ~10 s)
 
 BG=""			# background jobs: burners, captures, watchers, curl
 LMDS=""			# lmd processes

@@ -67,7 +67,8 @@ hits() {
 }
 cnt() { grep -c "^$1\$" "$2" || true; }
 # setconf METHOD "SERVERS": the configuration, replaced in one rename so
-# that a reload never reads half of it.  Line 4 is "servers".
+# that a reload never reads half of it.  Line 4 is "servers" (LAB_BPF_LINES
+# further down with LAB_OFFLOAD=bpf: the lab's offload lines come first).
 setconf() {
 	cat > "$TMP/new.conf" <<CONF
 metrics = 127.0.0.1:9670
@@ -76,6 +77,7 @@ ports = 80
 servers = $2
 balancingmode = $1
 CONF
+	lab_bpf_conf "$TMP/new.conf"
 	mv "$TMP/new.conf" "$TMP/loadd.conf"
 }
 ALL="198.18.1.11, 198.18.1.12, 198.18.1.13"
@@ -201,12 +203,31 @@ until [ "$(CTL -j show flows state established | jq length 2>/dev/null)" = 3 ] |
 	sleep 0.1
 	i=$((i + 1))
 done
+# With offload = bpf two more columns: who carries the flow (the map or
+# loadd) and the bytes the map carried.
+if [ "${LAB_OFFLOAD:-}" = bpf ]; then
+	# The downloads' flows go into the map once established (bounded).
+	i=0
+	until [ "$(CTL -j show flows state established | jq '[.[] | select(.path == "map" and .fastpath_bytes > 0)] | length' 2>/dev/null)" = 3 ] ||
+	    [ $i -ge 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	check "[ $i -lt 50 ]" \
+	    "offload = bpf: show flows -j says the map carries the 3 downloads (path \"map\", fastpath_bytes > 0)"
+	hre='  *PATH  *MAP_BYTES'
+	rre=' +map +[1-9][0-9]*'
+else
+	hre=
+	rre=
+fi
 CTL show flows > "$TMP/o" 2>&1
 rc=$?
-h=$(grep -c '^SERVICE  *CLIENT  *SERVER  *STATE  *IDLE$' "$TMP/o")
-r=$(grep -Ec '^default +198\.18\.0\.2:[0-9]+ +198\.18\.1\.1[123]:80 +established +[0-9]+$' "$TMP/o")
+h=$(grep -c "^SERVICE  *CLIENT  *SERVER  *STATE  *IDLE$hre\$" "$TMP/o")
+r=$(grep -Ec "^default +198\\.18\\.0\\.2:[0-9]+ +198\\.18\\.1\\.1[123]:80 +established +[0-9]+$rre\$" "$TMP/o")
 check "[ $rc -eq 0 ] && [ $h -eq 1 ] && [ $r -eq 3 ]" \
     "show flows: exit $rc, header $h, $r established rows"
+[ $r -eq 3 ] || sed 's/^/# /' "$TMP/o"
 CTL -j show flows state established > "$TMP/o" 2>&1
 v=$(jq -r '[length, ([.[].server] | unique | length), all(.[]; .state == "established" and .service == "default" and (.client | startswith("198.18.0.2:")) and has("idle_s"))] | @tsv' "$TMP/o" 2>&1)
 check "[ '$v' = \"$(printf '3\t3\ttrue')\" ]" \
@@ -531,9 +552,10 @@ sed 's/198\.18\.1\.13/198.18.1.300/' "$TMP/good.conf" > "$TMP/bad2.conf"
 { cat "$TMP/good.conf"; echo "check = tcp"; echo "check_interval = 1"; echo "check_timeout = 2"; } > "$TMP/bad3.conf"
 { echo "queue = 8671"; cat "$TMP/good.conf"; } > "$TMP/bad4.conf"
 F=$TMP/loadd.conf
-for b in "bad1:$F:6: unknown key \"frobnicate\"" \
-    "bad2:$F:4: servers: \"198.18.1.300\" is not an address" \
-    "bad3:$F:8: check_timeout (2000 ms) is longer than check_interval (1000 ms)" \
+L=$LAB_BPF_LINES
+for b in "bad1:$F:$((6 + L)): unknown key \"frobnicate\"" \
+    "bad2:$F:$((4 + L)): servers: \"198.18.1.300\" is not an address" \
+    "bad3:$F:$((8 + L)): check_timeout (2000 ms) is longer than check_interval (1000 ms)" \
     "bad4:the queue (8670 -> 8671) changes only with a restart"; do
 	cp "$TMP/${b%%:*}.conf" "$TMP/loadd.conf"
 	out=$(CTL reload 2>&1)
@@ -560,7 +582,7 @@ until [ "$(grep -c 'the running configuration stays' "$TMP/loadd.log")" -gt "$n1
 	i=$((i + 1))
 done
 l=$(sed -n '/SIGHUP: reloading/,$p' "$TMP/loadd.log" | grep 'unknown key "frobnicate"' | tail -1)
-check "[ $i -lt 50 ] && echo '$l' | grep -q 'loadd.conf:6: unknown key \"frobnicate\"; the running configuration stays'" \
+check "[ $i -lt 50 ] && echo '$l' | grep -q 'loadd.conf:$((6 + L)): unknown key \"frobnicate\"; the running configuration stays'" \
     "SIGHUP with a bad configuration: logged '$l'"
 # What is no configuration at all, put where loadd.conf was: refused
 # by the root parent (which reads it) and answered at once; memory of
@@ -575,7 +597,7 @@ for b in "random:$F:[0-9]*: " "zero:$F: a character device, not a regular file: 
     "fifo:$F: a FIFO, not a regular file: refused" \
     "dir:$F: a directory, not a regular file: refused" \
     "huge:$F: larger than 4194304 bytes: refused" \
-    "longline:$F:6: line too long (at most 4096 bytes)"; do
+    "longline:$F:$((6 + L)): line too long (at most 4096 bytes)"; do
 	rm -rf "$F"
 	case ${b%%:*} in
 	random|longline) cp "$TMP/${b%%:*}.conf" "$F" ;;
@@ -634,7 +656,10 @@ check "[ '$out' = 'reload: OK' ] && kill -0 $LOADD_PID" "the good configuration 
 ########################################################################
 
 # The main loadd gives s3 up (and its rules) to the second one: replies
-# from one server port can belong to one loadd only.
+# from one server port can belong to one loadd only.  With LAB_OFFLOAD=bpf
+# the second one runs without offload (two.conf has no offload lines): the
+# fast path's tc filter is one per interface (handle 0x10ad), so a second
+# offloading loadd on the same interfaces would replace the first's.
 setconf wrr "198.18.1.11, 198.18.1.12"
 CTL reload > /dev/null
 "$LOADD" -R -f "$TMP/loadd.conf" | ns_b sh -e
@@ -657,6 +682,8 @@ until ns_c curl -s -m 1 -o /dev/null "http://$VIP2/" || [ $i -ge 50 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
+[ "${LAB_OFFLOAD:-}" = bpf ] &&
+    echo "# LAB_OFFLOAD=bpf: the second loadd runs without offload (one fast path per interface)"
 check "[ $i -lt 50 ]" "a second loadd (queue 8680, $VIP2, pid file, its own control socket) is up"
 v=$(cat "$TMP/two.pid" 2>&1)
 check "[ '$v' = '$TWO_PID' ]" "its pid file holds its pid ($v, started as $TWO_PID)"

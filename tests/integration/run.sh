@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs every integration test (root: network namespaces, iptables).
+# Runs every integration test (root: network namespaces, iptables), each
+# followed by the seconds it took.
 set -u
 cd "$(dirname "$0")/../.."
 if [ "$(id -u)" != 0 ]; then
@@ -7,17 +8,29 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 status=0
+# suite NAME: runs tests/integration/NAME.sh and says how long it took.
+suite() {
+	_t=$(date +%s)
+	sh "tests/integration/$1.sh" || status=1
+	echo "# $1.sh${LAB_OFFLOAD:+ with LAB_OFFLOAD=$LAB_OFFLOAD}: $(($(date +%s) - _t)) s"
+}
 for t in tests/integration/[a-z]*.sh; do
 	[ "$t" = tests/integration/run.sh ] && continue
 	echo "# $t"
-	sh "$t" || status=1
+	t=${t##*/}
+	suite "${t%.sh}"
 done
-# The suites that say most of loadd's decisions, again with the eBPF fast
-# path carrying established flows (when it is built).
+# With the eBPF fast path carrying established flows (when it is built),
+# again: the suites that say most of loadd's decisions (methods,
+# services, health with passive detection, agents), operate (the control
+# socket, reloads under load), pmtu (ICMP errors of the map's flows) and
+# scaleout (flows moving between two instances, each with its map).
 if [ -x "${O:-build}/fastpathctl" ]; then
-	for t in methods services health; do
+	LAB_OFFLOAD=bpf
+	export LAB_OFFLOAD
+	for t in methods services health agents operate pmtu scaleout; do
 		echo "# tests/integration/$t.sh with LAB_OFFLOAD=bpf"
-		LAB_OFFLOAD=bpf sh "tests/integration/$t.sh" || status=1
+		suite "$t"
 	done
 fi
 exit $status

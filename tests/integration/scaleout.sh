@@ -35,6 +35,12 @@
 #  4. The log shows which instance carried how many flows, before and
 #     after the kill.
 #
+# LAB_OFFLOAD=bpf runs both instances with offload = bpf (the eBPF fast
+# path on eth0 and eth1 of each balancer, pins of each on a bpffs of this
+# test's own): a flow that moves between instances then leaves map
+# entries behind on the one it left, and the one that comes back adopts
+# its pinned map.
+#
 # Without bird/birdc (or with SCALEOUT_BGP=emulate) the BGP speakers are
 # emulated: a static multipath route, and the watcher deletes the
 # balancer's next hop itself.  Needs root, keepalived, bird2, nginx, curl,
@@ -63,6 +69,7 @@ if [ "${SCALEOUT_BGP:-}" = emulate ] || ! command -v bird > /dev/null ||
 	BGP=emulate
 fi
 
+BPFFS=""		# LAB_OFFLOAD=bpf: the bpffs of the instances' pins
 BG=""			# background jobs: curl, loops, watchers, lmd
 DAEMONS=""		# keepalived, bird: each stops its own children
 LOADD1="" LOADD2=""	# loadd in b1, b2 (the privileged parent)
@@ -115,6 +122,11 @@ cleanup() {
 	for _n in c r b1 b2 sw s1 s2 s3 s4; do
 		ip netns del "lab$LAB-$_n" 2>/dev/null
 	done
+	if [ -n "$BPFFS" ]; then
+		rm -rf "$BPFFS/b1" "$BPFFS/b2"
+		umount "$BPFFS" 2>/dev/null
+		rmdir "$BPFFS" 2>/dev/null
+	fi
 	rm -rf "$TMP/big" "$TMP/run2" "$TMP/run3"
 	# On failure, the daemons' last words.
 	if [ "$fail" -gt 0 ]; then
@@ -145,6 +157,14 @@ for _c in keepalived nginx curl jq; do
 		exit 1
 	fi
 done
+if [ "${LAB_OFFLOAD:-}" = bpf ]; then
+	BPFFS=/run/loadd-lab$LAB-bpffs
+	if ! mkdir -p "$BPFFS" || ! mount -t bpf bpffs "$BPFFS"; then
+		notok "a bpffs for LAB_OFFLOAD=bpf at $BPFFS"
+		exit 1
+	fi
+	echo "# LAB_OFFLOAD=bpf: both instances with offload = bpf (pins in $BPFFS)"
+fi
 [ $BGP = emulate ] && echo "# no bird/birdc (or SCALEOUT_BGP=emulate): BGP emulated by deleting next hops"
 
 # --- the network ------------------------------------------------------------
@@ -243,7 +263,14 @@ NGINX
 # The configuration both instances share: Maglev, HTTP probes, the
 # agents' key.  Passive detection is off: a balancer that is not the
 # gateway sees the clients' SYNs but never the servers' SYN+ACKs, and
-# would take every server down for not answering.
+# would take every server down for not answering.  With LAB_OFFLOAD=bpf
+# each instance reads its own copy, loadd-bN.conf: the offload lines (its
+# pins apart from the other's: both are in the host's mount namespace)
+# and the shared file.
+conf() {
+	if [ -n "$BPFFS" ]; then echo "$TMP/loadd-b$1.conf"
+	else echo "$TMP/loadd.conf"; fi
+}
 loadd_conf() {
 	{
 		echo "keyfile = $TMP/key"
@@ -255,12 +282,22 @@ loadd_conf() {
 		echo "servers = $1"
 		echo "balancingmode = maglev"
 	} > "$TMP/loadd.conf.new" && mv "$TMP/loadd.conf.new" "$TMP/loadd.conf"
+	[ -n "$BPFFS" ] || return 0
+	for _b in 1 2; do
+		{
+			echo "offload = bpf"
+			echo "offload_interfaces = eth0, eth1"
+			echo "offload_pin = $BPFFS/b$_b"
+			cat "$TMP/loadd.conf"
+		} > "$(conf $_b).new" && mv "$(conf $_b).new" "$(conf $_b)" ||
+		    return 1
+	done
 }
 
 # loadd_start N: rules and loadd in balancer bN.
 loadd_start() {
-	"$LOADD" -R -f "$TMP/loadd.conf" | ns b$1 sh -e || return 1
-	ip netns exec "lab$LAB-b$1" "$LOADD" -f "$TMP/loadd.conf" -v \
+	"$LOADD" -R -f "$(conf $1)" | ns b$1 sh -e || return 1
+	ip netns exec "lab$LAB-b$1" "$LOADD" -f "$(conf $1)" -v \
 	    -s "$TMP/ctl$1.sock" >> "$TMP/loadd$1.log" 2>&1 &
 	eval "LOADD$1=$!"
 	_i=0
@@ -798,7 +835,15 @@ rec=$(ctl 2 -j show stats | jq '.recovered')
 check "[ ${rec:-0} -ge $((${n1:-0} * 3 / 4)) ] && [ ${rec:-0} -gt 0 ]" \
     "b1's flows went on through b2 by Maglev recovery: b2 recovered ${rec:-?} (b1 carried ${n1:-?})"
 rec1=$(ctl 1 -j show stats | jq '.recovered')
-check "[ ${rec1:-0} -gt 0 ]" "and b1, back, took over flows it had never seen: recovered ${rec1:-?} (it carried ${n1:-?} before the kill)"
+if [ -n "$BPFFS" ]; then
+	# The router's hash gives b1 back the flows it carried, and those
+	# are in the map b1's new loadd adopts: nothing left to recover.
+	ad1=$(ctl 1 -j show stats | jq '.fastpath_adopted')
+	check "[ ${ad1:-0} -ge $((${n1:-0} * 3 / 4)) ] && [ ${ad1:-0} -gt 0 ]" \
+	    "and b1, back, took its flows back from its pinned map: fastpath_adopted ${ad1:-?}, recovered ${rec1:-?} (it carried ${n1:-?} before the kill)"
+else
+	check "[ ${rec1:-0} -gt 0 ]" "and b1, back, took over flows it had never seen: recovered ${rec1:-?} (it carried ${n1:-?} before the kill)"
+fi
 echo "# b1 at the end: $(counters 1); servers (active/total) $(srv_flows 1)"
 echo "# b2 at the end: $(counters 2); servers (active/total) $(srv_flows 2)"
 transitions
@@ -815,7 +860,7 @@ loadd_conf "$(srv 1), $(srv 2), $(srv 3), $(srv 4)"
 T_ADD=$(now_ms)
 rl=0
 for b in 1 2; do
-	"$LOADD" -R -f "$TMP/loadd.conf" | ns b$b sh -e &&
+	"$LOADD" -R -f "$(conf $b)" | ns b$b sh -e &&
 	    ctl $b reload > "$TMP/reload$b" 2>&1 && rl=$((rl + 1))
 done
 check "[ $rl -eq 2 ]" "s4 added to both instances $(( (T_ADD - T_DL) / 1000 )) s into the downloads (rules again, loadctl reload): $(cat "$TMP/reload1" "$TMP/reload2" | tr '\n' ' ')"

@@ -60,6 +60,9 @@ keyfile = $TMP/key
 reportaddress = 198.18.1.1
 ctlsocket_mode = 0660
 CONF
+# LAB_OFFLOAD=bpf: the same with the fast path (its map is read and
+# written under the packet process's filter).
+lab_bpf_conf
 
 # 1. The control socket's directory.
 mkdir -m 1777 "$TMP/pub"

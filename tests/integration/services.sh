@@ -37,13 +37,7 @@ share "$TMP/v6" 60 "IPv6 HTTP"
 ns_c curl -s -m 60 -o "$TMP/got6" "http://[$VIP6]/big" || true
 check "cmp -s '$TMP/got6' '$TMP/big'" "10 MB over IPv6 through the VIP is byte-identical"
 
-: > "$TMP/udp"
-i=0
-while [ $i -lt 60 ]; do
-	echo ping | ns_c socat -t 5 - "UDP4:$VIP:5353" >> "$TMP/udp" 2>/dev/null ||
-	    echo fail >> "$TMP/udp"
-	i=$((i + 1))
-done
+udp_ask "$VIP" 5353 60 > "$TMP/udp"
 share "$TMP/udp" 60 "UDP"
 : > "$TMP/v4"
 i=0

@@ -147,6 +147,30 @@ dns_up() {
 	done
 }
 
+# udp_ask ADDR PORT N: N datagrams "ping" from the client, each from a
+# socket of its own (a new source port: a new flow) connected to ADDR:PORT
+# (so that only an answer from there counts), one after the other; prints
+# each answer's first line, or "fail" after 5 s without one.  One process
+# for all: socat -t 5 waited the whole 5 s for more after each answer.
+udp_ask() {
+	ns_c python3 -c '
+import socket, sys
+for _ in range(int(sys.argv[3])):
+	ai = socket.getaddrinfo(sys.argv[1], int(sys.argv[2]), 0,
+	    socket.SOCK_DGRAM)[0]
+	s = socket.socket(ai[0], socket.SOCK_DGRAM)
+	s.settimeout(5)
+	try:
+		s.connect(ai[4])
+		s.send(b"ping\n")
+		a = s.recv(2048).decode("ascii", "replace").split("\n")[0]
+	except OSError:
+		a = "fail"
+	s.close()
+	print(a, flush=True)
+' "$@"
+}
+
 loadd_conf() {
 	cat > "$TMP/loadd.conf" <<CONF
 ipaliasing = $VIP
@@ -180,11 +204,17 @@ CONF
 # loadd_up starts gets offload = bpf, the balancer's interfaces (eth0 and
 # the bridge's ports), and its pins on a bpffs of the lab's own, mounted
 # in the host's mount namespace so that a restarted loadd finds them (ip
-# netns exec gives each process a fresh /sys, without bpffs).
+# netns exec gives each process a fresh /sys, without bpffs).  A suite
+# that writes configurations of its own for a reload passes them through
+# lab_bpf_conf FILE (a reload refuses a change of the offload lines), and
+# finds a line it counts LAB_BPF_LINES further down.
 LAB_BPFFS=
+LAB_BPF_LINES=0
+[ "${LAB_OFFLOAD:-}" = bpf ] && LAB_BPF_LINES=3
 lab_bpf_conf() {
 	[ "${LAB_OFFLOAD:-}" = bpf ] || return 0
-	grep -q '^offload = bpf' "$TMP/loadd.conf" && return 0
+	_f=${1:-$TMP/loadd.conf}
+	grep -q '^offload = bpf' "$_f" && return 0
 	if [ -z "$LAB_BPFFS" ]; then
 		LAB_BPFFS=/run/loadd-lab$LAB-bpffs
 		mkdir -p "$LAB_BPFFS"
@@ -194,8 +224,8 @@ lab_bpf_conf() {
 		echo "offload = bpf"
 		echo "offload_interfaces = eth0, p1, p2, p3"
 		echo "offload_pin = $LAB_BPFFS/loadd"
-		cat "$TMP/loadd.conf"
-	} > "$TMP/loadd.conf.bpf" && mv "$TMP/loadd.conf.bpf" "$TMP/loadd.conf"
+		cat "$_f"
+	} > "$_f.bpf" && mv "$_f.bpf" "$_f"
 }
 
 # What loadd -R says removes the fast path, then the lab's bpffs.
