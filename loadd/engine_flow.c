@@ -106,6 +106,7 @@ engine_inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	if (f == NULL) {
 		if ((f = new_flow(e, pb, p, svc, h, recover, now)) == NULL)
 			return;
+		fp_hook(e, f);
 	} else
 		known_flow(e, pb, p, f, syn, now);
 
@@ -349,8 +350,9 @@ pick_server(struct engine *e, const struct pkt *p, struct service *svc,
 
 /*
  * offload = bpf: a flow loadd has seen through its handshake (TCP: the
- * server's SYN+ACK and the client's ACK; UDP: an answer) goes into the
- * map; one that is closing comes out of it, so that loadd sees its end.
+ * server's SYN+ACK and the client's ACK), or a UDP flow, answered or
+ * not, goes into the map (engine_fp_offer counts its packets first); one
+ * that is closing comes out of it, so that loadd sees its end.
  */
 static inline void
 fp_hook(struct engine *e, struct flow *f)
@@ -359,7 +361,8 @@ fp_hook(struct engine *e, struct flow *f)
 		return;
 	if (f->cls == FC_CLOSING)
 		engine_fp_takeout(e, f);
-	else if (f->state == FS_ESTABLISHED || f->state == FS_UDP)
+	else if (f->state == FS_ESTABLISHED || f->state == FS_UDP ||
+	    f->state == FS_UDP_UNREPLIED)
 		engine_fp_offer(e, f);
 }
 

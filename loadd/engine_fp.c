@@ -150,9 +150,12 @@ fp_unlink(struct engine_fp *fp, uint32_t i)
 }
 
 /*
- * A packet of an established flow, seen by loadd: into the map after
- * ENGINE_FP_AFTER of them, unless it is there already or kept out.  On
- * every such packet, so the test comes first.
+ * A packet of an established flow or of a UDP flow (answered or not),
+ * seen by loadd: into the map after ENGINE_FP_AFTER of them, unless it
+ * is there already or kept out.  So one-way datagrams (a stream to a
+ * server that never answers) go in too, while a spoofed flood, one
+ * datagram per tuple, never does.  On every such packet, so the test
+ * comes first.
  */
 void
 engine_fp_offer(struct engine *e, struct flow *f)
@@ -358,6 +361,16 @@ engine_fp_update(struct engine *e, uint32_t i,
 	}
 	fp->fl[i].round_seen = fp->round;
 	fp_account(e, f->srv, fp->fl[i].taken, c);
+	/*
+	 * A UDP flow that went in unanswered (one-way datagrams) and whose
+	 * server has answered since, through the map: a flow worth keeping,
+	 * with the timeout and the place in eviction order that go with it.
+	 */
+	if (f->state == FS_UDP_UNREPLIED && fp->fl[i].taken[1] != 0) {
+		last = f->last;
+		flow_set_state(&e->ft, f, FS_UDP, now);
+		f->last = last;
+	}
 	last = now - c->idle;
 	if (c->idle <= now && (int32_t)(last - f->last) > 0)
 		f->last = last;

@@ -389,28 +389,34 @@ START_TEST(test_idle_expiry)
 }
 END_TEST
 
-/* A UDP flow goes in once its server answers (and it is busy). */
-START_TEST(test_udp_after_answer)
+/*
+ * UDP: a one-way stream goes in after ENGINE_FP_AFTER of the client's
+ * datagrams, answered or not; a spoofed flood (one datagram per tuple)
+ * never does.  The poll makes it an answered flow (its timeout, its
+ * place in eviction order) once the map counted the server's datagrams.
+ */
+START_TEST(test_udp_oneway)
 {
 	struct tpkt	 t = {
 		.family = 4, .proto = PROTO_UDP, .src = CLIENT, .dst = VIP,
 		.sport = 5000, .dport = 53, .paylen = 40,
 	};
-	struct engine_fpreq *q;
-	char		 a[ADDR_STRLEN];
+	struct engine_fpreq *q, r;
+	struct engine_fpcount c;
+	struct flow	*f;
 	unsigned	 i, n;
 
 	rig_open("ipaliasing = 192.0.2.10\nports = 53\nprotocol = udp\n"
-	    "servers = 10.0.1.11\n");
+	    "servers = 10.0.1.11\ntimeout_udp = 100\n");
 	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
-	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
-	ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
+	/* The flood: many tuples, one datagram each. */
+	for (i = 0; i < 100; i++) {
+		t.sport = (uint16_t)(6000 + i);
+		ck_assert_int_eq(rig_run(&t), V_REWRITTEN);
+	}
 	(void)queue(&n);
 	ck_assert_uint_eq(n, 0);
-	t.src = addr_ntop(4, &R.conf.pool.srv[0].addr, a, sizeof(a));
-	t.dst = CLIENT;
-	t.sport = 53;
-	t.dport = 5000;
+	t.sport = 5000;
 	for (i = 0; i < ENGINE_FP_AFTER; i++) {
 		(void)queue(&n);
 		ck_assert_uint_eq(n, 0);
@@ -422,6 +428,42 @@ START_TEST(test_udp_after_answer)
 	ck_assert_uint_eq(q[0].proto, PROTO_UDP);
 	ck_assert_uint_eq(q[0].vport, 53);
 	ck_assert_uint_eq(q[0].cport, 5000);
+	r = q[0];
+	f = rig_flow(5000);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->state, FS_UDP_UNREPLIED);
+	ck_assert(f->seen & FLOW_FAST);
+	ck_assert_uint_eq(R.e.st.fp_added, 1);
+
+	/* The map carries it, the server silent: still unreplied, alive. */
+	memset(&c, 0, sizeof(c));
+	c.has = ENGINE_FPC_TO_SERVER;
+	c.pkts[0] = 500;
+	c.bytes[0] = 500 * 68;
+	ck_assert_uint_eq(engine_fp_find(&R.e, &r), (uint32_t)(f - R.e.ft.f));
+	engine_fp_update(&R.e, r.flow, &c, R.now + 20);
+	ck_assert_uint_eq(f->state, FS_UDP_UNREPLIED);
+	ck_assert_uint_eq(f->last, R.now + 20);
+	engine_tick(&R.e, R.now + 45);	/* 30 s unreplied timeout */
+	ck_assert_ptr_eq(rig_flow(5000), f);
+	ck_assert_uint_eq(R.conf.pool.srv[0].pkts_in, 100 + ENGINE_FP_AFTER +
+	    500);
+	/* The server answers through the map: an answered flow. */
+	c.has = ENGINE_FPC_TO_CLIENT;
+	c.pkts[1] = 3;
+	engine_fp_update(&R.e, r.flow, &c, R.now + 46);
+	ck_assert_uint_eq(f->state, FS_UDP);
+	ck_assert_uint_eq(f->cls, FC_UDP);
+	ck_assert_uint_eq(R.e.ft.list[FC_UDP].head, r.flow);
+	ck_assert_uint_eq(f->last, R.now + 46);
+	engine_tick(&R.e, R.now + 120);	/* timeout_udp 100 */
+	ck_assert_ptr_eq(rig_flow(5000), f);
+	engine_tick(&R.e, R.now + 160);
+	ck_assert_ptr_null(rig_flow(5000));
+	q = queue(&n);
+	ck_assert_uint_ge(n, 1);
+	ck_assert_uint_eq(q[n - 1].op, FPQ_DEL);
+	ck_assert_uint_eq(q[n - 1].cport, 5000);
 	rig_close();
 }
 END_TEST
@@ -568,7 +610,7 @@ engine_fp_suite(void)
 	tcase_add_test(tc, test_update_by_direction);
 	tcase_add_test(tc, test_round_end);
 	tcase_add_test(tc, test_find_other_server);
-	tcase_add_test(tc, test_udp_after_answer);
+	tcase_add_test(tc, test_udp_oneway);
 	tcase_add_test(tc, test_adopt);
 	tcase_add_test(tc, test_queue_full);
 	tcase_add_test(tc, test_reset_in_map);
