@@ -71,6 +71,11 @@ struct engine_stats {
 	uint64_t	 fp_unknown;	/* the map's flows of no service: deleted */
 	uint64_t	 fp_qfull;	/* requests lost: queue full, no drain */
 	uint64_t	 fp_strays;	/* map entries of no flow in the map */
+	uint64_t	 fp_events;	/* the map's SYN, FIN, RST events applied */
+	uint64_t	 fp_ev_stale;	/* events of no flow (any more): ignored */
+	uint64_t	 fp_ev_lost;	/* the program's ring was full (its count) */
+	uint64_t	 fp_ev_bad;	/* malformed ring records */
+	uint64_t	 fp_answered;	/* half-open flows the poll found talking */
 	uint64_t	 drop[DROP_NREASONS];
 };
 
@@ -122,6 +127,18 @@ struct engine_fpcount {
 };
 
 /*
+ * What the fast path's program tells of a TCP packet it carried with SYN,
+ * FIN or RST (its event ring): the flow's tuple (op, flow, srv and taken
+ * unused), the direction, the flags, and when (e->ms's clock).
+ */
+struct engine_fpev {
+	struct engine_fpreq	 t;
+	int			 from_client;
+	uint8_t			 tcpflags;
+	uint32_t		 ms;	/* CLOCK_MONOTONIC ms, modulo 2^32 */
+};
+
+/*
  * Per flow: its counters already added to its server's (in the map), or
  * how many packets loadd has seen of it since it was established (not
  * yet): a flow goes into the map after ENGINE_FP_AFTER of them, so that
@@ -133,6 +150,8 @@ struct engine_fpcount {
 struct engine_fpflow {
 	uint64_t	 taken[4];	/* pkts to server, to client, bytes */
 	uint32_t	 npkts;		/* packets seen while established */
+	uint32_t	 since;		/* e->ms when it was asked in: older
+					   events are another flow's */
 	uint32_t	 next;		/* the list of flows in the map */
 	uint32_t	 prev;
 	uint16_t	 round_added;	/* the poll's round when it went in */
@@ -264,6 +283,13 @@ void		 engine_fp_update(struct engine *, uint32_t flow,
 		    const struct engine_fpcount *, uint32_t now);
 int		 engine_fp_adopt(struct engine *, const struct engine_fpreq *,
 		    const struct engine_fpcount *, uint32_t now);
+/*
+ * An event of the map's program, applied as if loadd had seen the
+ * packet's flags; one about no flow in the table (or another flow now)
+ * is counted and ignored.
+ */
+void		 engine_fp_event(struct engine *, const struct engine_fpev *,
+		    uint32_t now);
 
 /* Returns 1 if it was about one of loadd's offloaded flows. */
 int		 engine_offload_event(struct engine *, const struct ct_end *,

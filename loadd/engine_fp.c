@@ -41,6 +41,9 @@ static void	 fp_account(struct engine *, unsigned, uint64_t[4],
 		    const struct engine_fpcount *);
 static void	 fp_close(struct engine *, struct flow *,
 		    const struct engine_fpcount *, uint32_t);
+static void	 fp_apply(struct engine *, struct flow *, uint8_t, int,
+		    uint32_t);
+static void	 fp_answered(struct engine *, struct flow *, uint32_t);
 
 int
 engine_set_fastpath(struct engine *e, engine_fp_drain_fn drain, void *arg)
@@ -172,6 +175,7 @@ engine_fp_offer(struct engine *e, struct flow *f)
 	if (fp_push(e, &r) == -1)
 		return;
 	f->seen |= FLOW_FAST;
+	e->fp->fl[i].since = e->ms;
 	memset(e->fp->fl[i].taken, 0, sizeof(e->fp->fl[i].taken));
 	fp_link(e->fp, i);
 	e->st.fp_added++;
@@ -374,32 +378,111 @@ engine_fp_update(struct engine *e, uint32_t i,
 	last = now - c->idle;
 	if (c->idle <= now && (int32_t)(last - f->last) > 0)
 		f->last = last;
-	if (e->pool->svc[f->svc].proto == PROTO_TCP &&
-	    (c->rst || c->fin[0] || c->fin[1]))
+	if (e->pool->svc[f->svc].proto != PROTO_TCP)
+		return;
+	if (fp->fl[i].taken[0] != 0 && fp->fl[i].taken[1] != 0)
+		fp_answered(e, f, now);
+	if (c->rst || c->fin[0] || c->fin[1])
 		fp_close(e, f, c, now);
 }
 
 /*
- * A FIN or RST went through the map: the flow leaves it, so that loadd
- * sees the rest of the close, and takes the state tcp_track would give.
+ * Both ends talked through the map, and the flow is still half-open to
+ * loadd: the SYN+ACK's event was lost (a full ring), or the flow was
+ * taken back half-open at start.  Established, and the server's answer
+ * counted for passive health (not its time: that is not known).
+ */
+static void
+fp_answered(struct engine *e, struct flow *f, uint32_t now)
+{
+	struct server	*srv = &e->pool->srv[f->srv];
+
+	if (f->state == FS_SYN_SENT) {
+		srv->synacks++;
+		srv->syn_pending_ms = 0;
+	} else if (f->state != FS_SYN_RECV && f->state != FS_RECOVERED)
+		return;
+	flow_set_state(&e->ft, f, FS_ESTABLISHED, now);
+	e->st.fp_answered++;
+}
+
+/*
+ * A FIN or RST the map saw and whose event never came (the ring was
+ * full; or it is still in the ring, and then it changes nothing more):
+ * the flow takes the state it would have had.
  */
 static void
 fp_close(struct engine *e, struct flow *f, const struct engine_fpcount *c,
     uint32_t now)
 {
-	uint8_t		 st;
+	int	 missed = 0;
 
-	engine_fp_takeout(e, f);
-	e->st.fp_closed++;
-	if (c->fin[0])
-		f->seen |= FLOW_CFIN;
-	if (c->fin[1])
-		f->seen |= FLOW_SFIN;
-	st = c->rst ? FS_CLOSE : (f->seen & (FLOW_CFIN | FLOW_SFIN)) ==
-	    (FLOW_CFIN | FLOW_SFIN) ? FS_TIME_WAIT : FS_FIN_WAIT;
-	if (f->cls != FC_CLOSING)
-		flow_inactive(e, f);
-	flow_set_state(&e->ft, f, st, now);
+	if (c->fin[0] && !(f->seen & FLOW_CFIN)) {
+		fp_apply(e, f, TH_FIN | TH_ACK, 1, now);
+		missed = 1;
+	}
+	if (c->fin[1] && !(f->seen & FLOW_SFIN) && f->state != FS_NONE) {
+		fp_apply(e, f, TH_FIN | TH_ACK, 0, now);
+		missed = 1;
+	}
+	if (c->rst && f->state != FS_CLOSE && f->state != FS_NONE) {
+		/* Which side sent it the map does not say: no health sign. */
+		fp_apply(e, f, TH_RST, 1, now);
+		missed = 1;
+	}
+	if (missed)
+		e->st.fp_closed++;
+}
+
+/* A segment's flags the map carried, as loadd would have taken them. */
+static void
+fp_apply(struct engine *e, struct flow *f, uint8_t fl, int from_client,
+    uint32_t now)
+{
+	engine_tcp_seen(e, f, fl, from_client, now);
+	if (f->cls == FC_CLOSING)
+		engine_fp_takeout(e, f);
+}
+
+void
+engine_fp_event(struct engine *e, const struct engine_fpev *ev, uint32_t now)
+{
+	const struct engine_fpreq *t = &ev->t;
+	struct service	*svc;
+	struct server	*srv;
+	struct flow	*f;
+	uint16_t	 si, cport = htons(t->cport);
+	uint32_t	 ms;
+
+	if (e->fp == NULL)
+		return;
+	if (t->proto != PROTO_TCP || (svc = pool_find_service(e->pool,
+	    t->family, t->proto, &t->vip, htons(t->vport))) == NULL)
+		goto stale;
+	si = (uint16_t)(svc - e->pool->svc);
+	f = flow_lookup(&e->ft, flow_hash(&e->ft, &t->client, cport, si),
+	    &t->client, cport, si);
+	/*
+	 * The flow must be the one the map carried: asked into it (in it
+	 * still, or taken out since: the packet went through all the same),
+	 * to this server, and not after the packet (a client's port used
+	 * again for a new flow).
+	 */
+	if (f == NULL || !(f->seen & (FLOW_FAST | FLOW_FPNO)) ||
+	    (int32_t)(ev->ms - e->fp->fl[f - e->ft.f].since) < 0)
+		goto stale;
+	srv = &e->pool->srv[f->srv];
+	if (srv->port != t->sport || !addr_eq(&srv->addr, &t->server))
+		goto stale;
+	now = engine_clock(e, now);
+	ms = e->ms;
+	e->ms = ev->ms;		/* the packet's time: answer times, health */
+	fp_apply(e, f, ev->tcpflags, ev->from_client, now);
+	e->ms = ms;
+	e->st.fp_events++;
+	return;
+stale:
+	e->st.fp_ev_stale++;
 }
 
 /*
@@ -432,14 +515,22 @@ engine_fp_adopt(struct engine *e, const struct engine_fpreq *r,
 	now = engine_clock(e, now);
 	if (!found || !flow_room(&e->ft))
 		goto unknown;
+	/*
+	 * A TCP flow the server has not answered through the map is taken
+	 * back half-open (evictable), until the map shows both ends talk;
+	 * a UDP flow unanswered likewise.
+	 */
 	if ((f = flow_insert(&e->ft, flow_hash(&e->ft, &r->client, cport, si),
 	    &r->client, cport, si, (uint16_t)srv, r->proto == PROTO_TCP ?
-	    FS_ESTABLISHED : FS_UDP, now)) == NULL)
+	    (c->pkts[1] != 0 ? FS_ESTABLISHED : FS_RECOVERED) :
+	    (c->pkts[1] != 0 ? FS_UDP : FS_UDP_UNREPLIED), now)) == NULL)
 		goto unknown;
 	f->cseq = f->sseq = 0;		/* not known: the map does not say */
 	memset(f->synms, 0, sizeof(f->synms));
 	f->seen = FLOW_FAST;
 	i = (uint32_t)(f - e->ft.f);
+	/* The events still in the ring are about this flow. */
+	e->fp->fl[i].since = e->ms - (1u << 30);
 	memset(e->fp->fl[i].taken, 0, sizeof(e->fp->fl[i].taken));
 	fp_link(e->fp, i);
 	pool->srv[srv].flows_active++;

@@ -491,6 +491,8 @@ START_TEST(test_adopt)
 	r.vport = 80;
 	r.sport = 8080;
 	c.has = ENGINE_FPC_TO_SERVER | ENGINE_FPC_TO_CLIENT;
+	c.pkts[0] = 50;
+	c.pkts[1] = 100;
 	c.bytes[1] = 123456;
 	c.idle = 2;
 	ck_assert_int_eq(engine_fp_adopt(&R.e, &r, &c, R.now), 1);
