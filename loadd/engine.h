@@ -140,11 +140,12 @@ struct engine_fpev {
 
 /*
  * Per flow: its counters already added to its server's (in the map), or
- * how many packets loadd has seen of it since it was established (not
- * yet): a flow goes into the map after ENGINE_FP_AFTER of them, so that
- * short connections -- a request and its answer -- end where loadd sees
- * their FINs at once (the least-* methods count them) and do not churn
- * the map.
+ * how many packets loadd has seen of a UDP flow (not yet): a UDP flow
+ * goes into the map after ENGINE_FP_AFTER of them, so that a spoofed
+ * flood (one datagram per tuple) and single exchanges (DNS) do not churn
+ * it.  A TCP flow goes in at its SYN: the map's events tell loadd what
+ * its features need (the SYN+ACK, FIN, RST), and a flood of SYNs costs
+ * loadd a map add and delete each (doc/fastpath.md).
  */
 #define ENGINE_FP_AFTER	8
 struct engine_fpflow {
@@ -152,6 +153,7 @@ struct engine_fpflow {
 	uint32_t	 npkts;		/* packets seen while established */
 	uint32_t	 since;		/* e->ms when it was asked in: older
 					   events are another flow's */
+	uint32_t	 csyn;		/* the client's SYNs the map carried */
 	uint32_t	 next;		/* the list of flows in the map */
 	uint32_t	 prev;
 	uint16_t	 round_added;	/* the poll's round when it went in */
@@ -165,6 +167,8 @@ typedef void	(*engine_fp_drain_fn)(void *, struct engine *);
 struct engine_fp {
 	struct engine_fpreq	*q;
 	unsigned		 nq;
+	unsigned		 qhead;	/* taken by engine_fp_queue_adds */
+	unsigned		 lastadd;	/* q[lastadd - 1]: the last add */
 	struct engine_fpflow	*fl;	/* ft.cap + 1 entries */
 	uint32_t		 head;	/* of the flows in the map */
 	uint32_t		 count;
@@ -274,6 +278,8 @@ struct ct_end {
 int		 engine_set_fastpath(struct engine *, engine_fp_drain_fn,
 		    void *);
 struct engine_fpreq *engine_fp_queue(struct engine *, unsigned *n);
+/* Only up to the last add (what must be done before the verdicts). */
+struct engine_fpreq *engine_fp_queue_adds(struct engine *, unsigned *n);
 void		 engine_fp_refused(struct engine *, const struct engine_fpreq *);
 void		 engine_fp_deleted(struct engine *, const struct engine_fpreq *,
 		    const struct engine_fpcount *);

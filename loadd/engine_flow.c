@@ -349,21 +349,33 @@ pick_server(struct engine *e, const struct pkt *p, struct service *svc,
 }
 
 /*
- * offload = bpf: a flow loadd has seen through its handshake (TCP: the
- * server's SYN+ACK and the client's ACK), or a UDP flow, answered or
- * not, goes into the map (engine_fp_offer counts its packets first); one
- * that is closing comes out of it, so that loadd sees its end.
+ * offload = bpf: a TCP flow goes into the map as soon as loadd has
+ * decided it (its SYN: the map's events tell loadd the rest), a UDP flow
+ * once busy (engine_fp_offer counts); one that is over (TIME_WAIT, a RST)
+ * comes out of it, so that a new connection from the same client port is
+ * loadd's to decide again.  A recovered flow waits for its server's
+ * answer: stray packets must not fill the map.
  */
 static inline void
 fp_hook(struct engine *e, struct flow *f)
 {
 	if (e->fp == NULL)
 		return;
-	if (f->cls == FC_CLOSING)
-		engine_fp_takeout(e, f);
-	else if (f->state == FS_ESTABLISHED || f->state == FS_UDP ||
-	    f->state == FS_UDP_UNREPLIED)
+	switch (f->state) {
+	case FS_SYN_SENT:
+	case FS_SYN_RECV:
+	case FS_ESTABLISHED:
+	case FS_UDP:
+	case FS_UDP_UNREPLIED:
 		engine_fp_offer(e, f);
+		break;
+	case FS_TIME_WAIT:
+	case FS_CLOSE:
+		engine_fp_takeout(e, f);
+		break;
+	default:
+		break;
+	}
 }
 
 /* A client's packet of a flow in the table: its state and timer. */

@@ -79,13 +79,39 @@ engine_fp_free(struct engine *e)
 struct engine_fpreq *
 engine_fp_queue(struct engine *e, unsigned *n)
 {
-	if (e->fp == NULL) {
+	struct engine_fpreq	*q;
+	struct engine_fp	*fp = e->fp;
+
+	if (fp == NULL) {
 		*n = 0;
 		return (NULL);
 	}
-	*n = e->fp->nq;
-	e->fp->nq = 0;
-	return (e->fp->q);
+	*n = fp->nq - fp->qhead;
+	q = fp->q + fp->qhead;
+	fp->nq = fp->qhead = fp->lastadd = 0;
+	return (q);
+}
+
+/*
+ * The adds queued so far, and the deletes queued before them (order is
+ * kept: a tuple may leave and come back): what the live loop carries out
+ * before it sends a batch's verdicts, so that the server's answer to a
+ * SYN finds the flow in the map.  The rest waits for engine_fp_queue.
+ */
+struct engine_fpreq *
+engine_fp_queue_adds(struct engine *e, unsigned *n)
+{
+	struct engine_fp	*fp = e->fp;
+	struct engine_fpreq	*q;
+
+	if (fp == NULL || fp->lastadd <= fp->qhead) {
+		*n = 0;
+		return (NULL);
+	}
+	q = fp->q + fp->qhead;
+	*n = fp->lastadd - fp->qhead;
+	fp->qhead = fp->lastadd;
+	return (q);
 }
 
 /* Queues a request; when the queue is full its owner empties it first. */
@@ -101,6 +127,8 @@ fp_push(struct engine *e, const struct engine_fpreq *r)
 		return (-1);
 	}
 	fp->q[fp->nq++] = *r;
+	if (r->op == FPQ_ADD)
+		fp->lastadd = fp->nq;
 	return (0);
 }
 
@@ -153,12 +181,13 @@ fp_unlink(struct engine_fp *fp, uint32_t i)
 }
 
 /*
- * A packet of an established flow or of a UDP flow (answered or not),
- * seen by loadd: into the map after ENGINE_FP_AFTER of them, unless it
- * is there already or kept out.  So one-way datagrams (a stream to a
- * server that never answers) go in too, while a spoofed flood, one
- * datagram per tuple, never does.  On every such packet, so the test
- * comes first.
+ * A packet of a TCP flow loadd has decided, or of a UDP flow (answered
+ * or not): into the map, unless it is there already or kept out.  TCP at
+ * once: the map's events tell loadd of its SYN+ACK, FIN and RST.  UDP
+ * after ENGINE_FP_AFTER packets: one-way datagrams (a stream to a server
+ * that never answers) go in, while a spoofed flood, one datagram per
+ * tuple, never costs the map anything.  On every such packet, so the
+ * test comes first.
  */
 void
 engine_fp_offer(struct engine *e, struct flow *f)
@@ -168,7 +197,8 @@ engine_fp_offer(struct engine *e, struct flow *f)
 
 	if (f->seen & (FLOW_FAST | FLOW_FPNO | FLOW_CFIN | FLOW_SFIN))
 		return;
-	if (++e->fp->fl[i].npkts < ENGINE_FP_AFTER)
+	if ((f->state == FS_UDP || f->state == FS_UDP_UNREPLIED) &&
+	    ++e->fp->fl[i].npkts < ENGINE_FP_AFTER)
 		return;
 	fp_tuple(e, f, &r);
 	r.op = FPQ_ADD;
@@ -176,6 +206,7 @@ engine_fp_offer(struct engine *e, struct flow *f)
 		return;
 	f->seen |= FLOW_FAST;
 	e->fp->fl[i].since = e->ms;
+	e->fp->fl[i].csyn = 0;
 	memset(e->fp->fl[i].taken, 0, sizeof(e->fp->fl[i].taken));
 	fp_link(e->fp, i);
 	e->st.fp_added++;
@@ -380,7 +411,14 @@ engine_fp_update(struct engine *e, uint32_t i,
 		f->last = last;
 	if (e->pool->svc[f->svc].proto != PROTO_TCP)
 		return;
-	if (fp->fl[i].taken[0] != 0 && fp->fl[i].taken[1] != 0)
+	/*
+	 * The client sent more than SYNs through the map (its ACK of the
+	 * SYN+ACK), the server answered: established, as tcp_track would
+	 * have said on the ACK.  Until then a spoofed SYN's flow, answered
+	 * by its server, stays half-open (evictable).  The counters are
+	 * those taken so far: the poll reads one direction at a time.
+	 */
+	if (fp->fl[i].taken[0] > fp->fl[i].csyn && fp->fl[i].taken[1] != 0)
 		fp_answered(e, f, now);
 	if (c->rst || c->fin[0] || c->fin[1])
 		fp_close(e, f, c, now);
@@ -388,8 +426,9 @@ engine_fp_update(struct engine *e, uint32_t i,
 
 /*
  * Both ends talked through the map, and the flow is still half-open to
- * loadd: the SYN+ACK's event was lost (a full ring), or the flow was
- * taken back half-open at start.  Established, and the server's answer
+ * loadd: the client's ACK (the map tells no event of it), or the
+ * SYN+ACK's event was lost (a full ring), or the flow was taken back
+ * half-open at start.  Established, and a server's answer not told
  * counted for passive health (not its time: that is not known).
  */
 static void
@@ -440,7 +479,7 @@ fp_apply(struct engine *e, struct flow *f, uint8_t fl, int from_client,
     uint32_t now)
 {
 	engine_tcp_seen(e, f, fl, from_client, now);
-	if (f->cls == FC_CLOSING)
+	if (f->state == FS_TIME_WAIT || f->state == FS_CLOSE)
 		engine_fp_takeout(e, f);
 }
 
@@ -475,6 +514,8 @@ engine_fp_event(struct engine *e, const struct engine_fpev *ev, uint32_t now)
 	if (srv->port != t->sport || !addr_eq(&srv->addr, &t->server))
 		goto stale;
 	now = engine_clock(e, now);
+	if (ev->from_client && (ev->tcpflags & (TH_SYN | TH_ACK)) == TH_SYN)
+		e->fp->fl[f - e->ft.f].csyn++;
 	ms = e->ms;
 	e->ms = ev->ms;		/* the packet's time: answer times, health */
 	fp_apply(e, f, ev->tcpflags, ev->from_client, now);

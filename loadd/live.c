@@ -211,6 +211,10 @@ packets_run(void *arg, const struct pollfd *pfd, unsigned n, uint64_t now_ms)
 			break;
 		engine_set_ms(&L->e, (uint32_t)clock_mono_ms());
 		engine_process_batch(&L->e, pb, (unsigned)got, now);
+#ifdef LOADD_FASTPATH
+		if (L->lfp != NULL)
+			livefp_adds(L->lfp, &L->e);
+#endif
 		L->io.ops->send(&L->io, pb, (unsigned)got);
 		setup_flush_generated(&L->e, &L->io);
 #ifdef LOADD_FASTPATH

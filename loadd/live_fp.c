@@ -73,6 +73,8 @@ static void	 libbpf_log(int, const char *);
 static int	 poll_entry(const struct fastpath_flow *, int,
 		    const struct fastpath_dir *, void *);
 static void	 on_event(const struct fastpath_event *, void *);
+static void	 carry_out(struct livefp *, struct engine *,
+		    const struct engine_fpreq *, unsigned);
 static int	 collect(const struct fastpath_flow *,
 		    const struct fastpath_counters *, void *);
 
@@ -296,12 +298,35 @@ void
 livefp_drain(struct livefp *lf, struct engine *e)
 {
 	struct engine_fpreq	*q;
+	unsigned		 n;
+
+	q = engine_fp_queue(e, &n);
+	carry_out(lf, e, q, n);
+}
+
+/*
+ * Before a batch's verdicts: the flows it decided go into the map, so
+ * that the servers' answers to their SYNs take the fast path.
+ */
+void
+livefp_adds(struct livefp *lf, struct engine *e)
+{
+	struct engine_fpreq	*q;
+	unsigned		 n;
+
+	q = engine_fp_queue_adds(e, &n);
+	carry_out(lf, e, q, n);
+}
+
+static void
+carry_out(struct livefp *lf, struct engine *e, const struct engine_fpreq *q,
+    unsigned n)
+{
 	struct fastpath_flow	 ff;
 	struct fastpath_counters c;
 	struct engine_fpcount	 k;
-	unsigned		 i, n;
+	unsigned		 i;
 
-	q = engine_fp_queue(e, &n);
 	for (i = 0; i < n; i++) {
 		if (q[i].op == FPQ_ADD) {
 			do_add(lf, e, &q[i]);

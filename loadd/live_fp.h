@@ -20,6 +20,8 @@ void		 livefp_start(struct livefp *, struct engine *, uint32_t now);
 int		 livefp_fd(const struct livefp *);
 /* The program's events (SYN, FIN, RST it carried) to the engine. */
 void		 livefp_events(struct livefp *, struct engine *, uint32_t now);
+/* Carries out the engine's adds (and what came before them): first. */
+void		 livefp_adds(struct livefp *, struct engine *);
 /* Carries out what the engine queued. */
 void		 livefp_drain(struct livefp *, struct engine *);
 /* Reads the counters of a budget of the map's flows for the engine. */
