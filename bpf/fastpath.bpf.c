@@ -1,10 +1,12 @@
 /*
- * The fast path for established flows: a tc (cls_bpf, direct-action)
+ * The fast path for loadd's flows: a tc (cls_bpf, direct-action)
  * program on the ingress of the balancer's interfaces.  A TCP or UDP
  * packet whose 5-tuple is in the flow map gets the rewrite loadd would
  * give it (client->VIP becomes client->server, server->client becomes
  * VIP->client), the router's TTL decrement, and leaves by the kernel's
- * FIB and neighbour tables (bpf_redirect_neigh).  Everything else --
+ * FIB and neighbour tables (bpf_redirect_neigh); a TCP one with SYN, FIN
+ * or RST is told to loadd through the event ring, since loadd puts a
+ * flow in the map at its SYN and must still know how it goes on.  Everything else --
  * misses, ARP, ICMP, fragments, IP options, IPv6 extension headers,
  * VLAN-tagged frames, broadcast and multicast frames, packets the FIB
  * will not forward (local, unroutable, too big) -- goes on untouched (TC_ACT_OK) to netfilter

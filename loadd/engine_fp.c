@@ -2,28 +2,30 @@
  * offload = bpf: the engine's side of the eBPF fast path (doc/fastpath.md).
  *
  * The engine stays what it is without the fast path: it decides every
- * connection from its first packets, through the queue.  Once a flow has
- * shown loadd what its features need (TCP: the server's SYN+ACK and the
- * client's ACK, for passive health and answer times; UDP: the server's
- * first answer), the engine asks for it to be put in the map, both
- * directions, and from then on the kernel carries its packets.
+ * connection from its first packet, through the queue.  Then it asks for
+ * the flow to be put in the map, both directions -- a TCP flow at once
+ * (its SYN), a UDP flow after ENGINE_FP_AFTER datagrams -- and from then
+ * on the kernel carries its packets and tells loadd of the SYN, FIN and
+ * RST among them (engine_fp_event), which the engine takes as if it had
+ * seen them: passive health, answer times, the flow's state.
  *
  * The engine makes no system call: it queues its adds and deletes (struct
- * engine_fpreq) and the live loop carries them out after every batch and
- * every tick, or at once through the drain callback when the queue fills
- * (so that no delete is ever lost while a drain exists).  Without a
- * drain -- replay, the fuzzers, the unit tests -- nothing is lost either
- * while the caller empties the queue, and a full queue is counted.  The
- * map's counters come back through engine_fp_update: packets and bytes
- * to the flow's server and service, the last packet's time to the flow's
- * timer (idle expiry as without the fast path), FIN and RST to its state
- * (the flow leaves the map and closes on the slow path, where loadd sees
- * the rest of its packets).
+ * engine_fpreq) and the live loop carries them out (the adds before the
+ * verdicts of the batch that made them), or at once through the drain
+ * callback when the queue fills (so that no delete is ever lost while a
+ * drain exists).  Without a drain -- replay, the fuzzers, the unit tests
+ * -- nothing is lost either while the caller empties the queue, and a
+ * full queue is counted.  The map's counters come back through
+ * engine_fp_update: packets and bytes to the flow's server and service,
+ * the last packet's time to the flow's timer (idle expiry as without the
+ * fast path), the client's ACK that makes a flow established (no event
+ * tells it), and the FIN and RST whose events a full ring lost.  A flow
+ * leaves the map when it is over (TIME_WAIT, CLOSE) or leaves the table.
  *
  * Runtime state owned here: struct engine_fp (the queue, the list of
- * flows in the map, the counters already taken from each).  A flow is in
- * the map while FLOW_FAST is set; FLOW_FPNO keeps it out for good (the
- * map refused it, or it was taken out to be reset or closed).
+ * flows in the map, the counters already taken from each, when each was
+ * asked in).  A flow is in the map while FLOW_FAST is set; FLOW_FPNO
+ * keeps it out for good (the map refused it, or it was taken out).
  */
 #include <arpa/inet.h>
 

@@ -7,10 +7,12 @@
  * or adopted from the pins of an earlier loadd, and attached to every
  * offload_interfaces entry; a failure (no bpffs, verifier refusal, an
  * old kernel, a missing interface) stops the start with its reason --
- * never a quiet fallback to the slow path.  After the drop the packet
- * process keeps the map descriptors only: updates, lookups, deletes and
- * the walk through an open descriptor need no capability on the kernels
- * that let them (a check at start says so if this one does not).
+ * never a quiet fallback to the slow path.  The event ring is mapped
+ * then too.  After the drop the packet process keeps the map descriptors
+ * and the ring's mapping only: updates, lookups, deletes and the walk
+ * through an open descriptor need no capability on the kernels that let
+ * them (a check at start says so if this one does not), and reading the
+ * ring is no system call at all.
  *
  * Runtime state owned here: the loader's handle.  The flows in the map
  * are the engine's; the program and its pins outlive loadd on purpose

@@ -17,7 +17,11 @@
 # byte for byte; a restarted loadd takes the flow back (show flows, with
 # its bytes) and new connections work; an idle flow expires and leaves
 # the map; a server that goes down with down_flows = reset: its flow in
-# the map is taken out and the client's next packet gets a RST.
+# the map is taken out and the client's next packet gets a RST; 200 short
+# connections: loadd sees about one packet of each (the SYN), the map's
+# events (read under seccomp) tell it the rest, and the servers' active
+# counts are back to 0 with no close left to the poll; a one-way UDP
+# stream (servers that never answer) ends up in the map.
 set -u
 cd "$(dirname "$0")/../.."
 O=${O:-build}
@@ -240,8 +244,12 @@ touch "$TMP/s$n/www/health"
 actives() { ctl -j show servers | grep -o '"flows_active":[0-9]*' |
     awk -F: '{ n += $2 } END { print n + 0 }'; }
 kid=$(pgrep -P "$LOADD_PID" | head -1)
-check "[ -n '$kid' ] && grep -q '^Seccomp:[[:space:]]*2' /proc/$kid/status" \
-    "the packet process (pid $kid) runs under its seccomp filter"
+if grep -qa -e __asan_init -e __ubsan_handle "$LOADD"; then
+	ok "skipped: a sanitizer build runs without the seccomp filter"
+else
+	check "[ -n '$kid' ] && grep -q '^Seccomp:[[:space:]]*2' /proc/$kid/status" \
+	    "the packet process (pid $kid) runs under its seccomp filter"
+fi
 waitfor 10 '[ "$(actives)" -eq 0 ]'
 p0=$(stat packets); e0=$(stat fastpath_events); c0=$(stat fastpath_closed)
 a0=$(stat fastpath_added)
