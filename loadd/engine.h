@@ -76,6 +76,8 @@ struct engine_stats {
 	uint64_t	 fp_ev_lost;	/* the program's ring was full (its count) */
 	uint64_t	 fp_ev_bad;	/* malformed ring records */
 	uint64_t	 fp_answered;	/* half-open flows the poll found talking */
+	uint64_t	 fp_synwait;	/* TCP flows kept out until established:
+					   too many half-open (a SYN flood) */
 	uint64_t	 drop[DROP_NREASONS];
 };
 
@@ -173,6 +175,14 @@ struct engine_fp {
 	uint32_t		 head;	/* of the flows in the map */
 	uint32_t		 count;
 	uint16_t		 round;		/* the poll's, counted */
+	/*
+	 * Half-open flows in the table beyond which a TCP flow waits for
+	 * its handshake (loadd sees it) before it goes into the map: a SYN
+	 * flood, spoofed or to servers that do not answer, must not fill
+	 * the map nor cost an add and a delete per SYN.  A quarter of the
+	 * table; live_fp.c makes it a quarter of the map if that is less.
+	 */
+	uint32_t		 synmax;
 	engine_fp_drain_fn	 drain;	/* called when the queue is full */
 	void			*arg;
 };

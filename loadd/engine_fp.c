@@ -63,6 +63,7 @@ engine_set_fastpath(struct engine *e, engine_fp_drain_fn drain, void *arg)
 	}
 	fp->drain = drain;
 	fp->arg = arg;
+	fp->synmax = e->ft.cap / 4;
 	e->fp = fp;
 	return (0);
 }
@@ -185,7 +186,8 @@ fp_unlink(struct engine_fp *fp, uint32_t i)
 /*
  * A packet of a TCP flow loadd has decided, or of a UDP flow (answered
  * or not): into the map, unless it is there already or kept out.  TCP at
- * once: the map's events tell loadd of its SYN+ACK, FIN and RST.  UDP
+ * once: the map's events tell loadd of its SYN+ACK, FIN and RST (but once
+ * established while half-open flows pile up: synmax).  UDP
  * after ENGINE_FP_AFTER packets: one-way datagrams (a stream to a server
  * that never answers) go in, while a spoofed flood, one datagram per
  * tuple, never costs the map anything.  On every such packet, so the
@@ -202,6 +204,11 @@ engine_fp_offer(struct engine *e, struct flow *f)
 	if ((f->state == FS_UDP || f->state == FS_UDP_UNREPLIED) &&
 	    ++e->fp->fl[i].npkts < ENGINE_FP_AFTER)
 		return;
+	if ((f->state == FS_SYN_SENT || f->state == FS_SYN_RECV) &&
+	    e->ft.list[FC_HALFOPEN].count > e->fp->synmax) {
+		e->st.fp_synwait++;	/* offered again once established */
+		return;
+	}
 	fp_tuple(e, f, &r);
 	r.op = FPQ_ADD;
 	if (fp_push(e, &r) == -1)

@@ -196,6 +196,8 @@ livefp_start(struct livefp *lf, struct engine *e, uint32_t now)
 		    "with privsep = no", fastpath_error(lf->fp));
 	if (engine_set_fastpath(e, drain_cb, lf) == -1)
 		fatal("offload = bpf: engine");
+	if (e->fp->synmax > fastpath_capacity(lf->fp) / 4)
+		e->fp->synmax = fastpath_capacity(lf->fp) / 4;
 	engine_set_ms(e, (uint32_t)clock_mono_ms());
 	memset(&a, 0, sizeof(a));
 	a.cap = fastpath_capacity(lf->fp);

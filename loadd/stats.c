@@ -204,6 +204,7 @@ static const struct stats_field loadd_fields[] = {
 	  "count; the poll catches their FIN and RST)." },
 	{ .name = "fastpath_events_bad", ENGINE(st.fp_ev_bad) },
 	{ .name = "fastpath_answered", ENGINE(st.fp_answered) },
+	{ .name = "fastpath_syn_wait", ENGINE(st.fp_synwait) },
 	{ .name = "return_noflow", ENGINE(st.return_noflow) },
 	{ .name = "csum_partial", ENGINE(st.csum_partial) },
 	{ .name = "flows", ENGINE(ft.count), .logpre = ", flows ",

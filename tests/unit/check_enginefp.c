@@ -329,6 +329,44 @@ START_TEST(test_events_stale)
 }
 END_TEST
 
+/*
+ * Half-open flows piling up (a SYN flood, servers that do not answer):
+ * a new TCP flow goes into the map only once loadd saw its handshake.
+ */
+START_TEST(test_syn_flood)
+{
+	struct engine_fpreq	*q;
+	struct server		*srv;
+	unsigned		 n, i;
+
+	rig_open(CONF);
+	ck_assert_int_eq(engine_set_fastpath(&R.e, NULL, NULL), 0);
+	R.e.fp->synmax = 2;
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(rig_c2v((uint16_t)(40000 + i), TH_SYN),
+		    V_REWRITTEN);
+	(void)engine_fp_queue_adds(&R.e, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(rig_c2v(40002, TH_SYN), V_REWRITTEN);
+	(void)queue(&n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert(!(rig_flow(40002)->seen & FLOW_FAST));
+	ck_assert_uint_eq(R.e.st.fp_synwait, 1);
+	/* Its handshake through loadd; in the map once established. */
+	srv = &R.conf.pool.srv[rig_flow(40002)->srv];
+	ck_assert_int_eq(rig_s2c(srv, 40002, TH_SYN | TH_ACK), V_REWRITTEN);
+	(void)queue(&n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(rig_c2v(40002, TH_ACK), V_REWRITTEN);
+	ck_assert_uint_eq(rig_flow(40002)->state, FS_ESTABLISHED);
+	q = engine_fp_queue_adds(&R.e, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(q[0].cport, 40002);
+	ck_assert(rig_flow(40002)->seen & FLOW_FAST);
+	rig_close();
+}
+END_TEST
+
 /* leastconn: a FIN told by the map frees the server's place at once. */
 START_TEST(test_events_leastconn)
 {
@@ -812,6 +850,7 @@ engine_fp_suite(void)
 	tcase_add_test(tc, test_events_race);
 	tcase_add_test(tc, test_events_stale);
 	tcase_add_test(tc, test_events_leastconn);
+	tcase_add_test(tc, test_syn_flood);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_update_and_close);
 	tcase_add_test(tc, test_idle_expiry);
