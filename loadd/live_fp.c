@@ -52,6 +52,7 @@ struct livefp {
 
 /* What the poll hands each entry it reads. */
 struct pollarg {
+	struct livefp		*lf;
 	struct engine		*e;
 	uint32_t		 now;
 	uint64_t		 now_ns;
@@ -385,6 +386,13 @@ poll_entry(const struct fastpath_flow *ff, int dir,
 	uint32_t		 i;
 	int			 x = dir == FASTPATH_HAS_TO_SERVER ? 0 : 1;
 
+	/*
+	 * A FIN or RST read in the map: its event, written just after the
+	 * flag, may have come since the batch was read; applied first, it
+	 * leaves the poll nothing to make up for.
+	 */
+	if (d->fin || d->rst)
+		livefp_events(a->lf, a->e, a->now);
 	from_flow(ff, &r);
 	if ((i = engine_fp_find(a->e, &r)) == FLOW_NIL)
 		return (0);
@@ -416,6 +424,7 @@ livefp_poll(struct livefp *lf, struct engine *e, uint32_t now)
 	livefp_events(lf, e, now);
 	if (fastpath_stats_read(lf->fp, &st) == 0)
 		e->st.fp_ev_lost = st.st[FP_ST_RINGFULL];
+	a.lf = lf;
 	a.e = e;
 	a.now = now;
 	a.now_ns = fastpath_now_ns();
