@@ -108,10 +108,10 @@ endif
 FASTPATH_SRCS	=
 ifeq ($(FASTPATH),yes)
 DEFS		+= -DLOADD_FASTPATH
-FASTPATH_SRCS	= loadd/fastpath.c
+FASTPATH_SRCS	= loadd/fastpath.c loadd/fastpath_events.c
 # In loadd (offload = bpf) with the live daemon's side of it; so in
 # every program that links loadd's objects.
-LOADD_SRCS	+= loadd/fastpath.c loadd/live_fp.c
+LOADD_SRCS	+= loadd/fastpath.c loadd/fastpath_events.c loadd/live_fp.c
 LIBS_BPF	:= $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
 LOADD_LIBS	+= $(LIBS_BPF)
 BPF_INCS	= -Iloadd -I/usr/include/$(shell $(BPF_CLANG) -print-multiarch 2>/dev/null)

@@ -1,10 +1,12 @@
 /*
- * The fast path for established flows: a tc (cls_bpf, direct-action)
+ * The fast path for loadd's flows: a tc (cls_bpf, direct-action)
  * program on the ingress of the balancer's interfaces.  A TCP or UDP
  * packet whose 5-tuple is in the flow map gets the rewrite loadd would
  * give it (client->VIP becomes client->server, server->client becomes
  * VIP->client), the router's TTL decrement, and leaves by the kernel's
- * FIB and neighbour tables (bpf_redirect_neigh).  Everything else --
+ * FIB and neighbour tables (bpf_redirect_neigh); a TCP one with SYN, FIN
+ * or RST is told to loadd through the event ring, since loadd puts a
+ * flow in the map at its SYN and must still know how it goes on.  Everything else --
  * misses, ARP, ICMP, fragments, IP options, IPv6 extension headers,
  * VLAN-tagged frames, broadcast and multicast frames, packets the FIB
  * will not forward (local, unroutable, too big) -- goes on untouched (TC_ACT_OK) to netfilter
@@ -65,6 +67,15 @@ struct {
 	__type(value, __u64);
 } fp_stats SEC(".maps");
 
+/*
+ * Events for loadd: the SYN, FIN and RST of the TCP packets carried here
+ * (fastpath_map.h).  The loader sets the size.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FP_EVENTS_BYTES);
+} fp_events SEC(".maps");
+
 /* Where the headers are, once parsed. */
 struct fp_pkt {
 	__u32	l4;		/* transport header offset */
@@ -73,6 +84,7 @@ struct fp_pkt {
 	__u8	proto;
 	__u8	fin;
 	__u8	rst;
+	__u8	tcpflags;	/* byte 13 of the TCP header */
 	__u8	tos;
 	__u32	flowinfo;	/* IPv6: traffic class and flow label */
 };
@@ -206,6 +218,7 @@ fp_parse(struct __sk_buff *skb, struct fp_pkt *p, struct fp_key *k)
 		k->dport = tcp->dest;
 		p->fin = tcp->fin;
 		p->rst = tcp->rst;
+		p->tcpflags = ((__u8 *)tcp)[13];
 	} else {
 		udp = data + p->l4;
 		if ((void *)(udp + 1) > end)
@@ -311,6 +324,37 @@ fp_rewrite(struct __sk_buff *skb, const struct fp_pkt *p,
 	return (0);
 }
 
+#define FP_TH_FIN	0x01
+#define FP_TH_SYN	0x02
+#define FP_TH_RST	0x04
+
+/*
+ * Tells loadd about a SYN, FIN or RST the program carried, as it would
+ * have seen it.  Adaptive wake-up (flags 0): the kernel wakes loadd only
+ * when the ring goes from empty to not, not once per record.  A full ring
+ * loses the event, counted; the packet goes on regardless (loadd's poll
+ * of the entry's fin and rst bytes catches a lost FIN or RST).
+ */
+static __always_inline void
+fp_event(const struct fp_pkt *p, const struct fp_key *k,
+    const struct fp_val *v, __u64 now)
+{
+	struct fp_event	 ev;
+
+	if (p->proto != IPPROTO_TCP ||
+	    !(p->tcpflags & (FP_TH_SYN | FP_TH_FIN | FP_TH_RST)))
+		return;
+	__builtin_memset(&ev, 0, sizeof(ev));
+	ev.key = *k;
+	__builtin_memcpy(ev.addr, v->addr, sizeof(ev.addr));
+	ev.ns = now;
+	ev.port = v->port;
+	ev.dir = v->dir;
+	ev.tcpflags = p->tcpflags;
+	if (bpf_ringbuf_output(&fp_events, &ev, sizeof(ev), 0) != 0)
+		stat_inc(FP_ST_RINGFULL);
+}
+
 SEC("tc")
 int
 fp_ingress(struct __sk_buff *skb)
@@ -321,7 +365,7 @@ fp_ingress(struct __sk_buff *skb)
 	struct bpf_fib_lookup	 fib = {};
 	struct bpf_redir_neigh	 nh = {};
 	__u32			 segs;
-	__u64			 len;
+	__u64			 len, now;
 	int			 st;
 
 	if ((st = fp_parse(skb, &p, &k)) >= 0)
@@ -375,13 +419,15 @@ fp_ingress(struct __sk_buff *skb)
 	 * the line is not contended, and a per-CPU hash would keep a copy of
 	 * the rewrite for every CPU and make loadd write them all.
 	 */
+	now = bpf_ktime_get_ns();
 	__sync_fetch_and_add(&v->packets, segs > 1 ? segs : 1);
 	__sync_fetch_and_add(&v->bytes, len);
-	v->last_ns = bpf_ktime_get_ns();
+	v->last_ns = now;
 	if (p.fin)
 		v->fin = 1;
 	if (p.rst)
 		v->rst = 1;
+	fp_event(&p, &k, v, now);
 
 	if (p.family == 4) {
 		nh.nh_family = FP_AF_INET;

@@ -71,6 +71,13 @@ struct engine_stats {
 	uint64_t	 fp_unknown;	/* the map's flows of no service: deleted */
 	uint64_t	 fp_qfull;	/* requests lost: queue full, no drain */
 	uint64_t	 fp_strays;	/* map entries of no flow in the map */
+	uint64_t	 fp_events;	/* the map's SYN, FIN, RST events applied */
+	uint64_t	 fp_ev_stale;	/* events of no flow (any more): ignored */
+	uint64_t	 fp_ev_lost;	/* the program's ring was full (its count) */
+	uint64_t	 fp_ev_bad;	/* malformed ring records */
+	uint64_t	 fp_answered;	/* half-open flows the poll found talking */
+	uint64_t	 fp_synwait;	/* TCP flows kept out until established:
+					   too many half-open (a SYN flood) */
 	uint64_t	 drop[DROP_NREASONS];
 };
 
@@ -122,17 +129,33 @@ struct engine_fpcount {
 };
 
 /*
+ * What the fast path's program tells of a TCP packet it carried with SYN,
+ * FIN or RST (its event ring): the flow's tuple (op, flow, srv and taken
+ * unused), the direction, the flags, and when (e->ms's clock).
+ */
+struct engine_fpev {
+	struct engine_fpreq	 t;
+	int			 from_client;
+	uint8_t			 tcpflags;
+	uint32_t		 ms;	/* CLOCK_MONOTONIC ms, modulo 2^32 */
+};
+
+/*
  * Per flow: its counters already added to its server's (in the map), or
- * how many packets loadd has seen of it since it was established (not
- * yet): a flow goes into the map after ENGINE_FP_AFTER of them, so that
- * short connections -- a request and its answer -- end where loadd sees
- * their FINs at once (the least-* methods count them) and do not churn
- * the map.
+ * how many packets loadd has seen of a UDP flow (not yet): a UDP flow
+ * goes into the map after ENGINE_FP_AFTER of them, so that a spoofed
+ * flood (one datagram per tuple) and single exchanges (DNS) do not churn
+ * it.  A TCP flow goes in at its SYN: the map's events tell loadd what
+ * its features need (the SYN+ACK, FIN, RST), and a flood of SYNs costs
+ * loadd a map add and delete each (doc/fastpath.md).
  */
 #define ENGINE_FP_AFTER	8
 struct engine_fpflow {
 	uint64_t	 taken[4];	/* pkts to server, to client, bytes */
 	uint32_t	 npkts;		/* packets seen while established */
+	uint32_t	 since;		/* e->ms when it was asked in: older
+					   events are another flow's */
+	uint32_t	 csyn;		/* the client's SYNs the map carried */
 	uint32_t	 next;		/* the list of flows in the map */
 	uint32_t	 prev;
 	uint16_t	 round_added;	/* the poll's round when it went in */
@@ -146,10 +169,20 @@ typedef void	(*engine_fp_drain_fn)(void *, struct engine *);
 struct engine_fp {
 	struct engine_fpreq	*q;
 	unsigned		 nq;
+	unsigned		 qhead;	/* taken by engine_fp_queue_adds */
+	unsigned		 lastadd;	/* q[lastadd - 1]: the last add */
 	struct engine_fpflow	*fl;	/* ft.cap + 1 entries */
 	uint32_t		 head;	/* of the flows in the map */
 	uint32_t		 count;
 	uint16_t		 round;		/* the poll's, counted */
+	/*
+	 * Half-open flows in the table beyond which a TCP flow waits for
+	 * its handshake (loadd sees it) before it goes into the map: a SYN
+	 * flood, spoofed or to servers that do not answer, must not fill
+	 * the map nor cost an add and a delete per SYN.  A quarter of the
+	 * table; live_fp.c makes it a quarter of the map if that is less.
+	 */
+	uint32_t		 synmax;
 	engine_fp_drain_fn	 drain;	/* called when the queue is full */
 	void			*arg;
 };
@@ -255,6 +288,8 @@ struct ct_end {
 int		 engine_set_fastpath(struct engine *, engine_fp_drain_fn,
 		    void *);
 struct engine_fpreq *engine_fp_queue(struct engine *, unsigned *n);
+/* Only up to the last add (what must be done before the verdicts). */
+struct engine_fpreq *engine_fp_queue_adds(struct engine *, unsigned *n);
 void		 engine_fp_refused(struct engine *, const struct engine_fpreq *);
 void		 engine_fp_deleted(struct engine *, const struct engine_fpreq *,
 		    const struct engine_fpcount *);
@@ -264,6 +299,13 @@ void		 engine_fp_update(struct engine *, uint32_t flow,
 		    const struct engine_fpcount *, uint32_t now);
 int		 engine_fp_adopt(struct engine *, const struct engine_fpreq *,
 		    const struct engine_fpcount *, uint32_t now);
+/*
+ * An event of the map's program, applied as if loadd had seen the
+ * packet's flags; one about no flow in the table (or another flow now)
+ * is counted and ignored.
+ */
+void		 engine_fp_event(struct engine *, const struct engine_fpev *,
+		    uint32_t now);
 
 /* Returns 1 if it was about one of loadd's offloaded flows. */
 int		 engine_offload_event(struct engine *, const struct ct_end *,

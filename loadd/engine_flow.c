@@ -41,7 +41,7 @@ static int	 pick_server(struct engine *, const struct pkt *,
 		    struct service *, int, uint32_t);
 static int	 all_full(const struct pool *, const struct service *);
 static void	 known_flow(struct engine *, struct pktbuf *,
-		    const struct pkt *, struct flow *, int, uint32_t);
+		    const struct pkt *, struct flow *, uint32_t);
 static void	 tcp_track(struct engine *, struct flow *, uint8_t, int,
 		    uint32_t);
 static inline void fp_hook(struct engine *, struct flow *);
@@ -106,8 +106,9 @@ engine_inbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 	if (f == NULL) {
 		if ((f = new_flow(e, pb, p, svc, h, recover, now)) == NULL)
 			return;
+		fp_hook(e, f);
 	} else
-		known_flow(e, pb, p, f, syn, now);
+		known_flow(e, pb, p, f, now);
 
 	srv = &e->pool->srv[f->srv];
 	if (flow_offloaded(f)) {
@@ -348,49 +349,88 @@ pick_server(struct engine *e, const struct pkt *p, struct service *svc,
 }
 
 /*
- * offload = bpf: a flow loadd has seen through its handshake (TCP: the
- * server's SYN+ACK and the client's ACK; UDP: an answer) goes into the
- * map; one that is closing comes out of it, so that loadd sees its end.
+ * offload = bpf: a TCP flow goes into the map as soon as loadd has
+ * decided it (its SYN: the map's events tell loadd the rest), a UDP flow
+ * once busy (engine_fp_offer counts); one that is over (TIME_WAIT, a RST)
+ * comes out of it, so that a new connection from the same client port is
+ * loadd's to decide again.  A recovered flow waits for its server's
+ * answer: stray packets must not fill the map.
  */
 static inline void
 fp_hook(struct engine *e, struct flow *f)
 {
 	if (e->fp == NULL)
 		return;
-	if (f->cls == FC_CLOSING)
-		engine_fp_takeout(e, f);
-	else if (f->state == FS_ESTABLISHED || f->state == FS_UDP)
+	switch (f->state) {
+	case FS_SYN_SENT:
+	case FS_SYN_RECV:
+	case FS_ESTABLISHED:
+	case FS_UDP:
+	case FS_UDP_UNREPLIED:
 		engine_fp_offer(e, f);
+		break;
+	case FS_TIME_WAIT:
+	case FS_CLOSE:
+		engine_fp_takeout(e, f);
+		break;
+	default:
+		break;
+	}
 }
 
 /* A client's packet of a flow in the table: its state and timer. */
 static void
 known_flow(struct engine *e, struct pktbuf *pb, const struct pkt *p,
-    struct flow *f, int syn, uint32_t now)
+    struct flow *f, uint32_t now)
 {
-	struct server	*srv = &e->pool->srv[f->srv];
-
 	if (flow_offloaded(f) || p->proto != PROTO_TCP) {
 		f->last = now;
 		fp_hook(e, f);
 		return;
 	}
 	seq_advance(&f->cseq, seq_next(pb->data, p));
-	if (syn && f->state == FS_SYN_SENT && srv->syn_pending_ms == 0)
-		srv->syn_pending_ms = e->ms | 1;
-	else if (f->state == FS_SYN_SENT && (p->tcpflags &
-	    (TH_SYN | TH_ACK | TH_RST)) == TH_ACK) {
-		/*
-		 * The client acknowledges a SYN+ACK this loadd never saw
-		 * (the replies took another balancer): the server did
-		 * answer.  For passive health only: the flow stays half-open,
-		 * evictable (a blind ACK is no proof).
-		 */
-		srv->synacks++;
+	engine_tcp_seen(e, f, p->tcpflags, 1, now);
+	fp_hook(e, f);
+}
+
+/*
+ * What a TCP segment's flags tell, from the client or from the server:
+ * the passive health signs and the flow's state.  From a packet loadd
+ * handles, or from the fast path's event about one it carried (then
+ * e->ms is the packet's time).
+ */
+void
+engine_tcp_seen(struct engine *e, struct flow *f, uint8_t fl,
+    int from_client, uint32_t now)
+{
+	struct server	*srv = &e->pool->srv[f->srv];
+
+	if (f->state != FS_SYN_SENT)
+		;
+	else if (from_client) {
+		if ((fl & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
+		    srv->syn_pending_ms == 0)
+			srv->syn_pending_ms = e->ms | 1;
+		else if ((fl & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK) {
+			/*
+			 * The client acknowledges a SYN+ACK this loadd never
+			 * saw (the replies took another balancer): the
+			 * server did answer.  For passive health only: the
+			 * flow stays half-open, evictable (a blind ACK is
+			 * no proof).
+			 */
+			srv->synacks++;
+			srv->syn_pending_ms = 0;
+		}
+	} else {
+		/* Passive health: the server answers. */
+		if (fl & TH_RST)
+			srv->refused++;
+		else if (fl & TH_SYN)
+			srv->synacks++;
 		srv->syn_pending_ms = 0;
 	}
-	tcp_track(e, f, p->tcpflags, 1, now);
-	fp_hook(e, f);
+	tcp_track(e, f, fl, from_client, now);
 }
 
 void
@@ -421,15 +461,7 @@ engine_outbound(struct engine *e, struct pktbuf *pb, const struct pkt *p,
 				f->sseq = seq_next(pb->data, p);
 			else
 				seq_advance(&f->sseq, seq_next(pb->data, p));
-			if (f->state == FS_SYN_SENT) {
-				/* Passive health: the server answers. */
-				if (p->tcpflags & TH_RST)
-					srv->refused++;
-				else if (p->tcpflags & TH_SYN)
-					srv->synacks++;
-				srv->syn_pending_ms = 0;
-			}
-			tcp_track(e, f, p->tcpflags, 0, now);
+			engine_tcp_seen(e, f, p->tcpflags, 0, now);
 			fp_hook(e, f);
 		} else if (f->state == FS_UDP_UNREPLIED) {
 			/* The server answers: a flow worth keeping. */

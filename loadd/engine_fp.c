@@ -2,28 +2,30 @@
  * offload = bpf: the engine's side of the eBPF fast path (doc/fastpath.md).
  *
  * The engine stays what it is without the fast path: it decides every
- * connection from its first packets, through the queue.  Once a flow has
- * shown loadd what its features need (TCP: the server's SYN+ACK and the
- * client's ACK, for passive health and answer times; UDP: the server's
- * first answer), the engine asks for it to be put in the map, both
- * directions, and from then on the kernel carries its packets.
+ * connection from its first packet, through the queue.  Then it asks for
+ * the flow to be put in the map, both directions -- a TCP flow at once
+ * (its SYN), a UDP flow after ENGINE_FP_AFTER datagrams -- and from then
+ * on the kernel carries its packets and tells loadd of the SYN, FIN and
+ * RST among them (engine_fp_event), which the engine takes as if it had
+ * seen them: passive health, answer times, the flow's state.
  *
  * The engine makes no system call: it queues its adds and deletes (struct
- * engine_fpreq) and the live loop carries them out after every batch and
- * every tick, or at once through the drain callback when the queue fills
- * (so that no delete is ever lost while a drain exists).  Without a
- * drain -- replay, the fuzzers, the unit tests -- nothing is lost either
- * while the caller empties the queue, and a full queue is counted.  The
- * map's counters come back through engine_fp_update: packets and bytes
- * to the flow's server and service, the last packet's time to the flow's
- * timer (idle expiry as without the fast path), FIN and RST to its state
- * (the flow leaves the map and closes on the slow path, where loadd sees
- * the rest of its packets).
+ * engine_fpreq) and the live loop carries them out (the adds before the
+ * verdicts of the batch that made them), or at once through the drain
+ * callback when the queue fills (so that no delete is ever lost while a
+ * drain exists).  Without a drain -- replay, the fuzzers, the unit tests
+ * -- nothing is lost either while the caller empties the queue, and a
+ * full queue is counted.  The map's counters come back through
+ * engine_fp_update: packets and bytes to the flow's server and service,
+ * the last packet's time to the flow's timer (idle expiry as without the
+ * fast path), the client's ACK that makes a flow established (no event
+ * tells it), and the FIN and RST whose events a full ring lost.  A flow
+ * leaves the map when it is over (TIME_WAIT, CLOSE) or leaves the table.
  *
  * Runtime state owned here: struct engine_fp (the queue, the list of
- * flows in the map, the counters already taken from each).  A flow is in
- * the map while FLOW_FAST is set; FLOW_FPNO keeps it out for good (the
- * map refused it, or it was taken out to be reset or closed).
+ * flows in the map, the counters already taken from each, when each was
+ * asked in).  A flow is in the map while FLOW_FAST is set; FLOW_FPNO
+ * keeps it out for good (the map refused it, or it was taken out).
  */
 #include <arpa/inet.h>
 
@@ -41,6 +43,9 @@ static void	 fp_account(struct engine *, unsigned, uint64_t[4],
 		    const struct engine_fpcount *);
 static void	 fp_close(struct engine *, struct flow *,
 		    const struct engine_fpcount *, uint32_t);
+static void	 fp_apply(struct engine *, struct flow *, uint8_t, int,
+		    uint32_t);
+static void	 fp_answered(struct engine *, struct flow *, uint32_t);
 
 int
 engine_set_fastpath(struct engine *e, engine_fp_drain_fn drain, void *arg)
@@ -58,6 +63,7 @@ engine_set_fastpath(struct engine *e, engine_fp_drain_fn drain, void *arg)
 	}
 	fp->drain = drain;
 	fp->arg = arg;
+	fp->synmax = e->ft.cap / 4;
 	e->fp = fp;
 	return (0);
 }
@@ -76,13 +82,39 @@ engine_fp_free(struct engine *e)
 struct engine_fpreq *
 engine_fp_queue(struct engine *e, unsigned *n)
 {
-	if (e->fp == NULL) {
+	struct engine_fpreq	*q;
+	struct engine_fp	*fp = e->fp;
+
+	if (fp == NULL) {
 		*n = 0;
 		return (NULL);
 	}
-	*n = e->fp->nq;
-	e->fp->nq = 0;
-	return (e->fp->q);
+	*n = fp->nq - fp->qhead;
+	q = fp->q + fp->qhead;
+	fp->nq = fp->qhead = fp->lastadd = 0;
+	return (q);
+}
+
+/*
+ * The adds queued so far, and the deletes queued before them (order is
+ * kept: a tuple may leave and come back): what the live loop carries out
+ * before it sends a batch's verdicts, so that the server's answer to a
+ * SYN finds the flow in the map.  The rest waits for engine_fp_queue.
+ */
+struct engine_fpreq *
+engine_fp_queue_adds(struct engine *e, unsigned *n)
+{
+	struct engine_fp	*fp = e->fp;
+	struct engine_fpreq	*q;
+
+	if (fp == NULL || fp->lastadd <= fp->qhead) {
+		*n = 0;
+		return (NULL);
+	}
+	q = fp->q + fp->qhead;
+	*n = fp->lastadd - fp->qhead;
+	fp->qhead = fp->lastadd;
+	return (q);
 }
 
 /* Queues a request; when the queue is full its owner empties it first. */
@@ -98,6 +130,8 @@ fp_push(struct engine *e, const struct engine_fpreq *r)
 		return (-1);
 	}
 	fp->q[fp->nq++] = *r;
+	if (r->op == FPQ_ADD)
+		fp->lastadd = fp->nq;
 	return (0);
 }
 
@@ -150,9 +184,14 @@ fp_unlink(struct engine_fp *fp, uint32_t i)
 }
 
 /*
- * A packet of an established flow, seen by loadd: into the map after
- * ENGINE_FP_AFTER of them, unless it is there already or kept out.  On
- * every such packet, so the test comes first.
+ * A packet of a TCP flow loadd has decided, or of a UDP flow (answered
+ * or not): into the map, unless it is there already or kept out.  TCP at
+ * once: the map's events tell loadd of its SYN+ACK, FIN and RST (but once
+ * established while half-open flows pile up: synmax).  UDP
+ * after ENGINE_FP_AFTER packets: one-way datagrams (a stream to a server
+ * that never answers) go in, while a spoofed flood, one datagram per
+ * tuple, never costs the map anything.  On every such packet, so the
+ * test comes first.
  */
 void
 engine_fp_offer(struct engine *e, struct flow *f)
@@ -162,13 +201,21 @@ engine_fp_offer(struct engine *e, struct flow *f)
 
 	if (f->seen & (FLOW_FAST | FLOW_FPNO | FLOW_CFIN | FLOW_SFIN))
 		return;
-	if (++e->fp->fl[i].npkts < ENGINE_FP_AFTER)
+	if ((f->state == FS_UDP || f->state == FS_UDP_UNREPLIED) &&
+	    ++e->fp->fl[i].npkts < ENGINE_FP_AFTER)
 		return;
+	if ((f->state == FS_SYN_SENT || f->state == FS_SYN_RECV) &&
+	    e->ft.list[FC_HALFOPEN].count > e->fp->synmax) {
+		e->st.fp_synwait++;	/* offered again once established */
+		return;
+	}
 	fp_tuple(e, f, &r);
 	r.op = FPQ_ADD;
 	if (fp_push(e, &r) == -1)
 		return;
 	f->seen |= FLOW_FAST;
+	e->fp->fl[i].since = e->ms;
+	e->fp->fl[i].csyn = 0;
 	memset(e->fp->fl[i].taken, 0, sizeof(e->fp->fl[i].taken));
 	fp_link(e->fp, i);
 	e->st.fp_added++;
@@ -358,35 +405,134 @@ engine_fp_update(struct engine *e, uint32_t i,
 	}
 	fp->fl[i].round_seen = fp->round;
 	fp_account(e, f->srv, fp->fl[i].taken, c);
+	/*
+	 * A UDP flow that went in unanswered (one-way datagrams) and whose
+	 * server has answered since, through the map: a flow worth keeping,
+	 * with the timeout and the place in eviction order that go with it.
+	 */
+	if (f->state == FS_UDP_UNREPLIED && fp->fl[i].taken[1] != 0) {
+		last = f->last;
+		flow_set_state(&e->ft, f, FS_UDP, now);
+		f->last = last;
+	}
 	last = now - c->idle;
 	if (c->idle <= now && (int32_t)(last - f->last) > 0)
 		f->last = last;
-	if (e->pool->svc[f->svc].proto == PROTO_TCP &&
-	    (c->rst || c->fin[0] || c->fin[1]))
+	if (e->pool->svc[f->svc].proto != PROTO_TCP)
+		return;
+	/*
+	 * The client sent more than SYNs through the map (its ACK of the
+	 * SYN+ACK), the server answered: established, as tcp_track would
+	 * have said on the ACK.  Until then a spoofed SYN's flow, answered
+	 * by its server, stays half-open (evictable).  The counters are
+	 * those taken so far: the poll reads one direction at a time.
+	 */
+	if (fp->fl[i].taken[0] > fp->fl[i].csyn && fp->fl[i].taken[1] != 0)
+		fp_answered(e, f, now);
+	if (c->rst || c->fin[0] || c->fin[1])
 		fp_close(e, f, c, now);
 }
 
 /*
- * A FIN or RST went through the map: the flow leaves it, so that loadd
- * sees the rest of the close, and takes the state tcp_track would give.
+ * Both ends talked through the map, and the flow is still half-open to
+ * loadd: the client's ACK (the map tells no event of it), or the
+ * SYN+ACK's event was lost (a full ring), or the flow was taken back
+ * half-open at start.  Established, and a server's answer not told
+ * counted for passive health (not its time: that is not known).
+ */
+static void
+fp_answered(struct engine *e, struct flow *f, uint32_t now)
+{
+	struct server	*srv = &e->pool->srv[f->srv];
+
+	if (f->state == FS_SYN_SENT) {
+		srv->synacks++;
+		srv->syn_pending_ms = 0;
+	} else if (f->state != FS_SYN_RECV && f->state != FS_RECOVERED)
+		return;
+	flow_set_state(&e->ft, f, FS_ESTABLISHED, now);
+	e->st.fp_answered++;
+}
+
+/*
+ * A FIN or RST the map saw and whose event never came (the ring was
+ * full; or it is still in the ring, and then it changes nothing more):
+ * the flow takes the state it would have had.
  */
 static void
 fp_close(struct engine *e, struct flow *f, const struct engine_fpcount *c,
     uint32_t now)
 {
-	uint8_t		 st;
+	int	 missed = 0;
 
-	engine_fp_takeout(e, f);
-	e->st.fp_closed++;
-	if (c->fin[0])
-		f->seen |= FLOW_CFIN;
-	if (c->fin[1])
-		f->seen |= FLOW_SFIN;
-	st = c->rst ? FS_CLOSE : (f->seen & (FLOW_CFIN | FLOW_SFIN)) ==
-	    (FLOW_CFIN | FLOW_SFIN) ? FS_TIME_WAIT : FS_FIN_WAIT;
-	if (f->cls != FC_CLOSING)
-		flow_inactive(e, f);
-	flow_set_state(&e->ft, f, st, now);
+	if (c->fin[0] && !(f->seen & FLOW_CFIN)) {
+		fp_apply(e, f, TH_FIN | TH_ACK, 1, now);
+		missed = 1;
+	}
+	if (c->fin[1] && !(f->seen & FLOW_SFIN) && f->state != FS_NONE) {
+		fp_apply(e, f, TH_FIN | TH_ACK, 0, now);
+		missed = 1;
+	}
+	if (c->rst && f->state != FS_CLOSE && f->state != FS_NONE) {
+		/* Which side sent it the map does not say: no health sign. */
+		fp_apply(e, f, TH_RST, 1, now);
+		missed = 1;
+	}
+	if (missed)
+		e->st.fp_closed++;
+}
+
+/* A segment's flags the map carried, as loadd would have taken them. */
+static void
+fp_apply(struct engine *e, struct flow *f, uint8_t fl, int from_client,
+    uint32_t now)
+{
+	engine_tcp_seen(e, f, fl, from_client, now);
+	if (f->state == FS_TIME_WAIT || f->state == FS_CLOSE)
+		engine_fp_takeout(e, f);
+}
+
+void
+engine_fp_event(struct engine *e, const struct engine_fpev *ev, uint32_t now)
+{
+	const struct engine_fpreq *t = &ev->t;
+	struct service	*svc;
+	struct server	*srv;
+	struct flow	*f;
+	uint16_t	 si, cport = htons(t->cport);
+	uint32_t	 ms;
+
+	if (e->fp == NULL)
+		return;
+	if (t->proto != PROTO_TCP || (svc = pool_find_service(e->pool,
+	    t->family, t->proto, &t->vip, htons(t->vport))) == NULL)
+		goto stale;
+	si = (uint16_t)(svc - e->pool->svc);
+	f = flow_lookup(&e->ft, flow_hash(&e->ft, &t->client, cport, si),
+	    &t->client, cport, si);
+	/*
+	 * The flow must be the one the map carried: asked into it (in it
+	 * still, or taken out since: the packet went through all the same),
+	 * to this server, and not after the packet (a client's port used
+	 * again for a new flow).
+	 */
+	if (f == NULL || !(f->seen & (FLOW_FAST | FLOW_FPNO)) ||
+	    (int32_t)(ev->ms - e->fp->fl[f - e->ft.f].since) < 0)
+		goto stale;
+	srv = &e->pool->srv[f->srv];
+	if (srv->port != t->sport || !addr_eq(&srv->addr, &t->server))
+		goto stale;
+	now = engine_clock(e, now);
+	if (ev->from_client && (ev->tcpflags & (TH_SYN | TH_ACK)) == TH_SYN)
+		e->fp->fl[f - e->ft.f].csyn++;
+	ms = e->ms;
+	e->ms = ev->ms;		/* the packet's time: answer times, health */
+	fp_apply(e, f, ev->tcpflags, ev->from_client, now);
+	e->ms = ms;
+	e->st.fp_events++;
+	return;
+stale:
+	e->st.fp_ev_stale++;
 }
 
 /*
@@ -419,14 +565,22 @@ engine_fp_adopt(struct engine *e, const struct engine_fpreq *r,
 	now = engine_clock(e, now);
 	if (!found || !flow_room(&e->ft))
 		goto unknown;
+	/*
+	 * A TCP flow the server has not answered through the map is taken
+	 * back half-open (evictable), until the map shows both ends talk;
+	 * a UDP flow unanswered likewise.
+	 */
 	if ((f = flow_insert(&e->ft, flow_hash(&e->ft, &r->client, cport, si),
 	    &r->client, cport, si, (uint16_t)srv, r->proto == PROTO_TCP ?
-	    FS_ESTABLISHED : FS_UDP, now)) == NULL)
+	    (c->pkts[1] != 0 ? FS_ESTABLISHED : FS_RECOVERED) :
+	    (c->pkts[1] != 0 ? FS_UDP : FS_UDP_UNREPLIED), now)) == NULL)
 		goto unknown;
 	f->cseq = f->sseq = 0;		/* not known: the map does not say */
 	memset(f->synms, 0, sizeof(f->synms));
 	f->seen = FLOW_FAST;
 	i = (uint32_t)(f - e->ft.f);
+	/* The events still in the ring are about this flow. */
+	e->fp->fl[i].since = e->ms - (1u << 30);
 	memset(e->fp->fl[i].taken, 0, sizeof(e->fp->fl[i].taken));
 	fp_link(e->fp, i);
 	pool->srv[srv].flows_active++;

@@ -29,6 +29,9 @@ void	 engine_inbound(struct engine *, struct pktbuf *, const struct pkt *,
 	    struct service *, uint32_t, uint32_t);
 void	 engine_outbound(struct engine *, struct pktbuf *, const struct pkt *,
 	    struct server *, uint32_t, uint32_t);
+/* A TCP segment's flags, seen or told by the fast path: health, state. */
+void	 engine_tcp_seen(struct engine *, struct flow *, uint8_t, int,
+	    uint32_t);
 /* engine_fp.c: offload = bpf */
 void	 engine_fp_offer(struct engine *, struct flow *);
 void	 engine_fp_takeout(struct engine *, struct flow *);

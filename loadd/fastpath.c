@@ -51,6 +51,7 @@ struct fastpath {
 	int			 prog_fd;
 	int			 flows_fd;
 	int			 stats_fd;
+	int			 events_fd;	/* the event ring */
 	int			 adopted;
 	uint32_t		 capacity;	/* flows: map entries / 2 */
 	uint32_t		 prog_id;
@@ -71,9 +72,12 @@ const char *const fastpath_stat_names[FP_ST_MAX] = {
 	[FP_ST_TTL] = "ttl",
 	[FP_ST_FIB] = "fib",
 	[FP_ST_ERROR] = "error",
+	[FP_ST_RINGFULL] = "ringfull",
 };
 
-static const char *const pin_names[] = { "prog", "flows", "stats" };
+static const char *const pin_names[] = { "prog", "flows", "stats",
+	"events" };
+#define NPINS	(sizeof(pin_names) / sizeof(pin_names[0]))
 
 static void	 seterr(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -82,6 +86,7 @@ static int	 pin_path(char *, size_t, const struct fastpath_conf *,
 static int	 bpffs_ready(const struct fastpath_conf *, char *, size_t);
 static int	 map_check(int, uint32_t, uint32_t, uint32_t, uint32_t *,
 		    const char *, char *, size_t);
+static int	 adopt_maps(struct fastpath *);
 static int	 fp_adopt(struct fastpath *, const struct fastpath_conf *);
 static int	 fp_load(struct fastpath *, const struct fastpath_conf *);
 static int	 tc_hook(const char *, struct bpf_tc_hook *, char *, size_t);
@@ -185,13 +190,13 @@ static int
 fp_adopt(struct fastpath *fp, const struct fastpath_conf *conf)
 {
 	struct bpf_prog_info	 info;
-	uint32_t		 len = sizeof(info), max;
+	uint32_t		 len = sizeof(info);
 	char			 path[PATH_MAX];
-	int			*fds[3] = { &fp->prog_fd, &fp->flows_fd,
-				    &fp->stats_fd };
+	int			*fds[NPINS] = { &fp->prog_fd, &fp->flows_fd,
+				    &fp->stats_fd, &fp->events_fd };
 	size_t			 i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < NPINS; i++) {
 		if (pin_path(path, sizeof(path), conf, pin_names[i]) == -1 ||
 		    (*fds[i] = bpf_obj_get(path)) < 0) {
 			*fds[i] = -1;
@@ -209,15 +214,38 @@ fp_adopt(struct fastpath *fp, const struct fastpath_conf *conf)
 		return (-1);
 	}
 	fp->prog_id = info.id;
+	if (adopt_maps(fp) == -1)
+		return (-1);
+	fp->adopted = 1;
+	return (0);
+}
+
+/*
+ * The pinned maps must be this build's: layouts, and as many counters
+ * as this build has (an older program, without events or with fewer
+ * counters, is refused with the advice to remove the pins).
+ */
+static int
+adopt_maps(struct fastpath *fp)
+{
+	uint32_t	 max, nst;
+
 	if (map_check(fp->flows_fd, BPF_MAP_TYPE_HASH, sizeof(struct fp_key),
 	    sizeof(struct fp_val), &max, "flow map", fp->err,
 	    sizeof(fp->err)) == -1 ||
 	    map_check(fp->stats_fd, BPF_MAP_TYPE_PERCPU_ARRAY,
-	    sizeof(uint32_t), sizeof(uint64_t), NULL, "stats map", fp->err,
-	    sizeof(fp->err)) == -1)
+	    sizeof(uint32_t), sizeof(uint64_t), &nst, "stats map", fp->err,
+	    sizeof(fp->err)) == -1 ||
+	    map_check(fp->events_fd, BPF_MAP_TYPE_RINGBUF, 0, 0, NULL,
+	    "event ring", fp->err, sizeof(fp->err)) == -1)
 		return (-1);
+	if (nst != FP_ST_MAX) {
+		seterr(fp->err, sizeof(fp->err), "fastpath: the pinned stats "
+		    "map has %u counters, this loadd %u: remove the pins "
+		    "(doc/fastpath.md)", nst, (unsigned)FP_ST_MAX);
+		return (-1);
+	}
 	fp->capacity = max / 2;
-	fp->adopted = 1;
 	return (0);
 }
 
@@ -229,7 +257,7 @@ fp_load(struct fastpath *fp, const struct fastpath_conf *conf)
 	uint32_t		 len = sizeof(info);
 	uint32_t		 flows;
 	char			 path[PATH_MAX];
-	int			 fds[3], err;
+	int			 fds[NPINS], err;
 	size_t			 i, j;
 
 	flows = conf->max_flows != 0 ? conf->max_flows : FASTPATH_MAX_FLOWS;
@@ -254,7 +282,8 @@ fp_load(struct fastpath *fp, const struct fastpath_conf *conf)
 	fds[0] = bpf_program__fd(fp->skel->progs.fp_ingress);
 	fds[1] = bpf_map__fd(fp->skel->maps.fp_flows);
 	fds[2] = bpf_map__fd(fp->skel->maps.fp_stats);
-	for (i = 0; i < 3; i++) {
+	fds[3] = bpf_map__fd(fp->skel->maps.fp_events);
+	for (i = 0; i < NPINS; i++) {
 		if (pin_path(path, sizeof(path), conf, pin_names[i]) == -1 ||
 		    bpf_obj_pin(fds[i], path) != 0) {
 			seterr(fp->err, sizeof(fp->err), "fastpath: pin %s: %s",
@@ -270,6 +299,7 @@ fp_load(struct fastpath *fp, const struct fastpath_conf *conf)
 	fp->prog_fd = fds[0];
 	fp->flows_fd = fds[1];
 	fp->stats_fd = fds[2];
+	fp->events_fd = fds[3];
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(fp->prog_fd, &info, &len) == 0)
 		fp->prog_id = info.id;
@@ -305,7 +335,7 @@ fastpath_open(const struct fastpath_conf *conf, char *err, size_t errlen)
 		seterr(err, errlen, "fastpath: %s", strerror(errno));
 		return (NULL);
 	}
-	fp->prog_fd = fp->flows_fd = fp->stats_fd = -1;
+	fp->prog_fd = fp->flows_fd = fp->stats_fd = fp->events_fd = -1;
 	if ((fp->ncpus = libbpf_num_possible_cpus()) <= 0 ||
 	    (fp->percpu = calloc(fp->ncpus, sizeof(uint64_t))) == NULL ||
 	    (fp->bkeys = calloc(FASTPATH_BATCH, sizeof(*fp->bkeys))) == NULL ||
@@ -351,6 +381,12 @@ fastpath_prog_fd(const struct fastpath *fp)
 	return (fp->prog_fd);
 }
 
+int
+fastpath_events_map_fd(const struct fastpath *fp)
+{
+	return (fp->events_fd);
+}
+
 const char *
 fastpath_error(const struct fastpath *fp)
 {
@@ -371,6 +407,8 @@ fastpath_close(struct fastpath *fp)
 			close(fp->flows_fd);
 		if (fp->stats_fd >= 0)
 			close(fp->stats_fd);
+		if (fp->events_fd >= 0)
+			close(fp->events_fd);
 	}
 	free(fp->percpu);
 	free(fp->bkeys);
@@ -389,7 +427,7 @@ fastpath_unpin(const struct fastpath_conf *conf, char *err, size_t errlen)
 		memset(&defaults, 0, sizeof(defaults));
 		conf = &defaults;
 	}
-	for (i = 0; i < sizeof(pin_names) / sizeof(pin_names[0]); i++) {
+	for (i = 0; i < NPINS; i++) {
 		if (pin_path(path, sizeof(path), conf, pin_names[i]) == -1) {
 			seterr(err, errlen, "fastpath: pin path too long");
 			return (-1);
@@ -754,6 +792,19 @@ entry_flow(const struct fp_key *k, const struct fp_val *v,
 		f->vport = ntohs(v->port);
 	}
 	return (0);
+}
+
+int
+fastpath_flow_of(const struct fp_key *k, const __u32 addr[4], __u16 port,
+    __u8 dir, struct fastpath_flow *f)
+{
+	struct fp_val	 v;
+
+	memset(&v, 0, sizeof(v));
+	memcpy(v.addr, addr, sizeof(v.addr));
+	v.port = port;
+	v.dir = dir;
+	return (entry_flow(k, &v, f));
 }
 
 int

@@ -153,6 +153,39 @@ int		 fastpath_flow_scan(struct fastpath *, struct fastpath_scan *,
 		    unsigned budget, int (*cb)(const struct fastpath_flow *,
 		    int dir, const struct fastpath_dir *, void *), void *arg);
 
+/*
+ * The whole flow of one entry of the map (its key, and the new address,
+ * port and direction of its value, or of an event): -1 if they make no
+ * sense.
+ */
+int		 fastpath_flow_of(const struct fp_key *, const __u32 addr[4],
+		    __u16 port, __u8 dir, struct fastpath_flow *);
+
+/*
+ * The event ring (fastpath_map.h): what the program tells loadd of the
+ * TCP packets it carried with SYN, FIN or RST.  events_open maps the ring
+ * and makes the descriptor to poll: as root, before any sandbox (reading
+ * it then makes no system call).  read calls cb for each record waiting
+ * (a record of the wrong size is counted in *bad, not passed on) and
+ * returns how many it passed, or -1.
+ */
+struct fastpath_event {
+	struct fastpath_flow	 flow;
+	int			 dir;	/* FP_TO_SERVER: the client's packet */
+	uint8_t			 tcpflags;
+	uint64_t		 ns;	/* CLOCK_MONOTONIC */
+};
+struct fastpath_events;
+typedef void	(*fastpath_event_fn)(const struct fastpath_event *, void *);
+
+struct fastpath_events *fastpath_events_open(struct fastpath *,
+		    fastpath_event_fn, void *arg);
+int		 fastpath_events_fd(const struct fastpath_events *);
+int		 fastpath_events_read(struct fastpath_events *, uint64_t *bad);
+void		 fastpath_events_close(struct fastpath_events *);
+/* The ring's descriptor (BPF_PROG_TEST_RUN's tests read it directly). */
+int		 fastpath_events_map_fd(const struct fastpath *);
+
 /* The program's counters, summed over the CPUs. */
 int		 fastpath_stats_read(struct fastpath *, struct fastpath_stats *);
 /* The clock of fastpath_dir.last_ns, in nanoseconds. */

@@ -58,6 +58,26 @@ struct fp_val {
 };
 
 /*
+ * The event ring (BPF_MAP_TYPE_RINGBUF): one record for each TCP packet
+ * with SYN, FIN or RST that the program carried (a map hit, rewritten
+ * and redirected), so that loadd sees what it would have seen of the
+ * packet: its flags and when.  Packets the program passes on to loadd
+ * make none (loadd sees them).  80 bytes a record with the ring's header.
+ */
+#define FP_EVENTS_BYTES	(1u << 20)	/* 13107 records */
+
+struct fp_event {
+	struct fp_key	key;	/* the packet's tuple as it arrived */
+	__u32	addr[4];	/* its entry's new address (fp_val.addr) */
+	__u64	ns;		/* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u16	port;		/* its entry's new port (fp_val.port) */
+	__u8	dir;		/* FP_TO_SERVER (from the client) or
+				   FP_TO_CLIENT (from the server) */
+	__u8	tcpflags;	/* byte 13 of the TCP header */
+	__u8	pad[4];
+};
+
+/*
  * What became of the packets the program saw, one per-CPU counter each
  * (every packet touches one, so they must not share a cache line).
  */
@@ -72,6 +92,8 @@ enum fp_stat {
 	FP_ST_TTL,		/* TTL or hop limit would expire: passed */
 	FP_ST_FIB,		/* no route, not forwardable, too big: passed */
 	FP_ST_ERROR,		/* a helper failed mid-rewrite: dropped */
+	FP_ST_RINGFULL,		/* an event not written: the ring was full
+				   (the packet still went on) */
 	FP_ST_MAX
 };
 

@@ -9,8 +9,10 @@
  *	clock		the control plane's "now" for this pass
  *	reports		lmd's reports (with a keyfile)
  *	conntrack	conntrack's events (offload = yes)
- * (offload = bpf adds no source: its map's requests are carried out after
- * each batch of packets and each tick, its counters read by the tick.)
+ *	fastpath	the eBPF program's events (offload = bpf: the SYN, FIN
+ *			and RST it carried; also read after each batch; its
+ *			map's requests are carried out after each batch and
+ *			each tick, its counters read by the tick)
  *	health		probes, passive signs, slow starts, agents' verdicts
  *	tick		the flow table's timeouts, once a second
  *	control		the control socket and the metrics listener
@@ -209,14 +211,43 @@ packets_run(void *arg, const struct pollfd *pfd, unsigned n, uint64_t now_ms)
 			break;
 		engine_set_ms(&L->e, (uint32_t)clock_mono_ms());
 		engine_process_batch(&L->e, pb, (unsigned)got, now);
+#ifdef LOADD_FASTPATH
+		if (L->lfp != NULL)
+			livefp_adds(L->lfp, &L->e);
+#endif
 		L->io.ops->send(&L->io, pb, (unsigned)got);
 		setup_flush_generated(&L->e, &L->io);
 #ifdef LOADD_FASTPATH
-		if (L->lfp != NULL)
+		if (L->lfp != NULL) {
+			livefp_events(L->lfp, &L->e, now);
 			livefp_drain(L->lfp, &L->e);
+		}
 #endif
 	}
 }
+
+#ifdef LOADD_FASTPATH
+static unsigned
+fastpath_fds(void *arg, struct pollfd *pfd, unsigned max)
+{
+	struct live	*L = arg;
+
+	return (one_fd(livefp_fd(L->lfp), pfd, max));
+}
+
+/* The program's events when no packet came to loadd meanwhile. */
+static void
+fastpath_run(void *arg, const struct pollfd *pfd, unsigned n,
+    uint64_t now_ms)
+{
+	struct live	*L = arg;
+
+	if (n == 0 || !(pfd[0].revents & POLLIN))
+		return;
+	livefp_events(L->lfp, &L->e, (uint32_t)(now_ms / 1000));
+	livefp_drain(L->lfp, &L->e);
+}
+#endif
 
 /* One "now" for the control plane's pass, taken after the packets. */
 static void
@@ -457,6 +488,9 @@ add_sources(struct live *L)
 #ifdef LOADD_OFFLOAD
 		{ "conntrack", conntrack_fds, NULL, conntrack_run, L },
 #endif
+#ifdef LOADD_FASTPATH
+		{ "fastpath", fastpath_fds, NULL, fastpath_run, L },
+#endif
 		{ "health", health_fds, health_wait, health_src_run, L },
 		{ "tick", NULL, NULL, tick_run, L },
 		{ "control", control_fds, control_wait, control_run, L },
@@ -468,6 +502,10 @@ add_sources(struct live *L)
 			continue;
 #ifdef LOADD_OFFLOAD
 		if (strcmp(src[i].name, "conntrack") == 0 && L->ctev == NULL)
+			continue;
+#endif
+#ifdef LOADD_FASTPATH
+		if (strcmp(src[i].name, "fastpath") == 0 && L->lfp == NULL)
 			continue;
 #endif
 		if (loop_add(&L->loop, &src[i]) == -1)

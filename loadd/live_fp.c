@@ -7,10 +7,12 @@
  * or adopted from the pins of an earlier loadd, and attached to every
  * offload_interfaces entry; a failure (no bpffs, verifier refusal, an
  * old kernel, a missing interface) stops the start with its reason --
- * never a quiet fallback to the slow path.  After the drop the packet
- * process keeps the map descriptors only: updates, lookups, deletes and
- * the walk through an open descriptor need no capability on the kernels
- * that let them (a check at start says so if this one does not).
+ * never a quiet fallback to the slow path.  The event ring is mapped
+ * then too.  After the drop the packet process keeps the map descriptors
+ * and the ring's mapping only: updates, lookups, deletes and the walk
+ * through an open descriptor need no capability on the kernels that let
+ * them (a check at start says so if this one does not), and reading the
+ * ring is no system call at all.
  *
  * Runtime state owned here: the loader's handle.  The flows in the map
  * are the engine's; the program and its pins outlive loadd on purpose
@@ -24,6 +26,7 @@
 
 #include <err.h>
 
+#include "clock.h"
 #include "compat.h"
 #include "config.h"
 #include "engine.h"
@@ -42,10 +45,14 @@ struct livefp {
 	struct fastpath		*fp;
 	struct fastpath_scan	 scan;	/* the poll's place in the map */
 	int			 scanerr;	/* said once */
+	struct fastpath_events	*ev;	/* the program's event ring */
+	struct engine		*e;	/* for the events, while read */
+	uint32_t		 now;
 };
 
 /* What the poll hands each entry it reads. */
 struct pollarg {
+	struct livefp		*lf;
 	struct engine		*e;
 	uint32_t		 now;
 	uint64_t		 now_ns;
@@ -68,6 +75,9 @@ static void	 do_add(struct livefp *, struct engine *,
 static void	 libbpf_log(int, const char *);
 static int	 poll_entry(const struct fastpath_flow *, int,
 		    const struct fastpath_dir *, void *);
+static void	 on_event(const struct fastpath_event *, void *);
+static void	 carry_out(struct livefp *, struct engine *,
+		    const struct engine_fpreq *, unsigned);
 static int	 collect(const struct fastpath_flow *,
 		    const struct fastpath_counters *, void *);
 
@@ -115,10 +125,58 @@ livefp_open(const struct config *conf)
 	for (i = 0; i < conf->fp_nifs; i++)
 		if (fastpath_attach(lf->fp, conf->fp_ifs[i]) == -1)
 			errx(1, "offload = bpf: %s", fastpath_error(lf->fp));
+	/* The ring is mapped now: reading it later needs no system call. */
+	if ((lf->ev = fastpath_events_open(lf->fp, on_event, lf)) == NULL)
+		err(1, "offload = bpf: the event ring");
 	log_info("offload = bpf: %s program on %u interface(s), map of %u "
 	    "flows in %s", fastpath_adopted(lf->fp) ? "the pinned" :
 	    "a new", conf->fp_nifs, fastpath_capacity(lf->fp), conf->fp_pin);
 	return (lf);
+}
+
+/* The loop polls this: readable while the ring holds events. */
+int
+livefp_fd(const struct livefp *lf)
+{
+	return (fastpath_events_fd(lf->ev));
+}
+
+/*
+ * What the program carried with SYN, FIN or RST, to the engine; then the
+ * deletes that made (flows closed).
+ */
+void
+livefp_events(struct livefp *lf, struct engine *e, uint32_t now)
+{
+	lf->e = e;
+	lf->now = now;
+	if (fastpath_events_read(lf->ev, &e->st.fp_ev_bad) == -1)
+		log_warn("offload = bpf: reading the event ring");
+	lf->e = NULL;
+}
+
+static void
+on_event(const struct fastpath_event *fe, void *arg)
+{
+	struct livefp		*lf = arg;
+	struct engine_fpev	 ev;
+	struct engine_fpreq	*r = &ev.t;
+
+	if (lf->e == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	r->family = (uint8_t)fe->flow.family;
+	r->proto = fe->flow.proto;
+	r->client = fe->flow.client;
+	r->vip = fe->flow.vip;
+	r->server = fe->flow.server;
+	r->cport = fe->flow.cport;
+	r->vport = fe->flow.vport;
+	r->sport = fe->flow.sport;
+	ev.from_client = fe->dir == FP_TO_SERVER;
+	ev.tcpflags = fe->tcpflags;
+	ev.ms = (uint32_t)(fe->ns / 1000000);
+	engine_fp_event(lf->e, &ev, lf->now);
 }
 
 /*
@@ -139,6 +197,9 @@ livefp_start(struct livefp *lf, struct engine *e, uint32_t now)
 		    "with privsep = no", fastpath_error(lf->fp));
 	if (engine_set_fastpath(e, drain_cb, lf) == -1)
 		fatal("offload = bpf: engine");
+	if (e->fp->synmax > fastpath_capacity(lf->fp) / 4)
+		e->fp->synmax = fastpath_capacity(lf->fp) / 4;
+	engine_set_ms(e, (uint32_t)clock_mono_ms());
 	memset(&a, 0, sizeof(a));
 	a.cap = fastpath_capacity(lf->fp);
 	if ((a.r = calloc(a.cap, sizeof(*a.r))) == NULL ||
@@ -159,6 +220,8 @@ livefp_start(struct livefp *lf, struct engine *e, uint32_t now)
 		    "%u of no configured server deleted", kept, a.n - kept);
 	free(a.r);
 	free(a.c);
+	/* Events left in the ring: about the flows taken back, or stale. */
+	livefp_events(lf, e, now);
 	livefp_drain(lf, e);
 }
 
@@ -240,12 +303,35 @@ void
 livefp_drain(struct livefp *lf, struct engine *e)
 {
 	struct engine_fpreq	*q;
+	unsigned		 n;
+
+	q = engine_fp_queue(e, &n);
+	carry_out(lf, e, q, n);
+}
+
+/*
+ * Before a batch's verdicts: the flows it decided go into the map, so
+ * that the servers' answers to their SYNs take the fast path.
+ */
+void
+livefp_adds(struct livefp *lf, struct engine *e)
+{
+	struct engine_fpreq	*q;
+	unsigned		 n;
+
+	q = engine_fp_queue_adds(e, &n);
+	carry_out(lf, e, q, n);
+}
+
+static void
+carry_out(struct livefp *lf, struct engine *e, const struct engine_fpreq *q,
+    unsigned n)
+{
 	struct fastpath_flow	 ff;
 	struct fastpath_counters c;
 	struct engine_fpcount	 k;
-	unsigned		 i, n;
+	unsigned		 i;
 
-	q = engine_fp_queue(e, &n);
 	for (i = 0; i < n; i++) {
 		if (q[i].op == FPQ_ADD) {
 			do_add(lf, e, &q[i]);
@@ -300,6 +386,13 @@ poll_entry(const struct fastpath_flow *ff, int dir,
 	uint32_t		 i;
 	int			 x = dir == FASTPATH_HAS_TO_SERVER ? 0 : 1;
 
+	/*
+	 * A FIN or RST read in the map: its event, written just after the
+	 * flag, may have come since the batch was read; applied first, it
+	 * leaves the poll nothing to make up for.
+	 */
+	if (d->fin || d->rst)
+		livefp_events(a->lf, a->e, a->now);
 	from_flow(ff, &r);
 	if ((i = engine_fp_find(a->e, &r)) == FLOW_NIL)
 		return (0);
@@ -316,13 +409,25 @@ poll_entry(const struct fastpath_flow *ff, int dir,
 	return (0);
 }
 
-/* Once a second: what the map counted, a budget of flows at a time. */
+/*
+ * Once a second: what the map counted, a budget of entries at a time
+ * (the events waiting are applied first, so that the poll only finds
+ * what they lost), and the program's count of lost events.
+ */
 void
 livefp_poll(struct livefp *lf, struct engine *e, uint32_t now)
 {
-	struct pollarg	 a = { e, now, fastpath_now_ns() };
-	int		 rc;
+	struct fastpath_stats	 st;
+	struct pollarg		 a;
+	int			 rc;
 
+	livefp_events(lf, e, now);
+	if (fastpath_stats_read(lf->fp, &st) == 0)
+		e->st.fp_ev_lost = st.st[FP_ST_RINGFULL];
+	a.lf = lf;
+	a.e = e;
+	a.now = now;
+	a.now_ns = fastpath_now_ns();
 	rc = fastpath_flow_scan(lf->fp, &lf->scan, POLL_BUDGET, poll_entry,
 	    &a);
 	if (rc == 1)
@@ -342,6 +447,7 @@ livefp_close(struct livefp *lf)
 {
 	if (lf == NULL)
 		return;
+	fastpath_events_close(lf->ev);
 	fastpath_close(lf->fp);
 	free(lf);
 }

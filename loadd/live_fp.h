@@ -16,6 +16,12 @@ struct livefp;
 struct livefp	*livefp_open(const struct config *);
 /* After the drop: the engine's queue, and the flows the map still has. */
 void		 livefp_start(struct livefp *, struct engine *, uint32_t now);
+/* The descriptor that is readable while the program's events wait. */
+int		 livefp_fd(const struct livefp *);
+/* The program's events (SYN, FIN, RST it carried) to the engine. */
+void		 livefp_events(struct livefp *, struct engine *, uint32_t now);
+/* Carries out the engine's adds (and what came before them): first. */
+void		 livefp_adds(struct livefp *, struct engine *);
 /* Carries out what the engine queued. */
 void		 livefp_drain(struct livefp *, struct engine *);
 /* Reads the counters of a budget of the map's flows for the engine. */

@@ -190,6 +190,21 @@ static const struct stats_field loadd_fields[] = {
 	{ .name = "fastpath_unknown", ENGINE(st.fp_unknown) },
 	{ .name = "fastpath_queue_full", ENGINE(st.fp_qfull) },
 	{ .name = "fastpath_strays", ENGINE(st.fp_strays) },
+	{ .name = "fastpath_events", ENGINE(st.fp_events),
+	  .prom = "fastpath_events_total", .type = STATS_COUNTER,
+	  .help = "SYN, FIN and RST the fast path carried, told to loadd "
+	  "(its event ring) and applied." },
+	{ .name = "fastpath_events_stale", ENGINE(st.fp_ev_stale),
+	  .prom = "fastpath_events_stale_total", .type = STATS_COUNTER,
+	  .help = "Fast path events about no flow in the table (any more): "
+	  "ignored." },
+	{ .name = "fastpath_events_lost", ENGINE(st.fp_ev_lost),
+	  .prom = "fastpath_events_lost_total", .type = STATS_COUNTER,
+	  .help = "Fast path events lost to a full ring (the program's "
+	  "count; the poll catches their FIN and RST)." },
+	{ .name = "fastpath_events_bad", ENGINE(st.fp_ev_bad) },
+	{ .name = "fastpath_answered", ENGINE(st.fp_answered) },
+	{ .name = "fastpath_syn_wait", ENGINE(st.fp_synwait) },
 	{ .name = "return_noflow", ENGINE(st.return_noflow) },
 	{ .name = "csum_partial", ENGINE(st.csum_partial) },
 	{ .name = "flows", ENGINE(ft.count), .logpre = ", flows ",

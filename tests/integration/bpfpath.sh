@@ -17,7 +17,11 @@
 # byte for byte; a restarted loadd takes the flow back (show flows, with
 # its bytes) and new connections work; an idle flow expires and leaves
 # the map; a server that goes down with down_flows = reset: its flow in
-# the map is taken out and the client's next packet gets a RST.
+# the map is taken out and the client's next packet gets a RST; 200 short
+# connections: loadd sees about one packet of each (the SYN), the map's
+# events (read under seccomp) tell it the rest, and the servers' active
+# counts are back to 0 with no close left to the poll; a one-way UDP
+# stream (servers that never answer) ends up in the map.
 set -u
 cd "$(dirname "$0")/../.."
 O=${O:-build}
@@ -88,6 +92,13 @@ check_fall = 1
 down_flows = reset
 unknown_flow = reset
 timeout_tcp_established = 8
+
+service = discard
+ipaliasing = $VIP
+protocol = udp
+ports = 9
+servers = $(echo $SERVERS | sed 's/ /, /g')
+check = none
 CONF
 if ! loadd_up; then
 	notok "loadd up with offload = bpf"
@@ -225,6 +236,61 @@ HOLD_PID=
 check "grep -q reset '$TMP/hold.out'" \
     "the client's next request got a RST ($(cat "$TMP/hold.out" | tr '\n' ' '))"
 touch "$TMP/s$n/www/health"
+
+# 8. Short connections: loadd sees each one's SYN, the map carries the
+# rest, and its events tell loadd the SYN+ACK and the FINs -- read by the
+# packet process under its seccomp filter.  The servers' active counts
+# are back to 0 at once: every close came by an event, none by the poll.
+actives() { ctl -j show servers | grep -o '"flows_active":[0-9]*' |
+    awk -F: '{ n += $2 } END { print n + 0 }'; }
+kid=$(pgrep -P "$LOADD_PID" | head -1)
+if grep -qa -e __asan_init -e __ubsan_handle "$LOADD"; then
+	ok "skipped: a sanitizer build runs without the seccomp filter"
+else
+	check "[ -n '$kid' ] && grep -q '^Seccomp:[[:space:]]*2' /proc/$kid/status" \
+	    "the packet process (pid $kid) runs under its seccomp filter"
+fi
+waitfor 10 '[ "$(actives)" -eq 0 ]'
+p0=$(stat packets); e0=$(stat fastpath_events); c0=$(stat fastpath_closed)
+a0=$(stat fastpath_added)
+ok=0
+for i in $(seq 200); do
+	ns_c curl -s -m 2 -o /dev/null "http://$VIP/" && ok=$((ok + 1))
+done
+waitfor 3 '[ "$(actives)" -eq 0 ]'
+p1=$(stat packets); e1=$(stat fastpath_events); c1=$(stat fastpath_closed)
+a1=$(stat fastpath_added)
+check "[ $ok -eq 200 ] && [ $((a1 - a0)) -ge 200 ]" \
+    "200 short connections, all answered, each put in the map ($((a1 - a0)))"
+check "[ $((p1 - p0)) -le 300 ]" \
+    "loadd saw about one packet per connection ($((p1 - p0)) for 200)"
+check "[ $((e1 - e0)) -ge 600 ] && [ $((c1 - c0)) -eq 0 ] && [ '$(actives)' -eq 0 ]" \
+    "the map told loadd $((e1 - e0)) SYN+ACKs and FINs; active counts back to 0, no close left to the poll ($((c1 - c0)))"
+check "[ $(stat fastpath_events_lost) -eq 0 ] && [ $(stat fastpath_events_bad) -eq 0 ]" \
+    "no event lost or malformed"
+
+# 9. One-way UDP datagrams (the servers take them and never answer): the
+# flow goes into the map after a few, and the map carries the rest.
+for n in 1 2 3; do
+	ns_s $n iptables -I INPUT -p udp --dport 9 -j DROP
+done
+udpline() { ctl show flows service discard | awk '$3 ~ /:9$/ { print $6, $7 }'; }
+p0=$(stat packets)
+ns_c "$PWD/$O/udpblast" -t 4 -r 500 -k 1 -s 100 "$VIP:9" > "$TMP/blast.out" 2>&1 &
+DL_PID=$!
+waitfor 10 '[ "$(udpline | awk "{ print \$1 }")" = map ] && [ "$(udpline | awk "{ print \$2 }")" -gt 10000 ]'
+line=$(udpline)
+wait "$DL_PID"
+DL_PID=
+p1=$(stat packets)
+got=0
+for n in 1 2 3; do
+	got=$((got + $(ns_s $n iptables -nvxL INPUT | awk '/dpt:9/ { print $1 }')))
+done
+check "[ \"\${line%% *}\" = map ] && [ \"\${line#* }\" -gt 10000 ]" \
+    "show flows: the one-way UDP flow is in the map with its bytes ($line)"
+check "[ $got -ge 1500 ] && [ $((p1 - p0)) -lt 100 ]" \
+    "the servers got $got datagrams, loadd saw $((p1 - p0)) ($(tr '\n' ' ' < "$TMP/blast.out"))"
 
 # 7. What loadd -R prints as "# remove:" lines takes it all away.
 kill "$LOADD_PID"

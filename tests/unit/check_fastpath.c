@@ -450,6 +450,130 @@ START_TEST(test_fin_rst)
 }
 END_TEST
 
+/* What the event ring handed over, in order. */
+static struct fastpath_event	 evs[8];
+static unsigned			 nevs;
+
+static void
+ev_catch(const struct fastpath_event *ev, void *arg)
+{
+	(void)arg;
+	if (nevs < 8)
+		evs[nevs] = *ev;
+	nevs++;
+}
+
+/* The events waiting now; none of them malformed. */
+static unsigned
+ev_read(struct fastpath_events *r)
+{
+	uint64_t	 bad = 0;
+
+	nevs = 0;
+	ck_assert_int_ge(fastpath_events_read(r, &bad), 0);
+	ck_assert_uint_eq(bad, 0);
+	return (nevs);
+}
+
+/* One TCP segment of the test flow through the program: its verdict. */
+static int
+segment(int from_client, uint8_t flags, uint16_t cport)
+{
+	struct tpkt	 t;
+	uint8_t		 in[256], out[256];
+	size_t		 len, outlen = sizeof(out);
+
+	memset(&t, 0, sizeof(t));
+	t.family = 4;
+	t.proto = PROTO_TCP;
+	t.src = from_client ? CLIENT : SERVER;
+	t.dst = from_client ? VIP : CLIENT;
+	t.sport = from_client ? cport : SPORT;
+	t.dport = from_client ? VPORT : cport;
+	t.tcpflags = flags;
+	len = frame(in, sizeof(in), &t, from_client ? MAC_C0 : MAC_S0);
+	return (run(from_client ? "c0" : "s0", in, len, out, &outlen));
+}
+
+/*
+ * Each SYN, FIN and RST the program carries is one event, with the
+ * flow's whole tuple, the direction, the flags and the time; a plain
+ * ACK, a miss and a UDP datagram make none.
+ */
+START_TEST(test_events)
+{
+	struct fastpath_events	*r;
+	struct fastpath_flow	 f, u;
+	uint64_t		 t0, t1;
+
+	flow_of(&f, 4, PROTO_TCP);
+	ck_assert_int_eq(fastpath_flow_add(fp, &f), 0);
+	ck_assert_ptr_nonnull(r = fastpath_events_open(fp, ev_catch, NULL));
+	ck_assert_int_ge(fastpath_events_fd(r), 0);
+	ck_assert_uint_eq(ev_read(r), 0);
+
+	t0 = fastpath_now_ns();
+	ck_assert_int_eq(segment(0, TH_SYN | TH_ACK, CPORT), TC_ACT_REDIRECT);
+	t1 = fastpath_now_ns();
+	ck_assert_uint_eq(ev_read(r), 1);
+	ck_assert_int_eq(evs[0].dir, FP_TO_CLIENT);
+	ck_assert_uint_eq(evs[0].tcpflags, TH_SYN | TH_ACK);
+	ck_assert_msg(evs[0].ns >= t0 && evs[0].ns <= t1, "event time %llu "
+	    "not within [%llu, %llu]", (unsigned long long)evs[0].ns,
+	    (unsigned long long)t0, (unsigned long long)t1);
+	ck_assert_int_eq(memcmp(&evs[0].flow, &f, sizeof(f)), 0);
+
+	ck_assert_int_eq(segment(1, TH_ACK, CPORT), TC_ACT_REDIRECT);
+	ck_assert_int_eq(segment(0, TH_ACK | TH_PUSH, CPORT), TC_ACT_REDIRECT);
+	ck_assert_uint_eq(ev_read(r), 0);
+
+	ck_assert_int_eq(segment(1, TH_FIN | TH_ACK, CPORT), TC_ACT_REDIRECT);
+	ck_assert_int_eq(segment(0, TH_RST, CPORT), TC_ACT_REDIRECT);
+	ck_assert_uint_eq(ev_read(r), 2);
+	ck_assert_int_eq(evs[0].dir, FP_TO_SERVER);
+	ck_assert_uint_eq(evs[0].tcpflags, TH_FIN | TH_ACK);
+	ck_assert_int_eq(memcmp(&evs[0].flow, &f, sizeof(f)), 0);
+	ck_assert_int_eq(evs[1].dir, FP_TO_CLIENT);
+	ck_assert_uint_eq(evs[1].tcpflags, TH_RST);
+	ck_assert_uint_ge(evs[1].ns, evs[0].ns);
+
+	/* A miss (another client port), and a UDP flow's datagram. */
+	ck_assert_int_eq(segment(1, TH_SYN, CPORT + 1), TC_ACT_OK);
+	flow_of(&u, 4, PROTO_UDP);
+	ck_assert_int_eq(fastpath_flow_add(fp, &u), 0);
+	both_ways(6, PROTO_UDP);
+	ck_assert_uint_eq(ev_read(r), 0);
+	fastpath_events_close(r);
+}
+END_TEST
+
+/*
+ * A full ring: the event is lost and counted, the packet still carried;
+ * once loadd has read the ring, events come again.
+ */
+START_TEST(test_ringfull)
+{
+	struct fastpath_events	*r;
+	struct fastpath_flow	 f;
+	unsigned		 n;
+
+	flow_of(&f, 4, PROTO_TCP);
+	ck_assert_int_eq(fastpath_flow_add(fp, &f), 0);
+	ck_assert_ptr_nonnull(r = fastpath_events_open(fp, ev_catch, NULL));
+	for (n = 0; n < 2 * FP_EVENTS_BYTES / 80 &&
+	    stat_of(FP_ST_RINGFULL) == 0; n++)
+		ck_assert_int_eq(segment(1, TH_SYN, CPORT), TC_ACT_REDIRECT);
+	ck_assert_uint_eq(stat_of(FP_ST_RINGFULL), 1);
+	/* 80 bytes a record with the ring's header. */
+	ck_assert_uint_eq(n - 1, FP_EVENTS_BYTES / 80);
+	ck_assert_uint_eq(ev_read(r), n - 1);
+	ck_assert_int_eq(segment(0, TH_FIN | TH_ACK, CPORT), TC_ACT_REDIRECT);
+	ck_assert_uint_eq(ev_read(r), 1);
+	ck_assert_uint_eq(stat_of(FP_ST_RINGFULL), 1);
+	fastpath_events_close(r);
+}
+END_TEST
+
 /* What is not an established flow's packet goes on untouched. */
 START_TEST(test_pass)
 {
@@ -768,6 +892,8 @@ START_TEST(test_layout)
 	ck_assert_int_eq(bpf_obj_pin(fd, path), 0);
 	snprintf(path, sizeof(path), "%s/old/stats", fsdir);
 	ck_assert_int_eq(bpf_obj_pin(fd, path), 0);
+	snprintf(path, sizeof(path), "%s/old/events", fsdir);
+	ck_assert_int_eq(bpf_obj_pin(fd, path), 0);
 	snprintf(path, sizeof(path), "%s/old/prog", fsdir);
 	ck_assert_int_eq(bpf_obj_pin(fastpath_prog_fd(fp), path), 0);
 	close(fd);
@@ -885,6 +1011,8 @@ fastpath_suite(void)
 	tcase_add_test(tc, test_udp_zero);
 	tcase_add_test(tc, test_bridge_port);
 	tcase_add_test(tc, test_fin_rst);
+	tcase_add_test(tc, test_events);
+	tcase_add_test(tc, test_ringfull);
 	tcase_add_test(tc, test_pass);
 	tcase_add_test(tc, test_fib);
 	tcase_add_test(tc, test_map);
