@@ -527,6 +527,7 @@ fastpath_attach(struct fastpath *fp, const char *ifname)
 	struct bpf_tc_hook	 hook;
 	struct bpf_tc_opts	 opts;
 	libbpf_print_fn_t	 old;
+	uint32_t		 cur;
 	int			 rc;
 
 	if (tc_hook(ifname, &hook, fp->err, sizeof(fp->err)) == -1)
@@ -538,6 +539,23 @@ fastpath_attach(struct fastpath *fp, const char *ifname)
 	if (rc != 0 && rc != -EEXIST) {
 		seterr(fp->err, sizeof(fp->err), "fastpath: %s: cannot add "
 		    "the clsact qdisc: %s", ifname, strerror(-rc));
+		return (-1);
+	}
+	/*
+	 * Another program in loadd's place is another loadd's (pins of its
+	 * own, in this network namespace) or one whose pins are gone: to
+	 * replace it would silently take its flows from it.  Said, with the
+	 * way to remove it.
+	 */
+	if (fastpath_query(ifname, &cur, fp->err, sizeof(fp->err)) == -1)
+		return (-1);
+	if (cur != 0 && cur != fp->prog_id) {
+		seterr(fp->err, sizeof(fp->err), "fastpath: %s: another "
+		    "program (id %u: another loadd's, or one whose pins were "
+		    "removed) holds loadd's tc filter; an interface serves "
+		    "one loadd.  If it is a leftover: tc filter del dev %s "
+		    "ingress prio %u handle 0x%x bpf", ifname, cur, ifname,
+		    FASTPATH_TC_PRIO, FASTPATH_TC_HANDLE);
 		return (-1);
 	}
 	memset(&opts, 0, sizeof(opts));

@@ -110,6 +110,18 @@ check "[ -n '$prog' ] && [ '$prog' != 0 ] && [ '$(fp query p1)' = '$prog' ] && [
 check "grep -q 'offload = bpf: a new program on 4 interface' '$TMP/loadd.log'" \
     "loadd says it loaded the program"
 
+# An interface serves one loadd: a second one, with pins of its own, is
+# refused at its start with the way out, and the first keeps its filter.
+sed "s|^offload_pin = .*|offload_pin = $LAB_BPFFS/second|" \
+    "$TMP/loadd.conf" > "$TMP/second.conf"
+out=$(timeout 20 ip netns exec "lab$LAB-b" "$LOADD" -f "$TMP/second.conf" \
+    -p 8679 -s "$TMP/ctl2.sock" 2>&1)
+rc=$?
+why=$(echo "$out" | grep -o 'another program.*' | head -1)
+check "[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ -n \"\$why\" ] && [ \"\$(fp query eth0)\" = '$prog' ]" \
+    "a second loadd on the same interfaces stops at its start (exit $rc: $why)"
+rm -rf "$LAB_BPFFS/second"
+
 # 1. A 10 MB download: the map carries it, loadd sees its handshake.
 p0=$(stat packets)
 h0=$(fpstat hit)
