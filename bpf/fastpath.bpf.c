@@ -85,6 +85,7 @@ struct fp_pkt {
 	__u8	fin;
 	__u8	rst;
 	__u8	tcpflags;	/* byte 13 of the TCP header */
+	__u8	l4hlen;		/* transport header length */
 	__u8	tos;
 	__u32	flowinfo;	/* IPv6: traffic class and flow label */
 };
@@ -217,12 +218,14 @@ fp_parse(struct __sk_buff *skb, struct fp_pkt *p, struct fp_key *k)
 		k->sport = tcp->source;
 		k->dport = tcp->dest;
 		p->fin = tcp->fin;
+		p->l4hlen = (__u8)(tcp->doff * 4);
 		p->rst = tcp->rst;
 		p->tcpflags = ((__u8 *)tcp)[13];
 	} else {
 		udp = data + p->l4;
 		if ((void *)(udp + 1) > end)
 			return (FP_ST_SHORT);
+		p->l4hlen = sizeof(*udp);
 		k->sport = udp->source;
 		k->dport = udp->dest;
 	}
@@ -364,7 +367,7 @@ fp_ingress(struct __sk_buff *skb)
 	struct fp_val		*v;
 	struct bpf_fib_lookup	 fib = {};
 	struct bpf_redir_neigh	 nh = {};
-	__u32			 segs;
+	__u32			 segs, mtu;
 	__u64			 len, now;
 	int			 st;
 
@@ -398,13 +401,29 @@ fp_ingress(struct __sk_buff *skb)
 	}
 	/*
 	 * tot_len 0: the kernel checks the packet against the egress MTU
-	 * itself, GSO packets by their segments.  A packet too big, or to
-	 * a local or unroutable address, or through an interface that does
-	 * not forward, takes the slow path, which says why (ICMP).
+	 * itself (is_skb_forwardable, which lets every GSO packet by).  A
+	 * packet too big, or to a local or unroutable address, or through
+	 * an interface that does not forward, takes the slow path, which
+	 * says why (ICMP).
 	 */
 	st = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	if (st != BPF_FIB_LKUP_RET_SUCCESS && st != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return (fp_pass(FP_ST_FIB));
+	/*
+	 * The lookup passes any GSO packet as forwardable; its segments
+	 * must fit the egress MTU too, or they would leave oversized (a
+	 * black hole behind a smaller link).  Too big: the slow path, where
+	 * the kernel's forwarding sends "fragmentation needed" and loadd
+	 * translates it for the server (RFC 5508), as without the map.
+	 */
+	if (skb->gso_size != 0) {
+		mtu = 0;
+		/* Only the egress MTU wanted: a GSO packet passes the check. */
+		if (bpf_check_mtu(skb, fib.ifindex, &mtu, 0, 0) !=
+		    BPF_MTU_CHK_RET_SUCCESS || p.l4 - ETH_HLEN + p.l4hlen +
+		    skb->gso_size > mtu)
+			return (fp_pass(FP_ST_FIB));
+	}
 
 	segs = skb->gso_segs;
 	len = skb->len - ETH_HLEN;

@@ -716,6 +716,25 @@ START_TEST(test_fib)
 	ck_assert_int_eq(fastpath_flow_read(fp, &f, &c), 0);
 	ck_assert_uint_eq(c.to_server.packets, 3);
 	ck_assert_uint_eq(c.to_server.bytes, len - ETH);
+
+	/*
+	 * The same GSO packet whose segments (1400 bytes of payload, 1440
+	 * with the headers) do not fit the way to the server (MTU 1400):
+	 * the slow path, where the kernel says "fragmentation needed".
+	 */
+	ck_assert_int_eq(system("ip link set s0 mtu 1400"), 0);
+	ctx.gso_segs = 3;
+	ctx.gso_size = 1400;
+	opts.data_size_out = sizeof(out);
+	rc = bpf_prog_test_run_opts(fastpath_prog_fd(fp), &opts);
+	ck_assert_msg(rc == 0, "BPF_PROG_TEST_RUN: %s", strerror(-rc));
+	ck_assert_int_eq(opts.retval, TC_ACT_OK);
+	ctx.gso_size = 1360;		/* 1400 with the headers: fits */
+	opts.data_size_out = sizeof(out);
+	rc = bpf_prog_test_run_opts(fastpath_prog_fd(fp), &opts);
+	ck_assert_msg(rc == 0, "BPF_PROG_TEST_RUN: %s", strerror(-rc));
+	ck_assert_int_eq(opts.retval, TC_ACT_REDIRECT);
+	ck_assert_int_eq(system("ip link set s0 mtu 1500"), 0);
 }
 END_TEST
 
@@ -935,6 +954,41 @@ START_TEST(test_tc)
 }
 END_TEST
 
+/*
+ * A second loader (another loadd, its own pins) does not take an
+ * interface whose filter holds the first one's program: refused, with
+ * the way to remove it; once it is gone, the second attaches.
+ */
+START_TEST(test_tc_other)
+{
+	struct fastpath_conf	 other;
+	struct fastpath		*fp2;
+	char			 err[FASTPATH_ERRLEN];
+	uint32_t		 id;
+
+	memset(&other, 0, sizeof(other));
+	other.bpffs = fsdir;
+	other.name = "second";
+	fp2 = fastpath_open(&other, err, sizeof(err));
+	ck_assert_msg(fp2 != NULL, "%s", err);
+	ck_assert_uint_ne(fastpath_prog_id(fp2), fastpath_prog_id(fp));
+	ck_assert_msg(fastpath_attach(fp, "c0") == 0, "%s",
+	    fastpath_error(fp));
+	ck_assert_int_eq(fastpath_attach(fp2, "c0"), -1);
+	ck_assert_msg(strstr(fastpath_error(fp2), "another program") != NULL &&
+	    strstr(fastpath_error(fp2), "tc filter del dev c0") != NULL, "%s",
+	    fastpath_error(fp2));
+	ck_assert_int_eq(fastpath_query("c0", &id, err, sizeof(err)), 0);
+	ck_assert_uint_eq(id, fastpath_prog_id(fp));
+	ck_assert_int_eq(fastpath_detach("c0", err, sizeof(err)), 0);
+	ck_assert_msg(fastpath_attach(fp2, "c0") == 0, "%s",
+	    fastpath_error(fp2));
+	ck_assert_int_eq(fastpath_detach("c0", err, sizeof(err)), 0);
+	fastpath_close(fp2);
+	ck_assert_int_eq(fastpath_unpin(&other, err, sizeof(err)), 0);
+}
+END_TEST
+
 /* What the logger of fastpath_set_logger() was given. */
 static char	 logged[4][128];
 static int	 loglevels[4];
@@ -1019,6 +1073,7 @@ fastpath_suite(void)
 	tcase_add_test(tc, test_scan);
 	tcase_add_test(tc, test_layout);
 	tcase_add_test(tc, test_tc);
+	tcase_add_test(tc, test_tc_other);
 	suite_add_tcase(s, tc);
 	return (s);
 }
