@@ -588,9 +588,9 @@ virt=$(LC_ALL=C lscpu 2>/dev/null |
 		echo "bpf x DNAT in each run: keep-alive $(perrun bpf dnat 1);" \
 		    "new conn $(perrun bpf dnat 2); UDP 64 flows" \
 		    "$(perrun udp.bpf udp.dnat 1); UDP 1 flow $(perrun udp.bpf udp.dnat 3)."
-		echo "bpf: packets loadd itself saw per run (each connection's" \
-		    "first 8 or so after its handshake, and the short ones" \
-		    "whole): median $(median < "$TMP/bpf_pkts")."
+		echo "bpf: packets loadd itself saw per run (each TCP" \
+		    "connection's SYN, each UDP flow's first datagrams):" \
+		    "median $(median < "$TMP/bpf_pkts")."
 	fi
 	echo
 	echo "loadd CPU time per packet: $(median < "$TMP/cpu") ns TCP" \
